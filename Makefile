@@ -1,0 +1,57 @@
+# AsyncTaskFlow: `make run` installs everything and starts the system; `make test`
+# installs everything and runs every check. Both work on a fresh Debian machine
+# with Python 3.11+, Node 20 and npm.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+PYTHON ?= python3
+UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+RUN := $(UV) run --frozen
+
+.PHONY: help
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+
+$(UV):
+	$(PYTHON) -m pip install --user --quiet uv
+
+.PHONY: install
+install: $(UV) ## Install Python dependencies (locked) and generate the gRPC stubs
+	$(UV) sync --frozen
+	$(MAKE) --no-print-directory proto
+
+.PHONY: proto
+proto: ## Regenerate Python stubs (+ .pyi types) from proto/ into taskflow/v1
+	$(RUN) python scripts/gen_protos.py
+
+.PHONY: lint-proto
+lint-proto: ## buf lint + buf format check (offline)
+	$(RUN) python scripts/gen_protos.py --deps-only
+	$(RUN) buf lint
+	$(RUN) buf format --diff --exit-code
+
+.PHONY: lint
+lint: ## ruff + mypy --strict
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy
+
+.PHONY: check
+check: lint-proto lint ## Every static check
+
+.PHONY: test
+test: install ## Install everything, run every check and the whole test suite
+	$(MAKE) --no-print-directory check
+	$(RUN) pytest -q
+
+.PHONY: run
+run: install ## Install everything and run the whole system
+	$(RUN) taskflow up
+
+.PHONY: bench
+bench: install ## Run the benchmarks (figures go to docs/performance.md by hand)
+	$(RUN) python bench/store.py
+
+.PHONY: format
+format: ## Format the code
+	$(RUN) ruff format .
+	$(RUN) ruff check --fix .

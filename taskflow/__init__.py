@@ -1,0 +1,1 @@
+"""AsyncTaskFlow: code shared by every service (settings, errors, the Redis store)."""

@@ -1,0 +1,33 @@
+"""Domain errors, mapped once at each edge (gRPC status codes, HTTP statuses).
+
+Domain code raises these; servicers and the gateway translate them. Nothing below
+the edges knows about gRPC or HTTP.
+"""
+
+
+class TaskflowError(Exception):
+    """Base of every error the domain raises on purpose."""
+
+
+class NotFound(TaskflowError):
+    """The named task, queue or resource does not exist."""
+
+
+class InvalidInput(TaskflowError):
+    """The request itself is wrong (bad id, empty content, bad dates...)."""
+
+
+class Conflict(TaskflowError):
+    """The resource exists but its state does not allow the operation."""
+
+
+class LeaseLost(Conflict):
+    """A worker tried to finish a task it no longer holds (its lease expired)."""
+
+
+class CorruptTask(TaskflowError):
+    """Stored data for a task cannot be read back (malformed hash fields)."""
+
+
+class Unavailable(TaskflowError):
+    """A dependency (Redis, a service, the provider) cannot be reached right now."""

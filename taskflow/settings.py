@@ -1,0 +1,40 @@
+"""One typed settings object per process, read once from the environment at start.
+
+Names follow contract §8 (REDIS_URL, MAX_RETRIES, ...); ours are prefixed TASKFLOW_.
+"""
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting AsyncTaskFlow reads. Defaults give a working single-machine system."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    # Redis: unset means "start the bundled server" (see taskflow.redis_server).
+    redis_url: str | None = Field(default=None, alias="REDIS_URL")
+    key_prefix: str = Field(default="", alias="TASKFLOW_KEY_PREFIX")
+    data_dir: Path = Field(default=Path("var"), alias="TASKFLOW_DATA_DIR")
+    redis_appendfsync: str = Field(default="everysec", alias="TASKFLOW_REDIS_APPENDFSYNC")
+
+    # Retry policy (contract §2).
+    max_retries: int = Field(default=3, ge=0, alias="MAX_RETRIES")
+    default_retry_ratio: float = Field(default=0.3, ge=0.0, le=1.0, alias="DEFAULT_RETRY_RATIO")
+    retry_queue_warning: int = Field(default=1000, ge=1, alias="RETRY_QUEUE_WARNING")
+    retry_queue_critical: int = Field(default=5000, ge=1, alias="RETRY_QUEUE_CRITICAL")
+
+    # Workers.
+    worker_concurrency: int = Field(default=8, ge=1, alias="WORKER_CONCURRENCY")
+    task_time_limit: float = Field(default=600.0, gt=0, alias="TASK_TIME_LIMIT")
+    lease_seconds: float = Field(default=30.0, gt=0, alias="TASKFLOW_LEASE_SECONDS")
+
+    log_level: str = Field(default="INFO", alias="LOG_LEVEL")
+    debug: bool = Field(default=False, alias="DEBUG")
+
+    @property
+    def redis_data_dir(self) -> Path:
+        """Where the bundled server keeps its append-only file."""
+        return self.data_dir / "redis"

@@ -1,0 +1,100 @@
+"""Every Redis key name AsyncTaskFlow uses (contract §3), in one place.
+
+The Lua scripts build the same names in lua/_prelude.lua; keep the two in step.
+An optional prefix (e.g. "{tf}:" so a Redis Cluster keeps them in one slot)
+applies to every key and to the pub/sub channel.
+"""
+
+from dataclasses import dataclass
+
+from taskflow.store.models import QueueName, TaskState
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Key names under one prefix."""
+
+    prefix: str = ""
+
+    def _k(self, name: str) -> str:
+        return f"{self.prefix}{name}"
+
+    # Queues (contract names).
+    @property
+    def primary(self) -> str:
+        return self._k("tasks:pending:primary")
+
+    @property
+    def retry(self) -> str:
+        return self._k("tasks:pending:retry")
+
+    @property
+    def scheduled(self) -> str:
+        return self._k("tasks:scheduled")
+
+    @property
+    def dlq(self) -> str:
+        return self._k("dlq:tasks")
+
+    def queue(self, name: QueueName) -> str:
+        return {
+            QueueName.PRIMARY: self.primary,
+            QueueName.RETRY: self.retry,
+            QueueName.SCHEDULED: self.scheduled,
+            QueueName.DLQ: self.dlq,
+        }[name]
+
+    # Per task.
+    def task(self, task_id: str) -> str:
+        return self._k(f"task:{task_id}")
+
+    def dlq_task(self, task_id: str) -> str:
+        return self._k(f"dlq:task:{task_id}")
+
+    def payload(self, task_id: str) -> str:
+        return self._k(f"task:{task_id}:payload")
+
+    def state_counter(self, state: TaskState) -> str:
+        return self._k(f"metrics:tasks:state:{state.value.lower()}")
+
+    # Ours: leases and listing indexes (sorted sets scored by created_at in ms).
+    @property
+    def leases(self) -> str:
+        return self._k("tasks:leases")
+
+    @property
+    def index_all(self) -> str:
+        return self._k("tasks:index:all")
+
+    @property
+    def index_ids(self) -> str:
+        return self._k("tasks:index:ids")
+
+    def index_state(self, state: TaskState) -> str:
+        return self._k(f"tasks:index:state:{state.value}")
+
+    def index_type(self, task_type: str) -> str:
+        return self._k(f"tasks:index:type:{task_type}")
+
+    def index_state_type(self, state: TaskState, task_type: str) -> str:
+        return self._k(f"tasks:index:state_type:{state.value}:{task_type}")
+
+    # Workers.
+    def worker_heartbeat(self, worker_id: str) -> str:
+        return self._k(f"worker:heartbeat:{worker_id}")
+
+    def worker_stats(self, worker_id: str) -> str:
+        return self._k(f"worker:stats:{worker_id}")
+
+    def worker_active_tasks(self, worker_id: str) -> str:
+        return self._k(f"worker:active_tasks:{worker_id}")
+
+    @property
+    def channel(self) -> str:
+        """The pub/sub channel of live events (contract §5)."""
+        return self._k("queue-updates")
+
+    def pattern(self, name_glob: str) -> str:
+        """A SCAN pattern under this prefix (glob characters in the prefix escaped)."""
+        escaped = "".join(f"\\{c}" if c in "*?[]\\" else c for c in self.prefix)
+        return f"{escaped}{name_glob}"

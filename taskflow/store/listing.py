@@ -1,0 +1,141 @@
+"""Task listings served from the index sorted sets, never by scanning `task:*`.
+
+Every task sits in `tasks:index:all`, its state's, its type's and its
+(state, type) index, all scored by creation time in ms: any mix of the state and
+type filters maps to one sorted set, and a date range to a score range, so a page
+costs O(log N + page size).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from redis.asyncio import Redis
+
+from taskflow.errors import CorruptTask, InvalidInput
+from taskflow.store.keys import Keys
+from taskflow.store.models import QueueName, Task, TaskPage, TaskQuery, TaskState
+
+MAX_PAGE_SIZE = 100
+# An id-prefix search reads at most this many matches (ids are random UUIDs, so a
+# prefix of a few characters already narrows to a handful).
+MAX_PREFIX_MATCHES = 1000
+
+
+def _ms(moment: datetime | None, default: str) -> str:
+    return default if moment is None else str(int(moment.timestamp() * 1000))
+
+
+def check_query(query: TaskQuery) -> None:
+    if query.page < 1:
+        raise InvalidInput("page must be >= 1")
+    if not 1 <= query.page_size <= MAX_PAGE_SIZE:
+        raise InvalidInput(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
+    if query.start and query.end and query.start > query.end:
+        raise InvalidInput("start_date must not be after end_date")
+
+
+class TaskLister:
+    def __init__(self, client: Redis, keys: Keys) -> None:
+        self.client = client
+        self.keys = keys
+
+    async def page(self, query: TaskQuery) -> TaskPage:
+        check_query(query)
+        offset = (query.page - 1) * query.page_size
+        if query.task_id_prefix:
+            return await self._by_id_prefix(query, offset)
+        if query.queue:
+            ids = await self.queue_ids(query.queue, offset, query.page_size)
+            total = await self._queue_length(query.queue)
+            return TaskPage(await self.load(ids), query.page, query.page_size, total)
+        index = self._index(query)
+        low, high = _ms(query.start, "-inf"), _ms(query.end, "+inf")
+        total = await self.client.zcount(index, low, high)
+        if query.descending:
+            raw = await self.client.zrange(
+                index, high, low, desc=True, byscore=True, offset=offset, num=query.page_size
+            )
+        else:
+            raw = await self.client.zrange(
+                index, low, high, byscore=True, offset=offset, num=query.page_size
+            )
+        return TaskPage(await self.load(_ids(raw)), query.page, query.page_size, total)
+
+    def _index(self, query: TaskQuery) -> str:
+        if query.state and query.task_type:
+            return self.keys.index_state_type(query.state, query.task_type)
+        if query.state:
+            return self.keys.index_state(query.state)
+        if query.task_type:
+            return self.keys.index_type(query.task_type)
+        return self.keys.index_all
+
+    async def _by_id_prefix(self, query: TaskQuery, offset: int) -> TaskPage:
+        prefix = (query.task_id_prefix or "").lower()
+        raw = await self.client.zrangebylex(
+            self.keys.index_ids, f"[{prefix}", f"[{prefix}\xff", 0, MAX_PREFIX_MATCHES
+        )
+        tasks = [t for t in await self.load(_ids(raw)) if _matches(t, query)]
+        tasks.sort(key=lambda t: t.created_at, reverse=query.descending)
+        return TaskPage(
+            tasks[offset : offset + query.page_size], query.page, query.page_size, len(tasks)
+        )
+
+    async def queue_ids(self, queue: QueueName, offset: int, limit: int | None) -> list[str]:
+        """Ids in a queue from its head (the next out) on."""
+        key = self.keys.queue(queue)
+        if queue is QueueName.SCHEDULED:
+            stop = -1 if limit is None else offset + limit - 1
+            raw = await self.client.zrange(key, offset, stop)
+        else:
+            # Lists are pushed on the left and consumed on the right.
+            start = -(offset + limit) if limit is not None else 0
+            raw = list(reversed(await self.client.lrange(key, start, -(offset + 1))))
+        return _ids(raw)
+
+    async def _queue_length(self, queue: QueueName) -> int:
+        key = self.keys.queue(queue)
+        if queue is QueueName.SCHEDULED:
+            return int(await self.client.zcard(key))
+        return int(await self.client.llen(key))
+
+    async def ids_in_state(self, state: TaskState, before_ms: int | None, count: int) -> list[str]:
+        """The oldest `count` ids in `state` created before `before_ms`."""
+        high = "+inf" if before_ms is None else f"({before_ms}"
+        raw = await self.client.zrange(
+            self.keys.index_state(state), "-inf", high, byscore=True, offset=0, num=count
+        )
+        return _ids(raw)
+
+    async def load(self, ids: Sequence[str]) -> list[Task]:
+        """Tasks for `ids`, in order; ids deleted meanwhile are left out."""
+        if not ids:
+            return []
+        async with self.client.pipeline(transaction=False) as pipe:
+            for task_id in ids:
+                pipe.hgetall(self.keys.task(task_id))
+            rows = await pipe.execute()
+        tasks = []
+        for row in rows:
+            if row:
+                try:
+                    tasks.append(Task.from_hash({k.decode(): v.decode() for k, v in row.items()}))
+                except CorruptTask:
+                    continue  # one unreadable task must not break a whole listing
+        return tasks
+
+
+def _matches(task: Task, query: TaskQuery) -> bool:
+    return (
+        (query.state is None or task.state is query.state)
+        and (query.task_type is None or task.task_type == query.task_type)
+        and (query.start is None or task.created_at >= query.start)
+        and (query.end is None or task.created_at <= query.end)
+    )
+
+
+def _ids(raw: Iterable[Any]) -> list[str]:
+    return [i.decode() if isinstance(i, bytes) else str(i) for i in raw]

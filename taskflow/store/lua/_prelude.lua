@@ -1,0 +1,173 @@
+-- Prelude prepended to every script by taskflow/store/scripts.py.
+-- ARGV[1] of every script is the key prefix (may hold a Redis Cluster hash tag, so
+-- every key below lives in one slot). Key names here mirror taskflow/store/keys.py.
+-- Time always comes from the Redis server clock, never from a client.
+
+local PREFIX = ARGV[1]
+
+local function key(name) return PREFIX .. name end
+local function task_key(id) return PREFIX .. 'task:' .. id end
+local function dlq_task_key(id) return PREFIX .. 'dlq:task:' .. id end
+local function payload_key(id) return PREFIX .. 'task:' .. id .. ':payload' end
+local function counter_key(state) return PREFIX .. 'metrics:tasks:state:' .. string.lower(state) end
+local function state_index(state) return PREFIX .. 'tasks:index:state:' .. state end
+local function type_index(task_type) return PREFIX .. 'tasks:index:type:' .. task_type end
+local function state_type_index(state, task_type)
+  return PREFIX .. 'tasks:index:state_type:' .. state .. ':' .. task_type
+end
+local function active_tasks_key(worker) return PREFIX .. 'worker:active_tasks:' .. worker end
+local function worker_stats_key(worker) return PREFIX .. 'worker:stats:' .. worker end
+local function idempotency_key(k) return PREFIX .. 'idempotency:' .. k end
+
+local PRIMARY = key('tasks:pending:primary')
+local RETRY = key('tasks:pending:retry')
+local SCHEDULED = key('tasks:scheduled')
+local DLQ = key('dlq:tasks')
+local LEASES = key('tasks:leases')
+local INDEX_ALL = key('tasks:index:all')
+local INDEX_IDS = key('tasks:index:ids')
+local LEASE_SEQ = key('tasks:lease_seq')
+local CHANNEL = key('queue-updates')
+local STATES = { 'PENDING', 'ACTIVE', 'COMPLETED', 'FAILED', 'SCHEDULED', 'DLQ' }
+local IS_STATE = {}
+for _, s in ipairs(STATES) do IS_STATE[s] = true end
+-- The timestamp field set when a task enters each state.
+local ENTERED_AT = {
+  ACTIVE = 'started_at', COMPLETED = 'completed_at', FAILED = 'failed_at',
+  SCHEDULED = 'scheduled_at', DLQ = 'dlq_at',
+}
+
+-- Server clock, read once per script call.
+local function iso(sec, usec)
+  -- Days-from-civil inverse (proleptic Gregorian), exact for any Unix time.
+  local days = math.floor(sec / 86400)
+  local rem = sec - days * 86400
+  local z = days + 719468
+  local era = math.floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524)
+    - math.floor(doe / 146096)) / 365)
+  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
+  local mp = math.floor((5 * doy + 2) / 153)
+  local d = doy - math.floor((153 * mp + 2) / 5) + 1
+  local m = mp < 10 and mp + 3 or mp - 9
+  local y = yoe + era * 400
+  if m <= 2 then y = y + 1 end
+  return string.format('%04d-%02d-%02dT%02d:%02d:%02d.%06d+00:00', y, m, d,
+    math.floor(rem / 3600), math.floor((rem % 3600) / 60), rem % 60, usec)
+end
+local CLOCK = redis.call('TIME')
+local NOW_S, NOW_US = tonumber(CLOCK[1]), tonumber(CLOCK[2])
+local NOW_MS = NOW_S * 1000 + math.floor(NOW_US / 1000)
+local NOW_ISO = iso(NOW_S, NOW_US)
+local function iso_ms(ms) return iso(math.floor(ms / 1000), (ms % 1000) * 1000) end
+
+-- Errors carry a code word the Python side maps to a domain error.
+local function fail_with(code, message) error({ err = code .. ' ' .. message }) end
+
+-- Reads the fields a transition needs and checks them before anything is written,
+-- so a script either changes everything or nothing.
+local TASK_FIELDS = { 'state', 'task_type', 'created_ms', 'retry_count', 'max_retries',
+  'lease_token', 'worker_id', 'queue', 'idempotency_key' }
+local function load_task(id)
+  local values = redis.call('HMGET', task_key(id), unpack(TASK_FIELDS))
+  if not values[1] then return nil end
+  local t = {}
+  for i, f in ipairs(TASK_FIELDS) do t[f] = values[i] or '' end
+  t.id = id
+  t.created_ms = tonumber(t.created_ms)
+  t.retry_count = tonumber(t.retry_count)
+  t.max_retries = tonumber(t.max_retries)
+  if not IS_STATE[t.state] or not t.created_ms or not t.retry_count or not t.max_retries
+      or t.task_type == '' then
+    fail_with('CORRUPT', 'task ' .. id .. ' has malformed stored fields')
+  end
+  return t
+end
+local function must_load(id)
+  local t = load_task(id)
+  if not t then fail_with('NOTFOUND', 'task ' .. id .. ' does not exist') end
+  return t
+end
+
+local function append_json(hash, field, entry)
+  local raw = redis.call('HGET', hash, field)
+  local ok, list = pcall(cjson.decode, raw or '[]')
+  if not ok or type(list) ~= 'table' then list = {} end
+  list[#list + 1] = entry
+  redis.call('HSET', hash, field, cjson.encode(list))
+end
+
+local function add_to_indexes(t, state)
+  redis.call('ZADD', state_index(state), t.created_ms, t.id)
+  redis.call('ZADD', state_type_index(state, t.task_type), t.created_ms, t.id)
+end
+local function remove_from_indexes(t, state)
+  redis.call('ZREM', state_index(state), t.id)
+  redis.call('ZREM', state_type_index(state, t.task_type), t.id)
+end
+
+-- Moves a loaded task from its state to `new_state`: counters, indexes, history,
+-- timestamps. Queue membership is the caller's job (it differs per transition).
+local function move_state(t, new_state)
+  local h = task_key(t.id)
+  redis.call('DECR', counter_key(t.state))
+  redis.call('INCR', counter_key(new_state))
+  remove_from_indexes(t, t.state)
+  add_to_indexes(t, new_state)
+  append_json(h, 'state_history', { state = new_state, timestamp = NOW_ISO })
+  redis.call('HSET', h, 'state', new_state, 'updated_at', NOW_ISO)
+  if ENTERED_AT[new_state] then redis.call('HSET', h, ENTERED_AT[new_state], NOW_ISO) end
+end
+
+local function record_error(t, message, error_type, transition)
+  local h = task_key(t.id)
+  append_json(h, 'error_history', {
+    timestamp = NOW_ISO, error = message, error_type = error_type,
+    retry_count = t.retry_count, state_transition = transition,
+  })
+  redis.call('HSET', h, 'last_error', message, 'error_type', error_type)
+end
+
+-- Drops a task's hold by a worker (lease and active-task set).
+local function release_hold(t)
+  redis.call('ZREM', LEASES, t.id)
+  if t.worker_id ~= '' then redis.call('SREM', active_tasks_key(t.worker_id), t.id) end
+  redis.call('HSET', task_key(t.id), 'lease_token', '')
+end
+
+local function enter_dlq(t)
+  redis.call('LPUSH', DLQ, t.id)
+  local h = task_key(t.id)
+  local snapshot = redis.call('HGETALL', h)
+  redis.call('DEL', dlq_task_key(t.id))
+  redis.call('HSET', dlq_task_key(t.id), unpack(snapshot))
+end
+
+local function snapshot()
+  local counts = redis.call('MGET', counter_key('PENDING'), counter_key('ACTIVE'),
+    counter_key('COMPLETED'), counter_key('FAILED'), counter_key('SCHEDULED'), counter_key('DLQ'))
+  local state_counts = {}
+  for i, s in ipairs(STATES) do state_counts[s] = tonumber(counts[i]) or 0 end
+  return {
+    primary = redis.call('LLEN', PRIMARY), retry = redis.call('LLEN', RETRY),
+    scheduled = redis.call('ZCARD', SCHEDULED), dlq = redis.call('LLEN', DLQ),
+  }, state_counts
+end
+
+-- Publishes events (contract §5) with the queue depths and state counts as they
+-- stand after this script's writes.
+local function publish(events)
+  if #events == 0 then return end
+  local depths, counts = snapshot()
+  for _, event in ipairs(events) do
+    event.timestamp = NOW_ISO
+    event.queue_depths = depths
+    event.state_counts = counts
+    redis.call('PUBLISH', CHANNEL, cjson.encode(event))
+  end
+end
+local function changed(t, old_state, new_state)
+  return { type = 'task_state_changed', task_id = t.id, task_type = t.task_type,
+    old_state = old_state, new_state = new_state }
+end

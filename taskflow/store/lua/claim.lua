@@ -1,0 +1,53 @@
+-- claim: a worker takes up to N tasks, PENDING -> ACTIVE, each under a lease.
+-- The id moves from its queue into the worker's active set and the lease index in
+-- this one step, so a worker that dies afterwards never loses it (the reaper
+-- requeues it when the lease expires).
+-- KEYS[1]  tasks:pending:primary
+-- ARGV[1]  key prefix
+-- ARGV[2]  worker_id
+-- ARGV[3]  how many tasks at most
+-- ARGV[4]  lease length in ms
+-- ARGV[5]  a uniform random number in [0, 1) drawn by the caller
+-- ARGV[6..10] retry ratio: default, warning length, ratio at warning,
+--          critical length, ratio at critical (contract §2)
+-- Returns  a list of {lease_token, HGETALL of the task...} per claimed task
+local worker, wanted, lease_ms, u = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local retry_len = redis.call('LLEN', RETRY)
+local ratio = tonumber(ARGV[6])
+if retry_len >= tonumber(ARGV[9]) then ratio = tonumber(ARGV[10])
+elseif retry_len >= tonumber(ARGV[7]) then ratio = tonumber(ARGV[8]) end
+
+local out, events, taken = {}, {}, 0
+local draw = u
+while taken < wanted do
+  -- A golden-ratio sequence from one random start: over a batch the share of
+  -- reads that try the retry queue first matches `ratio` closely.
+  draw = (draw + 0.6180339887498949) % 1
+  local first, second, first_name, second_name = PRIMARY, RETRY, 'primary', 'retry'
+  if draw < ratio then first, second, first_name, second_name = RETRY, PRIMARY, 'retry', 'primary' end
+  local queue_name = first_name
+  local id = redis.call('RPOP', first)
+  if not id then
+    id = redis.call('RPOP', second)
+    queue_name = second_name
+  end
+  if not id then break end
+  local t = load_task(id)
+  -- An id whose hash is gone or not PENDING is a stale pointer: drop it.
+  if t and t.state == 'PENDING' then
+    local token = tostring(redis.call('INCR', LEASE_SEQ))
+    move_state(t, 'ACTIVE')
+    local h = task_key(id)
+    redis.call('HSET', h, 'worker_id', worker, 'lease_token', token, 'queue', queue_name)
+    redis.call('SADD', active_tasks_key(worker), id)
+    redis.call('ZADD', LEASES, NOW_MS + lease_ms, id)
+    events[#events + 1] = changed(t, 'PENDING', 'ACTIVE')
+    local entry = { token }
+    local fields = redis.call('HGETALL', h)
+    for i = 1, #fields do entry[i + 1] = fields[i] end
+    out[#out + 1] = entry
+    taken = taken + 1
+  end
+end
+publish(events)
+return out

@@ -1,0 +1,29 @@
+-- delete: remove a task in any state with everything that points at it: its queue
+-- or set membership, indexes, counter, DLQ copy, payload and idempotency key.
+-- KEYS[1]  tasks:pending:primary
+-- ARGV[1]  key prefix
+-- ARGV[2]  task_id
+-- Returns  the state the task was in; errors NOTFOUND, CORRUPT
+local id = ARGV[2]
+local t = must_load(id)
+if t.state == 'PENDING' then
+  redis.call('LREM', PRIMARY, 0, id)
+  redis.call('LREM', RETRY, 0, id)
+elseif t.state == 'SCHEDULED' then
+  redis.call('ZREM', SCHEDULED, id)
+elseif t.state == 'DLQ' then
+  redis.call('LREM', DLQ, 0, id)
+elseif t.state == 'ACTIVE' then
+  release_hold(t)
+end
+redis.call('DECR', counter_key(t.state))
+remove_from_indexes(t, t.state)
+redis.call('ZREM', INDEX_ALL, id)
+redis.call('ZREM', INDEX_IDS, id)
+redis.call('ZREM', type_index(t.task_type), id)
+if t.idempotency_key ~= '' and redis.call('GET', idempotency_key(t.idempotency_key)) == id then
+  redis.call('DEL', idempotency_key(t.idempotency_key))
+end
+redis.call('DEL', task_key(id), dlq_task_key(id), payload_key(id))
+publish({ { type = 'task_deleted', task_id = id, task_type = t.task_type, old_state = t.state } })
+return t.state

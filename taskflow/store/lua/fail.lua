@@ -1,0 +1,34 @@
+-- fail: ACTIVE -> SCHEDULED (retries left, error retryable) or -> DLQ, only for the
+-- lease holder. The error goes to error_history with its transition.
+-- KEYS[1]  tasks:pending:primary
+-- ARGV[1]  key prefix
+-- ARGV[2]  task_id
+-- ARGV[3]  lease token
+-- ARGV[4]  error message
+-- ARGV[5]  error type (class of contract §2)
+-- ARGV[6]  '1' when the error is permanent (straight to the DLQ)
+-- ARGV[7]  delay before the retry, in ms (schedule + jitter, computed by the caller)
+-- Returns  the new state; errors NOTFOUND, LEASELOST, CORRUPT
+local id, token, message, error_type = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local permanent, delay_ms = ARGV[6] == '1', tonumber(ARGV[7])
+local t = must_load(id)
+if t.state ~= 'ACTIVE' or t.lease_token ~= token then
+  fail_with('LEASELOST', 'task ' .. id .. ' is no longer held with this lease')
+end
+local h = task_key(id)
+release_hold(t)
+redis.call('HINCRBY', worker_stats_key(t.worker_id), 'failed', 1)
+local new_state = 'SCHEDULED'
+if permanent or t.retry_count >= t.max_retries then new_state = 'DLQ' end
+record_error(t, message, error_type, 'ACTIVE -> ' .. new_state)
+move_state(t, new_state)
+if new_state == 'DLQ' then
+  enter_dlq(t)
+else
+  local due = NOW_MS + delay_ms
+  redis.call('HINCRBY', h, 'retry_count', 1)
+  redis.call('HSET', h, 'retry_after', iso_ms(due))
+  redis.call('ZADD', SCHEDULED, due, id)
+end
+publish({ changed(t, 'ACTIVE', new_state) })
+return new_state

@@ -1,0 +1,24 @@
+-- promote: SCHEDULED tasks whose due time has come -> PENDING at the tail of
+-- tasks:pending:retry. Safe with several schedulers: each id moves once.
+-- KEYS[1]  tasks:scheduled
+-- ARGV[1]  key prefix
+-- ARGV[2]  how many at most in this call
+-- Returns  {moved, ms until the next due task or -1 when none is scheduled}
+local limit = tonumber(ARGV[2])
+local due = redis.call('ZRANGE', SCHEDULED, '-inf', NOW_MS, 'BYSCORE', 'LIMIT', 0, limit)
+local events = {}
+for _, id in ipairs(due) do
+  redis.call('ZREM', SCHEDULED, id)
+  local t = load_task(id)
+  if t and t.state == 'SCHEDULED' then
+    move_state(t, 'PENDING')
+    redis.call('HSET', task_key(id), 'queue', 'retry')
+    redis.call('LPUSH', RETRY, id)
+    events[#events + 1] = changed(t, 'SCHEDULED', 'PENDING')
+  end
+end
+publish(events)
+local next_due = redis.call('ZRANGE', SCHEDULED, 0, 0, 'WITHSCORES')
+local wait = -1
+if next_due[2] then wait = math.max(0, tonumber(next_due[2]) - NOW_MS) end
+return { #events, wait }

@@ -1,0 +1,34 @@
+-- reap: tasks whose lease expired (their worker died or hung) go back to work:
+-- ACTIVE -> PENDING at the tail of tasks:pending:retry, the lost attempt counted as
+-- a retry and recorded in error_history; with no retries left -> DLQ, so a task that
+-- kills every worker that runs it cannot loop forever. Safe with several schedulers.
+-- KEYS[1]  tasks:leases
+-- ARGV[1]  key prefix
+-- ARGV[2]  how many at most in this call
+-- Returns  {requeued, sent to the DLQ}
+local limit = tonumber(ARGV[2])
+local expired = redis.call('ZRANGE', LEASES, '-inf', NOW_MS, 'BYSCORE', 'LIMIT', 0, limit)
+local events, requeued, dead = {}, 0, 0
+for _, id in ipairs(expired) do
+  redis.call('ZREM', LEASES, id)
+  local t = load_task(id)
+  if t and t.state == 'ACTIVE' then
+    local message = 'worker ' .. t.worker_id .. ' stopped renewing its lease'
+    release_hold(t)
+    local new_state = t.retry_count >= t.max_retries and 'DLQ' or 'PENDING'
+    record_error(t, message, 'WorkerLost', 'ACTIVE -> ' .. new_state)
+    move_state(t, new_state)
+    if new_state == 'DLQ' then
+      enter_dlq(t)
+      dead = dead + 1
+    else
+      redis.call('HINCRBY', task_key(id), 'retry_count', 1)
+      redis.call('HSET', task_key(id), 'queue', 'retry')
+      redis.call('LPUSH', RETRY, id)
+      requeued = requeued + 1
+    end
+    events[#events + 1] = changed(t, 'ACTIVE', new_state)
+  end
+end
+publish(events)
+return { requeued, dead }

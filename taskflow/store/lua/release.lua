@@ -1,0 +1,19 @@
+-- release: a worker shutting down hands tasks it has not finished back, ACTIVE ->
+-- PENDING at the head of the queue they came from, with no retry counted.
+-- KEYS[1]  tasks:pending:primary
+-- ARGV[1]  key prefix
+-- ARGV[2..] pairs of task_id, lease token
+-- Returns  how many tasks went back (ones whose lease was already lost are skipped)
+local events = {}
+for i = 2, #ARGV, 2 do
+  local t = load_task(ARGV[i])
+  if t and t.state == 'ACTIVE' and t.lease_token == ARGV[i + 1] then
+    release_hold(t)
+    move_state(t, 'PENDING')
+    -- RPUSH puts it at the consuming end: it is the next one taken.
+    redis.call('RPUSH', t.queue == 'retry' and RETRY or PRIMARY, t.id)
+    events[#events + 1] = changed(t, 'ACTIVE', 'PENDING')
+  end
+end
+publish(events)
+return #events

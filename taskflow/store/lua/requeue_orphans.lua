@@ -1,0 +1,33 @@
+-- requeue_orphans: PENDING tasks in no queue, and ACTIVE tasks under no lease, go to
+-- the tail of tasks:pending:primary. Our own transitions never leave such tasks;
+-- this repairs data written by older versions or by hand. O(pending + active).
+-- KEYS[1]  tasks:pending:primary
+-- ARGV[1]  key prefix
+-- Returns  {found, requeued}
+local queued = {}
+for _, q in ipairs({ PRIMARY, RETRY }) do
+  for _, id in ipairs(redis.call('LRANGE', q, 0, -1)) do queued[id] = true end
+end
+local events, found = {}, 0
+for _, id in ipairs(redis.call('ZRANGE', state_index('PENDING'), 0, -1)) do
+  if not queued[id] then
+    found = found + 1
+    redis.call('HSET', task_key(id), 'queue', 'primary')
+    redis.call('LPUSH', PRIMARY, id)
+  end
+end
+for _, id in ipairs(redis.call('ZRANGE', state_index('ACTIVE'), 0, -1)) do
+  if not redis.call('ZSCORE', LEASES, id) then
+    local t = load_task(id)
+    if t then
+      found = found + 1
+      release_hold(t)
+      move_state(t, 'PENDING')
+      redis.call('HSET', task_key(id), 'queue', 'primary')
+      redis.call('LPUSH', PRIMARY, id)
+      events[#events + 1] = changed(t, 'ACTIVE', 'PENDING')
+    end
+  end
+end
+publish(events)
+return { found, found }

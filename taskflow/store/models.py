@@ -1,0 +1,213 @@
+"""The task model of contract §1 as typed Python values, parsed from Redis hashes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from taskflow.errors import CorruptTask
+
+
+class TaskState(StrEnum):
+    """Lifecycle states (contract §1), stored upper-case in `task:{id}` `state`."""
+
+    PENDING = "PENDING"
+    ACTIVE = "ACTIVE"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    SCHEDULED = "SCHEDULED"
+    DLQ = "DLQ"
+
+
+TERMINAL_STATES = frozenset({TaskState.COMPLETED, TaskState.DLQ})
+
+
+class QueueName(StrEnum):
+    """The four queues of contract §3, by their REST names."""
+
+    PRIMARY = "primary"
+    RETRY = "retry"
+    SCHEDULED = "scheduled"
+    DLQ = "dlq"
+
+
+@dataclass(frozen=True)
+class ErrorRecord:
+    timestamp: str
+    error: str
+    error_type: str
+    retry_count: int
+    state_transition: str
+
+
+@dataclass(frozen=True)
+class StateRecord:
+    state: str
+    timestamp: str
+
+
+@dataclass(frozen=True)
+class NewTask:
+    """What a caller asks to create; the store adds the id, state and timestamps."""
+
+    task_type: str
+    content: str = ""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    max_retries: int = 3
+    priority: int = 0
+    idempotency_key: str = ""
+    payload: bytes = b""
+
+
+@dataclass(frozen=True)
+class Created:
+    task_id: str
+    created: bool  # False: the idempotency key named an existing task
+
+
+@dataclass(frozen=True)
+class Task:
+    """A task as stored in `task:{id}`."""
+
+    task_id: str
+    task_type: str
+    state: TaskState
+    content: str
+    metadata: dict[str, Any]
+    retry_count: int
+    max_retries: int
+    last_error: str
+    error_type: str
+    retry_after: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+    failed_at: datetime | None
+    scheduled_at: datetime | None
+    dlq_at: datetime | None
+    result: str
+    error_history: list[ErrorRecord]
+    state_history: list[StateRecord]
+    worker_id: str
+    priority: int
+    idempotency_key: str
+    has_payload: bool
+    payload_size: int
+
+    @classmethod
+    def from_hash(cls, raw: Mapping[str, str]) -> Task:
+        """Parse a `task:{id}` hash; malformed data raises CorruptTask, never KeyError."""
+        task_id = raw.get("task_id", "?")
+        try:
+            created_at = _time(raw["created_at"])
+            if created_at is None:
+                raise ValueError("created_at is empty")
+            return cls(
+                task_id=raw["task_id"],
+                task_type=raw["task_type"],
+                state=TaskState(raw["state"]),
+                content=raw.get("content", ""),
+                metadata=_json_object(raw.get("metadata", "")),
+                retry_count=int(raw.get("retry_count") or 0),
+                max_retries=int(raw.get("max_retries") or 0),
+                last_error=raw.get("last_error", ""),
+                error_type=raw.get("error_type", ""),
+                retry_after=_time(raw.get("retry_after", "")),
+                created_at=created_at,
+                updated_at=_time(raw.get("updated_at", "")) or created_at,
+                started_at=_time(raw.get("started_at", "")),
+                completed_at=_time(raw.get("completed_at", "")),
+                failed_at=_time(raw.get("failed_at", "")),
+                scheduled_at=_time(raw.get("scheduled_at", "")),
+                dlq_at=_time(raw.get("dlq_at", "")),
+                result=raw.get("result", ""),
+                error_history=[ErrorRecord(**e) for e in _json_list(raw.get("error_history", ""))],
+                state_history=[StateRecord(**s) for s in _json_list(raw.get("state_history", ""))],
+                worker_id=raw.get("worker_id", ""),
+                priority=int(raw.get("priority") or 0),
+                idempotency_key=raw.get("idempotency_key", ""),
+                has_payload=raw.get("has_payload", "0") == "1",
+                payload_size=int(raw.get("payload_size") or 0),
+            )
+        except (KeyError, ValueError, TypeError) as exc:
+            raise CorruptTask(f"task {task_id} has malformed stored data: {exc}") from exc
+
+
+def _time(value: str) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _json_object(value: str) -> dict[str, Any]:
+    if not value:
+        return {}
+    parsed = json.loads(value)
+    if not isinstance(parsed, dict):
+        raise ValueError("metadata is not a JSON object")
+    return parsed
+
+
+def _json_list(value: str) -> list[dict[str, Any]]:
+    # Lua's cjson encodes an empty list as "{}": read it back as empty.
+    if not value or value == "{}":
+        return []
+    parsed = json.loads(value)
+    if not isinstance(parsed, list):
+        raise ValueError("history is not a JSON list")
+    return parsed
+
+
+@dataclass(frozen=True)
+class ClaimedTask:
+    """A task a worker holds, with the lease token that proves it (fencing)."""
+
+    task: Task
+    lease_token: str
+
+
+@dataclass(frozen=True)
+class QueueDepths:
+    primary: int
+    retry: int
+    scheduled: int
+    dlq: int
+
+
+@dataclass(frozen=True)
+class QueueStatus:
+    """Queue depths, state counts (from the counters) and the current retry ratio."""
+
+    queues: QueueDepths
+    states: dict[TaskState, int]
+    retry_ratio: float
+
+
+@dataclass(frozen=True)
+class TaskQuery:
+    """Filters, sort and page of a task listing (contract §4)."""
+
+    state: TaskState | None = None
+    task_type: str | None = None
+    queue: QueueName | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    descending: bool = True
+    page: int = 1
+    page_size: int = 20
+    task_id_prefix: str | None = None
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    tasks: list[Task]
+    page: int
+    page_size: int
+    total_items: int
+
+    @property
+    def total_pages(self) -> int:
+        return (self.total_items + self.page_size - 1) // self.page_size

@@ -1,0 +1,44 @@
+"""Loads the Lua scripts (each a file in lua/, with the shared prelude) once per client.
+
+redis-py's Script objects call EVALSHA and reload on NOSCRIPT, so a restarted
+server or a new cluster node needs nothing from us.
+"""
+
+from functools import cache
+from importlib import resources
+
+from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
+
+SCRIPT_NAMES = (
+    "create",
+    "claim",
+    "complete",
+    "fail",
+    "release",
+    "renew",
+    "promote",
+    "reap",
+    "retry",
+    "delete",
+    "requeue_orphans",
+)
+
+
+@cache
+def script_source(name: str) -> str:
+    """The full text Redis runs for `name`: prelude, then the script itself."""
+    folder = resources.files("taskflow.store") / "lua"
+    prelude = (folder / "_prelude.lua").read_text()
+    body = (folder / f"{name}.lua").read_text()
+    return f"{prelude}\n{body}"
+
+
+class Scripts:
+    """One registered script per transition, bound to a client."""
+
+    def __init__(self, client: "Redis") -> None:
+        self._scripts = {name: client.register_script(script_source(name)) for name in SCRIPT_NAMES}
+
+    def __getitem__(self, name: str) -> AsyncScript:
+        return self._scripts[name]

@@ -1,0 +1,278 @@
+"""TaskStore: every task operation, each state change one atomic Lua script."""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from taskflow.errors import Conflict, CorruptTask, InvalidInput, LeaseLost, NotFound
+from taskflow.store.config import StoreConfig
+from taskflow.store.keys import Keys
+from taskflow.store.listing import TaskLister
+from taskflow.store.models import (
+    ClaimedTask,
+    Created,
+    NewTask,
+    QueueDepths,
+    QueueName,
+    QueueStatus,
+    Task,
+    TaskPage,
+    TaskQuery,
+    TaskState,
+)
+from taskflow.store.scripts import Scripts
+
+# Lua scripts fail with a leading code word (lua/_prelude.lua fail_with).
+_ERRORS: dict[str, type[Exception]] = {
+    "NOTFOUND": NotFound,
+    "CONFLICT": Conflict,
+    "LEASELOST": LeaseLost,
+    "CORRUPT": CorruptTask,
+}
+# Bulk operations work through big sets in slices so no script blocks Redis long.
+_SLICE = 500
+
+
+def domain_error(exc: ResponseError) -> Exception:
+    """The domain error a script's error reply stands for (the reply itself if none)."""
+    code, _, message = str(exc).partition(" ")
+    error = _ERRORS.get(code)
+    return error(message.split(" script:")[0]) if error else exc
+
+
+def check_task_id(task_id: str) -> str:
+    """Task ids are UUID strings; anything else is refused before Redis is asked."""
+    try:
+        return str(uuid.UUID(task_id))
+    except (ValueError, TypeError, AttributeError):
+        raise InvalidInput(f"task_id {task_id!r} is not a UUID") from None
+
+
+class TaskStore:
+    """Tasks in Redis: create, claim, finish, retry, delete, list."""
+
+    def __init__(self, client: Redis, config: StoreConfig | None = None) -> None:
+        self.client = client
+        self.config = config or StoreConfig()
+        self.keys = Keys(self.config.prefix)
+        self._scripts = Scripts(client)
+        self._lister = TaskLister(client, self.keys)
+
+    async def _run(self, name: str, key: str, *args: Any) -> Any:
+        try:
+            return await self._scripts[name](keys=[key], args=[self.config.prefix, *args])
+        except ResponseError as exc:
+            raise domain_error(exc) from None
+
+    # --- creating -----------------------------------------------------------------
+
+    async def create(self, task: NewTask) -> Created:
+        return (await self.create_many([task]))[0]
+
+    async def create_many(self, tasks: Sequence[NewTask]) -> list[Created]:
+        """Create tasks in one round trip; all are PENDING in the primary queue after it."""
+        args: list[Any] = [self.config.idempotency_ttl_s]
+        for task in tasks:
+            _check_new(task)
+            args += [
+                str(uuid.uuid4()),
+                task.task_type,
+                task.content,
+                json.dumps(dict(task.metadata)),
+                task.max_retries,
+                task.priority,
+                task.idempotency_key,
+                task.payload,
+            ]
+        if not tasks:
+            return []
+        flat = await self._run("create", self.keys.primary, *args)
+        return [Created(_text(flat[i]), flat[i + 1] == 1) for i in range(0, len(flat), 2)]
+
+    # --- working on tasks (executors) ---------------------------------------------------
+
+    async def claim(self, worker_id: str, max_tasks: int = 1) -> list[ClaimedTask]:
+        """Take up to `max_tasks` PENDING tasks for `worker_id`, each under a lease."""
+        ratio = self.config.retry_ratio
+        rows = await self._run(
+            "claim",
+            self.keys.primary,
+            worker_id,
+            max_tasks,
+            self.config.lease_ms,
+            random.random(),
+            ratio.default,
+            ratio.warning_length,
+            ratio.at_warning,
+            ratio.critical_length,
+            ratio.at_critical,
+        )
+        claims = []
+        for row in rows:
+            fields = [_text(v) for v in row[1:]]
+            task = Task.from_hash(dict(zip(fields[::2], fields[1::2], strict=True)))
+            claims.append(ClaimedTask(task, _text(row[0])))
+        return claims
+
+    async def complete(self, claim: ClaimedTask, result: str) -> None:
+        """ACTIVE -> COMPLETED; LeaseLost if this worker no longer holds the task."""
+        await self._run(
+            "complete", self.keys.primary, claim.task.task_id, claim.lease_token, result
+        )
+
+    async def fail(
+        self,
+        claim: ClaimedTask,
+        error: str,
+        error_type: str,
+        *,
+        permanent: bool,
+        retry_delay_s: float = 0.0,
+    ) -> TaskState:
+        """ACTIVE -> SCHEDULED (after `retry_delay_s`) or -> DLQ; returns the new state."""
+        state = await self._run(
+            "fail",
+            self.keys.primary,
+            claim.task.task_id,
+            claim.lease_token,
+            error,
+            error_type,
+            "1" if permanent else "0",
+            int(retry_delay_s * 1000),
+        )
+        return TaskState(_text(state))
+
+    async def release(self, claims: Iterable[ClaimedTask]) -> int:
+        """Hand unfinished tasks back to the head of their queue (graceful shutdown)."""
+        args = [v for c in claims for v in (c.task.task_id, c.lease_token)]
+        if not args:
+            return 0
+        return int(await self._run("release", self.keys.primary, *args))
+
+    async def renew(self, claims: Iterable[ClaimedTask]) -> list[str]:
+        """Extend leases; returns the ids this worker no longer holds."""
+        args = [v for c in claims for v in (c.task.task_id, c.lease_token)]
+        if not args:
+            return []
+        lost = await self._run("renew", self.keys.primary, self.config.lease_ms, *args)
+        return [_text(i) for i in lost]
+
+    async def payload(self, task_id: str) -> bytes:
+        """The binary input stored beside a task (e.g. a PDF); b'' when it has none."""
+        value = await self.client.get(self.keys.payload(check_task_id(task_id)))
+        return value.encode() if isinstance(value, str) else bytes(value or b"")
+
+    # --- background duties (schedulers) ----------------------------------------------
+
+    async def promote_due(self, limit: int = 1000) -> tuple[int, float | None]:
+        """Move due SCHEDULED tasks to the retry queue; returns (moved, seconds to next)."""
+        moved, wait_ms = await self._run("promote", self.keys.scheduled, limit)
+        return int(moved), (None if wait_ms < 0 else wait_ms / 1000)
+
+    async def reap_expired(self, limit: int = 1000) -> tuple[int, int]:
+        """Requeue tasks whose lease expired; returns (requeued, sent to the DLQ)."""
+        requeued, dead = await self._run("reap", self.keys.leases, limit)
+        return int(requeued), int(dead)
+
+    async def requeue_orphans(self) -> tuple[int, int]:
+        found, requeued = await self._run("requeue_orphans", self.keys.primary)
+        return int(found), int(requeued)
+
+    # --- managing tasks ----------------------------------------------------------------
+
+    async def get(self, task_id: str) -> Task:
+        raw = await self.client.hgetall(self.keys.task(check_task_id(task_id)))
+        if not raw:
+            raise NotFound(f"task {task_id} does not exist")
+        return Task.from_hash({_text(k): _text(v) for k, v in raw.items()})
+
+    async def retry(self, task_id: str, *, reset_retry_count: bool = False) -> None:
+        """FAILED or DLQ -> PENDING (retry queue); Conflict in any other state."""
+        await self._run(
+            "retry", self.keys.retry, check_task_id(task_id), "1" if reset_retry_count else "0"
+        )
+
+    async def delete(self, task_id: str) -> TaskState:
+        """Delete a task in any state; returns the state it was in."""
+        return TaskState(
+            _text(await self._run("delete", self.keys.primary, check_task_id(task_id)))
+        )
+
+    async def delete_where(self, states: Iterable[TaskState], older_than_ms: int | None) -> int:
+        """Delete every task in `states` created before `older_than_ms` (all if None)."""
+        deleted = 0
+        for state in states:
+            while ids := await self._lister.ids_in_state(state, older_than_ms, _SLICE):
+                deleted += await self._each(ids, "delete", self.keys.primary)
+        return deleted
+
+    async def retry_all_dlq(self, *, reset_retry_count: bool = False) -> int:
+        ids = await self.queue_heads(QueueName.DLQ, limit=None)
+        flag = "1" if reset_retry_count else "0"
+        return await self._each(ids, "retry", self.keys.retry, flag)
+
+    async def purge_dlq(self) -> int:
+        return await self.delete_where([TaskState.DLQ], None)
+
+    async def _each(self, ids: Sequence[str], script: str, key: str, *extra: Any) -> int:
+        """Run one script per id, pipelined; ids that changed meanwhile are skipped."""
+        done = 0
+        for start in range(0, len(ids), _SLICE):
+            async with self.client.pipeline(transaction=False) as pipe:
+                for task_id in ids[start : start + _SLICE]:
+                    await self._scripts[script](
+                        keys=[key], args=[self.config.prefix, task_id, *extra], client=pipe
+                    )
+                results = await pipe.execute(raise_on_error=False)
+            done += sum(1 for r in results if not isinstance(r, Exception))
+        return done
+
+    # --- reading -------------------------------------------------------------------------
+
+    async def status(self) -> QueueStatus:
+        """Depths and state counts in O(1), whatever the number of tasks."""
+        k = self.keys
+        async with self.client.pipeline(transaction=False) as pipe:
+            pipe.llen(k.primary)
+            pipe.llen(k.retry)
+            pipe.zcard(k.scheduled)
+            pipe.llen(k.dlq)
+            pipe.mget([k.state_counter(s) for s in TaskState])
+            primary, retry, scheduled, dlq, counts = await pipe.execute()
+        return QueueStatus(
+            queues=QueueDepths(primary, retry, scheduled, dlq),
+            states={s: int(c or 0) for s, c in zip(TaskState, counts, strict=True)},
+            retry_ratio=self.config.retry_ratio.for_length(retry),
+        )
+
+    async def list_tasks(self, query: TaskQuery) -> TaskPage:
+        return await self._lister.page(query)
+
+    async def queue_heads(self, queue: QueueName, limit: int | None = 10) -> list[str]:
+        """Ids at the head of a queue, next-out first (scheduled: soonest due first)."""
+        return await self._lister.queue_ids(queue, 0, limit)
+
+    async def dlq_tasks(self, limit: int = 100) -> list[Task]:
+        return await self._lister.load(await self.queue_heads(QueueName.DLQ, limit))
+
+
+def _check_new(task: NewTask) -> None:
+    if not task.task_type or not task.task_type.replace("_", "").replace("-", "").isalnum():
+        raise InvalidInput(f"task_type {task.task_type!r} must be a non-empty identifier")
+    if task.max_retries < 0:
+        raise InvalidInput("max_retries must be >= 0")
+    if len(task.idempotency_key) > 200:
+        raise InvalidInput("idempotency_key must be at most 200 characters")
+
+
+def _text(value: bytes | str | int) -> str:
+    if isinstance(value, bytes):
+        return value.decode()
+    return str(value)
