@@ -18,6 +18,7 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(default=None, alias="REDIS_URL")
     key_prefix: str = Field(default="", alias="TASKFLOW_KEY_PREFIX")
     data_dir: Path = Field(default=Path("var"), alias="TASKFLOW_DATA_DIR")
+    redis_port: int = Field(default=6399, ge=0, le=65535, alias="TASKFLOW_REDIS_PORT")
     redis_appendfsync: str = Field(default="everysec", alias="TASKFLOW_REDIS_APPENDFSYNC")
 
     # Retry policy (contract §2).

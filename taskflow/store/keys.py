@@ -57,7 +57,7 @@ class Keys:
     def state_counter(self, state: TaskState) -> str:
         return self._k(f"metrics:tasks:state:{state.value.lower()}")
 
-    # Ours: leases and listing indexes (sorted sets scored by created_at in ms).
+    # Ours: leases and listing indexes (sorted sets scored by creation time in µs).
     @property
     def leases(self) -> str:
         return self._k("tasks:leases")

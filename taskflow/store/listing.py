@@ -1,7 +1,7 @@
 """Task listings served from the index sorted sets, never by scanning `task:*`.
 
 Every task sits in `tasks:index:all`, its state's, its type's and its
-(state, type) index, all scored by creation time in ms: any mix of the state and
+(state, type) index, all scored by creation time in microseconds: any mix of the state and
 type filters maps to one sorted set, and a date range to a score range, so a page
 costs O(log N + page size).
 """
@@ -24,8 +24,8 @@ MAX_PAGE_SIZE = 100
 MAX_PREFIX_MATCHES = 1000
 
 
-def _ms(moment: datetime | None, default: str) -> str:
-    return default if moment is None else str(int(moment.timestamp() * 1000))
+def _us(moment: datetime | None, default: str) -> str:
+    return default if moment is None else str(int(moment.timestamp() * 1_000_000))
 
 
 def check_query(query: TaskQuery) -> None:
@@ -52,7 +52,7 @@ class TaskLister:
             total = await self._queue_length(query.queue)
             return TaskPage(await self.load(ids), query.page, query.page_size, total)
         index = self._index(query)
-        low, high = _ms(query.start, "-inf"), _ms(query.end, "+inf")
+        low, high = _us(query.start, "-inf"), _us(query.end, "+inf")
         total = await self.client.zcount(index, low, high)
         if query.descending:
             raw = await self.client.zrange(
@@ -102,9 +102,11 @@ class TaskLister:
             return int(await self.client.zcard(key))
         return int(await self.client.llen(key))
 
-    async def ids_in_state(self, state: TaskState, before_ms: int | None, count: int) -> list[str]:
-        """The oldest `count` ids in `state` created before `before_ms`."""
-        high = "+inf" if before_ms is None else f"({before_ms}"
+    async def ids_in_state(
+        self, state: TaskState, before: datetime | None, count: int
+    ) -> list[str]:
+        """The oldest `count` ids in `state` created before `before`."""
+        high = "+inf" if before is None else f"({_us(before, '')}"
         raw = await self.client.zrange(
             self.keys.index_state(state), "-inf", high, byscore=True, offset=0, num=count
         )

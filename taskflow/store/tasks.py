@@ -6,12 +6,20 @@ import json
 import random
 import uuid
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from taskflow.errors import Conflict, CorruptTask, InvalidInput, LeaseLost, NotFound
+from taskflow.errors import (
+    Conflict,
+    CorruptTask,
+    InvalidInput,
+    LeaseLost,
+    NotFound,
+    TaskflowError,
+)
 from taskflow.store.config import StoreConfig
 from taskflow.store.keys import Keys
 from taskflow.store.listing import TaskLister
@@ -116,16 +124,30 @@ class TaskStore:
         )
         claims = []
         for row in rows:
-            fields = [_text(v) for v in row[1:]]
-            task = Task.from_hash(dict(zip(fields[::2], fields[1::2], strict=True)))
-            claims.append(ClaimedTask(task, _text(row[0])))
+            fields = row[1:]
+            raw = {k.decode(): v.decode() for k, v in zip(fields[::2], fields[1::2], strict=True)}
+            claims.append(ClaimedTask(Task.from_hash(raw), row[0].decode()))
         return claims
 
     async def complete(self, claim: ClaimedTask, result: str) -> None:
         """ACTIVE -> COMPLETED; LeaseLost if this worker no longer holds the task."""
-        await self._run(
-            "complete", self.keys.primary, claim.task.task_id, claim.lease_token, result
-        )
+        (outcome,) = await self.complete_many([(claim, result)])
+        if outcome is not None:
+            raise outcome
+
+    async def complete_many(
+        self, finished: Sequence[tuple[ClaimedTask, str]]
+    ) -> list[TaskflowError | None]:
+        """Complete a batch in one round trip; per task None, or the error it met."""
+        if not finished:
+            return []
+        args = [
+            v for claim, result in finished for v in (claim.task.task_id, claim.lease_token, result)
+        ]
+        codes = await self._run("complete", self.keys.primary, *args)
+        return [
+            _outcome(_text(code), claim) for code, (claim, _) in zip(codes, finished, strict=True)
+        ]
 
     async def fail(
         self,
@@ -205,11 +227,13 @@ class TaskStore:
             _text(await self._run("delete", self.keys.primary, check_task_id(task_id)))
         )
 
-    async def delete_where(self, states: Iterable[TaskState], older_than_ms: int | None) -> int:
-        """Delete every task in `states` created before `older_than_ms` (all if None)."""
+    async def delete_where(
+        self, states: Iterable[TaskState], created_before: datetime | None
+    ) -> int:
+        """Delete every task in `states` created before `created_before` (all if None)."""
         deleted = 0
         for state in states:
-            while ids := await self._lister.ids_in_state(state, older_than_ms, _SLICE):
+            while ids := await self._lister.ids_in_state(state, created_before, _SLICE):
                 deleted += await self._each(ids, "delete", self.keys.primary)
         return deleted
 
@@ -261,6 +285,15 @@ class TaskStore:
 
     async def dlq_tasks(self, limit: int = 100) -> list[Task]:
         return await self._lister.load(await self.queue_heads(QueueName.DLQ, limit))
+
+
+def _outcome(code: str, claim: ClaimedTask) -> TaskflowError | None:
+    if code == "OK":
+        return None
+    task_id = claim.task.task_id
+    if code == "NOTFOUND":
+        return NotFound(f"task {task_id} does not exist")
+    return LeaseLost(f"task {task_id} is no longer held with this lease")
 
 
 def _check_new(task: NewTask) -> None:

@@ -60,6 +60,9 @@ local CLOCK = redis.call('TIME')
 local NOW_S, NOW_US = tonumber(CLOCK[1]), tonumber(CLOCK[2])
 local NOW_MS = NOW_S * 1000 + math.floor(NOW_US / 1000)
 local NOW_ISO = iso(NOW_S, NOW_US)
+-- Microseconds since the epoch as an exact decimal string (16 digits: too long for
+-- Lua's default number-to-string conversion, which keeps 14).
+local function us_string(offset) return string.format('%.0f', NOW_S * 1000000 + NOW_US + offset) end
 local function iso_ms(ms) return iso(math.floor(ms / 1000), (ms % 1000) * 1000) end
 
 -- Errors carry a code word the Python side maps to a domain error.
@@ -67,19 +70,18 @@ local function fail_with(code, message) error({ err = code .. ' ' .. message }) 
 
 -- Reads the fields a transition needs and checks them before anything is written,
 -- so a script either changes everything or nothing.
-local TASK_FIELDS = { 'state', 'task_type', 'created_ms', 'retry_count', 'max_retries',
-  'lease_token', 'worker_id', 'queue', 'idempotency_key' }
+local TASK_FIELDS = { 'state', 'task_type', 'created_us', 'retry_count', 'max_retries',
+  'lease_token', 'worker_id', 'queue', 'idempotency_key', 'state_history' }
 local function load_task(id)
   local values = redis.call('HMGET', task_key(id), unpack(TASK_FIELDS))
   if not values[1] then return nil end
   local t = {}
   for i, f in ipairs(TASK_FIELDS) do t[f] = values[i] or '' end
   t.id = id
-  t.created_ms = tonumber(t.created_ms)
   t.retry_count = tonumber(t.retry_count)
   t.max_retries = tonumber(t.max_retries)
-  if not IS_STATE[t.state] or not t.created_ms or not t.retry_count or not t.max_retries
-      or t.task_type == '' then
+  if not IS_STATE[t.state] or not tonumber(t.created_us) or not t.retry_count
+      or not t.max_retries or t.task_type == '' then
     fail_with('CORRUPT', 'task ' .. id .. ' has malformed stored fields')
   end
   return t
@@ -90,56 +92,79 @@ local function must_load(id)
   return t
 end
 
-local function append_json(hash, field, entry)
-  local raw = redis.call('HGET', hash, field)
-  local ok, list = pcall(cjson.decode, raw or '[]')
-  if not ok or type(list) ~= 'table' then list = {} end
-  list[#list + 1] = entry
-  redis.call('HSET', hash, field, cjson.encode(list))
+-- A JSON list with one more entry, by splicing text: no decode and re-encode of the
+-- whole history on every transition.
+local function json_append(raw, entry)
+  local item = cjson.encode(entry)
+  if raw == '' or raw == '[]' or raw == '{}' or string.sub(raw, -1) ~= ']' then
+    return '[' .. item .. ']'
+  end
+  return string.sub(raw, 1, -2) .. ',' .. item .. ']'
 end
 
 local function add_to_indexes(t, state)
-  redis.call('ZADD', state_index(state), t.created_ms, t.id)
-  redis.call('ZADD', state_type_index(state, t.task_type), t.created_ms, t.id)
+  redis.call('ZADD', state_index(state), t.created_us, t.id)
+  redis.call('ZADD', state_type_index(state, t.task_type), t.created_us, t.id)
 end
 local function remove_from_indexes(t, state)
   redis.call('ZREM', state_index(state), t.id)
   redis.call('ZREM', state_type_index(state, t.task_type), t.id)
 end
 
+-- Counter and worker-stat changes are summed per script call and written once, in
+-- finish(), before the events go out.
+local COUNTER_DELTA, STATS_DELTA = {}, {}
+local function count(state, delta) COUNTER_DELTA[state] = (COUNTER_DELTA[state] or 0) + delta end
+local function count_worker(worker, field)
+  if worker == '' then return end
+  local per = STATS_DELTA[worker] or {}
+  per[field] = (per[field] or 0) + 1
+  STATS_DELTA[worker] = per
+end
+
 -- Moves a loaded task from its state to `new_state`: counters, indexes, history,
--- timestamps. Queue membership is the caller's job (it differs per transition).
-local function move_state(t, new_state)
-  local h = task_key(t.id)
-  redis.call('DECR', counter_key(t.state))
-  redis.call('INCR', counter_key(new_state))
+-- timestamps, and any `fields` the transition sets, in one HSET. Queue membership
+-- is the caller's job (it differs per transition).
+local function move_state(t, new_state, fields)
+  count(t.state, -1)
+  count(new_state, 1)
   remove_from_indexes(t, t.state)
   add_to_indexes(t, new_state)
-  append_json(h, 'state_history', { state = new_state, timestamp = NOW_ISO })
-  redis.call('HSET', h, 'state', new_state, 'updated_at', NOW_ISO)
-  if ENTERED_AT[new_state] then redis.call('HSET', h, ENTERED_AT[new_state], NOW_ISO) end
+  local args = { 'HSET', task_key(t.id), 'state', new_state, 'updated_at', NOW_ISO,
+    'state_history', json_append(t.state_history, { state = new_state, timestamp = NOW_ISO }) }
+  if ENTERED_AT[new_state] then
+    args[#args + 1] = ENTERED_AT[new_state]
+    args[#args + 1] = NOW_ISO
+  end
+  for _, v in ipairs(fields or {}) do args[#args + 1] = v end
+  redis.call(unpack(args))
+  t.state = new_state
 end
 
-local function record_error(t, message, error_type, transition)
-  local h = task_key(t.id)
-  append_json(h, 'error_history', {
-    timestamp = NOW_ISO, error = message, error_type = error_type,
-    retry_count = t.retry_count, state_transition = transition,
-  })
-  redis.call('HSET', h, 'last_error', message, 'error_type', error_type)
+-- Fields that record a failure: error_history gains an entry, last_error is set.
+local function error_fields(t, message, error_type, transition, fields)
+  local raw = redis.call('HGET', task_key(t.id), 'error_history') or ''
+  local entry = { timestamp = NOW_ISO, error = message, error_type = error_type,
+    retry_count = t.retry_count, state_transition = transition }
+  fields[#fields + 1] = 'error_history'
+  fields[#fields + 1] = json_append(raw, entry)
+  fields[#fields + 1] = 'last_error'
+  fields[#fields + 1] = message
+  fields[#fields + 1] = 'error_type'
+  fields[#fields + 1] = error_type
+  return fields
 end
 
--- Drops a task's hold by a worker (lease and active-task set).
+-- Drops a task's hold by a worker (lease and active-task set); the caller clears
+-- the hash's lease_token in its move_state fields.
 local function release_hold(t)
   redis.call('ZREM', LEASES, t.id)
   if t.worker_id ~= '' then redis.call('SREM', active_tasks_key(t.worker_id), t.id) end
-  redis.call('HSET', task_key(t.id), 'lease_token', '')
 end
 
 local function enter_dlq(t)
   redis.call('LPUSH', DLQ, t.id)
-  local h = task_key(t.id)
-  local snapshot = redis.call('HGETALL', h)
+  local snapshot = redis.call('HGETALL', task_key(t.id))
   redis.call('DEL', dlq_task_key(t.id))
   redis.call('HSET', dlq_task_key(t.id), unpack(snapshot))
 end
@@ -155,16 +180,23 @@ local function snapshot()
   }, state_counts
 end
 
--- Publishes events (contract §5) with the queue depths and state counts as they
--- stand after this script's writes.
-local function publish(events)
+-- Ends every script that changes state: writes the summed counters and worker
+-- stats, then publishes the events (contract §5) with the queue depths and state
+-- counts as they stand after this call's writes (that shared part encoded once).
+local function finish(events)
+  for state, delta in pairs(COUNTER_DELTA) do
+    if delta ~= 0 then redis.call('INCRBY', counter_key(state), delta) end
+  end
+  for worker, per in pairs(STATS_DELTA) do
+    for field, delta in pairs(per) do redis.call('HINCRBY', worker_stats_key(worker), field, delta) end
+  end
   if #events == 0 then return end
   local depths, counts = snapshot()
+  local tail = ',"queue_depths":' .. cjson.encode(depths) .. ',"state_counts":'
+    .. cjson.encode(counts) .. ',"timestamp":"' .. NOW_ISO .. '"}'
   for _, event in ipairs(events) do
-    event.timestamp = NOW_ISO
-    event.queue_depths = depths
-    event.state_counts = counts
-    redis.call('PUBLISH', CHANNEL, cjson.encode(event))
+    local head = cjson.encode(event)
+    redis.call('PUBLISH', CHANNEL, string.sub(head, 1, -2) .. tail)
   end
 end
 local function changed(t, old_state, new_state)

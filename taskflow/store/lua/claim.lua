@@ -18,6 +18,8 @@ if retry_len >= tonumber(ARGV[9]) then ratio = tonumber(ARGV[10])
 elseif retry_len >= tonumber(ARGV[7]) then ratio = tonumber(ARGV[8]) end
 
 local out, events, taken = {}, {}, 0
+-- Lease tokens for the whole batch come from one INCRBY.
+local next_token = tonumber(redis.call('INCRBY', LEASE_SEQ, wanted)) - wanted
 local draw = u
 while taken < wanted do
   -- A golden-ratio sequence from one random start: over a batch the share of
@@ -35,10 +37,10 @@ while taken < wanted do
   local t = load_task(id)
   -- An id whose hash is gone or not PENDING is a stale pointer: drop it.
   if t and t.state == 'PENDING' then
-    local token = tostring(redis.call('INCR', LEASE_SEQ))
-    move_state(t, 'ACTIVE')
+    next_token = next_token + 1
+    local token = string.format('%d', next_token)
+    move_state(t, 'ACTIVE', { 'worker_id', worker, 'lease_token', token, 'queue', queue_name })
     local h = task_key(id)
-    redis.call('HSET', h, 'worker_id', worker, 'lease_token', token, 'queue', queue_name)
     redis.call('SADD', active_tasks_key(worker), id)
     redis.call('ZADD', LEASES, NOW_MS + lease_ms, id)
     events[#events + 1] = changed(t, 'PENDING', 'ACTIVE')
@@ -49,5 +51,5 @@ while taken < wanted do
     taken = taken + 1
   end
 end
-publish(events)
+finish(events)
 return out

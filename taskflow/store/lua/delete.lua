@@ -16,7 +16,7 @@ elseif t.state == 'DLQ' then
 elseif t.state == 'ACTIVE' then
   release_hold(t)
 end
-redis.call('DECR', counter_key(t.state))
+count(t.state, -1)
 remove_from_indexes(t, t.state)
 redis.call('ZREM', INDEX_ALL, id)
 redis.call('ZREM', INDEX_IDS, id)
@@ -25,5 +25,5 @@ if t.idempotency_key ~= '' and redis.call('GET', idempotency_key(t.idempotency_k
   redis.call('DEL', idempotency_key(t.idempotency_key))
 end
 redis.call('DEL', task_key(id), dlq_task_key(id), payload_key(id))
-publish({ { type = 'task_deleted', task_id = id, task_type = t.task_type, old_state = t.state } })
+finish({ { type = 'task_deleted', task_id = id, task_type = t.task_type, old_state = t.state } })
 return t.state

@@ -15,20 +15,22 @@ local t = must_load(id)
 if t.state ~= 'ACTIVE' or t.lease_token ~= token then
   fail_with('LEASELOST', 'task ' .. id .. ' is no longer held with this lease')
 end
-local h = task_key(id)
 release_hold(t)
-redis.call('HINCRBY', worker_stats_key(t.worker_id), 'failed', 1)
+count_worker(t.worker_id, 'failed')
 local new_state = 'SCHEDULED'
 if permanent or t.retry_count >= t.max_retries then new_state = 'DLQ' end
-record_error(t, message, error_type, 'ACTIVE -> ' .. new_state)
-move_state(t, new_state)
+local fields = error_fields(t, message, error_type, 'ACTIVE -> ' .. new_state, { 'lease_token', '' })
 if new_state == 'DLQ' then
+  move_state(t, 'DLQ', fields)
   enter_dlq(t)
 else
   local due = NOW_MS + delay_ms
-  redis.call('HINCRBY', h, 'retry_count', 1)
-  redis.call('HSET', h, 'retry_after', iso_ms(due))
+  fields[#fields + 1] = 'retry_count'
+  fields[#fields + 1] = t.retry_count + 1
+  fields[#fields + 1] = 'retry_after'
+  fields[#fields + 1] = iso_ms(due)
+  move_state(t, 'SCHEDULED', fields)
   redis.call('ZADD', SCHEDULED, due, id)
 end
-publish({ changed(t, 'ACTIVE', new_state) })
+finish({ changed(t, 'ACTIVE', new_state) })
 return new_state

@@ -11,13 +11,12 @@ for _, id in ipairs(due) do
   redis.call('ZREM', SCHEDULED, id)
   local t = load_task(id)
   if t and t.state == 'SCHEDULED' then
-    move_state(t, 'PENDING')
-    redis.call('HSET', task_key(id), 'queue', 'retry')
+    move_state(t, 'PENDING', { 'queue', 'retry' })
     redis.call('LPUSH', RETRY, id)
     events[#events + 1] = changed(t, 'SCHEDULED', 'PENDING')
   end
 end
-publish(events)
+finish(events)
 local next_due = redis.call('ZRANGE', SCHEDULED, 0, 0, 'WITHSCORES')
 local wait = -1
 if next_due[2] then wait = math.max(0, tonumber(next_due[2]) - NOW_MS) end

@@ -16,19 +16,21 @@ for _, id in ipairs(expired) do
     local message = 'worker ' .. t.worker_id .. ' stopped renewing its lease'
     release_hold(t)
     local new_state = t.retry_count >= t.max_retries and 'DLQ' or 'PENDING'
-    record_error(t, message, 'WorkerLost', 'ACTIVE -> ' .. new_state)
-    move_state(t, new_state)
+    local fields = error_fields(t, message, 'WorkerLost', 'ACTIVE -> ' .. new_state, { 'lease_token', '' })
     if new_state == 'DLQ' then
+      move_state(t, 'DLQ', fields)
       enter_dlq(t)
       dead = dead + 1
     else
-      redis.call('HINCRBY', task_key(id), 'retry_count', 1)
-      redis.call('HSET', task_key(id), 'queue', 'retry')
+      for _, v in ipairs({ 'retry_count', t.retry_count + 1, 'queue', 'retry' }) do
+        fields[#fields + 1] = v
+      end
+      move_state(t, 'PENDING', fields)
       redis.call('LPUSH', RETRY, id)
       requeued = requeued + 1
     end
     events[#events + 1] = changed(t, 'ACTIVE', new_state)
   end
 end
-publish(events)
+finish(events)
 return { requeued, dead }

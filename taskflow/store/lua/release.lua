@@ -9,11 +9,11 @@ for i = 2, #ARGV, 2 do
   local t = load_task(ARGV[i])
   if t and t.state == 'ACTIVE' and t.lease_token == ARGV[i + 1] then
     release_hold(t)
-    move_state(t, 'PENDING')
+    move_state(t, 'PENDING', { 'lease_token', '' })
     -- RPUSH puts it at the consuming end: it is the next one taken.
     redis.call('RPUSH', t.queue == 'retry' and RETRY or PRIMARY, t.id)
     events[#events + 1] = changed(t, 'ACTIVE', 'PENDING')
   end
 end
-publish(events)
+finish(events)
 return #events

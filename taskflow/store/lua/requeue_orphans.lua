@@ -22,12 +22,11 @@ for _, id in ipairs(redis.call('ZRANGE', state_index('ACTIVE'), 0, -1)) do
     if t then
       found = found + 1
       release_hold(t)
-      move_state(t, 'PENDING')
-      redis.call('HSET', task_key(id), 'queue', 'primary')
+      move_state(t, 'PENDING', { 'queue', 'primary', 'lease_token', '' })
       redis.call('LPUSH', PRIMARY, id)
       events[#events + 1] = changed(t, 'ACTIVE', 'PENDING')
     end
   end
 end
-publish(events)
+finish(events)
 return { found, found }

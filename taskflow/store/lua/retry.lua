@@ -15,10 +15,12 @@ if t.state == 'DLQ' then
   redis.call('DEL', dlq_task_key(id))
 end
 local old_state = t.state
-move_state(t, 'PENDING')
-local h = task_key(id)
-if reset then redis.call('HSET', h, 'retry_count', 0) end
-redis.call('HSET', h, 'queue', 'retry', 'retry_after', '')
+local fields = { 'queue', 'retry', 'retry_after', '' }
+if reset then
+  fields[#fields + 1] = 'retry_count'
+  fields[#fields + 1] = 0
+end
+move_state(t, 'PENDING', fields)
 redis.call('LPUSH', RETRY, id)
-publish({ changed(t, old_state, 'PENDING') })
+finish({ changed(t, old_state, 'PENDING') })
 return 1

@@ -1,0 +1,128 @@
+"""Bad input and wrong states get a clear domain error and leave nothing half-written."""
+
+import uuid
+
+import pytest
+from redis.asyncio import Redis
+
+from taskflow.errors import Conflict, CorruptTask, InvalidInput, LeaseLost, NotFound
+from taskflow.store import NewTask, TaskQuery, TaskState, TaskStore
+
+
+async def snapshot(client: Redis) -> dict[bytes, object]:
+    """Every key with its value, to prove an operation wrote nothing."""
+    out: dict[bytes, object] = {}
+    async for key in client.scan_iter():
+        kind = await client.type(key)
+        if kind == b"hash":
+            out[key] = await client.hgetall(key)
+        elif kind == b"list":
+            out[key] = await client.lrange(key, 0, -1)
+        elif kind == b"zset":
+            out[key] = await client.zrange(key, 0, -1, withscores=True)
+        elif kind == b"set":
+            out[key] = await client.smembers(key)
+        else:
+            out[key] = await client.get(key)
+    return out
+
+
+@pytest.mark.parametrize("bad_id", ["", "nope", "123", "../task:x", "🙂"])
+async def test_malformed_ids_are_invalid_input(store: TaskStore, bad_id: str) -> None:
+    for call in (store.get, store.delete, store.retry):
+        with pytest.raises(InvalidInput, match="not a UUID"):
+            await call(bad_id)
+
+
+async def test_unknown_task_is_not_found(store: TaskStore) -> None:
+    unknown = str(uuid.uuid4())
+    with pytest.raises(NotFound):
+        await store.get(unknown)
+    with pytest.raises(NotFound):
+        await store.delete(unknown)
+    with pytest.raises(NotFound):
+        await store.retry(unknown)
+
+
+async def test_retry_in_wrong_state_is_conflict_and_writes_nothing(
+    store: TaskStore, redis_client: Redis
+) -> None:
+    created = await store.create(NewTask("summarize", "x"))
+    before = await snapshot(redis_client)
+    with pytest.raises(Conflict, match="PENDING"):
+        await store.retry(created.task_id)
+    assert await snapshot(redis_client) == before
+
+
+async def test_finishing_without_the_lease_is_refused(
+    store: TaskStore, redis_client: Redis
+) -> None:
+    await store.create(NewTask("summarize", "x"))
+    (claim,) = await store.claim("w1", 1)
+    await store.complete(claim, "first")
+    before = await snapshot(redis_client)
+    with pytest.raises(LeaseLost):
+        await store.complete(claim, "second")
+    with pytest.raises(LeaseLost):
+        await store.fail(claim, "late", "Default", permanent=False)
+    assert await snapshot(redis_client) == before
+    assert (await store.get(claim.task.task_id)).result == "first"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("state", "BOGUS"), ("retry_count", "many"), ("created_us", ""), ("task_type", "")],
+)
+async def test_malformed_stored_task_is_corrupt_and_left_alone(
+    store: TaskStore, redis_client: Redis, field: str, value: str
+) -> None:
+    created = await store.create(NewTask("summarize", "x"))
+    await redis_client.hset(store.keys.task(created.task_id), field, value)
+    before = await snapshot(redis_client)
+    with pytest.raises(CorruptTask):
+        await store.delete(created.task_id)
+    assert await snapshot(redis_client) == before
+
+
+async def test_malformed_history_reads_as_corrupt(store: TaskStore, redis_client: Redis) -> None:
+    created = await store.create(NewTask("summarize", "x"))
+    await redis_client.hset(store.keys.task(created.task_id), "state_history", "not json")
+    with pytest.raises(CorruptTask):
+        await store.get(created.task_id)
+    # ...and a listing still answers, leaving the unreadable task out.
+    page = await store.list_tasks(TaskQuery())
+    assert page.tasks == []
+
+
+@pytest.mark.parametrize(
+    "task",
+    [
+        NewTask(""),
+        NewTask("has space"),
+        NewTask("x", max_retries=-1),
+        NewTask("x", idempotency_key="k" * 201),
+    ],
+)
+async def test_invalid_new_tasks_are_refused_whole(
+    store: TaskStore, redis_client: Redis, task: NewTask
+) -> None:
+    with pytest.raises(InvalidInput):
+        await store.create_many([NewTask("summarize", "fine"), task])
+    assert await snapshot(redis_client) == {}
+
+
+@pytest.mark.parametrize(
+    "query",
+    [TaskQuery(page=0), TaskQuery(page_size=0), TaskQuery(page_size=101)],
+)
+async def test_bad_listing_queries_are_invalid_input(store: TaskStore, query: TaskQuery) -> None:
+    with pytest.raises(InvalidInput):
+        await store.list_tasks(query)
+
+
+async def test_idempotency_key_returns_the_same_task(store: TaskStore) -> None:
+    first = await store.create(NewTask("summarize", "x", idempotency_key="order-42"))
+    again = await store.create(NewTask("summarize", "y", idempotency_key="order-42"))
+    assert first.created and not again.created
+    assert again.task_id == first.task_id
+    assert (await store.status()).states[TaskState.PENDING] == 1

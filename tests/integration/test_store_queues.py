@@ -1,0 +1,97 @@
+"""Queue order, the retry ratio, listings from the indexes, and bulk operations."""
+
+from datetime import UTC, datetime, timedelta
+
+from taskflow.store import NewTask, QueueName, StoreConfig, TaskQuery, TaskState, TaskStore
+
+
+async def test_queues_are_fifo(store: TaskStore) -> None:
+    created = await store.create_many([NewTask("summarize", str(i)) for i in range(20)])
+    assert await store.queue_heads(QueueName.PRIMARY, 3) == [c.task_id for c in created[:3]]
+    claimed = [c.task.task_id for _ in range(4) for c in await store.claim("w", 5)]
+    assert claimed == [c.task_id for c in created]
+
+
+async def test_released_tasks_go_back_to_the_head(store: TaskStore) -> None:
+    created = await store.create_many([NewTask("summarize", str(i)) for i in range(3)])
+    claims = await store.claim("w", 2)
+    assert await store.release(claims) == 2
+    heads = await store.queue_heads(QueueName.PRIMARY, 3)
+    assert set(heads[:2]) == {created[0].task_id, created[1].task_id}
+    assert (await store.get(created[0].task_id)).retry_count == 0
+
+
+async def test_claims_favour_primary_by_the_retry_ratio(store: TaskStore) -> None:
+    await store.create_many([NewTask("summarize") for _ in range(400)])
+    # Move 200 through a failure into the retry queue.
+    for claim in await store.claim("w", 200):
+        await store.fail(claim, "x", "Default", permanent=False)
+    await store.promote_due()
+    claims = await store.claim("w", 100)
+    from_retry = sum(1 for c in claims if c.task.retry_count == 1)
+    assert 25 <= from_retry <= 35  # ratio 0.3, low-discrepancy draws
+
+
+async def test_retry_ratio_drops_as_the_retry_queue_grows(store: TaskStore) -> None:
+    ratio = StoreConfig().retry_ratio
+    assert ratio.for_length(0) == 0.3
+    assert ratio.for_length(1000) == 0.2
+    assert ratio.for_length(5000) == 0.1
+
+
+async def test_listing_filters_sorts_and_pages_from_indexes(store: TaskStore) -> None:
+    summaries = await store.create_many([NewTask("summarize", str(i)) for i in range(25)])
+    pdfs = await store.create_many([NewTask("pdfxtract", str(i)) for i in range(5)])
+    for claim in await store.claim("w", 3):
+        await store.complete(claim, "ok")
+
+    everything = await store.list_tasks(TaskQuery(page_size=100))
+    assert everything.total_items == 30
+    times = [t.created_at for t in everything.tasks]
+    assert times == sorted(times, reverse=True)
+
+    page2 = await store.list_tasks(TaskQuery(page=2, page_size=10, descending=False))
+    assert page2.total_pages == 3
+    assert [t.task_id for t in page2.tasks] == [c.task_id for c in summaries[10:20]]
+
+    done = await store.list_tasks(TaskQuery(state=TaskState.COMPLETED))
+    assert {t.task_id for t in done.tasks} == {c.task_id for c in summaries[:3]}
+    pdf_pending = await store.list_tasks(TaskQuery(state=TaskState.PENDING, task_type="pdfxtract"))
+    assert {t.task_id for t in pdf_pending.tasks} == {c.task_id for c in pdfs}
+
+    future = datetime.now(UTC) + timedelta(hours=1)
+    assert (await store.list_tasks(TaskQuery(start=future))).total_items == 0
+    assert (await store.list_tasks(TaskQuery(end=future))).total_items == 30
+
+    target = pdfs[2].task_id
+    by_prefix = await store.list_tasks(TaskQuery(task_id_prefix=target[:8]))
+    assert [t.task_id for t in by_prefix.tasks] == [target]
+
+    in_primary = await store.list_tasks(TaskQuery(queue=QueueName.PRIMARY, page_size=5))
+    assert in_primary.total_items == 27
+    assert [t.task_id for t in in_primary.tasks] == [c.task_id for c in summaries[3:8]]
+
+
+async def test_bulk_cleanup(store: TaskStore) -> None:
+    await store.create_many([NewTask("summarize") for _ in range(10)])
+    for claim in await store.claim("w", 6):
+        if claim.task.content == "":
+            await store.fail(claim, "bad input", "PermanentError", permanent=True)
+    assert (await store.status()).queues.dlq == 6
+    assert await store.retry_all_dlq(reset_retry_count=True) == 6
+    for claim in await store.claim("w", 10):
+        await store.fail(claim, "bad input", "PermanentError", permanent=True)
+    assert await store.purge_dlq() == 10
+    status = await store.status()
+    assert status.queues.dlq == 0
+    assert sum(status.states.values()) == 0
+    assert await store.delete_where([TaskState.COMPLETED], None) == 0
+
+
+async def test_requeue_orphans_repairs_foreign_data(store: TaskStore) -> None:
+    created = await store.create(NewTask("summarize", "x"))
+    # Simulate the original system's lost pop: the id vanished from its queue.
+    await store.client.delete(store.keys.primary)
+    assert await store.requeue_orphans() == (1, 1)
+    assert await store.queue_heads(QueueName.PRIMARY) == [created.task_id]
+    assert await store.requeue_orphans() == (0, 0)
