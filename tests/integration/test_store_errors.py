@@ -123,6 +123,7 @@ async def test_bad_listing_queries_are_invalid_input(store: TaskStore, query: Ta
 async def test_idempotency_key_returns_the_same_task(store: TaskStore) -> None:
     first = await store.create(NewTask("summarize", "x", idempotency_key="order-42"))
     again = await store.create(NewTask("summarize", "y", idempotency_key="order-42"))
-    assert first.created and not again.created
+    assert first.created
+    assert not again.created
     assert again.task_id == first.task_id
     assert (await store.status()).states[TaskState.PENDING] == 1
