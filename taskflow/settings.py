@@ -31,6 +31,20 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(default=8, ge=1, alias="WORKER_CONCURRENCY")
     task_time_limit: float = Field(default=600.0, gt=0, alias="TASK_TIME_LIMIT")
     lease_seconds: float = Field(default=30.0, gt=0, alias="TASKFLOW_LEASE_SECONDS")
+    heartbeat_seconds: float = Field(default=5.0, gt=0, alias="TASKFLOW_HEARTBEAT_SECONDS")
+    shutdown_grace_seconds: float = Field(default=25.0, ge=0, alias="TASKFLOW_SHUTDOWN_GRACE")
+    executor_processes: int = Field(default=1, ge=1, alias="TASKFLOW_EXECUTOR_PROCESSES")
+    task_modules: list[str] = Field(default_factory=list, alias="TASKFLOW_TASK_MODULES")
+    max_content_bytes: int = Field(default=1_000_000, ge=1, alias="TASKFLOW_MAX_CONTENT_BYTES")
+    max_payload_bytes: int = Field(
+        default=50 * 1024 * 1024, ge=1, alias="TASKFLOW_MAX_PAYLOAD_BYTES"
+    )
+
+    # gRPC services: where each listens, and where the others find it.
+    scheduler_address: str = Field(default="127.0.0.1:50051", alias="TASKFLOW_SCHEDULER_ADDRESS")
+    executor_address: str = Field(default="127.0.0.1:50052", alias="TASKFLOW_EXECUTOR_ADDRESS")
+    monitor_address: str = Field(default="127.0.0.1:50053", alias="TASKFLOW_MONITOR_ADDRESS")
+    api_token: str | None = Field(default=None, alias="TASKFLOW_API_TOKEN")
 
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
     debug: bool = Field(default=False, alias="DEBUG")

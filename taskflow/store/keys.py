@@ -90,6 +90,16 @@ class Keys:
         return self._k(f"worker:active_tasks:{worker_id}")
 
     @property
+    def workers_seen(self) -> str:
+        """Ours: sorted set of worker ids scored by their last heartbeat (ms)."""
+        return self._k("workers:seen")
+
+    @property
+    def wakeup(self) -> str:
+        """Ours: tokens pushed with each enqueued task; idle workers BLPOP here."""
+        return self._k("tasks:wakeup")
+
+    @property
     def channel(self) -> str:
         """The pub/sub channel of live events (contract §5)."""
         return self._k("queue-updates")

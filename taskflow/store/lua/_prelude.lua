@@ -28,6 +28,9 @@ local INDEX_ALL = key('tasks:index:all')
 local INDEX_IDS = key('tasks:index:ids')
 local LEASE_SEQ = key('tasks:lease_seq')
 local CHANNEL = key('queue-updates')
+-- Idle workers block on this list (BLPOP) instead of polling the queues.
+local WAKEUP = key('tasks:wakeup')
+local WAKEUP_CAP = 64
 local STATES = { 'PENDING', 'ACTIVE', 'COMPLETED', 'FAILED', 'SCHEDULED', 'DLQ' }
 local IS_STATE = {}
 for _, s in ipairs(STATES) do IS_STATE[s] = true end
@@ -114,6 +117,9 @@ end
 -- Counter and worker-stat changes are summed per script call and written once, in
 -- finish(), before the events go out.
 local COUNTER_DELTA, STATS_DELTA = {}, {}
+local WAKE = 0
+-- Called for every id pushed onto a pending queue: one token wakes one idle worker.
+local function wake() WAKE = WAKE + 1 end
 local function count(state, delta) COUNTER_DELTA[state] = (COUNTER_DELTA[state] or 0) + delta end
 local function count_worker(worker, field)
   if worker == '' then return end
@@ -189,6 +195,12 @@ local function finish(events)
   end
   for worker, per in pairs(STATS_DELTA) do
     for field, delta in pairs(per) do redis.call('HINCRBY', worker_stats_key(worker), field, delta) end
+  end
+  if WAKE > 0 then
+    local tokens = {}
+    for i = 1, math.min(WAKE, WAKEUP_CAP) do tokens[i] = '1' end
+    redis.call('LPUSH', WAKEUP, unpack(tokens))
+    redis.call('LTRIM', WAKEUP, 0, WAKEUP_CAP - 1)
   end
   if #events == 0 then return end
   local depths, counts = snapshot()

@@ -13,6 +13,7 @@ for _, id in ipairs(due) do
   if t and t.state == 'SCHEDULED' then
     move_state(t, 'PENDING', { 'queue', 'retry' })
     redis.call('LPUSH', RETRY, id)
+    wake()
     events[#events + 1] = changed(t, 'SCHEDULED', 'PENDING')
   end
 end

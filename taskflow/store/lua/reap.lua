@@ -27,6 +27,7 @@ for _, id in ipairs(expired) do
       end
       move_state(t, 'PENDING', fields)
       redis.call('LPUSH', RETRY, id)
+      wake()
       requeued = requeued + 1
     end
     events[#events + 1] = changed(t, 'ACTIVE', new_state)

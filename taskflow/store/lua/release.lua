@@ -12,6 +12,7 @@ for i = 2, #ARGV, 2 do
     move_state(t, 'PENDING', { 'lease_token', '' })
     -- RPUSH puts it at the consuming end: it is the next one taken.
     redis.call('RPUSH', t.queue == 'retry' and RETRY or PRIMARY, t.id)
+    wake()
     events[#events + 1] = changed(t, 'ACTIVE', 'PENDING')
   end
 end

@@ -14,6 +14,7 @@ for _, id in ipairs(redis.call('ZRANGE', state_index('PENDING'), 0, -1)) do
     found = found + 1
     redis.call('HSET', task_key(id), 'queue', 'primary')
     redis.call('LPUSH', PRIMARY, id)
+    wake()
   end
 end
 for _, id in ipairs(redis.call('ZRANGE', state_index('ACTIVE'), 0, -1)) do
@@ -24,6 +25,7 @@ for _, id in ipairs(redis.call('ZRANGE', state_index('ACTIVE'), 0, -1)) do
       release_hold(t)
       move_state(t, 'PENDING', { 'queue', 'primary', 'lease_token', '' })
       redis.call('LPUSH', PRIMARY, id)
+      wake()
       events[#events + 1] = changed(t, 'ACTIVE', 'PENDING')
     end
   end

@@ -22,5 +22,6 @@ if reset then
 end
 move_state(t, 'PENDING', fields)
 redis.call('LPUSH', RETRY, id)
+wake()
 finish({ changed(t, old_state, 'PENDING') })
 return 1

@@ -1,0 +1,235 @@
+"""One worker: C concurrent slots in one asyncio loop, fed by the store's claim.
+
+Every claimed task sits under a lease this worker renews with its heartbeat. On
+stop it claims nothing more, lets running tasks finish within the grace period,
+and hands the rest back to the head of their queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from services.executor.completer import Completer
+from services.executor.retry_policy import classify
+from taskflow.aio import first_of, sleep_unless
+from taskflow.errors import LeaseLost, NotFound
+from taskflow.store import ClaimedTask, TaskStore
+from taskflow.store.workers import WorkerRegistry
+from taskflow.tasks import NetworkTimeout, PermanentError, TaskContext, task_type
+
+log = logging.getLogger(__name__)
+# How long an idle worker blocks waiting for a wake-up before it looks again.
+IDLE_WAIT_S = 1.0
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class WorkerConfig:
+    concurrency: int = 8
+    task_time_limit_s: float = 600.0
+    heartbeat_s: float = 5.0
+    shutdown_grace_s: float = 25.0
+    executor_id: str = ""
+    worker_id: str = field(default_factory=new_worker_id)
+
+
+class Worker:
+    def __init__(
+        self,
+        store: TaskStore,
+        config: WorkerConfig,
+        *,
+        is_paused: Callable[[], bool] = lambda: False,
+        services: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.worker_id = config.worker_id
+        self.registry = WorkerRegistry(store.client, store.keys)
+        self._is_paused = is_paused
+        self._services = services or {}
+        self._running: dict[str, tuple[ClaimedTask, asyncio.Task[None]]] = {}
+        self._slot_free = asyncio.Event()
+        self._completer = Completer(store)
+        self._started_at = time.time()
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._running)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Work until `stop` is set, then shut down gracefully.
+
+        Loops watch `stop` rather than being cancelled: cancelling a Redis call
+        mid-flight (a blocking BLPOP above all) can leave redis-py hanging.
+        """
+        log.info(
+            "event=worker_started worker_id=%s concurrency=%d",
+            self.worker_id, self.config.concurrency,
+        )  # fmt: skip
+        await self._beat()
+        completer = asyncio.create_task(self._completer.run(stop), name="completer")
+        heartbeat = asyncio.create_task(self._heartbeat_loop(stop), name="heartbeat")
+        await self._fetch_loop(stop)
+        await self._drain()
+        await asyncio.gather(completer, heartbeat)
+        await self._completer.flush()
+        await self.registry.leave(self.worker_id)
+        log.info("event=worker_stopped worker_id=%s", self.worker_id)
+
+    async def _fetch_loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            if self._is_paused():
+                await sleep_unless(stop, 0.2)
+                continue
+            free = self.config.concurrency - self.in_flight
+            if free <= 0:
+                self._slot_free.clear()
+                await first_of(stop, self._slot_free)
+                continue
+            try:
+                claims = await self.store.claim(self.worker_id, free)
+            except Exception:
+                log.exception("event=claim_failed worker_id=%s", self.worker_id)
+                await sleep_unless(stop, 1.0)
+                continue
+            if not claims:
+                await self.registry.wait_for_work(IDLE_WAIT_S)
+                continue
+            for claim in claims:
+                task_id = claim.task.task_id
+                runner = asyncio.create_task(self._execute(claim), name=f"task-{task_id}")
+                self._running[task_id] = (claim, runner)
+                runner.add_done_callback(self._finished)
+
+    def _finished(self, runner: asyncio.Task[None]) -> None:
+        self._running.pop(runner.get_name().removeprefix("task-"), None)
+        self._slot_free.set()
+
+    async def _execute(self, claim: ClaimedTask) -> None:
+        task = claim.task
+        started = time.perf_counter()
+        try:
+            result = await self._call_handler(claim)
+        except asyncio.CancelledError:
+            raise  # shutdown or a lost lease: the caller decides what happens to it
+        except Exception as error:
+            await self._fail(claim, error)
+            return
+        try:
+            await self._completer.complete(claim, result)
+        except (LeaseLost, NotFound) as lost:
+            log.warning("event=result_discarded task_id=%s reason=%r", task.task_id, str(lost))
+            return
+        log.info(
+            "event=task_completed task_id=%s task_type=%s worker_id=%s seconds=%.3f",
+            task.task_id, task.task_type, self.worker_id, time.perf_counter() - started,
+        )  # fmt: skip
+
+    async def _call_handler(self, claim: ClaimedTask) -> str:
+        task = claim.task
+        try:
+            kind = task_type(task.task_type)
+        except Exception as exc:
+            raise PermanentError(f"no handler for task type {task.task_type!r} here") from exc
+        context = TaskContext(
+            task_id=task.task_id,
+            task_type=task.task_type,
+            content=task.content,
+            metadata=task.metadata,
+            retry_count=task.retry_count,
+            load_payload=lambda: self.store.payload(task.task_id),
+            services=self._services,
+        )
+        try:
+            async with asyncio.timeout(self.config.task_time_limit_s):
+                if kind.cpu_bound:
+                    outcome = await asyncio.to_thread(kind.handler, context)
+                else:
+                    outcome = kind.handler(context)
+                if asyncio.iscoroutine(outcome):
+                    outcome = await outcome
+        except TimeoutError:
+            raise NetworkTimeout(
+                f"task exceeded its time limit of {self.config.task_time_limit_s:g} s"
+            ) from None
+        return outcome if isinstance(outcome, str) else json.dumps(outcome)
+
+    async def _fail(self, claim: ClaimedTask, error: Exception) -> None:
+        task = claim.task
+        verdict = classify(error, task.retry_count)
+        message = str(error) or type(error).__name__
+        try:
+            state = await self.store.fail(
+                claim, message, verdict.error_type,
+                permanent=verdict.permanent, retry_delay_s=verdict.delay_s,
+            )  # fmt: skip
+        except (LeaseLost, NotFound) as lost:
+            log.warning("event=failure_discarded task_id=%s reason=%r", task.task_id, str(lost))
+            return
+        log.warning(
+            "event=task_failed task_id=%s task_type=%s worker_id=%s error_type=%s "
+            "new_state=%s retry_in=%.1f error=%r",
+            task.task_id, task.task_type, self.worker_id, verdict.error_type,
+            state, verdict.delay_s, message,
+        )  # fmt: skip
+
+    async def _heartbeat_loop(self, stop: asyncio.Event) -> None:
+        while not await sleep_unless(stop, self.config.heartbeat_s):
+            try:
+                await self._beat()
+                lost = await self.store.renew([claim for claim, _ in self._running.values()])
+            except Exception:
+                log.exception("event=heartbeat_failed worker_id=%s", self.worker_id)
+                continue
+            for task_id in lost:
+                entry = self._running.get(task_id)
+                if entry:
+                    log.warning("event=lease_lost task_id=%s worker_id=%s", task_id, self.worker_id)
+                    entry[1].cancel()
+
+    async def _beat(self) -> None:
+        ttl = max(int(self.config.heartbeat_s * 6), 10)
+        await self.registry.beat(
+            self.worker_id,
+            {
+                "executor_id": self.config.executor_id,
+                "hostname": socket.gethostname(),
+                "pid": os.getpid(),
+                "concurrency": self.config.concurrency,
+                "started_at": f"{self._started_at:.3f}",
+                "paused": int(self._is_paused()),
+                "in_flight": self.in_flight,
+            },
+            ttl,
+        )
+
+    async def _drain(self) -> None:
+        """Let running tasks finish within the grace period; hand back the rest."""
+        if self._running:
+            log.info(
+                "event=worker_draining worker_id=%s in_flight=%d grace_s=%g",
+                self.worker_id, self.in_flight, self.config.shutdown_grace_s,
+            )  # fmt: skip
+            runners = [runner for _, runner in self._running.values()]
+            await asyncio.wait(runners, timeout=self.config.shutdown_grace_s)
+        unfinished = list(self._running.values())
+        for _, runner in unfinished:
+            runner.cancel()
+        await asyncio.gather(*(runner for _, runner in unfinished), return_exceptions=True)
+        if unfinished:
+            released = await self.store.release([claim for claim, _ in unfinished])
+            log.info("event=tasks_handed_back worker_id=%s count=%d", self.worker_id, released)
+

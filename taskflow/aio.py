@@ -1,0 +1,21 @@
+"""Small asyncio helpers for loops that stop on an event instead of being cancelled."""
+
+import asyncio
+
+
+async def sleep_unless(stop: asyncio.Event, seconds: float) -> bool:
+    """Sleep up to `seconds`; True when `stop` was set meanwhile."""
+    try:
+        async with asyncio.timeout(seconds):
+            await stop.wait()
+    except TimeoutError:
+        return False
+    return True
+
+
+async def first_of(*events: asyncio.Event) -> None:
+    """Return as soon as any of `events` is set."""
+    waiters = [asyncio.create_task(e.wait()) for e in events]
+    _, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    for waiter in pending:
+        waiter.cancel()

@@ -1,0 +1,35 @@
+"""Task types and the errors their handlers raise."""
+
+from taskflow.tasks.errors import (
+    InsufficientCredits,
+    NetworkTimeout,
+    PermanentError,
+    RateLimitError,
+    ServiceUnavailable,
+    TaskError,
+)
+from taskflow.tasks.registry import (
+    TaskContext,
+    TaskType,
+    load_task_modules,
+    registered,
+    task,
+    task_type,
+    validate_input,
+)
+
+__all__ = [
+    "InsufficientCredits",
+    "NetworkTimeout",
+    "PermanentError",
+    "RateLimitError",
+    "ServiceUnavailable",
+    "TaskContext",
+    "TaskError",
+    "TaskType",
+    "load_task_modules",
+    "registered",
+    "task",
+    "task_type",
+    "validate_input",
+]

@@ -1,0 +1,91 @@
+"""Task types: a name, an async (or CPU-bound sync) handler, and input validation.
+
+Built-in types register themselves exactly as a user's own would:
+
+    from taskflow.tasks import TaskContext, task
+
+    @task("resize_image", cpu_bound=True)
+    def resize_image(ctx: TaskContext) -> str: ...
+
+The scheduler validates new tasks against the registry; the executor runs them.
+Modules named in TASKFLOW_TASK_MODULES are imported at start by both.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from taskflow.errors import InvalidInput
+
+Handler = Callable[["TaskContext"], Awaitable[str] | str]
+Validator = Callable[[str, Mapping[str, Any], bytes], None]
+
+
+@dataclass(frozen=True)
+class TaskContext:
+    """What a handler gets: the task's input, and a way to read its binary payload."""
+
+    task_id: str
+    task_type: str
+    content: str
+    metadata: Mapping[str, Any]
+    retry_count: int
+    load_payload: Callable[[], Awaitable[bytes]]
+    services: Mapping[str, Any] = field(default_factory=dict)
+
+    async def payload(self) -> bytes:
+        return await self.load_payload()
+
+
+@dataclass(frozen=True)
+class TaskType:
+    name: str
+    handler: Handler
+    cpu_bound: bool = False
+    validate: Validator | None = None
+
+
+_REGISTRY: dict[str, TaskType] = {}
+_BUILTIN_MODULES = ("taskflow.tasks.builtin",)
+
+
+def task(
+    name: str, *, cpu_bound: bool = False, validate: Validator | None = None
+) -> Callable[[Handler], Handler]:
+    """Register `handler` as the task type `name` (decorator)."""
+
+    def register(handler: Handler) -> Handler:
+        if name in _REGISTRY and _REGISTRY[name].handler is not handler:
+            raise ValueError(f"task type {name!r} is already registered")
+        _REGISTRY[name] = TaskType(name, handler, cpu_bound, validate)
+        return handler
+
+    return register
+
+
+def load_task_modules(modules: Iterable[str]) -> None:
+    """Import the built-in types and the user's modules (which register on import)."""
+    for module in (*_BUILTIN_MODULES, *modules):
+        importlib.import_module(module)
+
+
+def task_type(name: str) -> TaskType:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY)) or "none"
+        raise InvalidInput(f"unknown task_type {name!r} (registered: {known})") from None
+
+
+def registered() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def validate_input(name: str, content: str, metadata: Mapping[str, Any], payload: bytes) -> None:
+    """Check a new task's input against its type; InvalidInput says what is wrong."""
+    kind = task_type(name)
+    if kind.validate:
+        kind.validate(content, metadata, payload)

@@ -1,0 +1,98 @@
+"""The worker runtime in-process against a real server: results, retries, time limit."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import pytest
+
+from services.executor.worker import Worker, WorkerConfig
+from taskflow.store import NewTask, TaskState, TaskStore
+from taskflow.tasks import load_task_modules
+
+
+@pytest.fixture(autouse=True)
+def _task_types() -> None:
+    load_task_modules(["tests.support.tasks"])
+
+
+@contextlib.asynccontextmanager
+async def running(worker: Worker) -> AsyncIterator[Worker]:
+    stop = asyncio.Event()
+    runner = asyncio.create_task(worker.run(stop))
+    try:
+        yield worker
+    finally:
+        stop.set()
+        await runner
+
+
+async def wait_for_state(store: TaskStore, task_id: str, state: TaskState, timeout: float = 10) -> None:
+    async with asyncio.timeout(timeout):
+        while (await store.get(task_id)).state is not state:
+            await asyncio.sleep(0.02)
+
+
+async def test_worker_completes_tasks_and_counts_them(store: TaskStore) -> None:
+    created = await store.create_many([NewTask("echo", f"hi {i}") for i in range(50)])
+    worker = Worker(store, WorkerConfig(concurrency=4, heartbeat_s=0.2))
+    async with running(worker):
+        for c in created:
+            await wait_for_state(store, c.task_id, TaskState.COMPLETED)
+        records = await worker.registry.all()
+    assert (await store.get(created[7].task_id)).result == "hi 7"
+    assert records[0].stats["completed"] == "50"
+    status = await store.status()
+    assert status.states[TaskState.COMPLETED] == 50
+    assert await worker.registry.all() == []  # left cleanly
+
+
+async def test_failures_follow_the_retry_policy(store: TaskStore) -> None:
+    doomed = await store.create(NewTask("doomed"))
+    crashy = await store.create(NewTask("crashy"))
+    async with running(Worker(store, WorkerConfig(concurrency=2))):
+        await wait_for_state(store, doomed.task_id, TaskState.DLQ)
+        await wait_for_state(store, crashy.task_id, TaskState.SCHEDULED)
+    dead = await store.get(doomed.task_id)
+    assert dead.error_type == "PermanentError"
+    assert dead.error_history[0].state_transition == "ACTIVE -> DLQ"
+    retried = await store.get(crashy.task_id)
+    assert retried.error_type == "Default"
+    assert retried.retry_count == 1
+    assert retried.retry_after is not None
+    assert retried.scheduled_at is not None
+    delay = (retried.retry_after - retried.scheduled_at).total_seconds()
+    assert 5 <= delay <= 5.5 + 0.01  # Default schedule: 5 s + up to 10% jitter
+
+
+async def test_time_limit_ends_in_a_retryable_timeout(store: TaskStore) -> None:
+    slow = await store.create(NewTask("sleepy", "30"))
+    async with running(Worker(store, WorkerConfig(task_time_limit_s=0.3))):
+        await wait_for_state(store, slow.task_id, TaskState.SCHEDULED)
+    task = await store.get(slow.task_id)
+    assert task.error_type == "NetworkTimeout"
+    assert "time limit" in task.last_error
+
+
+async def test_cpu_bound_handlers_do_not_block_the_loop(store: TaskStore) -> None:
+    spin = await store.create(NewTask("spin", "1.0"))
+    echo = await store.create(NewTask("echo", "quick"))
+    async with running(Worker(store, WorkerConfig(concurrency=2))):
+        await wait_for_state(store, echo.task_id, TaskState.COMPLETED)
+        assert (await store.get(spin.task_id)).state is TaskState.ACTIVE
+        await wait_for_state(store, spin.task_id, TaskState.COMPLETED)
+
+
+async def test_stop_hands_unfinished_work_back_at_once(store: TaskStore) -> None:
+    created = await store.create_many([NewTask("sleepy", "60") for _ in range(3)])
+    worker = Worker(store, WorkerConfig(concurrency=3, shutdown_grace_s=0.2))
+    async with running(worker):
+        for c in created:
+            await wait_for_state(store, c.task_id, TaskState.ACTIVE)
+    for c in created:
+        task = await store.get(c.task_id)
+        assert task.state is TaskState.PENDING
+        assert task.retry_count == 0
+    status = await store.status()
+    assert status.queues.primary == 3
+    assert status.states[TaskState.ACTIVE] == 0

@@ -1,0 +1,45 @@
+"""Task types the tests register the way a user would (TASKFLOW_TASK_MODULES)."""
+
+import asyncio
+import time
+
+from taskflow.tasks import NetworkTimeout, PermanentError, TaskContext, task
+
+
+@task("echo")
+async def echo(ctx: TaskContext) -> str:
+    return ctx.content
+
+
+@task("sleepy")
+async def sleepy(ctx: TaskContext) -> str:
+    """Sleeps `content` seconds, then returns its id."""
+    await asyncio.sleep(float(ctx.content or 0))
+    return ctx.task_id
+
+
+@task("flaky")
+async def flaky(ctx: TaskContext) -> str:
+    """Fails transiently until it has been retried `metadata.succeed_after` times."""
+    if ctx.retry_count < int(ctx.metadata.get("succeed_after", 1)):
+        raise NetworkTimeout(f"flaky failure on try {ctx.retry_count + 1}")
+    return "recovered"
+
+
+@task("doomed")
+async def doomed(ctx: TaskContext) -> str:
+    raise PermanentError("this input can never work")
+
+
+@task("crashy")
+async def crashy(ctx: TaskContext) -> str:
+    raise RuntimeError("unexpected bug")
+
+
+@task("spin", cpu_bound=True)
+def spin(ctx: TaskContext) -> str:
+    """CPU-bound: busy for `content` seconds without blocking the event loop."""
+    end = time.perf_counter() + float(ctx.content or 0)
+    while time.perf_counter() < end:
+        pass
+    return "spun"
