@@ -1,0 +1,54 @@
+"""The scheduler's background duties: promote due retries, requeue lost tasks.
+
+Both are single Lua scripts, so any number of scheduler replicas may run them at
+once: each id moves exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from taskflow.aio import sleep_unless
+from taskflow.store import TaskStore
+
+log = logging.getLogger(__name__)
+
+# Promotion happens within this long of a task's due time.
+PROMOTE_EVERY_S = 0.5
+REAP_EVERY_S = 1.0
+BATCH = 1000
+
+
+async def promote_due_retries(store: TaskStore, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            moved, next_due_s = await store.promote_due(BATCH)
+        except Exception:
+            log.exception("event=promote_failed")
+            await sleep_unless(stop, 1.0)
+            continue
+        if moved:
+            log.info("event=retries_promoted count=%d", moved)
+        if moved == BATCH:
+            continue  # more are due right now
+        wait = PROMOTE_EVERY_S if next_due_s is None else min(PROMOTE_EVERY_S, next_due_s)
+        await sleep_unless(stop, wait)
+
+
+async def requeue_expired_leases(store: TaskStore, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            requeued, dead = await store.reap_expired(BATCH)
+        except Exception:
+            log.exception("event=reap_failed")
+            await sleep_unless(stop, 1.0)
+            continue
+        if requeued or dead:
+            log.warning("event=lost_tasks_recovered requeued=%d sent_to_dlq=%d", requeued, dead)
+        if requeued + dead < BATCH:
+            await sleep_unless(stop, REAP_EVERY_S)
+
+
+async def run_duties(store: TaskStore, stop: asyncio.Event) -> None:
+    await asyncio.gather(promote_due_retries(store, stop), requeue_expired_leases(store, stop))
