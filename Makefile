@@ -24,10 +24,10 @@ proto: ## Regenerate Python stubs (+ .pyi types) from proto/ into taskflow/v1
 	$(RUN) python scripts/gen_protos.py
 
 .PHONY: lint-proto
-lint-proto: ## buf lint + buf format check (offline)
-	$(RUN) python scripts/gen_protos.py --deps-only
+lint-proto: ## Stubs match the protos; buf lint + buf format check (offline)
+	$(RUN) python scripts/gen_protos.py --check
 	$(RUN) buf lint
-	$(RUN) buf format --diff --exit-code
+	$(RUN) buf format proto --diff --exit-code
 
 .PHONY: lint
 lint: ## ruff + mypy --strict
@@ -49,7 +49,7 @@ run: install ## Install everything and run the whole system
 
 .PHONY: bench
 bench: install ## Run the benchmarks (figures go to docs/performance.md by hand)
-	$(RUN) python bench/store.py
+	$(RUN) python -m bench.store
 
 .PHONY: format
 format: ## Format the code

@@ -232,4 +232,3 @@ class Worker:
         if unfinished:
             released = await self.store.release([claim for claim, _ in unfinished])
             log.info("event=tasks_handed_back worker_id=%s count=%d", self.worker_id, released)
-

@@ -9,6 +9,7 @@ import pytest
 from services.executor.worker import Worker, WorkerConfig
 from taskflow.store import NewTask, TaskState, TaskStore
 from taskflow.tasks import load_task_modules
+from tests.support.waiting import wait_for_state
 
 
 @pytest.fixture(autouse=True)
@@ -25,12 +26,6 @@ async def running(worker: Worker) -> AsyncIterator[Worker]:
     finally:
         stop.set()
         await runner
-
-
-async def wait_for_state(store: TaskStore, task_id: str, state: TaskState, timeout: float = 10) -> None:
-    async with asyncio.timeout(timeout):
-        while (await store.get(task_id)).state is not state:
-            await asyncio.sleep(0.02)
 
 
 async def test_worker_completes_tasks_and_counts_them(store: TaskStore) -> None:
