@@ -17,6 +17,10 @@ class InvalidInput(TaskflowError):
     """The request itself is wrong (bad id, empty content, bad dates...)."""
 
 
+class TooLarge(InvalidInput):
+    """The request carries more data than the configured limit allows."""
+
+
 class Conflict(TaskflowError):
     """The resource exists but its state does not allow the operation."""
 

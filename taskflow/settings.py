@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     retry_queue_warning: int = Field(default=1000, ge=1, alias="RETRY_QUEUE_WARNING")
     retry_queue_critical: int = Field(default=5000, ge=1, alias="RETRY_QUEUE_CRITICAL")
 
+    # Ours: multiplies every retry delay (tests and demos shorten the schedules).
+    retry_delay_scale: float = Field(default=1.0, ge=0.0, alias="TASKFLOW_RETRY_DELAY_SCALE")
+
     # Workers.
     worker_concurrency: int = Field(default=8, ge=1, alias="WORKER_CONCURRENCY")
     task_time_limit: float = Field(default=600.0, gt=0, alias="TASK_TIME_LIMIT")
@@ -34,6 +37,8 @@ class Settings(BaseSettings):
     heartbeat_seconds: float = Field(default=5.0, gt=0, alias="TASKFLOW_HEARTBEAT_SECONDS")
     shutdown_grace_seconds: float = Field(default=25.0, ge=0, alias="TASKFLOW_SHUTDOWN_GRACE")
     executor_processes: int = Field(default=1, ge=1, alias="TASKFLOW_EXECUTOR_PROCESSES")
+    # Names this executor's workers in status views; empty means "<host>-<pid>".
+    executor_id: str = Field(default="", alias="TASKFLOW_EXECUTOR_ID")
     task_modules: list[str] = Field(default_factory=list, alias="TASKFLOW_TASK_MODULES")
     max_content_bytes: int = Field(default=1_000_000, ge=1, alias="TASKFLOW_MAX_CONTENT_BYTES")
     max_payload_bytes: int = Field(

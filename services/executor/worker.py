@@ -42,6 +42,7 @@ class WorkerConfig:
     heartbeat_s: float = 5.0
     shutdown_grace_s: float = 25.0
     executor_id: str = ""
+    retry_delay_scale: float = 1.0
     worker_id: str = field(default_factory=new_worker_id)
 
 
@@ -174,7 +175,8 @@ class Worker:
         try:
             state = await self.store.fail(
                 claim, message, verdict.error_type,
-                permanent=verdict.permanent, retry_delay_s=verdict.delay_s,
+                permanent=verdict.permanent,
+                retry_delay_s=verdict.delay_s * self.config.retry_delay_scale,
             )  # fmt: skip
         except (LeaseLost, NotFound) as lost:
             log.warning("event=failure_discarded task_id=%s reason=%r", task.task_id, str(lost))

@@ -151,3 +151,7 @@ def depths_to_proto(depths: QueueDepths) -> task_pb2.QueueDepths:
 
 def state_counts_to_proto(counts: Mapping[TaskState, int]) -> task_pb2.StateCounts:
     return task_pb2.StateCounts(**{state.value.lower(): count for state, count in counts.items()})
+
+
+def timestamp_from_unix(seconds: float) -> timestamp_pb2.Timestamp:
+    return timestamp_pb2.Timestamp(seconds=int(seconds), nanos=int((seconds - int(seconds)) * 1e9))

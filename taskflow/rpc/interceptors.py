@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from grpc import aio
@@ -16,14 +16,22 @@ from taskflow.errors import TaskflowError
 from taskflow.rpc.status import status_for
 
 log = logging.getLogger(__name__)
+# Trailing metadata naming the domain error, for edges that need finer mapping
+# than the status code (the gateway answers TooLarge with 413, not 422).
+ERROR_KIND_KEY = "taskflow-error-kind"
 # Health checks and reflection stay open so probes and tools work without a token.
 OPEN_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
-Handler = grpc.RpcMethodHandler[Any, Any]
-Continuation = Callable[[grpc.HandlerCallDetails], Awaitable[Handler]]
+if TYPE_CHECKING:
+    # grpc's runtime classes are not generic; only the stubs (grpc-stubs) are.
+    Handler = grpc.RpcMethodHandler[Any, Any]
+    ServerInterceptor = aio.ServerInterceptor[Any, Any]
+else:
+    ServerInterceptor = aio.ServerInterceptor
 
 
 async def _abort_for(error: BaseException, context: aio.ServicerContext[Any, Any]) -> None:
     if isinstance(error, TaskflowError):
+        context.set_trailing_metadata(((ERROR_KIND_KEY, type(error).__name__),))
         await context.abort(status_for(error), str(error))
     if isinstance(error, RedisConnectionError | RedisTimeoutError):
         log.warning("event=redis_unavailable error=%r", str(error))
@@ -57,7 +65,7 @@ def _wrap_stream(behavior: Callable[..., AsyncIterator[Any]]) -> Callable[..., A
     return wrapped
 
 
-class DomainErrorInterceptor(aio.ServerInterceptor[Any, Any]):
+class DomainErrorInterceptor(ServerInterceptor):
     """Turns domain errors into status codes; anything unexpected into INTERNAL,
     logged here and never leaked to the client."""
 
@@ -86,7 +94,7 @@ class DomainErrorInterceptor(aio.ServerInterceptor[Any, Any]):
         return handler
 
 
-class TokenAuthInterceptor(aio.ServerInterceptor[Any, Any]):
+class TokenAuthInterceptor(ServerInterceptor):
     """Requires `authorization: Bearer <token>` metadata on every taskflow RPC."""
 
     def __init__(self, token: str) -> None:

@@ -7,7 +7,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -18,6 +18,7 @@ from taskflow.rpc.interceptors import DomainErrorInterceptor, TokenAuthIntercept
 
 log = logging.getLogger(__name__)
 
+Servicer = TypeVar("Servicer")
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # a 50 MB PDF plus its envelope
 
 
@@ -44,7 +45,7 @@ class ServiceServer:
         self._service_names: list[str] = []
 
     def add(
-        self, register: Callable[[object, aio.Server], None], servicer: object, name: str
+        self, register: Callable[[Servicer, aio.Server], None], servicer: Servicer, name: str
     ) -> None:
         """Register a servicer (`register` is the generated add_*_to_server)."""
         register(servicer, self.server)

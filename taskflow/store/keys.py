@@ -95,6 +95,11 @@ class Keys:
         return self._k("workers:seen")
 
     @property
+    def executors_paused(self) -> str:
+        """Ours: present while claiming is paused cluster-wide (ExecutorService)."""
+        return self._k("executors:paused")
+
+    @property
     def wakeup(self) -> str:
         """Ours: tokens pushed with each enqueued task; idle workers BLPOP here."""
         return self._k("tasks:wakeup")

@@ -1,0 +1,132 @@
+"""Turning what a client asks for into a valid NewTask, or a clear InvalidInput.
+
+Everything a request can get wrong is checked here, before anything is written:
+a task that fails validation leaves no trace in Redis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from taskflow.errors import InvalidInput, TooLarge
+from taskflow.settings import Settings
+from taskflow.store import NewTask
+from taskflow.tasks import validate_input
+
+MAX_RETRIES_CEILING = 100
+MAX_IDEMPOTENCY_KEY = 200
+MAX_METADATA_BYTES = 64 * 1024
+PDF_MAGIC = b"%PDF-"
+PDF_CONTENT_TYPE = "application/pdf"
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_content_bytes: int
+    max_payload_bytes: int
+    default_max_retries: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Limits:
+        return cls(
+            max_content_bytes=settings.max_content_bytes,
+            max_payload_bytes=settings.max_payload_bytes,
+            default_max_retries=settings.max_retries,
+        )
+
+
+class Intake:
+    """Validates requests and builds the NewTask values the store creates."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+
+    def task(
+        self,
+        task_type: str,
+        content: str,
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+        priority: int = 0,
+        idempotency_key: str = "",
+        payload: bytes = b"",
+    ) -> NewTask:
+        metadata = dict(metadata or {})
+        self._check_sizes(content, metadata, payload)
+        if max_retries is not None and not 0 <= max_retries <= MAX_RETRIES_CEILING:
+            raise InvalidInput(f"max_retries must be between 0 and {MAX_RETRIES_CEILING}")
+        if len(idempotency_key) > MAX_IDEMPOTENCY_KEY:
+            raise InvalidInput(f"idempotency_key is longer than {MAX_IDEMPOTENCY_KEY} characters")
+        if not task_type:
+            raise InvalidInput("task_type is required")
+        validate_input(task_type, content, metadata, payload)
+        return NewTask(
+            task_type=task_type,
+            content=content,
+            metadata=metadata,
+            max_retries=self.limits.default_max_retries if max_retries is None else max_retries,
+            priority=priority,
+            idempotency_key=idempotency_key,
+            payload=payload,
+        )
+
+    def summarize(self, content: str, *, idempotency_key: str = "") -> NewTask:
+        if not content.strip():
+            raise InvalidInput("content must not be empty")
+        return self.task("summarize", content, idempotency_key=idempotency_key)
+
+    def pdfxtract(
+        self,
+        pdf: bytes,
+        *,
+        filename: str,
+        issue_date: str = "",
+        content_type: str = "",
+        idempotency_key: str = "",
+    ) -> NewTask:
+        if content_type and content_type != PDF_CONTENT_TYPE:
+            raise InvalidInput(f"file must be {PDF_CONTENT_TYPE}, not {content_type}")
+        if not pdf:
+            raise InvalidInput("file is empty")
+        if len(pdf) > self.limits.max_payload_bytes:
+            raise TooLarge(
+                f"file is {len(pdf)} bytes; the limit is {self.limits.max_payload_bytes}"
+            )
+        if not pdf.startswith(PDF_MAGIC):
+            raise InvalidInput("file is not a PDF document")
+        metadata = {
+            "filename": filename or "document.pdf",
+            "issue_date": check_issue_date(issue_date),
+            "file_size": len(pdf),
+            "content_type": PDF_CONTENT_TYPE,
+        }
+        return self.task(
+            "pdfxtract", "", metadata=metadata, idempotency_key=idempotency_key, payload=pdf
+        )
+
+    def _check_sizes(self, content: str, metadata: Mapping[str, Any], payload: bytes) -> None:
+        size = len(content.encode())
+        if size > self.limits.max_content_bytes:
+            raise TooLarge(f"content is {size} bytes; the limit is {self.limits.max_content_bytes}")
+        if len(payload) > self.limits.max_payload_bytes:
+            raise TooLarge(
+                f"payload is {len(payload)} bytes; the limit is {self.limits.max_payload_bytes}"
+            )
+        if len(repr(metadata)) > MAX_METADATA_BYTES:
+            raise TooLarge(f"metadata is larger than {MAX_METADATA_BYTES} bytes")
+
+
+def check_issue_date(text: str) -> str:
+    """An ISO 8601 date or datetime, normalised; '' when none was given."""
+    if not text:
+        return ""
+    for parse in (date.fromisoformat, datetime.fromisoformat):
+        try:
+            return parse(text).isoformat()
+        except ValueError:
+            continue
+    raise InvalidInput(f"issue_date {text!r} is not an ISO 8601 date")

@@ -1,0 +1,214 @@
+"""SchedulerService over gRPC: thin, it converts messages and calls the store.
+
+Validation lives in `intake` (new tasks) and the store (queries, ids); domain
+errors become status codes in the shared interceptor.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from grpc import aio
+
+from services.scheduler.intake import Intake
+from taskflow.errors import InvalidInput, NotFound
+from taskflow.rpc import convert
+from taskflow.store import NewTask, QueueName, TaskPage, TaskQuery, TaskState, TaskStore
+from taskflow.v1 import enums_pb2
+from taskflow.v1 import scheduler_service_pb2 as pb
+from taskflow.v1.scheduler_service_pb2_grpc import SchedulerServiceServicer
+
+Context = aio.ServicerContext[Any, Any]
+SORTABLE = ("", "created_at")
+DEFAULT_QUEUE_LIMIT = 10
+DEFAULT_DLQ_LIMIT = 100
+MAX_LIMIT = 1000
+PENDING = enums_pb2.TASK_STATE_PENDING
+
+
+class _Listing(Protocol):
+    """The filter fields ListTasksRequest and ListTaskSummariesRequest share."""
+
+    status: enums_pb2.TaskState.ValueType
+    task_type: str
+    queue: enums_pb2.QueueName.ValueType
+    sort_by: str
+    sort_order: enums_pb2.SortOrder.ValueType
+    page: int
+    page_size: int
+    task_id: str
+
+    def HasField(self, field_name: Any) -> bool: ...
+
+
+class SchedulerServicer(SchedulerServiceServicer):
+    def __init__(self, store: TaskStore, intake: Intake) -> None:
+        self.store = store
+        self.intake = intake
+
+    # --- creating ------------------------------------------------------------------
+
+    async def CreateTask(self, request: pb.CreateTaskRequest, context: Context) -> Any:
+        created = await self.store.create(self._new_task(request))
+        return pb.CreateTaskResponse(
+            task_id=created.task_id, state=PENDING, created=created.created
+        )
+
+    async def CreateSummarizeTask(
+        self, request: pb.CreateSummarizeTaskRequest, context: Context
+    ) -> Any:
+        new = self.intake.summarize(request.content, idempotency_key=request.idempotency_key)
+        created = await self.store.create(new)
+        return pb.CreateSummarizeTaskResponse(
+            task_id=created.task_id, state=PENDING, created=created.created
+        )
+
+    async def CreatePdfxtractTask(
+        self, request: pb.CreatePdfxtractTaskRequest, context: Context
+    ) -> Any:
+        new = self.intake.pdfxtract(
+            request.pdf,
+            filename=request.filename,
+            issue_date=request.issue_date,
+            content_type=request.content_type,
+            idempotency_key=request.idempotency_key,
+        )
+        created = await self.store.create(new)
+        return pb.CreatePdfxtractTaskResponse(
+            task_id=created.task_id, state=PENDING, created=created.created
+        )
+
+    async def BatchCreateTasks(self, request: pb.BatchCreateTasksRequest, context: Context) -> Any:
+        if not request.tasks:
+            raise InvalidInput("tasks must not be empty")
+        new_tasks = []
+        for index, item in enumerate(request.tasks):
+            try:
+                new_tasks.append(self._new_task(item))
+            except InvalidInput as exc:
+                raise type(exc)(f"tasks[{index}]: {exc}") from None
+        created = await self.store.create_many(new_tasks)
+        return pb.BatchCreateTasksResponse(
+            tasks=[
+                pb.CreateTaskResponse(task_id=c.task_id, state=PENDING, created=c.created)
+                for c in created
+            ]
+        )
+
+    def _new_task(self, request: pb.CreateTaskRequest) -> NewTask:
+        return self.intake.task(
+            request.task_type,
+            request.content,
+            metadata=convert.struct_to_dict(request.metadata),
+            max_retries=request.max_retries if request.HasField("max_retries") else None,
+            priority=request.priority,
+            idempotency_key=request.idempotency_key,
+            payload=request.payload,
+        )
+
+    # --- reading -------------------------------------------------------------------
+
+    async def GetTask(self, request: pb.GetTaskRequest, context: Context) -> Any:
+        return pb.GetTaskResponse(task=convert.task_to_proto(await self.store.get(request.task_id)))
+
+    async def ListTasks(self, request: pb.ListTasksRequest, context: Context) -> Any:
+        page = await self.store.list_tasks(_query(request))
+        return pb.ListTasksResponse(
+            tasks=[convert.task_to_proto(t) for t in page.tasks], **_envelope(page, request)
+        )
+
+    async def ListTaskSummaries(
+        self, request: pb.ListTaskSummariesRequest, context: Context
+    ) -> Any:
+        page = await self.store.list_tasks(_query(request))
+        return pb.ListTaskSummariesResponse(
+            tasks=[convert.task_summary_to_proto(t) for t in page.tasks],
+            **_envelope(page, request),
+        )
+
+    async def ListQueueTasks(self, request: pb.ListQueueTasksRequest, context: Context) -> Any:
+        try:
+            queue = QueueName(request.queue_name)
+        except ValueError:
+            names = ", ".join(q.value for q in QueueName)
+            raise NotFound(f"queue {request.queue_name!r} does not exist ({names})") from None
+        limit = _limit(request.limit, DEFAULT_QUEUE_LIMIT)
+        return pb.ListQueueTasksResponse(task_ids=await self.store.queue_heads(queue, limit))
+
+    async def ListDlqTasks(self, request: pb.ListDlqTasksRequest, context: Context) -> Any:
+        tasks = await self.store.dlq_tasks(_limit(request.limit, DEFAULT_DLQ_LIMIT))
+        return pb.ListDlqTasksResponse(tasks=[convert.task_to_proto(t) for t in tasks])
+
+    # --- changing ------------------------------------------------------------------
+
+    async def RetryTask(self, request: pb.RetryTaskRequest, context: Context) -> Any:
+        await self.store.retry(request.task_id, reset_retry_count=request.reset_retry_count)
+        return pb.RetryTaskResponse(task_id=request.task_id, state=PENDING)
+
+    async def DeleteTask(self, request: pb.DeleteTaskRequest, context: Context) -> Any:
+        state = await self.store.delete(request.task_id)
+        message = f"Task {request.task_id} deleted (was {state.value})"
+        return pb.DeleteTaskResponse(task_id=request.task_id, message=message)
+
+    async def RequeueOrphanedTasks(
+        self, request: pb.RequeueOrphanedTasksRequest, context: Context
+    ) -> Any:
+        found, requeued = await self.store.requeue_orphans()
+        errors = [] if found == requeued else [f"{found - requeued} changed state meanwhile"]
+        message = f"Found {found} orphaned tasks, requeued {requeued}"
+        return pb.RequeueOrphanedTasksResponse(
+            found=found, requeued=requeued, errors=errors, message=message
+        )
+
+    async def CleanupTasks(self, request: pb.CleanupTasksRequest, context: Context) -> Any:
+        states = [s for s in map(convert.state_from_proto, request.states) if s is not None]
+        before = convert.datetime_of(request, "created_before")
+        if not states and before is None:
+            raise InvalidInput("give states and/or created_before; refusing to delete everything")
+        deleted = await self.store.delete_where(states or list(TaskState), before)
+        return pb.CleanupTasksResponse(deleted=deleted, message=f"Deleted {deleted} tasks")
+
+    async def RetryAllDlqTasks(self, request: pb.RetryAllDlqTasksRequest, context: Context) -> Any:
+        retried = await self.store.retry_all_dlq(reset_retry_count=request.reset_retry_count)
+        return pb.RetryAllDlqTasksResponse(
+            retried=retried, message=f"Sent {retried} DLQ tasks back to the retry queue"
+        )
+
+    async def PurgeDlq(self, request: pb.PurgeDlqRequest, context: Context) -> Any:
+        purged = await self.store.purge_dlq()
+        return pb.PurgeDlqResponse(purged=purged, message=f"Deleted {purged} DLQ tasks")
+
+
+def _query(request: _Listing) -> TaskQuery:
+    if request.sort_by not in SORTABLE:
+        raise InvalidInput(f"sort_by must be created_at, not {request.sort_by!r}")
+    prefix = request.task_id.strip().lower()
+    if prefix and not all(c in "0123456789abcdef-" for c in prefix):
+        raise InvalidInput(f"task_id {request.task_id!r} is not a task id or a prefix of one")
+    return TaskQuery(
+        state=convert.state_from_proto(request.status),
+        task_type=request.task_type or None,
+        queue=convert.queue_from_proto(request.queue),
+        start=convert.datetime_of(request, "start_date"),
+        end=convert.datetime_of(request, "end_date"),
+        descending=request.sort_order != enums_pb2.SORT_ORDER_ASC,
+        page=request.page or 1,
+        page_size=request.page_size or 20,
+        task_id_prefix=prefix or None,
+    )
+
+
+def _envelope(page: TaskPage, request: _Listing) -> dict[str, Any]:
+    return {
+        "page": page.page,
+        "page_size": page.page_size,
+        "total_items": page.total_items,
+        "total_pages": page.total_pages,
+        "status": request.status,
+    }
+
+
+def _limit(value: int, default: int) -> int:
+    if value < 0 or value > MAX_LIMIT:
+        raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}")
+    return value or default
