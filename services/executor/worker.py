@@ -81,10 +81,13 @@ class Worker:
             self.worker_id, self.config.concurrency,
         )  # fmt: skip
         await self._beat()
-        completer = asyncio.create_task(self._completer.run(stop), name="completer")
-        heartbeat = asyncio.create_task(self._heartbeat_loop(stop), name="heartbeat")
+        # Completions and lease renewals go on while running tasks drain.
+        drained = asyncio.Event()
+        completer = asyncio.create_task(self._completer.run(drained), name="completer")
+        heartbeat = asyncio.create_task(self._heartbeat_loop(drained), name="heartbeat")
         await self._fetch_loop(stop)
         await self._drain()
+        drained.set()
         await asyncio.gather(completer, heartbeat)
         await self._completer.flush()
         await self.registry.leave(self.worker_id)

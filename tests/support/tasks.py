@@ -1,6 +1,7 @@
 """Task types the tests register the way a user would (TASKFLOW_TASK_MODULES)."""
 
 import asyncio
+import os
 import time
 
 from taskflow.tasks import NetworkTimeout, PermanentError, TaskContext, task
@@ -43,3 +44,18 @@ def spin(ctx: TaskContext) -> str:
     while time.perf_counter() < end:
         pass
     return "spun"
+
+
+@task("tally")
+async def tally(ctx: TaskContext) -> str:
+    """Sleeps `content` seconds, then appends "<task_id> <pid>" to `metadata.log`.
+
+    The log tells a test which process ran which task, and how often."""
+    await asyncio.sleep(float(ctx.content or 0))
+    await asyncio.to_thread(_append, ctx.metadata["log"], f"{ctx.task_id} {os.getpid()}\n")
+    return "counted"
+
+
+def _append(path: str, line: str) -> None:
+    with open(path, "a") as log:
+        log.write(line)
