@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     monitor_address: str = Field(default="127.0.0.1:50053", alias="TASKFLOW_MONITOR_ADDRESS")
     api_token: str | None = Field(default=None, alias="TASKFLOW_API_TOKEN")
 
+    # The REST gateway (and dashboard).
+    gateway_host: str = Field(default="127.0.0.1", alias="TASKFLOW_GATEWAY_HOST")
+    gateway_port: int = Field(default=8000, ge=0, le=65535, alias="TASKFLOW_GATEWAY_PORT")
+
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
     debug: bool = Field(default=False, alias="DEBUG")
 

@@ -109,6 +109,20 @@ class Keys:
         """The pub/sub channel of live events (contract §5)."""
         return self._k("queue-updates")
 
+    # Every key family above plus the provider's, as SCAN globs (for a full reset).
+    FAMILIES = (
+        "task:*",
+        "tasks:*",
+        "dlq:*",
+        "metrics:tasks:*",
+        "idempotency:*",
+        "worker:*",
+        "workers:*",
+        "executors:*",
+        "circuit_breaker:*",
+        "openrouter:*",
+    )
+
     def pattern(self, name_glob: str) -> str:
         """A SCAN pattern under this prefix (glob characters in the prefix escaped)."""
         escaped = "".join(f"\\{c}" if c in "*?[]\\" else c for c in self.prefix)
