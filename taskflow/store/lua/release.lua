@@ -5,7 +5,9 @@
 -- ARGV[2..] pairs of task_id, lease token
 -- Returns  how many tasks went back (ones whose lease was already lost are skipped)
 local events = {}
-for i = 2, #ARGV, 2 do
+-- Last pair first: after the pushes the first task given is the next one out, so
+-- tasks go back in the order they were taken.
+for i = #ARGV - 1, 2, -2 do
   local t = load_task(ARGV[i])
   if t and t.state == 'ACTIVE' and t.lease_token == ARGV[i + 1] then
     release_hold(t)

@@ -1,0 +1,259 @@
+"""Random sequences of store operations against the real server, checked against a
+plain Python model after every step: states, FIFO queues, the structure each id
+sits in, and the `metrics:tasks:state:*` counters against a full count of hashes."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Coroutine, Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import pytest
+import redis
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    consumes,
+    invariant,
+    precondition,
+    rule,
+)
+from redis.asyncio import Redis
+
+from taskflow.errors import Conflict, LeaseLost, NotFound
+from taskflow.redis_server import BundledRedis
+from taskflow.store import ClaimedTask, NewTask, StoreConfig, TaskState, TaskStore
+
+WORKERS = ("w1", "w2")
+T = TypeVar("T")
+
+
+def strings(values: Iterable[Any]) -> list[str]:
+    return [str(v) for v in values]
+
+
+@dataclass
+class Model:
+    state: TaskState
+    retry_count: int
+    max_retries: int
+
+
+class StoreMachine(RuleBasedStateMachine):
+    url = ""
+
+    claims = Bundle("claims")
+    lost_claims = Bundle("lost_claims")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.runner = asyncio.Runner()
+        self.sync = redis.Redis.from_url(self.url, decode_responses=True)
+        self.sync.flushall()
+        self.client = Redis.from_url(self.url)
+        self.store = TaskStore(self.client, StoreConfig())
+        self.short_lease = TaskStore(self.client, StoreConfig(lease_ms=1))
+        self.keys = self.store.keys
+        self.tasks: dict[str, Model] = {}
+        # Model queues, next-out first.
+        self.primary: list[str] = []
+        self.retry: list[str] = []
+
+    def teardown(self) -> None:
+        self.runner.run(self.client.aclose())
+        self.runner.close()
+        self.sync.close()
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return self.runner.run(coroutine)
+
+    def in_state(self, state: TaskState) -> list[str]:
+        return [i for i, m in self.tasks.items() if m.state is state]
+
+    # --- rules ---------------------------------------------------------------------
+
+    @rule(count=st.integers(1, 4), max_retries=st.integers(0, 2))
+    def create(self, count: int, max_retries: int) -> None:
+        created = self.run(
+            self.store.create_many([NewTask("echo", "x", max_retries=max_retries)] * count)
+        )
+        for c in created:
+            self.tasks[c.task_id] = Model(TaskState.PENDING, 0, max_retries)
+            self.primary.append(c.task_id)
+
+    @rule(target=claims, worker=st.sampled_from(WORKERS), wanted=st.integers(1, 3))
+    def claim(self, worker: str, wanted: int) -> list[ClaimedTask]:
+        got = self.run(self.store.claim(worker, wanted))
+        self.take(got, wanted)
+        return got
+
+    def take(self, got: list[ClaimedTask], wanted: int) -> None:
+        assert len(got) == min(wanted, len(self.primary) + len(self.retry))
+        for claim in got:
+            task_id = claim.task.task_id
+            queue = self.primary if task_id in self.primary else self.retry
+            assert queue, f"{task_id} was claimed but is in no model queue"
+            assert queue[0] == task_id, "claim did not take the oldest task (FIFO)"
+            queue.pop(0)
+            self.tasks[task_id].state = TaskState.ACTIVE
+
+    @rule(claimed=consumes(claims))
+    def complete(self, claimed: list[ClaimedTask]) -> None:
+        for claim in claimed:
+            self.run(self.store.complete(claim, "done"))
+            self.tasks[claim.task.task_id].state = TaskState.COMPLETED
+
+    @rule(claimed=consumes(claims), permanent=st.booleans())
+    def fail(self, claimed: list[ClaimedTask], permanent: bool) -> None:
+        for claim in claimed:
+            model = self.tasks[claim.task.task_id]
+            state = self.run(
+                self.store.fail(claim, "boom", "Default", permanent=permanent, retry_delay_s=0)
+            )
+            if permanent or model.retry_count >= model.max_retries:
+                expected = TaskState.DLQ
+            else:
+                expected = TaskState.SCHEDULED
+                model.retry_count += 1
+            assert state is expected
+            model.state = expected
+
+    @rule(claimed=consumes(claims))
+    def release(self, claimed: list[ClaimedTask]) -> None:
+        assert self.run(self.store.release(claimed)) == len(claimed)
+        for claim in reversed(claimed):
+            task_id = claim.task.task_id
+            self.tasks[task_id].state = TaskState.PENDING
+            queue = (
+                self.retry
+                if self.sync.hget(self.keys.task(task_id), "queue") == "retry"
+                else self.primary
+            )
+            queue.insert(0, task_id)
+
+    @rule()
+    def promote(self) -> None:
+        time.sleep(0.002)  # every retry scheduled with delay 0 is now due
+        due = set(self.in_state(TaskState.SCHEDULED))
+        moved, _ = self.run(self.store.promote_due())
+        assert moved == len(due)
+        # Same-millisecond retries have no defined order among themselves.
+        actual = self.retry_list()
+        self.retry += [i for i in actual if i in due]
+        for task_id in due:
+            self.tasks[task_id].state = TaskState.PENDING
+
+    @rule(target=lost_claims, wanted=st.integers(1, 2))
+    def claim_and_lose_the_lease(self, wanted: int) -> list[ClaimedTask]:
+        got = self.run(self.short_lease.claim("w3", wanted))
+        self.take(got, wanted)
+        time.sleep(0.003)
+        requeued, dead = self.run(self.store.reap_expired())
+        assert requeued + dead == len(got)
+        # Leases that expire in the same millisecond are reaped in id order.
+        for task_id in sorted(claim.task.task_id for claim in got):
+            model = self.tasks[task_id]
+            if model.retry_count >= model.max_retries:
+                model.state = TaskState.DLQ
+            else:
+                model.state = TaskState.PENDING
+                model.retry_count += 1
+                self.retry.append(task_id)
+        return got
+
+    @rule(lost=consumes(lost_claims))
+    def finishing_after_losing_the_lease_is_refused(self, lost: list[ClaimedTask]) -> None:
+        for claim in lost:
+            before = self.sync.hgetall(self.keys.task(claim.task.task_id))
+            refusal = LeaseLost if claim.task.task_id in self.tasks else NotFound
+            with pytest.raises(refusal):
+                self.run(self.store.complete(claim, "too late"))
+            with pytest.raises(refusal):
+                self.run(self.store.fail(claim, "too late", "Default", permanent=True))
+            assert self.sync.hgetall(self.keys.task(claim.task.task_id)) == before
+
+    @precondition(lambda self: bool(self.tasks))
+    @rule(data=st.data(), reset=st.booleans())
+    def manual_retry(self, data: st.DataObject, reset: bool) -> None:
+        task_id = data.draw(st.sampled_from(sorted(self.tasks)))
+        model = self.tasks[task_id]
+        if model.state not in (TaskState.DLQ, TaskState.FAILED):
+            with pytest.raises(Conflict):
+                self.run(self.store.retry(task_id))
+            return
+        self.run(self.store.retry(task_id, reset_retry_count=reset))
+        model.state = TaskState.PENDING
+        if reset:
+            model.retry_count = 0
+        self.retry.append(task_id)
+
+    @precondition(lambda self: bool(self.tasks))
+    @rule(data=st.data())
+    def delete(self, data: st.DataObject) -> None:
+        candidates = sorted(i for i, m in self.tasks.items() if m.state is not TaskState.ACTIVE)
+        if not candidates:
+            return
+        task_id = data.draw(st.sampled_from(candidates))
+        assert self.run(self.store.delete(task_id)) is self.tasks.pop(task_id).state
+        for queue in (self.primary, self.retry):
+            if task_id in queue:
+                queue.remove(task_id)
+
+    # --- invariants ----------------------------------------------------------------
+
+    def retry_list(self) -> list[str]:
+        return strings(reversed(strings(self.sync.lrange(self.keys.retry, 0, -1))))
+
+    @invariant()
+    def counters_equal_a_full_count_of_hashes(self) -> None:
+        truth: Counter[str] = Counter()
+        for key in self.sync.scan_iter(match=self.keys.pattern("task:*"), count=1000):
+            if key.count(":") == 1:
+                truth[str(self.sync.hget(key, "state") or "?")] += 1
+        for state in TaskState:
+            counter = int(self.sync.get(self.keys.state_counter(state)) or 0)
+            assert counter == truth[state.value], f"{state}: counter {counter}"
+        assert truth == Counter(m.state.value for m in self.tasks.values())
+
+    @invariant()
+    def each_id_sits_where_its_state_says(self) -> None:
+        k, sync = self.keys, self.sync
+        assert strings(reversed(strings(sync.lrange(k.primary, 0, -1)))) == self.primary
+        assert self.retry_list() == self.retry
+        scheduled = set(sync.zrange(k.scheduled, 0, -1))
+        dlq = strings(sync.lrange(k.dlq, 0, -1))
+        leased = set(sync.zrange(k.leases, 0, -1))
+        active = Counter(
+            i for w in (*WORKERS, "w3") for i in sync.smembers(k.worker_active_tasks(w))
+        )
+        assert scheduled == set(self.in_state(TaskState.SCHEDULED))
+        assert sorted(dlq) == sorted(self.in_state(TaskState.DLQ))
+        assert all(sync.exists(k.dlq_task(i)) for i in dlq)
+        assert leased == set(self.in_state(TaskState.ACTIVE))
+        assert active == Counter(self.in_state(TaskState.ACTIVE))
+        for task_id, model in self.tasks.items():
+            assert sync.hget(k.task(task_id), "state") == model.state.value
+            assert int(sync.hget(k.task(task_id), "retry_count") or 0) == model.retry_count
+
+    @invariant()
+    def status_matches_the_model(self) -> None:
+        status = self.run(self.store.status())
+        assert status.states == {s: len(self.in_state(s)) for s in TaskState}
+        assert (status.queues.primary, status.queues.retry) == (len(self.primary), len(self.retry))
+
+
+def test_store_state_machine(redis_server: BundledRedis) -> None:
+    StoreMachine.url = redis_server.url
+    machine = StoreMachine.TestCase
+    machine.settings = settings(
+        max_examples=40,
+        stateful_step_count=30,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    machine().runTest()
