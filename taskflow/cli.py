@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 import runpy
 import signal
@@ -42,6 +43,9 @@ def up() -> None:
     with redis_url_for(settings) as url:
         supervisor = Supervisor(child_env(url))
         for name in SERVICES:
+            if importlib.util.find_spec(f"services.{name}.__main__") is None:
+                log.warning("event=service_not_built service=%s", name)
+                continue
             supervisor.start(name)
         _print_addresses(settings, url)
         reason = wait_until_stopped(supervisor, stop)

@@ -77,7 +77,9 @@ class BundledRedis:
             "--logfile", "valkey.log",
             *self.extra_args,
         ]  # fmt: skip
-        self._process = subprocess.Popen(args, stdin=subprocess.DEVNULL)
+        # Own session: a Ctrl-C at the terminal must not stop Redis before the
+        # services using it have drained; whoever started it stops it.
+        self._process = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
         self._wait_until_ready(timeout)
         log.info("event=redis_started url=%s data_dir=%s", self.url, self.data_dir)
 

@@ -45,6 +45,9 @@ class Supervisor:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            # Own session: a Ctrl-C at the terminal reaches only the supervisor,
+            # which then stops the children in order.
+            start_new_session=True,
         )
         colour = COLOURS[len(self.children) % len(COLOURS)]
         assert process.stdout is not None

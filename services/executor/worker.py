@@ -110,7 +110,11 @@ class Worker:
                 await sleep_unless(stop, 1.0)
                 continue
             if not claims:
-                await self.registry.wait_for_work(IDLE_WAIT_S)
+                try:
+                    await self.registry.wait_for_work(IDLE_WAIT_S)
+                except Exception:
+                    log.exception("event=wait_for_work_failed worker_id=%s", self.worker_id)
+                    await sleep_unless(stop, 1.0)
                 continue
             for claim in claims:
                 task_id = claim.task.task_id

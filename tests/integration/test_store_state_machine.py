@@ -5,6 +5,7 @@ sits in, and the `metrics:tasks:state:*` counters against a full count of hashes
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections import Counter
 from collections.abc import Coroutine, Iterable
@@ -39,9 +40,19 @@ def strings(values: Iterable[Any]) -> list[str]:
 
 @dataclass
 class Model:
-    state: TaskState
+    _state: TaskState
     retry_count: int
     max_retries: int
+    transitions: int = 1  # the creation counts: state_history starts with PENDING
+
+    @property
+    def state(self) -> TaskState:
+        return self._state
+
+    @state.setter
+    def state(self, new: TaskState) -> None:
+        self._state = new
+        self.transitions += 1
 
 
 class StoreMachine(RuleBasedStateMachine):
@@ -239,6 +250,9 @@ class StoreMachine(RuleBasedStateMachine):
         for task_id, model in self.tasks.items():
             assert sync.hget(k.task(task_id), "state") == model.state.value
             assert int(sync.hget(k.task(task_id), "retry_count") or 0) == model.retry_count
+            history = json.loads(str(sync.hget(k.task(task_id), "state_history")))
+            assert len(history) == model.transitions
+            assert history[-1]["state"] == model.state.value
 
     @invariant()
     def status_matches_the_model(self) -> None:
