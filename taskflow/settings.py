@@ -5,7 +5,7 @@ Names follow contract §8 (REDIS_URL, MAX_RETRIES, ...); ours are prefixed TASKF
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -57,6 +57,40 @@ class Settings(BaseSettings):
 
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
     debug: bool = Field(default=False, alias="DEBUG")
+
+    # The LLM provider: an OpenAI-compatible chat-completions API (contract §6).
+    # No key means the local fallbacks run (extractive summary, local PDF text).
+    openrouter_api_key: SecretStr | None = Field(default=None, alias="OPENROUTER_API_KEY")
+    openrouter_base_url: str = Field(
+        default="https://openrouter.ai/api/v1", alias="OPENROUTER_BASE_URL"
+    )
+    openrouter_model: str = Field(default="openai/gpt-4o-mini", alias="OPENROUTER_MODEL")
+    # Empty: the vision calls of pdfxtract use OPENROUTER_MODEL.
+    openrouter_vision_model: str = Field(default="", alias="OPENROUTER_VISION_MODEL")
+    openrouter_timeout: float = Field(default=60.0, gt=0, alias="OPENROUTER_TIMEOUT")
+    # Requests per interval shared by every worker; unset: taken from the provider's
+    # key information when it reports one, else no local limit.
+    openrouter_rate_limit_requests: int | None = Field(
+        default=None, ge=1, alias="OPENROUTER_RATE_LIMIT_REQUESTS"
+    )
+    openrouter_rate_limit_interval: str = Field(
+        default="10s", alias="OPENROUTER_RATE_LIMIT_INTERVAL"
+    )
+    # How long a call waits for a rate-limit token before its task is rescheduled.
+    openrouter_rate_limit_wait: float = Field(
+        default=30.0, ge=0, alias="OPENROUTER_RATE_LIMIT_WAIT"
+    )
+
+    # Circuit breaker around provider calls (contract §7).
+    circuit_failure_threshold: int = Field(default=10, ge=1, alias="CIRCUIT_FAILURE_THRESHOLD")
+    circuit_volume_threshold: int = Field(default=10, ge=1, alias="CIRCUIT_VOLUME_THRESHOLD")
+    circuit_failure_ratio: float = Field(default=0.5, gt=0, le=1, alias="CIRCUIT_FAILURE_RATIO")
+    circuit_timeout: float = Field(default=60.0, gt=0, alias="CIRCUIT_TIMEOUT")
+    # Ours: the rolling window the failure and volume counts cover.
+    circuit_window: float = Field(default=60.0, gt=0, alias="CIRCUIT_WINDOW")
+
+    # Largest PDF pdfxtract accepts (contract §4: 50 MB).
+    pdf_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1, alias="TASKFLOW_PDF_MAX_BYTES")
 
     @property
     def redis_data_dir(self) -> Path:

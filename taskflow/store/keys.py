@@ -127,3 +127,48 @@ class Keys:
         """A SCAN pattern under this prefix (glob characters in the prefix escaped)."""
         escaped = "".join(f"\\{c}" if c in "*?[]\\" else c for c in self.prefix)
         return f"{escaped}{name_glob}"
+
+
+@dataclass(frozen=True)
+class ProviderKeys:
+    """Key names of the LLM provider's shared state (contract §3), under one prefix."""
+
+    prefix: str = ""
+
+    def circuit_breaker(self, service: str) -> str:
+        return f"{self.prefix}circuit_breaker:{service}"
+
+    @property
+    def circuit_breakers(self) -> str:
+        """Ours: set of the service names that have a breaker (for listing them all)."""
+        return f"{self.prefix}circuit_breaker:services"
+
+    @property
+    def rate_limit_config(self) -> str:
+        return f"{self.prefix}openrouter:rate_limit_config"
+
+    @property
+    def rate_limit_bucket(self) -> str:
+        return f"{self.prefix}openrouter:rate_limit:bucket"
+
+    @property
+    def rate_limit_grants(self) -> str:
+        """Ours: list of the last `capacity` grant times (ms), oldest first."""
+        return f"{self.prefix}openrouter:rate_limit:grants"
+
+    @property
+    def credits(self) -> str:
+        return f"{self.prefix}openrouter:credits"
+
+    @property
+    def state(self) -> str:
+        return f"{self.prefix}openrouter:state"
+
+    @property
+    def state_refresh_lock(self) -> str:
+        """Ours: held by whoever refreshes the cached status (at most once a minute)."""
+        return f"{self.prefix}openrouter:state:refresh_lock"
+
+    def metrics(self, day: str) -> str:
+        """Daily call stats; `day` is YYYY-MM-DD (UTC)."""
+        return f"{self.prefix}openrouter:metrics:{day}"

@@ -1,17 +1,48 @@
 """`summarize`: a summary of a text (contract §6).
 
-The provider-backed path and the local fallback come with the provider work; for
-now the local extractive summary keeps the lead sentences.
+With a provider (OPENROUTER_API_KEY set) the chat model summarises, with the
+prompt in prompts/summarize.md. Without one, a local extractive summary runs so
+the system works out of the box. Which path produced a result is recorded in
+the result itself: a local summary starts with EXTRACTIVE_MARK, a model's never
+does. (The result stays plain text, as the contract wants.)
 """
 
+from __future__ import annotations
+
+import logging
+import math
 import re
+from collections import Counter
 from collections.abc import Mapping
+from functools import cache
+from importlib import resources
 from typing import Any
 
 from taskflow.errors import InvalidInput
 from taskflow.tasks.registry import TaskContext, task
+from taskflow.tasks.services import provider_of
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+log = logging.getLogger(__name__)
+EXTRACTIVE_MARK = "[extractive summary] "
+# Share of the sentences a local summary keeps (at least one, at most MAX_SENTENCES).
+SUMMARY_SHARE = 0.2
+MAX_SENTENCES = 5
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=\S)")
+_WORD = re.compile(r"[^\W\d_]+(?:['\u2019][^\W\d_]+)?")
+# Function words of the languages we meet most; words of <= 3 letters are skipped too.
+_STOPWORD_TEXT = """
+about above after again against also because been before being below between both
+could does doing down during each from further have having here herself himself
+into itself just more most other over same should some such than that their theirs
+them themselves then there these they this those through under until very were
+what when where which while whom will with would your yours anche come ogni della
+delle dello degli alla alle allo agli dalla dalle dagli nella nelle negli sulla
+sulle sugli questo questa questi queste quello quella quelli quelle sono essere
+stato stata hanno però perché quando dove ancora tutti tutte dopo prima senza
+contro verso mentre
+"""
+_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 
 def validate(content: str, metadata: Mapping[str, Any], payload: bytes) -> None:
@@ -19,7 +50,58 @@ def validate(content: str, metadata: Mapping[str, Any], payload: bytes) -> None:
         raise InvalidInput("content must not be empty")
 
 
+@cache
+def prompt(name: str) -> str:
+    """A prompt file of prompts/ (read once)."""
+    return (resources.files("taskflow.tasks.builtin") / "prompts" / f"{name}.md").read_text()
+
+
 @task("summarize", validate=validate)
 async def summarize(ctx: TaskContext) -> str:
-    sentences = [s for s in _SENTENCE_END.split(ctx.content.strip()) if s]
-    return " ".join(sentences[:3])
+    provider = provider_of(ctx)
+    if provider is None:
+        log.info("event=summary_local task_id=%s", ctx.task_id)
+        return EXTRACTIVE_MARK + extractive_summary(ctx.content)
+    reply = await provider.chat(
+        [
+            {"role": "system", "content": prompt("summarize")},
+            {"role": "user", "content": ctx.content},
+        ]
+    )
+    return reply.strip()
+
+
+def sentences(text: str) -> list[str]:
+    flat = " ".join(text.split())
+    return [s for s in _SENTENCE_END.split(flat) if s]
+
+
+def content_words(text: str) -> list[str]:
+    words = (w.lower() for w in _WORD.findall(text))
+    return [w for w in words if len(w) > 3 and w not in _STOPWORDS]
+
+
+def extractive_summary(text: str) -> str:
+    """The sentences whose words are most frequent in the text, in their order.
+
+    Each sentence scores the mean relative frequency of its content words; the best
+    fifth (1 to MAX_SENTENCES sentences) is kept.
+    """
+    found = sentences(text)
+    keep = max(1, min(MAX_SENTENCES, math.ceil(len(found) * SUMMARY_SHARE)))
+    if len(found) <= keep:
+        return " ".join(found)
+    frequency = Counter(content_words(text))
+    top = max(frequency.values(), default=1)
+
+    def score(sentence: str) -> float:
+        words = content_words(sentence)
+        return sum(frequency[w] / top for w in words) / math.sqrt(len(words)) if words else 0.0
+
+    ranked = sorted(range(len(found)), key=lambda i: score(found[i]), reverse=True)
+    return " ".join(found[i] for i in sorted(ranked[:keep]))
+
+
+def keywords(text: str, count: int = 5) -> list[str]:
+    """The most frequent content words of `text`."""
+    return [word for word, _ in Counter(content_words(text)).most_common(count)]

@@ -1,0 +1,133 @@
+"""An async client for OpenAI-compatible chat-completions APIs, on one httpx pool.
+
+Every failure comes out as a task error class (http_errors.py), so a handler can
+let it propagate and the executor picks the right retry schedule. The API key is
+sent as a bearer token and never logged or put in an error message.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from taskflow.provider.http_errors import error_for_response, error_for_transport
+from taskflow.settings import Settings
+from taskflow.tasks.errors import NetworkTimeout
+
+log = logging.getLogger(__name__)
+Message = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    api_key: SecretStr
+    base_url: str = "https://openrouter.ai/api/v1"
+    model: str = "openai/gpt-4o-mini"
+    vision_model: str = ""
+    timeout_s: float = 60.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ProviderConfig | None:
+        """None when no API key is configured (the local fallbacks run instead)."""
+        key = settings.openrouter_api_key
+        if key is None or not key.get_secret_value().strip():
+            return None
+        return cls(
+            api_key=key,
+            base_url=settings.openrouter_base_url,
+            model=settings.openrouter_model,
+            vision_model=settings.openrouter_vision_model or settings.openrouter_model,
+            timeout_s=settings.openrouter_timeout,
+        )
+
+
+class ChatClient:
+    """Chat completions and the key/credits endpoints of one provider."""
+
+    def __init__(self, config: ProviderConfig) -> None:
+        self.config = config
+        self._http = httpx.AsyncClient(
+            base_url=config.base_url.rstrip("/") + "/",
+            headers={
+                "Authorization": f"Bearer {config.api_key.get_secret_value()}",
+                "X-Title": "AsyncTaskFlow",
+            },
+            timeout=httpx.Timeout(config.timeout_s, connect=min(10.0, config.timeout_s)),
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def chat(
+        self,
+        messages: list[Message],
+        *,
+        model: str | None = None,
+        json_output: bool = False,
+        max_tokens: int | None = None,
+    ) -> str:
+        """The assistant's reply text to `messages`."""
+        body: dict[str, Any] = {"model": model or self.config.model, "messages": messages}
+        if json_output:
+            body["response_format"] = {"type": "json_object"}
+        if max_tokens:
+            body["max_tokens"] = max_tokens
+        reply = await self._request("POST", "chat/completions", json=body)
+        try:
+            content = reply["choices"][0]["message"]["content"]
+        except (KeyError, IndexError, TypeError):
+            raise NetworkTimeout("provider reply has no choices[0].message.content") from None
+        if not isinstance(content, str) or not content.strip():
+            raise NetworkTimeout("provider reply is empty")
+        return content
+
+    async def key_info(self) -> dict[str, Any]:
+        """GET /key: the key's label, limit, usage and rate limit (OpenRouter)."""
+        reply = await self._request("GET", "key")
+        data = reply.get("data", reply)
+        return data if isinstance(data, dict) else {}
+
+    async def credits(self) -> dict[str, Any]:
+        """GET /credits: total_credits and total_usage (OpenRouter)."""
+        reply = await self._request("GET", "credits")
+        data = reply.get("data", reply)
+        return data if isinstance(data, dict) else {}
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        started = time.perf_counter()
+        try:
+            response = await self._http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            error = error_for_transport(exc)
+            log.warning("event=provider_call_failed path=%s error=%r", path, str(error))
+            raise error from None
+        seconds = time.perf_counter() - started
+        if response.is_error:
+            error = error_for_response(response)
+            log.warning(
+                "event=provider_call_failed path=%s status=%d seconds=%.3f error_type=%s",
+                path, response.status_code, seconds, error.error_type,
+            )  # fmt: skip
+            raise error
+        log.debug(
+            "event=provider_call path=%s status=%d seconds=%.3f",
+            path,
+            response.status_code,
+            seconds,
+        )
+        try:
+            payload = response.json()
+        except ValueError:
+            raise NetworkTimeout("provider reply is not JSON") from None
+        if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
+            # OpenRouter can report an upstream failure inside a 200 answer.
+            raise NetworkTimeout(
+                f"provider reported an error: {payload['error'].get('message', '')}"
+            )
+        return payload if isinstance(payload, dict) else {}
