@@ -26,6 +26,7 @@ class Classified:
     error_type: str
     permanent: bool
     delay_s: float
+    consumes_retry: bool = True
 
 
 def classify(
@@ -38,7 +39,9 @@ def classify(
         error_type, permanent, retry_after = "Default", False, None
     if permanent:
         return Classified(error_type, True, 0.0)
-    return Classified(error_type, False, retry_delay(error_type, retry_count, retry_after, rng))
+    consumes = not isinstance(error, TaskError) or error.consumes_retry
+    delay = retry_delay(error_type, retry_count, retry_after, rng)
+    return Classified(error_type, False, delay, consumes)
 
 
 def retry_delay(

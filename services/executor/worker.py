@@ -184,6 +184,7 @@ class Worker:
                 claim, message, verdict.error_type,
                 permanent=verdict.permanent,
                 retry_delay_s=verdict.delay_s * self.config.retry_delay_scale,
+                consumes_retry=verdict.consumes_retry,
             )  # fmt: skip
         except (LeaseLost, NotFound) as lost:
             log.warning("event=failure_discarded task_id=%s reason=%r", task.task_id, str(lost))

@@ -31,9 +31,13 @@ PROVIDER_SERVICE = "openrouter"
 class BreakerOpen(ServiceUnavailable):
     """The provider's circuit breaker is open: the call was not sent."""
 
+    consumes_retry = False
+
 
 class RateLimitWait(RateLimitError):
     """No rate-limit token came within the wait: the call was not sent."""
+
+    consumes_retry = False
 
 
 def counts_against_breaker(error: BaseException) -> bool:

@@ -157,8 +157,12 @@ class TaskStore:
         *,
         permanent: bool,
         retry_delay_s: float = 0.0,
+        consumes_retry: bool = True,
     ) -> TaskState:
-        """ACTIVE -> SCHEDULED (after `retry_delay_s`) or -> DLQ; returns the new state."""
+        """ACTIVE -> SCHEDULED (after `retry_delay_s`) or -> DLQ; returns the new state.
+
+        `consumes_retry=False` (a call that was never attempted) reschedules without
+        counting a retry, so it never sends the task to the DLQ."""
         state = await self._run(
             "fail",
             self.keys.primary,
@@ -168,6 +172,7 @@ class TaskStore:
             error_type,
             "1" if permanent else "0",
             int(retry_delay_s * 1000),
+            "1" if consumes_retry else "0",
         )
         return TaskState(_text(state))
 

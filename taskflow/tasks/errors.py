@@ -12,6 +12,9 @@ class TaskError(Exception):
 
     error_type = "Default"
     permanent = False
+    # False: the call was never attempted (breaker open, no rate-limit token), so the
+    # task is rescheduled without spending one of its retries.
+    consumes_retry = True
 
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)

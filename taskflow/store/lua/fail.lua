@@ -8,9 +8,11 @@
 -- ARGV[5]  error type (class of contract §2)
 -- ARGV[6]  '1' when the error is permanent (straight to the DLQ)
 -- ARGV[7]  delay before the retry, in ms (schedule + jitter, computed by the caller)
+-- ARGV[8]  '0' when the attempt does not count as a retry (the call was never made:
+--          breaker open, no rate-limit token): rescheduled, retry_count unchanged
 -- Returns  the new state; errors NOTFOUND, LEASELOST, CORRUPT
 local id, token, message, error_type = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local permanent, delay_ms = ARGV[6] == '1', tonumber(ARGV[7])
+local permanent, delay_ms, consumes = ARGV[6] == '1', tonumber(ARGV[7]), ARGV[8] ~= '0'
 local t = must_load(id)
 if t.state ~= 'ACTIVE' or t.lease_token ~= token then
   fail_with('LEASELOST', 'task ' .. id .. ' is no longer held with this lease')
@@ -18,7 +20,7 @@ end
 release_hold(t)
 count_worker(t.worker_id, 'failed')
 local new_state = 'SCHEDULED'
-if permanent or t.retry_count >= t.max_retries then new_state = 'DLQ' end
+if permanent or (consumes and t.retry_count >= t.max_retries) then new_state = 'DLQ' end
 local fields = error_fields(t, message, error_type, 'ACTIVE -> ' .. new_state, { 'lease_token', '' })
 if new_state == 'DLQ' then
   move_state(t, 'DLQ', fields)
@@ -26,7 +28,7 @@ if new_state == 'DLQ' then
 else
   local due = NOW_MS + delay_ms
   fields[#fields + 1] = 'retry_count'
-  fields[#fields + 1] = t.retry_count + 1
+  fields[#fields + 1] = consumes and t.retry_count + 1 or t.retry_count
   fields[#fields + 1] = 'retry_after'
   fields[#fields + 1] = iso_ms(due)
   move_state(t, 'SCHEDULED', fields)
