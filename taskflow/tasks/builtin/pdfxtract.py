@@ -205,7 +205,7 @@ def render_page(pdf: bytes, index: int) -> bytes:
         finally:
             document.close()
     out = io.BytesIO()
-    image.save(out, format="PNG", optimize=True)
+    image.save(out, format="PNG")
     return out.getvalue()
 
 
