@@ -1,0 +1,156 @@
+"""The shared rate limiter: one bucket for every process, on the Redis server's clock."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import time
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from pydantic import SecretStr
+from redis.asyncio import Redis
+
+from taskflow.provider import ChatClient, Provider, ProviderConfig
+from taskflow.provider.guarded import RateLimitWait
+from taskflow.store.rate_limit import RateLimiter, interval_seconds
+from taskflow.tasks.services import PROVIDER, build_task_services, close_task_services
+from tests.support.fake_openai import TEST_API_KEY, FakeOpenAI, provider_overrides
+from tests.support.stack import settings_for
+
+HELLO = [{"role": "user", "content": "hello"}]
+
+
+def test_intervals_read_like_the_provider_writes_them() -> None:
+    assert [interval_seconds(s) for s in ("10s", "500ms", "1m", "2", "1h")] == [
+        10.0, 0.5, 60.0, 2.0, 3600.0,
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="interval"):
+        interval_seconds("ten seconds")
+
+
+async def test_without_a_limit_every_call_goes(redis_client: Redis) -> None:
+    limiter = RateLimiter(redis_client)
+    assert all([(await limiter.try_acquire()).granted for _ in range(50)])
+    assert not (await limiter.status()).enabled
+
+
+async def test_a_spent_token_comes_back_one_interval_later(redis_client: Redis) -> None:
+    limiter = RateLimiter(redis_client)
+    await limiter.configure(3, "500ms")
+    assert all([(await limiter.try_acquire()).granted for _ in range(3)])
+    denied = await limiter.try_acquire()
+    assert not denied.granted
+    assert 0 < denied.wait_s <= 0.5
+
+    status = await limiter.status()
+    assert (status.enabled, status.tokens, status.capacity, status.requests) == (True, 0, 3, 3)
+    assert (status.refill_rate, status.utilization, status.interval) == (6.0, 1.0, "500ms")
+
+    started = time.monotonic()
+    assert (await limiter.acquire(timeout_s=1.0)).granted
+    assert time.monotonic() - started == pytest.approx(denied.wait_s, abs=0.1)
+
+
+async def test_a_wait_longer_than_the_timeout_gives_up_at_once(redis_client: Redis) -> None:
+    limiter = RateLimiter(redis_client)
+    await limiter.configure(1, "10s")
+    assert (await limiter.try_acquire()).granted
+    started = time.monotonic()
+    grant = await limiter.acquire(timeout_s=1.0)
+    assert not grant.granted
+    assert grant.wait_s > 9
+    assert time.monotonic() - started < 0.5
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI() as server:
+        yield server
+
+
+@pytest.fixture
+async def provider(
+    redis_url: str, redis_client: Redis, fake: FakeOpenAI
+) -> AsyncIterator[Provider]:
+    overrides = provider_overrides(
+        fake,
+        OPENROUTER_RATE_LIMIT_REQUESTS=2,
+        OPENROUTER_RATE_LIMIT_INTERVAL="30s",
+        OPENROUTER_RATE_LIMIT_WAIT=0.2,
+    )
+    services = await build_task_services(settings_for(redis_url, **overrides), redis_client)
+    yield services[PROVIDER]
+    await close_task_services(services)
+
+
+async def test_a_call_without_a_token_is_not_sent_and_asks_to_come_back(
+    provider: Provider, fake: FakeOpenAI
+) -> None:
+    await provider.chat(HELLO)
+    await provider.chat(HELLO)
+    with pytest.raises(RateLimitWait) as raised:
+        await provider.chat(HELLO)
+    assert raised.value.error_type == "RateLimitError"
+    assert not raised.value.consumes_retry
+    assert 25 < (raised.value.retry_after or 0) <= 30
+    assert len(fake.received()) == 2
+
+
+# Four processes, four callers each, share a bucket of 20 calls per 2 s for 6 s.
+PROCESSES, CALLERS, REQUESTS, INTERVAL, SECONDS = 4, 4, 20, 2.0, 6.0
+# Loopback delivery jitter between taking a token and the request's arrival.
+ARRIVAL_SLACK_S = 0.05
+
+
+def hammer(redis_url: str, base_url: str, start_at: float) -> None:
+    """One process: CALLERS loops taking a token and calling the provider until time is up."""
+    asyncio.run(_hammer(redis_url, base_url, start_at))
+
+
+async def _hammer(redis_url: str, base_url: str, start_at: float) -> None:
+    client = Redis.from_url(redis_url)
+    limiter = RateLimiter(client)
+    chat = ChatClient(ProviderConfig(api_key=SecretStr(TEST_API_KEY), base_url=base_url))
+    # Open the connections first, as a running worker has them: the window check is
+    # about the limiter, not about a cold pool delaying the first burst's arrival.
+    await asyncio.gather(*(chat.key_info() for _ in range(CALLERS)))
+    await asyncio.sleep(max(0.0, start_at - time.time()))
+    end = start_at + SECONDS
+
+    async def caller() -> None:
+        while (left := end - time.time()) > 0:
+            if (await limiter.acquire(timeout_s=left)).granted:
+                await chat.chat(HELLO)
+
+    try:
+        await asyncio.gather(*(caller() for _ in range(CALLERS)))
+    finally:
+        await chat.aclose()
+        await client.aclose()
+
+
+async def test_four_processes_never_exceed_the_shared_limit_and_use_most_of_it(
+    redis_url: str, redis_client: Redis, fake: FakeOpenAI
+) -> None:
+    await RateLimiter(redis_client).configure(REQUESTS, f"{INTERVAL:g}s")
+    context = multiprocessing.get_context("spawn")
+    start_at = time.time() + 2.0
+    workers = [
+        context.Process(target=hammer, args=(redis_url, fake.url, start_at))
+        for _ in range(PROCESSES)
+    ]
+    for process in workers:
+        process.start()
+    for process in workers:
+        await asyncio.to_thread(process.join, SECONDS + 20)
+        assert process.exitcode == 0
+
+    arrivals = sorted(r.at for r in fake.received())
+    busiest = max(
+        sum(1 for t in arrivals if start <= t < start + INTERVAL - ARRIVAL_SLACK_S)
+        for start in arrivals
+    )
+    assert busiest <= REQUESTS
+    allowance = REQUESTS * SECONDS / INTERVAL
+    assert len(arrivals) >= 0.9 * allowance, f"{len(arrivals)} calls of {allowance:g} allowed"
