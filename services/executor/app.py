@@ -18,7 +18,9 @@ from services.executor.servicer import ExecutorServicer
 from taskflow.rpc.server import ServiceServer
 from taskflow.settings import Settings
 from taskflow.store import Keys
+from taskflow.store.breaker import BreakerConfig, CircuitBreakerStore
 from taskflow.store.control import ExecutorControl
+from taskflow.store.rate_limit import RateLimiter
 from taskflow.store.workers import WorkerRegistry
 from taskflow.v1 import executor_service_pb2, executor_service_pb2_grpc
 
@@ -36,7 +38,11 @@ async def serve(settings: Settings, client: Redis, stop: asyncio.Event) -> None:
     keys = Keys(settings.key_prefix)
     server = ServiceServer(settings.executor_address, api_token=settings.api_token)
     servicer = ExecutorServicer(
-        executor_id, WorkerRegistry(client, keys), ExecutorControl(client, keys)
+        executor_id,
+        WorkerRegistry(client, keys),
+        ExecutorControl(client, keys),
+        CircuitBreakerStore(client, BreakerConfig.from_settings(settings), settings.key_prefix),
+        RateLimiter(client, settings.key_prefix),
     )
     server.add(
         executor_service_pb2_grpc.add_ExecutorServiceServicer_to_server, servicer, SERVICE_NAME

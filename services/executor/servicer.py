@@ -1,19 +1,24 @@
 """ExecutorService over gRPC: status of this executor, pause/resume for all of them.
 
-The circuit breaker and the rate limiter are shared through Redis, so any
-executor can answer for them; their RPCs live with the provider code.
+The circuit breakers and the rate limiter live in Redis, shared by every worker,
+so any executor answers for the whole cluster.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from grpc import aio
 
-from taskflow.errors import Unavailable
+from taskflow.provider import PROVIDER_SERVICE
 from taskflow.rpc import convert
+from taskflow.store.breaker import BreakerState, BreakerStatus, CircuitBreakerStore
 from taskflow.store.control import ExecutorControl
+from taskflow.store.rate_limit import RateLimiter
 from taskflow.store.workers import WorkerRecord, WorkerRegistry
+from taskflow.v1 import enums_pb2
 from taskflow.v1 import executor_service_pb2 as pb
 from taskflow.v1.executor_service_pb2_grpc import ExecutorServiceServicer
 
@@ -22,11 +27,18 @@ Context = aio.ServicerContext[Any, Any]
 
 class ExecutorServicer(ExecutorServiceServicer):
     def __init__(
-        self, executor_id: str, registry: WorkerRegistry, control: ExecutorControl
+        self,
+        executor_id: str,
+        registry: WorkerRegistry,
+        control: ExecutorControl,
+        breakers: CircuitBreakerStore,
+        limiter: RateLimiter,
     ) -> None:
         self.executor_id = executor_id
         self.registry = registry
         self.control = control
+        self.breakers = breakers
+        self.limiter = limiter
 
     async def GetExecutorStatus(
         self, request: pb.GetExecutorStatusRequest, context: Context
@@ -48,21 +60,69 @@ class ExecutorServicer(ExecutorServiceServicer):
         await self.control.resume()
         return pb.ResumeExecutorResponse(paused=False)
 
-    # The breaker and rate-limiter RPCs arrive with the provider work (issue 4).
     async def ResetCircuitBreaker(
         self, request: pb.ResetCircuitBreakerRequest, context: Context
     ) -> Any:
-        raise Unavailable("the circuit breaker is not available in this build")
+        results = await self._each_breaker(request.service, self.breakers.reset)
+        done = sum(r.success for r in results)
+        return pb.ResetCircuitBreakerResponse(
+            message=f"Reset {done} circuit breaker(s)",
+            successful_resets=done,
+            results=results,
+            timestamp=convert.timestamp(datetime.now(UTC)),
+        )
 
     async def OpenCircuitBreaker(
         self, request: pb.OpenCircuitBreakerRequest, context: Context
     ) -> Any:
-        raise Unavailable("the circuit breaker is not available in this build")
+        results = await self._each_breaker(request.service, self.breakers.open)
+        done = sum(r.success for r in results)
+        return pb.OpenCircuitBreakerResponse(
+            message=f"Opened {done} circuit breaker(s); tasks needing them are held back",
+            successful_opens=done,
+            results=results,
+            timestamp=convert.timestamp(datetime.now(UTC)),
+        )
+
+    async def _each_breaker(
+        self, service: str, change: Callable[[str], Awaitable[BreakerStatus]]
+    ) -> list[pb.CircuitBreakerResult]:
+        """Apply `change` to one named breaker, or to every known one (at least the
+        provider's)."""
+        services = (
+            [service] if service else sorted({*await self.breakers.services(), PROVIDER_SERVICE})
+        )
+        results = []
+        for name in services:
+            before = await self.breakers.state(name)
+            after = await change(name)
+            results.append(
+                pb.CircuitBreakerResult(
+                    service=name,
+                    previous_state=circuit_state(before.state),
+                    state=circuit_state(after.state),
+                    success=True,
+                )
+            )
+        return results
 
     async def GetRateLimitStatus(
         self, request: pb.GetRateLimitStatusRequest, context: Context
     ) -> Any:
-        raise Unavailable("the rate limiter is not available in this build")
+        status = await self.limiter.status()
+        return pb.GetRateLimitStatusResponse(
+            tokens=status.tokens,
+            capacity=status.capacity,
+            refill_rate=status.refill_rate,
+            utilization=status.utilization,
+            requests=status.requests,
+            interval=status.interval,
+            enabled=status.enabled,
+        )
+
+
+def circuit_state(state: BreakerState) -> enums_pb2.CircuitState.ValueType:
+    return enums_pb2.CircuitState.Value(f"CIRCUIT_STATE_{state.value}")
 
 
 def _worker(record: WorkerRecord) -> pb.ExecutorWorker:

@@ -6,8 +6,12 @@ import asyncio
 
 from redis.asyncio import Redis
 
+from taskflow.provider import PROVIDER_SERVICE
 from taskflow.redis_server import free_port
 from taskflow.store import NewTask, TaskState, TaskStore
+from taskflow.store.breaker import CircuitBreakerStore
+from taskflow.store.rate_limit import RateLimiter
+from taskflow.v1 import enums_pb2 as enums
 from taskflow.v1 import executor_service_pb2 as pb
 from tests.support.stack import executor, settings_for
 from tests.support.waiting import wait_for_state
@@ -34,3 +38,35 @@ async def test_pause_holds_new_work_and_resume_releases_it(
         await wait_for_state(store, held, TaskState.COMPLETED)
         status = await stub.GetExecutorStatus(pb.GetExecutorStatusRequest())
         assert status.workers[0].completed == 1
+
+
+async def test_breaker_open_and_reset_apply_cluster_wide(
+    redis_url: str, redis_client: Redis
+) -> None:
+    settings = settings_for(redis_url)
+    breakers = CircuitBreakerStore(redis_client)
+    async with executor(settings, redis_client, free_port()) as stub:
+        opened = await stub.OpenCircuitBreaker(pb.OpenCircuitBreakerRequest())
+        assert opened.successful_opens == 1
+        (result,) = opened.results
+        assert (result.service, result.state) == (PROVIDER_SERVICE, enums.CIRCUIT_STATE_OPEN)
+        assert not (await breakers.acquire(PROVIDER_SERVICE)).allowed
+
+        reset = await stub.ResetCircuitBreaker(pb.ResetCircuitBreakerRequest())
+        assert reset.successful_resets == 1
+        assert reset.results[0].previous_state == enums.CIRCUIT_STATE_OPEN
+        assert reset.results[0].state == enums.CIRCUIT_STATE_CLOSED
+        assert reset.HasField("timestamp")
+        assert (await breakers.acquire(PROVIDER_SERVICE)).allowed
+
+
+async def test_rate_limit_status_reports_the_shared_bucket(
+    redis_url: str, redis_client: Redis
+) -> None:
+    await RateLimiter(redis_client).configure(230, "10s")
+    async with executor(settings_for(redis_url), redis_client, free_port()) as stub:
+        status = await stub.GetRateLimitStatus(pb.GetRateLimitStatusRequest())
+    assert status.enabled
+    assert (status.capacity, status.interval) == (230, "10s")
+    assert status.refill_rate == 23.0
+    assert status.tokens == 230
