@@ -1,0 +1,168 @@
+// Shapes of the gateway's REST API (contract §4). Fields the contract leaves open
+// are optional; `normalize.ts` turns loosely typed JSON into these.
+
+export const TASK_STATES = ['PENDING', 'ACTIVE', 'COMPLETED', 'FAILED', 'SCHEDULED', 'DLQ'] as const;
+export type TaskState = (typeof TASK_STATES)[number];
+
+export const QUEUE_NAMES = ['primary', 'retry', 'scheduled', 'dlq'] as const;
+export type QueueName = (typeof QUEUE_NAMES)[number];
+
+export type QueueDepths = Record<QueueName, number>;
+export type StateCounts = Record<TaskState, number>;
+
+export interface QueueStatus {
+  queues: QueueDepths;
+  states: StateCounts;
+  retry_ratio: number;
+}
+
+export interface ErrorRecord {
+  timestamp?: string;
+  error?: string;
+  error_type?: string;
+  retry_count?: number;
+  state_transition?: string;
+}
+
+export interface StateRecord {
+  state: string;
+  timestamp?: string;
+}
+
+export interface TaskSummary {
+  task_id: string;
+  task_type: string;
+  state: string;
+  retry_count?: number;
+  max_retries?: number;
+  last_error?: string | null;
+  error_type?: string | null;
+  created_at?: string | null;
+  updated_at?: string | null;
+  completed_at?: string | null;
+  content_length?: number;
+  has_result?: boolean;
+}
+
+export interface TaskDetail extends TaskSummary {
+  content?: string | null;
+  result?: string | null;
+  metadata?: Record<string, unknown> | null;
+  retry_after?: string | null;
+  started_at?: string | null;
+  failed_at?: string | null;
+  scheduled_at?: string | null;
+  dlq_at?: string | null;
+  error_history?: ErrorRecord[];
+  state_history?: StateRecord[];
+  worker_id?: string | null;
+  priority?: number | null;
+  idempotency_key?: string | null;
+  [extra: string]: unknown;
+}
+
+export interface Page<T> {
+  tasks: T[];
+  page: number;
+  page_size: number;
+  total_items: number;
+  total_pages: number;
+}
+
+export type SortOrder = 'asc' | 'desc';
+
+export interface TaskQuery {
+  status?: string;
+  task_type?: string;
+  queue?: string;
+  start_date?: string;
+  end_date?: string;
+  sort_by?: string;
+  sort_order?: SortOrder;
+  page?: number;
+  page_size?: number;
+  task_id?: string;
+}
+
+export interface TaskCreated {
+  task_id: string;
+  state: string;
+}
+
+export interface WorkerDetail {
+  worker_id: string;
+  status: string;
+  circuit_breaker_state: string;
+  success_count: number;
+  failure_count: number;
+  active_tasks: number;
+  last_seen: string | null;
+}
+
+export interface WorkersStatus {
+  overall_status: string;
+  total_workers: number;
+  healthy_workers: number;
+  stale_workers: number;
+  circuit_breaker_states: Record<string, string>;
+  worker_details: WorkerDetail[];
+  timestamp: string | null;
+}
+
+export interface BreakerActionResult {
+  message: string;
+  count: number;
+}
+
+export interface ProviderStatus {
+  status: string;
+  message: string;
+  balance: number | null;
+  usage_today: number | null;
+  usage_month: number | null;
+  last_check: string | null;
+  error_details: string;
+  consecutive_failures: number;
+  circuit_breaker_open: boolean;
+  cache_hit: boolean;
+}
+
+export interface ProviderDay {
+  date: string;
+  total_calls: number;
+  successes: number;
+  failures: number;
+  rate_limit_hits: number;
+}
+
+export interface CleanupRequest {
+  states: TaskState[];
+  older_than_seconds?: number;
+}
+
+export interface CleanupResult {
+  deleted: number;
+  message: string;
+}
+
+export interface RetryAllResult {
+  retried: number;
+  message: string;
+}
+
+export interface PurgeResult {
+  purged: number;
+  message: string;
+}
+
+export interface RequeueResult {
+  found: number;
+  requeued: number;
+  errors: number;
+  message: string;
+}
+
+export interface MessageResult {
+  task_id: string;
+  message: string;
+}

@@ -1,0 +1,100 @@
+// Worker Statistics: totals, one row per worker, and the shared circuit breaker's
+// controls (reset closes it, open halts provider calls), both confirmed first.
+import { formatClock, formatCount, parseTime } from '../format';
+import { useServices } from '../services';
+import { usePolling } from '../usePolling';
+import { ConfirmButton } from './ConfirmButton';
+import { Card, ErrorMessage, HealthBadge } from './ui';
+
+export function WorkerStats() {
+  const { client } = useServices();
+  const { data, error, loading, reload } = usePolling((signal) => client.workers(signal), 5000);
+  const breakers = Object.entries(data?.circuit_breaker_states ?? {});
+
+  const actions = (
+    <div className="flex flex-wrap gap-2">
+      <ConfirmButton
+        label="Reset circuit breaker"
+        title="Reset the circuit breaker?"
+        message="Closes the shared circuit breaker: provider calls go through again."
+        confirmLabel="Reset"
+        variant="primary"
+        action={async () => {
+          const result = await client.resetCircuitBreaker();
+          return `${result.message} (${result.count} reset)`;
+        }}
+        onDone={reload}
+      />
+      <ConfirmButton
+        label="Open circuit breaker"
+        title="Open the circuit breaker?"
+        message="Opens the shared circuit breaker: tasks that need the provider are held back (rescheduled, not failed) until it is reset or times out."
+        confirmLabel="Open"
+        variant="danger"
+        action={async () => {
+          const result = await client.openCircuitBreaker();
+          return `${result.message} (${result.count} opened)`;
+        }}
+        onDone={reload}
+      />
+    </div>
+  );
+
+  return (
+    <Card title="Worker Statistics" headingId="workers-heading" actions={actions}>
+      {error && <ErrorMessage>Workers: {error}</ErrorMessage>}
+      {loading && !data && <p className="text-sm text-slate-500">Loading workers…</p>}
+      {data && (
+        <>
+          <div className="mb-4 grid grid-cols-2 gap-3 rounded-lg bg-slate-50 p-4 text-center sm:grid-cols-4">
+            <Stat label="Total Workers" value={data.total_workers} className="text-blue-600" />
+            <Stat label="Healthy" value={data.healthy_workers} className="text-green-600" />
+            <Stat label="Stale" value={data.stale_workers} className="text-amber-600" />
+            <div className="flex flex-col items-center justify-center gap-1">
+              <HealthBadge value={data.overall_status} />
+              {breakers.map(([name, state]) => (
+                <span key={name} className="text-xs text-slate-600">
+                  Breaker {name}: <HealthBadge value={state} />
+                </span>
+              ))}
+            </div>
+          </div>
+          {data.worker_details.length === 0 ? (
+            <p className="text-sm text-slate-500">No worker has reported a heartbeat.</p>
+          ) : (
+            <ul className="space-y-3" aria-label="Workers">
+              {data.worker_details.map((worker) => (
+                <li key={worker.worker_id} className="rounded-lg border border-slate-200 p-4">
+                  <div className="mb-2 flex flex-wrap items-center justify-between gap-2">
+                    <div className="flex flex-wrap items-center gap-2">
+                      <span className="break-all font-mono text-sm text-slate-900">{worker.worker_id}</span>
+                      <HealthBadge value={worker.status} />
+                      <HealthBadge value={worker.circuit_breaker_state} label={`CB: ${worker.circuit_breaker_state}`} />
+                    </div>
+                    <span className="text-sm text-slate-500">
+                      Last seen: {formatClock(parseTime(worker.last_seen)?.getTime() ?? null)}
+                    </span>
+                  </div>
+                  <div className="grid grid-cols-3 text-center">
+                    <Stat label="Success Count" value={worker.success_count} className="text-green-600" small />
+                    <Stat label="Fail Count" value={worker.failure_count} className="text-red-600" small />
+                    <Stat label="Active Tasks" value={worker.active_tasks} className="text-sky-600" small />
+                  </div>
+                </li>
+              ))}
+            </ul>
+          )}
+        </>
+      )}
+    </Card>
+  );
+}
+
+function Stat({ label, value, className, small }: { label: string; value: number; className: string; small?: boolean }) {
+  return (
+    <div>
+      <div className={`${small ? 'text-lg' : 'text-2xl'} font-bold ${className}`}>{formatCount(value)}</div>
+      <div className="text-sm text-slate-600">{label}</div>
+    </div>
+  );
+}

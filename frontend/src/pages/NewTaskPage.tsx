@@ -1,0 +1,196 @@
+// New task: submit a text to summarize or a PDF to extract, then follow the task
+// live until its result is in.
+import { useEffect, useState, type FormEvent } from 'react';
+import type { TaskDetail } from '../api/types';
+import { StateTimeline, ErrorTimeline } from '../components/Timeline';
+import { TaskResult } from '../components/TaskResult';
+import { Button, Card, ErrorMessage, StatusBadge, TypeBadge } from '../components/ui';
+import { errorText, formatBytes } from '../format';
+import { followTask } from '../live/taskFollower';
+import { useServices } from '../services';
+
+export const MAX_PDF_BYTES = 50 * 1024 * 1024;
+
+const INPUT =
+  'w-full rounded-md border border-slate-300 bg-white px-3 py-2 text-sm focus:border-blue-500 focus:outline-none focus:ring-2 focus:ring-blue-500';
+
+/** Why this file cannot be sent, or null if it can. */
+export function pdfProblem(file: File | null): string | null {
+  if (!file) return 'Choose a PDF file.';
+  const isPdf = file.type === 'application/pdf' || file.name.toLowerCase().endsWith('.pdf');
+  if (!isPdf) return 'The file must be a PDF.';
+  if (file.size > MAX_PDF_BYTES) return `The file is ${formatBytes(file.size)}; the limit is 50 MB.`;
+  return null;
+}
+
+export function NewTaskPage() {
+  const [followed, setFollowed] = useState<string | null>(null);
+  return (
+    <div className="grid gap-6 lg:grid-cols-2">
+      <SummarizeForm onCreated={setFollowed} />
+      <PdfForm onCreated={setFollowed} />
+      {followed && (
+        <div className="lg:col-span-2">
+          <FollowedTask key={followed} taskId={followed} />
+        </div>
+      )}
+    </div>
+  );
+}
+
+function SummarizeForm({ onCreated }: { onCreated: (taskId: string) => void }) {
+  const { client } = useServices();
+  const [content, setContent] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const submit = async (event: FormEvent): Promise<void> => {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const created = await client.createSummarize(content);
+      onCreated(created.task_id);
+      setContent('');
+    } catch (err) {
+      setError(errorText(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Card title="Summarize a text" headingId="new-summarize">
+      <form onSubmit={(event) => void submit(event)} className="space-y-3">
+        <div>
+          <label htmlFor="summarize-content" className="mb-1 block text-sm font-medium text-slate-700">
+            Text to summarize
+          </label>
+          <textarea
+            id="summarize-content"
+            rows={8}
+            value={content}
+            onChange={(event) => setContent(event.target.value)}
+            className={INPUT}
+            required
+          />
+          <p className="mt-1 text-xs text-slate-500">{content.length.toLocaleString()} characters</p>
+        </div>
+        {error && <ErrorMessage>{error}</ErrorMessage>}
+        <Button type="submit" variant="primary" disabled={busy || !content.trim()}>
+          {busy ? 'Submitting…' : 'Submit summarize task'}
+        </Button>
+      </form>
+    </Card>
+  );
+}
+
+function PdfForm({ onCreated }: { onCreated: (taskId: string) => void }) {
+  const { client } = useServices();
+  const [file, setFile] = useState<File | null>(null);
+  const [issueDate, setIssueDate] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const problem = pdfProblem(file);
+  const submit = async (event: FormEvent): Promise<void> => {
+    event.preventDefault();
+    if (!file || problem) {
+      setError(problem);
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      const created = await client.createPdfxtract(file, issueDate || undefined);
+      onCreated(created.task_id);
+    } catch (err) {
+      setError(errorText(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Card title="Extract articles from a PDF" headingId="new-pdf">
+      <form onSubmit={(event) => void submit(event)} className="space-y-3">
+        <div>
+          <label htmlFor="pdf-file" className="mb-1 block text-sm font-medium text-slate-700">
+            PDF file (up to 50 MB)
+          </label>
+          <input
+            id="pdf-file"
+            type="file"
+            accept="application/pdf,.pdf"
+            onChange={(event) => {
+              setFile(event.target.files?.[0] ?? null);
+              setError(null);
+            }}
+            className="block w-full text-sm text-slate-700 file:mr-3 file:rounded-md file:border file:border-slate-300 file:bg-white file:px-3 file:py-1.5"
+          />
+          {file && <p className="mt-1 text-xs text-slate-500">{file.name}, {formatBytes(file.size)}</p>}
+        </div>
+        <div>
+          <label htmlFor="pdf-issue-date" className="mb-1 block text-sm font-medium text-slate-700">
+            Issue date (optional)
+          </label>
+          <input id="pdf-issue-date" type="date" value={issueDate} onChange={(event) => setIssueDate(event.target.value)} className={INPUT} />
+        </div>
+        {error && <ErrorMessage>{error}</ErrorMessage>}
+        {file && problem && !error && <ErrorMessage>{problem}</ErrorMessage>}
+        <Button type="submit" variant="primary" disabled={busy || !file || problem !== null}>
+          {busy ? 'Uploading…' : 'Submit PDF task'}
+        </Button>
+      </form>
+    </Card>
+  );
+}
+
+export function FollowedTask({ taskId }: { taskId: string }) {
+  const { client } = useServices();
+  const [task, setTask] = useState<TaskDetail | null>(null);
+  const [deleted, setDeleted] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(
+    () =>
+      followTask(client, taskId, {
+        onTask: (value) => {
+          setTask(value);
+          setError(null);
+        },
+        onDeleted: () => setDeleted(true),
+        onError: setError,
+      }),
+    [client, taskId],
+  );
+
+  return (
+    <Card title="Your task" headingId="followed-task">
+      <div className="space-y-4" aria-live="polite">
+        <div className="flex flex-wrap items-center gap-2">
+          <code className="break-all text-sm" data-testid="followed-task-id">
+            {taskId}
+          </code>
+          {task && <StatusBadge state={task.state} />}
+          {task && <TypeBadge type={task.task_type} />}
+          {deleted && <span className="text-sm text-slate-500">deleted</span>}
+          <a
+            href={`#/history?task_id=${encodeURIComponent(taskId)}`}
+            className="text-sm font-medium text-blue-700 hover:underline focus:outline-none focus-visible:ring-2 focus-visible:ring-blue-500"
+          >
+            Open in Tasks History
+          </a>
+        </div>
+        {error && <ErrorMessage>{error}</ErrorMessage>}
+        {!task && !error && <p className="text-sm text-slate-500">Waiting for the task…</p>}
+        {task && (
+          <>
+            <StateTimeline history={task.state_history ?? []} />
+            {(task.error_history ?? []).length > 0 && <ErrorTimeline history={task.error_history ?? []} />}
+            <div>
+              <h4 className="mb-2 text-sm font-semibold text-slate-800">Result</h4>
+              <TaskResult result={task.result} />
+            </div>
+          </>
+        )}
+      </div>
+    </Card>
+  );
+}
