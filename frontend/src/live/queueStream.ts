@@ -111,9 +111,11 @@ export class QueueStream {
   }
 
   private async refreshSnapshot(): Promise<void> {
+    const { store } = this.options;
+    const token = store.snapshotToken();
     try {
       const status = await this.options.client.queueStatus();
-      if (!this.stopped) this.options.store.snapshot(status);
+      if (!this.stopped) store.snapshot(status, token);
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
     }

@@ -14,6 +14,8 @@ export class LiveStore {
   private buffer: LiveEvent[] = [];
   private timer: ReturnType<typeof setTimeout> | null = null;
   private lastFlush = 0;
+  /** Bumped by every event that carries full counts (queue depths and state counts). */
+  private exactCounts = 0;
   private readonly listeners = new Set<Listener>();
   private readonly taskListeners = new Set<TaskListener>();
 
@@ -39,12 +41,23 @@ export class LiveStore {
 
   push(event: LiveEvent): void {
     this.buffer.push(event);
+    if ('queues' in event && event.queues && event.states) this.exactCounts += 1;
     if (this.timer !== null) return;
     const wait = Math.max(0, this.lastFlush + this.flushMs - this.now());
     this.timer = setTimeout(() => this.flush(), wait);
   }
 
-  snapshot(status: QueueStatus): void {
+  /** A token to pass to `snapshot` for a snapshot requested now. */
+  snapshotToken(): number {
+    return this.exactCounts;
+  }
+
+  /**
+   * Applies a snapshot; with `token` (from snapshotToken() before the request),
+   * only if no event with exact counts arrived meanwhile (those are newer).
+   */
+  snapshot(status: QueueStatus, token?: number): void {
+    if (token !== undefined && token !== this.exactCounts) return;
     this.flush();
     this.set(liveReducer(this.state, { type: 'snapshot', status, now: this.now() }));
   }
