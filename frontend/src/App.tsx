@@ -74,12 +74,14 @@ export function App({ services, stream }: { services: Services; stream?: QueueSt
 
   const answerToken = useCallback(
     (token: string | null) => {
+      if (token) services.client.tokens.set(token);
       askToken?.(token);
       setAskToken(null);
       setDeclined(token === null);
       if (token) stream?.reconnectNow();
     },
-    [askToken, stream],
+    // setDeclined only touches a ref and state setters.
+    [askToken, stream, services.client],
   );
 
   const tab = TABS.find((t) => t.id === route.tab) ?? TABS[0];
