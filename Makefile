@@ -15,9 +15,23 @@ $(UV):
 	$(PYTHON) -m pip install --user --quiet uv
 
 .PHONY: install
-install: $(UV) ## Install Python dependencies (locked) and generate the gRPC stubs
+install: $(UV) ## Install everything (locked Python and npm dependencies), generate stubs, build the dashboard
 	$(UV) sync --frozen
 	$(MAKE) --no-print-directory proto
+	$(MAKE) --no-print-directory frontend
+
+# npm ci runs again only when the lock file changed since the last install.
+frontend/node_modules/.package-lock.json: frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+	touch $@
+
+.PHONY: frontend
+frontend: frontend/node_modules/.package-lock.json ## Build the dashboard into frontend/dist
+	cd frontend && npm run build
+
+.PHONY: test-frontend
+test-frontend: frontend/node_modules/.package-lock.json ## Type-check and unit-test the dashboard
+	cd frontend && npm run lint && npm test
 
 .PHONY: proto
 proto: ## Regenerate Python stubs (+ .pyi types) from proto/ into taskflow/v1
@@ -41,6 +55,7 @@ check: lint-proto lint ## Every static check
 .PHONY: test
 test: install ## Install everything, run every check and the whole test suite
 	$(MAKE) --no-print-directory check
+	$(MAKE) --no-print-directory test-frontend
 	$(RUN) pytest -q
 
 .PHONY: run
