@@ -20,9 +20,13 @@ install: $(UV) ## Install everything (locked Python and npm dependencies), gener
 	$(MAKE) --no-print-directory proto
 	$(MAKE) --no-print-directory frontend
 
-# npm ci runs again only when the lock file changed since the last install.
+# Runs again only when the lock file changed since the last install. `npm install`
+# rather than `npm ci`: npm ci refuses a lock whose optional per-platform packages
+# (tailwind's oxide binaries for other systems) have no entries, which is how npm
+# writes it here; npm install installs exactly the locked versions and leaves the
+# lock unchanged.
 frontend/node_modules/.package-lock.json: frontend/package-lock.json
-	cd frontend && npm ci --no-audit --no-fund
+	cd frontend && npm install --no-audit --no-fund
 	touch $@
 
 .PHONY: frontend
