@@ -79,7 +79,7 @@ function PdfResultView({ result }: { result: PdfResult }) {
         {result.pages.length} page{result.pages.length === 1 ? '' : 's'} · {articles} article{articles === 1 ? '' : 's'}
       </p>
       {result.pages.map((page, index) => (
-        <details key={page.page_number} open={index === 0} className="rounded-md border border-slate-200 bg-white">
+        <details key={`${page.page_number}-${index}`} open={index === 0} className="rounded-md border border-slate-200 bg-white">
           <summary className="flex cursor-pointer flex-wrap items-center gap-2 px-3 py-2 text-sm font-medium text-slate-800 focus:outline-none focus-visible:ring-2 focus-visible:ring-blue-500">
             Page {page.page_number}
             <Badge className={page.status === 'skipped' ? 'bg-amber-100 text-amber-800' : 'bg-green-100 text-green-800'}>
@@ -109,8 +109,8 @@ function PdfResultView({ result }: { result: PdfResult }) {
                 )}
                 {article.topics.length > 0 && (
                   <ul className="mt-1 flex flex-wrap gap-1" aria-label="Topics">
-                    {article.topics.map((topic) => (
-                      <li key={topic}>
+                    {article.topics.map((topic, t) => (
+                      <li key={t}>
                         <Badge className="bg-slate-100 text-slate-700">{topic}</Badge>
                       </li>
                     ))}

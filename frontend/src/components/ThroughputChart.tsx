@@ -108,6 +108,10 @@ export function ThroughputChart({ throughput, now }: { throughput: Throughput; n
         <span>−{range.label}</span>
         <span>now</span>
       </div>
+      <p className="mt-2 text-xs text-slate-500">
+        Per second, from the live stream since this page opened. Failed counts attempts that ended FAILED, SCHEDULED
+        (a retry is due) or in the DLQ.
+      </p>
     </div>
   );
 }
