@@ -4,6 +4,7 @@ import { useEffect, useRef, useState, type ReactNode } from 'react';
 import type { TaskDetail } from '../api/types';
 import { durationBetween, errorText, formatBytes, formatDateTime } from '../format';
 import { useServices } from '../services';
+import { useAsyncAction } from '../useAsyncAction';
 import { ConfirmButton } from './ConfirmButton';
 import { LongText } from './LongText';
 import { TaskResult } from './TaskResult';
@@ -146,32 +147,25 @@ export function TaskDetails({
 function RetryControls({ taskId, onDone }: { taskId: string; onDone: () => void }) {
   const { client } = useServices();
   const [reset, setReset] = useState(false);
-  const [busy, setBusy] = useState(false);
   const [outcome, setOutcome] = useState<string | null>(null);
-  const retry = async (): Promise<void> => {
-    setBusy(true);
-    try {
-      const result = await client.retryTask(taskId, reset);
-      setOutcome(`Requeued (${result.state})`);
-      onDone();
-    } catch (err) {
-      setOutcome(errorText(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { busy, error, run } = useAsyncAction(async () => {
+    setOutcome(null);
+    const result = await client.retryTask(taskId, reset);
+    setOutcome(`Requeued (${result.state})`);
+    onDone();
+  });
   return (
     <span className="inline-flex flex-wrap items-center gap-2">
       <label className="inline-flex items-center gap-1 text-sm text-slate-700">
         <input type="checkbox" checked={reset} onChange={(event) => setReset(event.target.checked)} />
         Reset retry count
       </label>
-      <Button variant="warning" onClick={() => void retry()} disabled={busy}>
+      <Button variant="warning" onClick={() => void run()} disabled={busy}>
         Retry
       </Button>
-      {outcome && (
-        <span role="status" className="text-sm text-slate-700">
-          {outcome}
+      {(error ?? outcome) && (
+        <span role={error ? 'alert' : 'status'} className={`text-sm ${error ? 'text-red-700' : 'text-slate-700'}`}>
+          {error ?? outcome}
         </span>
       )}
     </span>

@@ -5,9 +5,10 @@ import type { TaskDetail } from '../api/types';
 import { StateTimeline, ErrorTimeline } from '../components/Timeline';
 import { TaskResult } from '../components/TaskResult';
 import { Button, Card, ErrorMessage, StatusBadge, TypeBadge } from '../components/ui';
-import { errorText, formatBytes } from '../format';
+import { formatBytes } from '../format';
 import { followTask } from '../live/taskFollower';
 import { useServices } from '../services';
+import { useAsyncAction } from '../useAsyncAction';
 
 export const MAX_PDF_BYTES = 50 * 1024 * 1024;
 
@@ -41,25 +42,18 @@ export function NewTaskPage() {
 function SummarizeForm({ onCreated }: { onCreated: (taskId: string) => void }) {
   const { client } = useServices();
   const [content, setContent] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const submit = async (event: FormEvent): Promise<void> => {
+  const { busy, error, run } = useAsyncAction(async () => {
+    const created = await client.createSummarize(content);
+    onCreated(created.task_id);
+    setContent('');
+  });
+  const submit = (event: FormEvent): void => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const created = await client.createSummarize(content);
-      onCreated(created.task_id);
-      setContent('');
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
+    void run();
   };
   return (
     <Card title="Summarize a text" headingId="new-summarize">
-      <form onSubmit={(event) => void submit(event)} className="space-y-3">
+      <form onSubmit={submit} className="space-y-3">
         <div>
           <label htmlFor="summarize-content" className="mb-1 block text-sm font-medium text-slate-700">
             Text to summarize
@@ -87,29 +81,20 @@ function PdfForm({ onCreated }: { onCreated: (taskId: string) => void }) {
   const { client } = useServices();
   const [file, setFile] = useState<File | null>(null);
   const [issueDate, setIssueDate] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
   const problem = pdfProblem(file);
-  const submit = async (event: FormEvent): Promise<void> => {
+  const { busy, error, setError, run } = useAsyncAction(async () => {
+    if (!file) return;
+    const created = await client.createPdfxtract(file, issueDate || undefined);
+    onCreated(created.task_id);
+  });
+  const submit = (event: FormEvent): void => {
     event.preventDefault();
-    if (!file || problem) {
-      setError(problem);
-      return;
-    }
-    setBusy(true);
-    setError(null);
-    try {
-      const created = await client.createPdfxtract(file, issueDate || undefined);
-      onCreated(created.task_id);
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
+    if (problem) setError(problem);
+    else void run();
   };
   return (
     <Card title="Extract articles from a PDF" headingId="new-pdf">
-      <form onSubmit={(event) => void submit(event)} className="space-y-3">
+      <form onSubmit={submit} className="space-y-3">
         <div>
           <label htmlFor="pdf-file" className="mb-1 block text-sm font-medium text-slate-700">
             PDF file (up to 50 MB)
