@@ -18,7 +18,7 @@ from rich.table import Table
 
 from taskflow.client import Clients, connect
 from taskflow.logs import configure_logging
-from taskflow.redis_runtime import redis_client, redis_url_for
+from taskflow.redis_runtime import client_for, redis_url_for
 from taskflow.settings import Settings
 from taskflow.supervisor import Supervisor, child_env, wait_until_stopped
 from taskflow.v1 import enums_pb2, monitor_service_pb2, scheduler_service_pb2
@@ -211,7 +211,7 @@ async def _reset(settings: Settings, url: str) -> int:
     from taskflow.store import Keys
     from taskflow.store.admin import reset_all
 
-    client = redis_client(url)
+    client = client_for(settings, url)
     try:
         return await reset_all(client, Keys(settings.key_prefix))
     finally:

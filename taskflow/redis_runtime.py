@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import cast
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 
 from taskflow.redis_server import BundledRedis
 from taskflow.settings import Settings
@@ -32,6 +34,19 @@ def redis_url_for(settings: Settings) -> Iterator[str]:
         server.stop()
 
 
-def redis_client(url: str) -> Redis:
-    """An asyncio client; bytes in and out, so binary payloads survive."""
+def redis_client(url: str, *, cluster: bool = False) -> Redis:
+    """An asyncio client; bytes in and out, so binary payloads survive.
+
+    With `cluster`, a Redis Cluster client that follows the cluster's slot map from
+    any node in `url`; every key of one deployment shares the hash tag of its key
+    prefix, so each Lua script's keys live on one node.
+    """
+    if cluster:
+        # RedisCluster serves the same commands the store uses, slot-routed.
+        return cast(Redis, RedisCluster.from_url(url, socket_keepalive=True))
     return Redis.from_url(url, health_check_interval=30, socket_keepalive=True)
+
+
+def client_for(settings: Settings, url: str) -> Redis:
+    """The client a service uses for `url`, as the settings configure it."""
+    return redis_client(url, cluster=settings.redis_cluster)

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from redis.asyncio import Redis
 
 from taskflow.logs import configure_logging
-from taskflow.redis_runtime import redis_client
+from taskflow.redis_runtime import client_for
 from taskflow.rpc.server import stop_on_signals
 from taskflow.settings import Settings
 
@@ -33,7 +33,7 @@ def run_service(name: str, serve: Serve, settings: Settings | None = None) -> No
 async def _serve(name: str, serve: Serve, settings: Settings, url: str) -> None:
     stop = asyncio.Event()
     stop_on_signals(stop)
-    client = redis_client(url)
+    client = client_for(settings, url)
     try:
         await serve(settings, client, stop)
     finally:

@@ -3,9 +3,11 @@
 Names follow contract §8 (REDIS_URL, MAX_RETRIES, ...); ours are prefixed TASKFLOW_.
 """
 
+from __future__ import annotations
+
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -17,6 +19,8 @@ class Settings(BaseSettings):
     # Redis: unset means "start the bundled server" (see taskflow.redis_server).
     redis_url: str | None = Field(default=None, alias="REDIS_URL")
     key_prefix: str = Field(default="", alias="TASKFLOW_KEY_PREFIX")
+    # Ours: REDIS_URL names a node of a Redis Cluster; needs a hash-tag prefix.
+    redis_cluster: bool = Field(default=False, alias="TASKFLOW_REDIS_CLUSTER")
     data_dir: Path = Field(default=Path("var"), alias="TASKFLOW_DATA_DIR")
     redis_port: int = Field(default=6399, ge=0, le=65535, alias="TASKFLOW_REDIS_PORT")
     redis_appendfsync: str = Field(default="everysec", alias="TASKFLOW_REDIS_APPENDFSYNC")
@@ -91,6 +95,17 @@ class Settings(BaseSettings):
 
     # Largest PDF pdfxtract accepts (contract §4: 50 MB).
     pdf_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1, alias="TASKFLOW_PDF_MAX_BYTES")
+
+    @model_validator(mode="after")
+    def _cluster_needs_a_hash_tag(self) -> Settings:
+        prefix = self.key_prefix
+        tagged = "{" in prefix and "}" in prefix[prefix.index("{") + 2 :]
+        if self.redis_cluster and not tagged:
+            raise ValueError(
+                "TASKFLOW_REDIS_CLUSTER needs TASKFLOW_KEY_PREFIX with a hash tag, e.g. {tf}: "
+                "(all keys of a deployment must share one slot for the Lua scripts)"
+            )
+        return self
 
     @property
     def redis_data_dir(self) -> Path:

@@ -18,7 +18,7 @@ from multiprocessing.process import BaseProcess
 
 from services.executor.runtime import run_worker
 from taskflow.logs import configure_logging
-from taskflow.redis_runtime import redis_client
+from taskflow.redis_runtime import client_for
 from taskflow.rpc.server import stop_on_signals
 from taskflow.settings import Settings
 
@@ -40,7 +40,7 @@ def _child_main(settings: Settings, executor_id: str) -> None:
 async def _child(settings: Settings, executor_id: str) -> None:
     stop = asyncio.Event()
     stop_on_signals(stop)
-    client = redis_client(settings.redis_url or "")
+    client = client_for(settings, settings.redis_url or "")
     try:
         await run_worker(settings, client, executor_id, stop)
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import uuid
@@ -10,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ResponseError
 
 from taskflow.errors import (
@@ -253,13 +255,23 @@ class TaskStore:
     async def _each(self, ids: Sequence[str], script: str, key: str, *extra: Any) -> int:
         """Run one script per id, pipelined; ids that changed meanwhile are skipped."""
         done = 0
+        run = self._scripts[script]
         for start in range(0, len(ids), _SLICE):
-            async with self.client.pipeline(transaction=False) as pipe:
-                for task_id in ids[start : start + _SLICE]:
-                    await self._scripts[script](
-                        keys=[key], args=[self.config.prefix, task_id, *extra], client=pipe
-                    )
-                results = await pipe.execute(raise_on_error=False)
+            batch = ids[start : start + _SLICE]
+            results: list[Any]
+            if isinstance(self.client, RedisCluster):
+                # Cluster pipelines refuse EVALSHA: send the calls concurrently instead.
+                results = await asyncio.gather(
+                    *(run(keys=[key], args=[self.config.prefix, i, *extra]) for i in batch),
+                    return_exceptions=True,
+                )
+            else:
+                async with self.client.pipeline(transaction=False) as pipe:
+                    for task_id in batch:
+                        await run(
+                            keys=[key], args=[self.config.prefix, task_id, *extra], client=pipe
+                        )
+                    results = await pipe.execute(raise_on_error=False)
             done += sum(1 for r in results if not isinstance(r, Exception))
         return done
 
@@ -273,8 +285,10 @@ class TaskStore:
             pipe.llen(k.retry)
             pipe.zcard(k.scheduled)
             pipe.llen(k.dlq)
-            pipe.mget([k.state_counter(s) for s in TaskState])
-            primary, retry, scheduled, dlq, counts = await pipe.execute()
+            # One GET per counter, not MGET: cluster pipelines refuse multi-key commands.
+            for state in TaskState:
+                pipe.get(k.state_counter(state))
+            primary, retry, scheduled, dlq, *counts = await pipe.execute()
         return QueueStatus(
             queues=QueueDepths(primary, retry, scheduled, dlq),
             states={s: int(c or 0) for s, c in zip(TaskState, counts, strict=True)},
