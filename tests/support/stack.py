@@ -12,12 +12,18 @@ from grpc import aio
 from redis.asyncio import Redis
 
 from services.executor.app import serve as serve_executor
+from services.monitor.app import running_monitor
 from services.scheduler.app import running_scheduler
 from taskflow.settings import Settings
-from taskflow.v1 import executor_service_pb2_grpc, scheduler_service_pb2_grpc
+from taskflow.v1 import (
+    executor_service_pb2_grpc,
+    monitor_service_pb2_grpc,
+    scheduler_service_pb2_grpc,
+)
 
 if TYPE_CHECKING:  # the async stub types exist in the .pyi files only
     from taskflow.v1.executor_service_pb2_grpc import ExecutorServiceAsyncStub
+    from taskflow.v1.monitor_service_pb2_grpc import MonitorServiceAsyncStub
     from taskflow.v1.scheduler_service_pb2_grpc import SchedulerServiceAsyncStub
 
 LOOPBACK_ANY_PORT = "127.0.0.1:0"
@@ -69,3 +75,18 @@ async def executor(
     finally:
         stop.set()
         await running
+
+
+@dataclass
+class MonitorClient:
+    channel: aio.Channel
+    stub: MonitorServiceAsyncStub
+
+
+@contextlib.asynccontextmanager
+async def monitor(settings: Settings, client: Redis) -> AsyncIterator[MonitorClient]:
+    async with (
+        running_monitor(settings, client) as server,
+        aio.insecure_channel(server.address) as channel,
+    ):
+        yield MonitorClient(channel, monitor_service_pb2_grpc.MonitorServiceStub(channel))

@@ -1,0 +1,49 @@
+"""The monitor process: MonitorService over gRPC, one event subscription shared."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from redis.asyncio import Redis
+
+from services.monitor.servicer import MonitorServicer
+from taskflow.provider.status import build_provider_status
+from taskflow.rpc.server import ServiceServer
+from taskflow.settings import Settings
+from taskflow.store import StoreConfig, TaskStore
+from taskflow.store.breaker import BreakerConfig, CircuitBreakerStore
+from taskflow.store.events import EventHub
+from taskflow.v1 import monitor_service_pb2, monitor_service_pb2_grpc
+
+SERVICE_NAME = monitor_service_pb2.DESCRIPTOR.services_by_name["MonitorService"].full_name
+# Streams never finish on their own: give them a moment, then cut them.
+STOP_GRACE_S = 1.0
+
+
+@contextlib.asynccontextmanager
+async def running_monitor(settings: Settings, client: Redis) -> AsyncIterator[ServiceServer]:
+    store = TaskStore(client, StoreConfig.from_settings(settings))
+    hub = EventHub(client, store.keys)
+    provider = build_provider_status(settings, client)
+    breakers = CircuitBreakerStore(
+        client, BreakerConfig.from_settings(settings), settings.key_prefix
+    )
+    server = ServiceServer(settings.monitor_address, api_token=settings.api_token)
+    servicer = MonitorServicer(store, hub, breakers, provider)
+    server.add(
+        monitor_service_pb2_grpc.add_MonitorServiceServicer_to_server, servicer, SERVICE_NAME
+    )
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop(STOP_GRACE_S)
+        await hub.close()
+        await provider.aclose()
+
+
+async def serve(settings: Settings, client: Redis, stop: asyncio.Event) -> None:
+    async with running_monitor(settings, client):
+        await stop.wait()
