@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from redis.asyncio import Redis
 
 from taskflow.redis_server import BundledRedis
 from taskflow.store import StoreConfig, TaskStore
+from tests.support.fake_openai import FakeOpenAI
 
 
 @pytest.fixture(scope="session")
@@ -44,3 +46,21 @@ def store(redis_client: Redis) -> TaskStore:
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeOpenAI]:
+    """A local OpenAI-compatible server, told per test how to answer."""
+    with FakeOpenAI() as server:
+        yield server
+
+
+@pytest.fixture
+def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Processes a test starts; any still running at its end are killed."""
+    started: list[subprocess.Popen[bytes]] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

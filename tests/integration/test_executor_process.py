@@ -6,27 +6,14 @@ import asyncio
 import signal
 import subprocess
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from redis.asyncio import Redis
 
 from taskflow.store import NewTask, QueueName, TaskState, TaskStore
 from tests.support.processes import service_env, start_service
 from tests.support.stack import scheduler, settings_for
 from tests.support.waiting import eventually
-
-
-@pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
-    """Started processes; any still running at the end are killed."""
-    started: list[subprocess.Popen[bytes]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
 
 async def states(store: TaskStore, ids: list[str]) -> Counter[TaskState]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -25,12 +25,6 @@ from tests.support.fake_openai import TEST_API_KEY, FakeOpenAI, Reply, provider_
 from tests.support.stack import settings_for
 
 HELLO = [{"role": "user", "content": "hello"}]
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as server:
-        yield server
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 from pydantic import SecretStr
@@ -61,12 +61,6 @@ async def test_a_wait_longer_than_the_timeout_gives_up_at_once(redis_client: Red
     assert not grant.granted
     assert grant.wait_s > 9
     assert time.monotonic() - started < 0.5
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as server:
-        yield server
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -41,22 +40,6 @@ TOKEN_WAIT_S = 2.5
 ARRIVAL_SLACK_S = 0.1
 # The content of the warm-up tasks, which the fake answers slowly.
 WARM_UP = "Warm up."
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as server:
-        yield server
-
-
-@pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
-    started: list[subprocess.Popen[bytes]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
 
 @pytest.mark.slow
