@@ -96,6 +96,16 @@ class Settings(BaseSettings):
     # Largest PDF pdfxtract accepts (contract §4: 50 MB).
     pdf_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1, alias="TASKFLOW_PDF_MAX_BYTES")
 
+    # The gateway: browser origins allowed by CORS (a JSON list; empty: CORS off),
+    # the built dashboard it serves at / (when the directory exists), the silence
+    # before the queue stream sends a heartbeat, and the largest JSON request body.
+    cors_origins: list[str] = Field(default_factory=list, alias="TASKFLOW_CORS_ORIGINS")
+    frontend_dist: Path = Field(default=Path("frontend/dist"), alias="TASKFLOW_FRONTEND_DIST")
+    sse_heartbeat_seconds: int = Field(default=30, ge=1, alias="TASKFLOW_SSE_HEARTBEAT_SECONDS")
+    gateway_max_body_bytes: int = Field(
+        default=16 * 1024 * 1024, ge=1, alias="TASKFLOW_GATEWAY_MAX_BODY_BYTES"
+    )
+
     @model_validator(mode="after")
     def _cluster_needs_a_hash_tag(self) -> Settings:
         prefix = self.key_prefix
