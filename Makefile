@@ -69,6 +69,8 @@ run: install ## Install everything and run the whole system
 .PHONY: bench
 bench: install ## Run the benchmarks (figures go to docs/performance.md by hand)
 	$(RUN) python -m bench.store
+	$(RUN) python -m bench.lifecycle --compare
+	$(RUN) python -m bench.provider
 
 .PHONY: format
 format: ## Format the code
