@@ -1,0 +1,69 @@
+"""The gateway: REST + SSE over the gRPC services, and the dashboard.
+
+`create_app(settings)` builds the FastAPI app; its lifespan opens the gRPC
+channels and closes them at shutdown.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from services.gateway import dashboard, errors
+from services.gateway.auth import BearerAuthMiddleware, bearer_scheme
+from services.gateway.clients import GrpcClients, bearer_metadata
+from services.gateway.metrics import GatewayMetrics, MetricsMiddleware
+from services.gateway.metrics import router as metrics_router
+from services.gateway.routes import queues, system, tasks, workers
+from taskflow.settings import Settings
+
+DESCRIPTION = """The REST and SSE API of AsyncTaskFlow, served over its gRPC services
+(SchedulerService, ExecutorService, MonitorService). Errors are `{"detail": "..."}`.
+When TASKFLOW_API_TOKEN is set, every /api/v1 call needs `Authorization: Bearer
+<token>` (the SSE streams also accept `?token=`)."""
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.clients = GrpcClients(settings)
+        try:
+            yield
+        finally:
+            await app.state.clients.close()
+
+    app = FastAPI(
+        title="AsyncTaskFlow",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        max_body_size=settings.gateway_max_body_bytes,
+    )
+    app.state.own_metadata = bearer_metadata(settings.api_token)
+    errors.install(app)
+
+    secured = [Depends(bearer_scheme)]
+    app.include_router(tasks.router(settings), dependencies=secured)
+    app.include_router(queues.router(settings), dependencies=secured)
+    app.include_router(workers.router(), dependencies=secured)
+    app.include_router(system.router())
+    metrics = GatewayMetrics()
+    app.include_router(metrics_router(metrics))
+    if dashboard.available(settings.frontend_dist):
+        app.include_router(dashboard.router(settings.frontend_dist))
+
+    # Last added runs first: CORS answers preflights before auth; metrics see 401s.
+    if settings.api_token:
+        app.add_middleware(BearerAuthMiddleware, token=settings.api_token)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    return app

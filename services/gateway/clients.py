@@ -1,0 +1,115 @@
+"""The gateway's gRPC side: one channel per service, and the per-request view of them.
+
+The gateway holds no state of its own and never opens a Redis connection: every
+answer comes from SchedulerService, ExecutorService or MonitorService.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
+
+import grpc
+from grpc import aio
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from taskflow.rpc.server import MAX_MESSAGE_BYTES
+from taskflow.settings import Settings
+from taskflow.v1 import (
+    executor_service_pb2_grpc,
+    monitor_service_pb2_grpc,
+    scheduler_service_pb2_grpc,
+)
+
+if TYPE_CHECKING:  # the async stub types exist in the .pyi files only
+    from taskflow.v1.executor_service_pb2_grpc import ExecutorServiceAsyncStub
+    from taskflow.v1.monitor_service_pb2_grpc import MonitorServiceAsyncStub
+    from taskflow.v1.scheduler_service_pb2_grpc import SchedulerServiceAsyncStub
+
+Request = TypeVar("Request")
+Response = TypeVar("Response")
+Metadata = tuple[tuple[str, str], ...]
+# Deadline of a unary call; long enough for a 50 MB upload on a slow link.
+CALL_TIMEOUT_S = 60.0
+HEALTH_TIMEOUT_S = 2.0
+CHANNEL_OPTIONS = [
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+]
+
+
+def bearer_metadata(token: str | None) -> Metadata:
+    return (("authorization", f"Bearer {token}"),) if token else ()
+
+
+class GrpcClients:
+    """Channels to the three services, opened at start-up and closed at shutdown."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.addresses = {
+            "scheduler": settings.scheduler_address,
+            "executor": settings.executor_address,
+            "monitor": settings.monitor_address,
+        }
+        self.channels = {
+            name: aio.insecure_channel(address, options=CHANNEL_OPTIONS)
+            for name, address in self.addresses.items()
+        }
+        self.scheduler: SchedulerServiceAsyncStub = scheduler_service_pb2_grpc.SchedulerServiceStub(
+            self.channels["scheduler"]
+        )
+        self.executor: ExecutorServiceAsyncStub = executor_service_pb2_grpc.ExecutorServiceStub(
+            self.channels["executor"]
+        )
+        self.monitor: MonitorServiceAsyncStub = monitor_service_pb2_grpc.MonitorServiceStub(
+            self.channels["monitor"]
+        )
+
+    async def close(self) -> None:
+        await asyncio.gather(*(channel.close(None) for channel in self.channels.values()))
+
+    async def health(self) -> dict[str, str]:
+        """Each service's standard health status: SERVING, NOT_SERVING or UNREACHABLE."""
+        names = list(self.channels)
+        answers = await asyncio.gather(*(self._check(self.channels[n]) for n in names))
+        return dict(zip(names, answers, strict=True))
+
+    @staticmethod
+    async def _check(channel: aio.Channel) -> str:
+        stub = health_pb2_grpc.HealthStub(channel)
+        try:
+            reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=HEALTH_TIMEOUT_S)
+        except grpc.RpcError:
+            return "UNREACHABLE"
+        return str(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))
+
+
+@dataclass(frozen=True)
+class Rpc:
+    """The services as one API request sees them: its credentials ride on every call."""
+
+    clients: GrpcClients
+    metadata: Metadata
+
+    @property
+    def scheduler(self) -> SchedulerServiceAsyncStub:
+        return self.clients.scheduler
+
+    @property
+    def executor(self) -> ExecutorServiceAsyncStub:
+        return self.clients.executor
+
+    @property
+    def monitor(self) -> MonitorServiceAsyncStub:
+        return self.clients.monitor
+
+    async def call(
+        self, method: aio.UnaryUnaryMultiCallable[Request, Response], request: Request
+    ) -> Response:
+        return await method(request, metadata=self.metadata, timeout=CALL_TIMEOUT_S)
+
+    def stream(
+        self, method: aio.UnaryStreamMultiCallable[Request, Response], request: Request
+    ) -> aio.UnaryStreamCall[Request, Response]:
+        return method(request, metadata=self.metadata)

@@ -1,0 +1,30 @@
+"""Route dependencies: the gRPC services as the current request may use them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from services.gateway.auth import forwarded_metadata
+from services.gateway.clients import GrpcClients, Metadata, Rpc
+
+
+def _clients(request: Request) -> GrpcClients:
+    clients: GrpcClients = request.app.state.clients
+    return clients
+
+
+def caller_rpc(request: Request) -> Rpc:
+    """For /api/v1: each call carries the caller's token."""
+    return Rpc(_clients(request), forwarded_metadata(request))
+
+
+def gateway_rpc(request: Request) -> Rpc:
+    """For the gateway's own probes (/health, /ready, /metrics): its configured token."""
+    metadata: Metadata = request.app.state.own_metadata
+    return Rpc(_clients(request), metadata)
+
+
+CallerRpc = Annotated[Rpc, Depends(caller_rpc)]
+GatewayRpc = Annotated[Rpc, Depends(gateway_rpc)]

@@ -1,0 +1,103 @@
+"""gRPC status -> HTTP status and `{"detail": ...}`: the one table of the gateway.
+
+The services name the domain error in trailing metadata (`taskflow-error-kind`)
+where the status code alone is too coarse (TooLarge is INVALID_ARGUMENT, but 413
+over HTTP). Nothing unexpected ever reaches a client with its text.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import grpc
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from grpc import aio
+
+from taskflow.rpc.interceptors import ERROR_KIND_KEY
+
+log = logging.getLogger(__name__)
+
+Code = grpc.StatusCode
+# Codes whose details are the service's own words for the client (a domain error).
+HTTP_STATUS: Mapping[grpc.StatusCode, int] = {
+    Code.NOT_FOUND: 404,
+    Code.INVALID_ARGUMENT: 422,
+    Code.FAILED_PRECONDITION: 409,
+    Code.ALREADY_EXISTS: 409,
+    Code.RESOURCE_EXHAUSTED: 429,
+    Code.UNAUTHENTICATED: 401,
+    Code.PERMISSION_DENIED: 403,
+}
+# Codes that say something about the plumbing: a fixed message, never the details.
+PLUMBING: Mapping[grpc.StatusCode, tuple[int, str]] = {
+    Code.UNAVAILABLE: (503, "A backend service is unavailable; try again shortly"),
+    Code.DEADLINE_EXCEEDED: (504, "A backend service did not answer in time"),
+}
+HTTP_STATUS_FOR_KIND: Mapping[str, int] = {"TooLarge": 413}
+BAD_GATEWAY = (502, "A backend service failed; see the gateway and service logs")
+INTERNAL = "Internal server error"
+
+
+def error_kind(error: aio.AioRpcError) -> str:
+    metadata: Any = error.trailing_metadata()  # an aio.Metadata: (key, value) pairs
+    for key, value in metadata or ():
+        if key == ERROR_KIND_KEY:
+            return str(value)
+    return ""
+
+
+def http_error(
+    error: aio.AioRpcError, overrides: Mapping[grpc.StatusCode, int] | None = None
+) -> tuple[int, str]:
+    """The HTTP status and detail for a failed call; `overrides` adjust the table for
+    one route (pdfxtract answers 400 for a file that is not a PDF)."""
+    code = error.code()
+    if kind_status := HTTP_STATUS_FOR_KIND.get(error_kind(error)):
+        return kind_status, error.details() or ""
+    if overrides and code in overrides:
+        return overrides[code], error.details() or ""
+    if code in HTTP_STATUS:
+        return HTTP_STATUS[code], error.details() or ""
+    if code in PLUMBING:
+        log.warning("event=backend_unreachable code=%s details=%r", code.name, error.details())
+        return PLUMBING[code]
+    log.error("event=backend_error code=%s details=%r", code.name, error.details())
+    return BAD_GATEWAY
+
+
+def detail(status: int, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"detail": message}, status_code=status, headers=headers)
+
+
+class GrpcHTTPError(Exception):
+    """A failed gRPC call with a route's overrides of the table, raised by a route."""
+
+    def __init__(self, error: aio.AioRpcError, overrides: Mapping[grpc.StatusCode, int]) -> None:
+        super().__init__(error.details())
+        self.error = error
+        self.overrides = overrides
+
+
+async def _on_rpc_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, aio.AioRpcError)
+    return detail(*http_error(error))
+
+
+async def _on_overridden_rpc_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, GrpcHTTPError)
+    return detail(*http_error(error.error, error.overrides))
+
+
+async def _on_unexpected(request: Request, error: Exception) -> JSONResponse:
+    log.exception("event=unhandled_error path=%s", request.url.path, exc_info=error)
+    return detail(500, INTERNAL)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers; FastAPI's own 422 and HTTPException handlers stay."""
+    app.add_exception_handler(aio.AioRpcError, _on_rpc_error)
+    app.add_exception_handler(GrpcHTTPError, _on_overridden_rpc_error)
+    app.add_exception_handler(Exception, _on_unexpected)

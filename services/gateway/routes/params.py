@@ -1,0 +1,86 @@
+"""Query parameters shared by the listing routes, and REST names -> proto enums."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import Query
+from google.protobuf import timestamp_pb2
+from pydantic import BaseModel, Field
+
+from taskflow.v1 import enums_pb2
+
+
+class StateName(enum.StrEnum):
+    """Task states as the REST API spells them."""
+
+    PENDING = "PENDING"
+    ACTIVE = "ACTIVE"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    SCHEDULED = "SCHEDULED"
+    DLQ = "DLQ"
+
+
+class QueueName(enum.StrEnum):
+    primary = "primary"
+    retry = "retry"
+    scheduled = "scheduled"
+    dlq = "dlq"
+
+
+def state_to_proto(state: StateName) -> enums_pb2.TaskState.ValueType:
+    return enums_pb2.TaskState.Value(f"TASK_STATE_{state.value}")
+
+
+def queue_to_proto(queue: QueueName) -> enums_pb2.QueueName.ValueType:
+    return enums_pb2.QueueName.Value(f"QUEUE_NAME_{queue.value.upper()}")
+
+
+def timestamp(moment: datetime) -> timestamp_pb2.Timestamp:
+    """A proto Timestamp; a time without a zone is taken as UTC."""
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    return stamp
+
+
+class TaskListing(BaseModel):
+    """Filters, sorting and paging of GET /api/v1/tasks/ and /api/v1/tasks/summaries/."""
+
+    status: StateName | None = Field(default=None, description="Only tasks in this state.")
+    task_type: str | None = Field(default=None, description="Only tasks of this type.")
+    queue: QueueName | None = Field(default=None, description="Only tasks now in this queue.")
+    start_date: datetime | None = Field(default=None, description="Created at or after.")
+    end_date: datetime | None = Field(default=None, description="Created at or before.")
+    sort_by: str = Field(default="created_at", description="Only created_at is supported.")
+    sort_order: Literal["asc", "desc"] = "desc"
+    page: int = Field(default=1, ge=1)
+    page_size: int = Field(default=20, ge=1, le=100)
+    task_id: str | None = Field(default=None, description="A task id or a prefix of one.")
+
+    def fields(self) -> dict[str, Any]:
+        """The fields of ListTasksRequest / ListTaskSummariesRequest."""
+        fields: dict[str, Any] = {
+            "task_type": self.task_type or "",
+            "sort_by": self.sort_by,
+            "sort_order": (
+                enums_pb2.SORT_ORDER_ASC if self.sort_order == "asc" else enums_pb2.SORT_ORDER_DESC
+            ),
+            "page": self.page,
+            "page_size": self.page_size,
+            "task_id": self.task_id or "",
+        }
+        if self.status is not None:
+            fields["status"] = state_to_proto(self.status)
+        if self.queue is not None:
+            fields["queue"] = queue_to_proto(self.queue)
+        if self.start_date is not None:
+            fields["start_date"] = timestamp(self.start_date)
+        if self.end_date is not None:
+            fields["end_date"] = timestamp(self.end_date)
+        return fields
+
+
+ListingQuery = Annotated[TaskListing, Query()]

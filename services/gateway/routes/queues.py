@@ -1,0 +1,69 @@
+"""/api/v1/queues: depths and counts, the live stream, queue heads, the DLQ."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.sse import EventSourceResponse
+from pydantic import BaseModel
+
+from services.gateway import shapes, sse
+from services.gateway.deps import CallerRpc
+from taskflow.settings import Settings
+from taskflow.v1 import monitor_service_pb2 as monitor_pb
+from taskflow.v1 import scheduler_service_pb2 as pb
+
+Json = dict[str, Any]
+MAX_LIMIT = 1000
+
+
+class RetryAllBody(BaseModel):
+    reset_retry_count: bool = False
+
+
+def router(settings: Settings) -> APIRouter:
+    api = APIRouter(prefix="/api/v1/queues", tags=["queues"])
+
+    @api.get("/status")
+    async def queue_status(rpc: CallerRpc) -> Json:
+        reply = await rpc.call(rpc.monitor.GetQueueStatus, monitor_pb.GetQueueStatusRequest())
+        return shapes.queue_status(reply)
+
+    @api.get("/status/stream", response_class=EventSourceResponse)
+    async def queue_stream(rpc: CallerRpc) -> EventSourceResponse:
+        """SSE (contract §5): `initial_status`, then `task_created`,
+        `task_state_changed`, `task_deleted` as they happen, `heartbeat` when quiet,
+        `error` on trouble. With auth on, an EventSource passes the token as `?token=`."""
+        request = monitor_pb.WatchQueuesRequest(heartbeat_seconds=settings.sse_heartbeat_seconds)
+        return await sse.open_stream(rpc.stream(rpc.monitor.WatchQueues, request), sse.queue_event)
+
+    @api.get("/dlq")
+    async def dlq_tasks(
+        rpc: CallerRpc, limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100
+    ) -> list[Json]:
+        reply = await rpc.call(rpc.scheduler.ListDlqTasks, pb.ListDlqTasksRequest(limit=limit))
+        return [shapes.task_detail(task) for task in reply.tasks]
+
+    @api.post("/dlq/retry-all")
+    async def retry_all_dlq(rpc: CallerRpc, body: RetryAllBody | None = None) -> Json:
+        reset = bool(body and body.reset_retry_count)
+        request = pb.RetryAllDlqTasksRequest(reset_retry_count=reset)
+        reply = await rpc.call(rpc.scheduler.RetryAllDlqTasks, request)
+        return {"retried": reply.retried, "message": reply.message}
+
+    @api.delete("/dlq")
+    async def purge_dlq(rpc: CallerRpc) -> Json:
+        reply = await rpc.call(rpc.scheduler.PurgeDlq, pb.PurgeDlqRequest())
+        return {"purged": reply.purged, "message": reply.message}
+
+    @api.get("/{queue_name}/tasks")
+    async def queue_tasks(
+        queue_name: str, rpc: CallerRpc, limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 10
+    ) -> list[str]:
+        """Task ids at the head of `primary`, `retry`, `scheduled` or `dlq`, next first."""
+        request = pb.ListQueueTasksRequest(queue_name=queue_name, limit=limit)
+        reply = await rpc.call(rpc.scheduler.ListQueueTasks, request)
+        return list(reply.task_ids)
+
+    return api

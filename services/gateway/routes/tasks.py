@@ -1,0 +1,196 @@
+"""/api/v1/tasks: create, list, read, retry, delete, bulk operations, follow one task."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+import grpc
+from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
+from fastapi.sse import EventSourceResponse
+from google.protobuf import struct_pb2
+from grpc import aio
+from pydantic import BaseModel, Field
+
+from services.gateway import shapes, sse
+from services.gateway.deps import CallerRpc
+from services.gateway.errors import GrpcHTTPError
+from services.gateway.routes.params import ListingQuery, StateName, state_to_proto
+from taskflow.settings import Settings
+from taskflow.v1 import scheduler_service_pb2 as pb
+from taskflow.v1.monitor_service_pb2 import WatchTaskRequest
+
+# Room for the multipart envelope around the largest accepted PDF.
+MULTIPART_OVERHEAD_BYTES = 1024 * 1024
+NOT_A_PDF = {grpc.StatusCode.INVALID_ARGUMENT: status.HTTP_400_BAD_REQUEST}
+Json = dict[str, Any]
+
+
+class SummarizeBody(BaseModel):
+    content: str = Field(min_length=1, description="The text to summarize.")
+    idempotency_key: str = Field(default="", description="Ours: a repeat returns the first task.")
+
+
+class CreateTaskBody(BaseModel):
+    task_type: str = Field(min_length=1, description="A registered task type.")
+    content: str = ""
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    max_retries: int | None = Field(default=None, ge=0)
+    priority: int = 0
+    idempotency_key: str = ""
+
+
+class BatchBody(BaseModel):
+    tasks: list[CreateTaskBody] = Field(min_length=1)
+
+
+class RetryBody(BaseModel):
+    reset_retry_count: bool = False
+
+
+class CleanupBody(BaseModel):
+    states: list[StateName] = Field(default_factory=list)
+    older_than_seconds: float | None = Field(default=None, ge=0)
+
+
+def router(settings: Settings) -> APIRouter:
+    api = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
+    upload_limit = settings.max_payload_bytes + MULTIPART_OVERHEAD_BYTES
+
+    @api.post("/summarize/", status_code=201)
+    async def create_summarize(body: SummarizeBody, rpc: CallerRpc) -> Json:
+        request = pb.CreateSummarizeTaskRequest(
+            content=body.content, idempotency_key=body.idempotency_key
+        )
+        reply = await rpc.call(rpc.scheduler.CreateSummarizeTask, request)
+        return shapes.created(reply.task_id, reply.state)
+
+    @api.post(
+        "/pdfxtract",
+        status_code=201,
+        max_body_size=upload_limit,
+        responses={400: {"description": "Not a PDF"}, 413: {"description": "Too large"}},
+    )
+    async def create_pdfxtract(
+        file: Annotated[UploadFile, File(description="The PDF (application/pdf).")],
+        rpc: CallerRpc,
+        issue_date: Annotated[str, Form(description="ISO 8601 date of the issue.")] = "",
+    ) -> Json:
+        if file.size is not None and file.size > settings.max_payload_bytes:
+            raise_too_large(file.size, settings.max_payload_bytes)
+        request = pb.CreatePdfxtractTaskRequest(
+            pdf=await file.read(),
+            filename=file.filename or "",
+            issue_date=issue_date,
+            content_type=file.content_type or "",
+        )
+        try:
+            reply = await rpc.call(rpc.scheduler.CreatePdfxtractTask, request)
+        except aio.AioRpcError as error:
+            raise GrpcHTTPError(error, NOT_A_PDF) from None
+        return shapes.created(reply.task_id, reply.state)
+
+    @api.post("", status_code=201)
+    async def create_task(body: CreateTaskBody, rpc: CallerRpc) -> Json:
+        reply = await rpc.call(rpc.scheduler.CreateTask, _create_request(body))
+        return {**shapes.created(reply.task_id, reply.state), "created": reply.created}
+
+    @api.post("/batch", status_code=201)
+    async def create_batch(body: BatchBody, rpc: CallerRpc) -> Json:
+        request = pb.BatchCreateTasksRequest(tasks=[_create_request(t) for t in body.tasks])
+        reply = await rpc.call(rpc.scheduler.BatchCreateTasks, request)
+        return {
+            "tasks": [
+                {**shapes.created(t.task_id, t.state), "created": t.created} for t in reply.tasks
+            ]
+        }
+
+    @api.get("/")
+    @api.get("", include_in_schema=False)
+    async def list_tasks(query: ListingQuery, rpc: CallerRpc) -> Json:
+        reply = await rpc.call(rpc.scheduler.ListTasks, pb.ListTasksRequest(**query.fields()))
+        return _page([shapes.task_detail(t) for t in reply.tasks], reply)
+
+    @api.get("/summaries/")
+    async def list_summaries(query: ListingQuery, rpc: CallerRpc) -> Json:
+        request = pb.ListTaskSummariesRequest(**query.fields())
+        reply = await rpc.call(rpc.scheduler.ListTaskSummaries, request)
+        return _page([shapes.task_summary(t) for t in reply.tasks], reply)
+
+    @api.post("/requeue-orphaned")
+    async def requeue_orphaned(rpc: CallerRpc) -> Json:
+        request = pb.RequeueOrphanedTasksRequest()
+        reply = await rpc.call(rpc.scheduler.RequeueOrphanedTasks, request)
+        return {
+            "found": reply.found,
+            "requeued": reply.requeued,
+            "errors": list(reply.errors),
+            "message": reply.message,
+        }
+
+    @api.post("/cleanup")
+    async def cleanup(body: CleanupBody, rpc: CallerRpc) -> Json:
+        request = pb.CleanupTasksRequest(states=[state_to_proto(s) for s in body.states])
+        if body.older_than_seconds is not None:
+            before = datetime.now(UTC) - timedelta(seconds=body.older_than_seconds)
+            request.created_before.FromDatetime(before)
+        reply = await rpc.call(rpc.scheduler.CleanupTasks, request)
+        return {"deleted": reply.deleted, "message": reply.message}
+
+    @api.get("/{task_id}")
+    async def get_task(task_id: str, rpc: CallerRpc) -> Json:
+        reply = await rpc.call(rpc.scheduler.GetTask, pb.GetTaskRequest(task_id=task_id))
+        return shapes.task_detail(reply.task)
+
+    @api.post("/{task_id}/retry")
+    async def retry_task(task_id: str, rpc: CallerRpc, body: RetryBody | None = None) -> Json:
+        request = pb.RetryTaskRequest(
+            task_id=task_id, reset_retry_count=bool(body and body.reset_retry_count)
+        )
+        reply = await rpc.call(rpc.scheduler.RetryTask, request)
+        return shapes.created(reply.task_id, reply.state)
+
+    @api.delete("/{task_id}")
+    async def delete_task(task_id: str, rpc: CallerRpc) -> Json:
+        reply = await rpc.call(rpc.scheduler.DeleteTask, pb.DeleteTaskRequest(task_id=task_id))
+        return {"task_id": reply.task_id, "message": reply.message}
+
+    @api.get("/{task_id}/events", response_class=EventSourceResponse)
+    async def follow_task(task_id: str, rpc: CallerRpc) -> EventSourceResponse:
+        """SSE: `{"type": "task", "task", "old_state"}` per change, until the task is
+        COMPLETED, in the DLQ, or deleted (`{"type": "deleted"}`). With auth on, an
+        EventSource passes the token as `?token=`."""
+        call = rpc.stream(rpc.monitor.WatchTask, WatchTaskRequest(task_id=task_id))
+        return await sse.open_stream(call, sse.task_event)
+
+    return api
+
+
+def raise_too_large(size: int, limit: int) -> None:
+    raise HTTPException(413, f"file is {size} bytes; the limit is {limit}")
+
+
+def _create_request(body: CreateTaskBody) -> pb.CreateTaskRequest:
+    metadata = struct_pb2.Struct()
+    metadata.update(body.metadata)
+    request = pb.CreateTaskRequest(
+        task_type=body.task_type,
+        content=body.content,
+        metadata=metadata,
+        priority=body.priority,
+        idempotency_key=body.idempotency_key,
+    )
+    if body.max_retries is not None:
+        request.max_retries = body.max_retries
+    return request
+
+
+def _page(items: list[Json], reply: Any) -> Json:
+    return {
+        "tasks": items,
+        "page": reply.page,
+        "page_size": reply.page_size,
+        "total_items": reply.total_items,
+        "total_pages": reply.total_pages,
+        "status": shapes.state_name(reply.status),
+    }

@@ -1,0 +1,124 @@
+"""Server-sent events from the monitor's gRPC streams (contract §5).
+
+The gateway only translates: each WatchQueues / WatchTask message becomes one
+`data: {json}` event. The first message is read before the response starts, so a
+stream that cannot start (unknown task, monitor down) is an ordinary HTTP error;
+trouble after that becomes a final `{"type": "error"}` event.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from fastapi.sse import EventSourceResponse
+from grpc import aio
+
+from services.gateway import shapes
+from services.gateway.errors import http_error
+from taskflow.v1 import monitor_service_pb2 as monitor_pb
+
+log = logging.getLogger(__name__)
+Message = TypeVar("Message")
+Json = dict[str, Any]
+# Proxies (nginx) must not buffer the stream.
+HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+def encode(event: Json) -> str:
+    return f"data: {json.dumps(event, separators=(',', ':'))}\n\n"
+
+
+def queue_event(message: monitor_pb.WatchQueuesResponse) -> Json | None:
+    """One queue watch message as the contract's event; None for kinds we skip."""
+    kind = message.WhichOneof("event")
+    stamp = shapes.iso(message, "timestamp") or datetime.now(UTC).isoformat()
+    if kind == "initial_status":
+        initial = message.initial_status
+        return {
+            "type": "initial_status",
+            "queue_depths": shapes.depths(initial.queue_depths),
+            "state_counts": shapes.counts(initial.state_counts),
+            "retry_ratio": initial.retry_ratio,
+            "timestamp": stamp,
+        }
+    if kind == "task_created":
+        created = message.task_created
+        return {
+            "type": "task_created",
+            "task_id": created.task_id,
+            "task_type": created.task_type,
+            "queue_depths": shapes.depths(created.queue_depths),
+            "state_counts": shapes.counts(created.state_counts),
+            "timestamp": stamp,
+        }
+    if kind == "task_state_changed":
+        changed = message.task_state_changed
+        return {
+            "type": "task_state_changed",
+            "task_id": changed.task_id,
+            "old_state": shapes.state_name(changed.old_state),
+            "new_state": shapes.state_name(changed.new_state),
+            "queue_depths": shapes.depths(changed.queue_depths),
+            "state_counts": shapes.counts(changed.state_counts),
+            "timestamp": stamp,
+        }
+    if kind == "task_deleted":
+        deleted = message.task_deleted
+        return {
+            "type": "task_deleted",
+            "task_id": deleted.task_id,
+            "old_state": shapes.state_name(deleted.old_state),
+            "queue_depths": shapes.depths(deleted.queue_depths),
+            "state_counts": shapes.counts(deleted.state_counts),
+            "timestamp": stamp,
+        }
+    if kind == "heartbeat":
+        return {"type": "heartbeat", "timestamp": stamp}
+    return None
+
+
+def task_event(message: monitor_pb.WatchTaskResponse) -> Json:
+    if message.deleted:
+        return {"type": "deleted", "task_id": message.task.task_id, "deleted": True}
+    return {
+        "type": "task",
+        "task": shapes.task_detail(message.task),
+        "old_state": shapes.state_name(message.old_state),
+    }
+
+
+async def open_stream(
+    call: aio.UnaryStreamCall[Any, Message], translate: Callable[[Message], Json | None]
+) -> EventSourceResponse:
+    """Read the first message (a failure raises, for the HTTP error handlers), then
+    relay the rest as events."""
+    messages = aiter(call)
+    try:
+        first = await anext(messages)
+    except BaseException:
+        call.cancel()
+        raise
+    return EventSourceResponse(_relay(first, messages, call, translate), headers=HEADERS)
+
+
+async def _relay(
+    first: Message,
+    rest: AsyncIterator[Message],
+    call: aio.UnaryStreamCall[Any, Message],
+    translate: Callable[[Message], Json | None],
+) -> AsyncIterator[str]:
+    try:
+        if (event := translate(first)) is not None:
+            yield encode(event)
+        async for message in rest:
+            if (event := translate(message)) is not None:
+                yield encode(event)
+    except aio.AioRpcError as error:
+        _, text = http_error(error)
+        yield encode({"type": "error", "message": text})
+    finally:
+        call.cancel()
