@@ -26,6 +26,13 @@ Message = TypeVar("Message")
 Json = dict[str, Any]
 # Proxies (nginx) must not buffer the stream.
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+# For /docs: the routes return the stream themselves, after its first message.
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Server-sent events, each `data: {json}`",
+        "content": {"text/event-stream": {}},
+    }
+}
 
 
 def encode(event: Json) -> str:

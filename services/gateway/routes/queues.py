@@ -30,7 +30,7 @@ def router(settings: Settings) -> APIRouter:
         reply = await rpc.call(rpc.monitor.GetQueueStatus, monitor_pb.GetQueueStatusRequest())
         return shapes.queue_status(reply)
 
-    @api.get("/status/stream", response_class=EventSourceResponse)
+    @api.get("/status/stream", responses=sse.RESPONSES)
     async def queue_stream(rpc: CallerRpc) -> EventSourceResponse:
         """SSE (contract §5): `initial_status`, then `task_created`,
         `task_state_changed`, `task_deleted` as they happen, `heartbeat` when quiet,

@@ -155,7 +155,7 @@ def router(settings: Settings) -> APIRouter:
         reply = await rpc.call(rpc.scheduler.DeleteTask, pb.DeleteTaskRequest(task_id=task_id))
         return {"task_id": reply.task_id, "message": reply.message}
 
-    @api.get("/{task_id}/events", response_class=EventSourceResponse)
+    @api.get("/{task_id}/events", responses=sse.RESPONSES)
     async def follow_task(task_id: str, rpc: CallerRpc) -> EventSourceResponse:
         """SSE: `{"type": "task", "task", "old_state"}` per change, until the task is
         COMPLETED, in the DLQ, or deleted (`{"type": "deleted"}`). With auth on, an

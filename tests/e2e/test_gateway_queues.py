@@ -1,0 +1,159 @@
+"""Contract §4 queues and §5 live updates, through the gateway over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from tests.e2e.conftest import MODULE_LOOP
+from tests.support.gateway_stack import create_task, paused_executors, wait_for_state
+
+pytestmark = MODULE_LOOP
+DEPTHS = {"primary", "retry", "scheduled", "dlq"}
+STATES = {"PENDING", "ACTIVE", "COMPLETED", "FAILED", "SCHEDULED", "DLQ"}
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def paused(http: httpx.AsyncClient) -> AsyncIterator[None]:
+    """The executors claim nothing during the test, so tasks stay queued."""
+    async with paused_executors(http):
+        yield
+
+
+async def test_status_counts_queues_and_states(http: httpx.AsyncClient, paused: None) -> None:
+    for _ in range(3):
+        await create_task(http, "echo", "x")
+    reply = await http.get("/api/v1/queues/status")
+    assert reply.status_code == 200
+    body = reply.json()
+    assert set(body) == {"queues", "states", "retry_ratio"}
+    assert body["queues"] == {"primary": 3, "retry": 0, "scheduled": 0, "dlq": 0}
+    assert body["states"] == dict.fromkeys(STATES, 0) | {"PENDING": 3}
+    assert body["retry_ratio"] == pytest.approx(0.3)
+
+
+async def test_queue_heads_in_the_order_they_will_be_taken(
+    http: httpx.AsyncClient, paused: None
+) -> None:
+    ids = [await create_task(http, "echo", str(i)) for i in range(3)]
+    reply = await http.get("/api/v1/queues/primary/tasks", params={"limit": 2})
+    assert reply.status_code == 200
+    assert reply.json() == ids[:2]
+    assert (await http.get("/api/v1/queues/retry/tasks")).json() == []
+
+
+async def test_queue_heads_of_an_unknown_queue_or_bad_limit(http: httpx.AsyncClient) -> None:
+    unknown = await http.get("/api/v1/queues/nope/tasks")
+    assert unknown.status_code == 404
+    assert "nope" in unknown.json()["detail"]
+    for limit in (0, 1001, "many"):
+        bad = await http.get("/api/v1/queues/primary/tasks", params={"limit": limit})
+        assert bad.status_code == 422
+
+
+async def dead_letters(http: httpx.AsyncClient, count: int) -> list[str]:
+    ids = [await create_task(http, "doomed", str(i)) for i in range(count)]
+    for task_id in ids:
+        await wait_for_state(http, task_id, "DLQ")
+    return ids
+
+
+async def test_dlq_lists_its_tasks_oldest_first(http: httpx.AsyncClient) -> None:
+    ids = await dead_letters(http, 3)
+    reply = await http.get("/api/v1/queues/dlq", params={"limit": 2})
+    assert reply.status_code == 200
+    tasks = reply.json()
+    assert [t["task_id"] for t in tasks] == ids[:2]
+    assert {t["state"] for t in tasks} == {"DLQ"}
+    assert tasks[0]["error_type"] == "PermanentError"
+    assert (await http.get("/api/v1/queues/dlq", params={"limit": 0})).status_code == 422
+
+
+async def test_retry_all_sends_the_dlq_back(http: httpx.AsyncClient) -> None:
+    ids = await dead_letters(http, 2)
+    async with paused_executors(http):
+        reply = await http.post("/api/v1/queues/dlq/retry-all", json={"reset_retry_count": True})
+        assert reply.status_code == 200
+        assert reply.json()["retried"] == 2
+        assert reply.json()["message"]
+        for task_id in ids:
+            assert (await http.get(f"/api/v1/tasks/{task_id}")).json()["state"] == "PENDING"
+        assert sorted((await http.get("/api/v1/queues/retry/tasks")).json()) == sorted(ids)
+
+
+async def test_purge_deletes_the_dlq(http: httpx.AsyncClient) -> None:
+    ids = await dead_letters(http, 2)
+    reply = await http.delete("/api/v1/queues/dlq")
+    assert reply.status_code == 200
+    assert reply.json()["purged"] == 2
+    assert reply.json()["message"]
+    for task_id in ids:
+        assert (await http.get(f"/api/v1/tasks/{task_id}")).status_code == 404
+    assert (await http.get("/api/v1/queues/dlq")).json() == []
+
+
+# --- the live stream (contract §5) -----------------------------------------------------
+
+
+class EventStream:
+    """Reads `data:` events of an open SSE response."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.lines = response.aiter_lines()
+
+    async def next(self) -> dict[str, Any]:
+        async with asyncio.timeout(10):
+            while True:
+                line = await anext(self.lines)
+                if line.startswith("data: "):
+                    event: dict[str, Any] = json.loads(line.removeprefix("data: "))
+                    return event
+
+    async def next_of(self, kind: str) -> dict[str, Any]:
+        while (event := await self.next())["type"] != kind:
+            pass
+        return event
+
+
+async def test_stream_sends_status_then_changes_then_heartbeats(http: httpx.AsyncClient) -> None:
+    async with http.stream("GET", "/api/v1/queues/status/stream") as reply:
+        assert reply.status_code == 200
+        assert reply.headers["content-type"].startswith("text/event-stream")
+        assert reply.headers["cache-control"] == "no-cache"
+        stream = EventStream(reply)
+        initial = await stream.next()
+        assert initial["type"] == "initial_status"
+        assert set(initial["queue_depths"]) == DEPTHS
+        assert set(initial["state_counts"]) == STATES
+        assert initial["retry_ratio"] == pytest.approx(0.3)
+        assert initial["timestamp"]
+
+        task_id = await create_task(http, "echo", "live")
+        created = await stream.next_of("task_created")
+        assert created["task_id"] == task_id
+        assert set(created) >= {"type", "task_id", "queue_depths", "timestamp"}
+        assert set(created["queue_depths"]) == DEPTHS
+
+        moves = []
+        while len(moves) < 2:
+            event = await stream.next_of("task_state_changed")
+            assert event["task_id"] == task_id
+            assert set(event["queue_depths"]) == DEPTHS
+            assert set(event["state_counts"]) == STATES
+            moves.append((event["old_state"], event["new_state"]))
+        assert moves == [("PENDING", "ACTIVE"), ("ACTIVE", "COMPLETED")]
+        assert event["state_counts"]["COMPLETED"] == 1
+
+        heartbeat = await stream.next_of("heartbeat")
+        assert set(heartbeat) == {"type", "timestamp"}
+
+        await http.delete(f"/api/v1/tasks/{task_id}")
+        deleted = await stream.next_of("task_deleted")
+        assert (deleted["task_id"], deleted["old_state"]) == (task_id, "COMPLETED")
+        assert deleted["state_counts"]["COMPLETED"] == 0

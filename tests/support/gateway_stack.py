@@ -1,0 +1,134 @@
+"""The whole system on loopback for end-to-end tests: scheduler, executor and monitor
+in-process on free ports, and the gateway served by uvicorn over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import uvicorn
+from grpc import aio
+from redis.asyncio import Redis
+
+from services.executor.app import serve as serve_executor
+from services.gateway.app import create_app
+from services.monitor.app import running_monitor
+from services.scheduler.app import running_scheduler
+from taskflow.redis_server import free_port
+from taskflow.settings import Settings
+from tests.support.stack import settings_for
+from tests.support.waiting import eventually
+
+STARTUP_TIMEOUT_S = 10.0
+# Workers poll the cluster-wide pause flag every half second.
+PAUSE_FOLLOWED_S = 0.7
+
+
+@dataclass
+class GatewayStack:
+    settings: Settings
+    base_url: str
+    http: httpx.AsyncClient
+
+
+@contextlib.asynccontextmanager
+async def running_gateway(settings: Settings) -> AsyncIterator[str]:
+    """The gateway app under uvicorn on a free loopback port; yields its base URL."""
+    config = uvicorn.Config(
+        create_app(settings), log_level="warning", timeout_graceful_shutdown=1, lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        async with asyncio.timeout(STARTUP_TIMEOUT_S):
+            while not server.started:
+                if serving.done():
+                    serving.result()
+                await asyncio.sleep(0.01)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await serving
+        sock.close()
+
+
+@contextlib.asynccontextmanager
+async def running_executor(settings: Settings, client: Redis) -> AsyncIterator[None]:
+    stop = asyncio.Event()
+    running = asyncio.create_task(serve_executor(settings, client, stop))
+    try:
+        async with aio.insecure_channel(settings.executor_address) as channel:
+            await asyncio.wait_for(channel.channel_ready(), STARTUP_TIMEOUT_S)
+        yield
+    finally:
+        stop.set()
+        await running
+
+
+@contextlib.asynccontextmanager
+async def gateway_stack(
+    redis_url: str, client: Redis, **overrides: Any
+) -> AsyncIterator[GatewayStack]:
+    """Every service against the test's Redis; `overrides` are Settings aliases
+    (e.g. TASKFLOW_API_TOKEN)."""
+    base = settings_for(
+        redis_url, TASKFLOW_EXECUTOR_ADDRESS=f"127.0.0.1:{free_port()}", **overrides
+    )
+    async with (
+        running_scheduler(base, client) as scheduler,
+        running_monitor(base, client) as monitor,
+    ):
+        settings = base.model_copy(
+            update={"scheduler_address": scheduler.address, "monitor_address": monitor.address}
+        )
+        async with (
+            running_executor(settings, client),
+            running_gateway(settings) as base_url,
+            httpx.AsyncClient(base_url=base_url, timeout=10.0) as http,
+        ):
+            yield GatewayStack(settings, base_url, http)
+
+
+async def create_task(
+    http: httpx.AsyncClient, task_type: str, content: str = "", **fields: Any
+) -> str:
+    """POST /api/v1/tasks; the new task's id."""
+    reply = await http.post(
+        "/api/v1/tasks", json={"task_type": task_type, "content": content, **fields}
+    )
+    assert reply.status_code == 201, reply.text
+    return str(reply.json()["task_id"])
+
+
+async def wait_for_state(
+    http: httpx.AsyncClient, task_id: str, state: str, *, within: float = 10.0
+) -> dict[str, Any]:
+    """The task once GET /api/v1/tasks/{id} shows it in `state`."""
+    task: dict[str, Any] = {}
+
+    async def reached() -> bool:
+        nonlocal task
+        task = (await http.get(f"/api/v1/tasks/{task_id}")).json()
+        return task.get("state") == state
+
+    await eventually(reached, within=within, what=f"task {task_id} in {state}")
+    return task
+
+
+@contextlib.asynccontextmanager
+async def paused_executors(http: httpx.AsyncClient) -> AsyncIterator[None]:
+    """No task is claimed inside the block (POST /api/v1/executors/pause, then resume)."""
+    assert (await http.post("/api/v1/executors/pause")).json() == {"paused": True}
+    await asyncio.sleep(PAUSE_FOLLOWED_S)
+    try:
+        yield
+    finally:
+        assert (await http.post("/api/v1/executors/resume")).json() == {"paused": False}
