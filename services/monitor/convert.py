@@ -1,39 +1,31 @@
-"""`queue-updates` events (JSON dicts, contract §5) -> WatchQueuesResponse messages."""
+"""Monitor values (events, workers view, health) -> MonitorService messages."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
 
+from google.protobuf import timestamp_pb2
+
+from services.monitor.health import SystemHealth
+from services.monitor.workers import WorkersView, WorkerView
 from taskflow.rpc import convert
 from taskflow.store import QueueStatus, TaskState
-from taskflow.v1 import enums_pb2, task_pb2
+from taskflow.store.breaker import BreakerState
+from taskflow.store.events import EventKind, QueueEvent
+from taskflow.v1 import enums_pb2
 from taskflow.v1 import monitor_service_pb2 as pb
 
-
-def depths(raw: Mapping[str, Any] | None) -> task_pb2.QueueDepths:
-    raw = raw or {}
-    return task_pb2.QueueDepths(
-        **{q: int(raw.get(q, 0)) for q in ("primary", "retry", "scheduled", "dlq")}
-    )
+HEALTHY = enums_pb2.HEALTH_STATUS_HEALTHY
+DEGRADED = enums_pb2.HEALTH_STATUS_DEGRADED
 
 
-def counts(raw: Mapping[str, Any] | None) -> task_pb2.StateCounts:
-    raw = raw or {}
-    return task_pb2.StateCounts(**{s.value.lower(): int(raw.get(s.value, 0)) for s in TaskState})
-
-
-def state(name: str | None) -> enums_pb2.TaskState.ValueType:
-    try:
-        return convert.state_to_proto(TaskState(name or ""))
-    except ValueError:
-        return enums_pb2.TASK_STATE_UNSPECIFIED
+def now() -> timestamp_pb2.Timestamp | None:
+    return convert.timestamp(datetime.now(UTC))
 
 
 def initial(status: QueueStatus) -> pb.WatchQueuesResponse:
     return pb.WatchQueuesResponse(
-        timestamp=convert.timestamp(datetime.now(UTC)),
+        timestamp=now(),
         initial_status=pb.InitialStatus(
             queue_depths=convert.depths_to_proto(status.queues),
             state_counts=convert.state_counts_to_proto(status.states),
@@ -43,45 +35,92 @@ def initial(status: QueueStatus) -> pb.WatchQueuesResponse:
 
 
 def heartbeat() -> pb.WatchQueuesResponse:
-    return pb.WatchQueuesResponse(
-        timestamp=convert.timestamp(datetime.now(UTC)), heartbeat=pb.Heartbeat()
+    return pb.WatchQueuesResponse(timestamp=now(), heartbeat=pb.Heartbeat())
+
+
+def event(event: QueueEvent) -> pb.WatchQueuesResponse:
+    depths = convert.depths_to_proto(event.queue_depths)
+    counts = convert.state_counts_to_proto(event.state_counts)
+    stamp = convert.timestamp(event.timestamp)
+    if event.kind is EventKind.CREATED:
+        created = pb.TaskCreated(
+            task_id=event.task_id,
+            task_type=event.task_type,
+            queue_depths=depths,
+            state_counts=counts,
+        )
+        return pb.WatchQueuesResponse(timestamp=stamp, task_created=created)
+    if event.kind is EventKind.DELETED:
+        deleted = pb.TaskDeleted(
+            task_id=event.task_id,
+            old_state=state(event.old_state),
+            queue_depths=depths,
+            state_counts=counts,
+        )
+        return pb.WatchQueuesResponse(timestamp=stamp, task_deleted=deleted)
+    changed = pb.TaskStateChanged(
+        task_id=event.task_id,
+        old_state=state(event.old_state),
+        new_state=state(event.new_state),
+        queue_depths=depths,
+        state_counts=counts,
+    )
+    return pb.WatchQueuesResponse(timestamp=stamp, task_state_changed=changed)
+
+
+def state(value: TaskState | None) -> enums_pb2.TaskState.ValueType:
+    return enums_pb2.TASK_STATE_UNSPECIFIED if value is None else convert.state_to_proto(value)
+
+
+def circuit_state(state: BreakerState) -> enums_pb2.CircuitState.ValueType:
+    return enums_pb2.CircuitState.Value(f"CIRCUIT_STATE_{state.value}")
+
+
+def workers(view: WorkersView) -> pb.ListWorkersResponse:
+    shared = circuit_state(view.provider_breaker)
+    return pb.ListWorkersResponse(
+        overall_status=(
+            enums_pb2.HEALTH_STATUS_HEALTHY
+            if view.all_healthy
+            else enums_pb2.HEALTH_STATUS_DEGRADED
+        ),
+        total_workers=len(view.workers),
+        healthy_workers=view.healthy_count,
+        stale_workers=view.stale_count,
+        circuit_breaker_states={name: circuit_state(s) for name, s in view.breakers.items()},
+        worker_details=[worker(w, shared) for w in view.workers],
+        timestamp=now(),
     )
 
 
-def event(raw: Mapping[str, Any]) -> pb.WatchQueuesResponse | None:
-    """The message for one published event; None for a kind this version ignores."""
-    stamp = convert.iso_timestamp(str(raw.get("timestamp", "")))
-    task_id = str(raw.get("task_id", ""))
-    kind = raw.get("type")
-    if kind == "task_created":
-        return pb.WatchQueuesResponse(
-            timestamp=stamp,
-            task_created=pb.TaskCreated(
-                task_id=task_id,
-                task_type=str(raw.get("task_type", "")),
-                queue_depths=depths(raw.get("queue_depths")),
-                state_counts=counts(raw.get("state_counts")),
-            ),
-        )
-    if kind == "task_state_changed":
-        return pb.WatchQueuesResponse(
-            timestamp=stamp,
-            task_state_changed=pb.TaskStateChanged(
-                task_id=task_id,
-                old_state=state(raw.get("old_state")),
-                new_state=state(raw.get("new_state")),
-                queue_depths=depths(raw.get("queue_depths")),
-                state_counts=counts(raw.get("state_counts")),
-            ),
-        )
-    if kind == "task_deleted":
-        return pb.WatchQueuesResponse(
-            timestamp=stamp,
-            task_deleted=pb.TaskDeleted(
-                task_id=task_id,
-                old_state=state(raw.get("old_state")),
-                queue_depths=depths(raw.get("queue_depths")),
-                state_counts=counts(raw.get("state_counts")),
-            ),
-        )
-    return None
+def worker(view: WorkerView, breaker: enums_pb2.CircuitState.ValueType) -> pb.WorkerDetail:
+    record, stats = view.record, view.record.stats
+    started = float(stats.get("started_at") or 0)
+    return pb.WorkerDetail(
+        worker_id=record.worker_id,
+        status=enums_pb2.WORKER_HEALTH_HEALTHY if view.healthy else enums_pb2.WORKER_HEALTH_STALE,
+        last_seen=convert.timestamp_from_unix(record.last_seen),
+        seconds_since_heartbeat=view.seconds_since_heartbeat,
+        circuit_breaker_state=breaker,
+        success_count=int(stats.get("completed") or 0),
+        failure_count=int(stats.get("failed") or 0),
+        active_task_ids=record.active_tasks,
+        hostname=stats.get("hostname", ""),
+        pid=int(stats.get("pid") or 0),
+        concurrency=int(stats.get("concurrency") or 0),
+        started_at=convert.timestamp_from_unix(started) if started else None,
+    )
+
+
+def health(system: SystemHealth) -> pb.GetSystemHealthResponse:
+    return pb.GetSystemHealthResponse(
+        status=enums_pb2.HealthStatus.Value(f"HEALTH_STATUS_{system.status.name}"),
+        components={
+            name: pb.ComponentHealth(
+                status=enums_pb2.HealthStatus.Value(f"HEALTH_STATUS_{c.status.name}"),
+                message=c.message,
+            )
+            for name, c in system.components.items()
+        },
+        timestamp=now(),
+    )

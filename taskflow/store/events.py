@@ -1,10 +1,11 @@
-"""Live events from the `queue-updates` channel: one subscription per process,
-fanned out to any number of watchers.
+"""Typed events from the `queue-updates` channel (contract §5).
 
-Each watcher has a bounded queue. A watcher too slow to keep up is not allowed to
-hold the others back or grow without bound: its backlog is dropped and it is told
-it lagged, so it can send a fresh snapshot instead (the last state it shows stays
-exact).
+The Lua scripts publish one JSON event per change, each carrying the queue depths
+and state counts as they stand right after it (lua/_prelude.lua, `finish`):
+
+    async with subscribe(client, keys) as events:
+        async for event in events:  # QueueEvent, malformed messages skipped
+            ...
 """
 
 from __future__ import annotations
@@ -13,113 +14,110 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
 
 from taskflow.store.keys import Keys
+from taskflow.store.models import QueueDepths, TaskState
 
 log = logging.getLogger(__name__)
-WATCHER_BACKLOG = 1000
-RECONNECT_S = 1.0
+SUBSCRIBE_TIMEOUT_S = 5.0
 
 
-@dataclass(eq=False)  # identity, so watchers can live in a set
-class Watcher:
-    """One consumer's view of the stream."""
-
-    events: asyncio.Queue[dict[str, Any]] = field(
-        default_factory=lambda: asyncio.Queue(WATCHER_BACKLOG)
-    )
-    lagged: bool = False
-
-    async def next(self, timeout_s: float) -> dict[str, Any] | None:
-        """The next event, or None after `timeout_s` of silence or when lagging."""
-        if self.lagged:
-            return None
-        try:
-            async with asyncio.timeout(timeout_s):
-                return await self.events.get()
-        except TimeoutError:
-            return None
-
-    def take_lag(self) -> bool:
-        """True once after the watcher fell behind (its backlog is gone)."""
-        lagged, self.lagged = self.lagged, False
-        return lagged
+class EventKind(StrEnum):
+    CREATED = "task_created"
+    STATE_CHANGED = "task_state_changed"
+    DELETED = "task_deleted"
 
 
-class EventHub:
-    """Reads the channel once and hands every event to every watcher."""
+@dataclass(frozen=True)
+class QueueEvent:
+    """One change, with the whole system's counts right after it."""
 
-    def __init__(self, client: Redis, keys: Keys) -> None:
-        self.client = client
-        self.keys = keys
-        self._watchers: set[Watcher] = set()
-        self._reader: asyncio.Task[None] | None = None
-        self._subscribed = asyncio.Event()
+    kind: EventKind
+    task_id: str
+    task_type: str
+    old_state: TaskState | None  # None for task_created
+    new_state: TaskState | None  # None for task_deleted
+    queue_depths: QueueDepths
+    state_counts: dict[TaskState, int]
+    timestamp: datetime | None  # Redis server clock
 
-    @contextlib.asynccontextmanager
-    async def watch(self) -> AsyncIterator[Watcher]:
-        """A watcher that receives every event published while it is open."""
-        self._ensure_reader()
-        watcher = Watcher()
-        self._watchers.add(watcher)
-        try:
-            await self._subscribed.wait()
-            yield watcher
-        finally:
-            self._watchers.discard(watcher)
 
-    @property
-    def watchers(self) -> int:
-        return len(self._watchers)
+def parse_event(raw: bytes | str) -> QueueEvent | None:
+    """The event in one published message; None for one this version does not know."""
+    try:
+        data = json.loads(raw)
+        return QueueEvent(
+            kind=EventKind(data["type"]),
+            task_id=str(data["task_id"]),
+            task_type=str(data.get("task_type", "")),
+            old_state=_state(data.get("old_state")),
+            new_state=_state(data.get("new_state")),
+            queue_depths=_depths(data.get("queue_depths") or {}),
+            state_counts=_counts(data.get("state_counts") or {}),
+            timestamp=datetime.fromisoformat(data["timestamp"]) if data.get("timestamp") else None,
+        )
+    except (ValueError, KeyError, TypeError, AttributeError):
+        log.warning("event=malformed_event data=%r", raw[:200])
+        return None
 
-    def _ensure_reader(self) -> None:
-        if self._reader is None or self._reader.done():
-            self._reader = asyncio.create_task(self._read(), name="event-hub")
 
-    async def close(self) -> None:
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
+class Subscription:
+    """An open subscription to the channel; iterate it for events."""
 
-    async def _read(self) -> None:
-        while True:
-            pubsub = self.client.pubsub()
-            try:
-                await pubsub.subscribe(self.keys.channel)
-                self._subscribed.set()
-                async for message in pubsub.listen():
-                    if message.get("type") == "message":
-                        self._fan_out(message["data"])
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("event=event_subscription_lost")
-                # Everyone may have missed events meanwhile: resynchronise them.
-                for watcher in self._watchers:
-                    watcher.lagged = True
-                await asyncio.sleep(RECONNECT_S)
-            finally:
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+    def __init__(self, pubsub: PubSub) -> None:
+        self._pubsub = pubsub
 
-    def _fan_out(self, raw: bytes | str) -> None:
-        try:
-            event = json.loads(raw)
-        except ValueError:
-            log.warning("event=malformed_event data=%r", raw[:200])
-            return
-        for watcher in self._watchers:
-            if watcher.lagged:
+    async def __aiter__(self) -> AsyncIterator[QueueEvent]:
+        async for message in self._pubsub.listen():
+            if message.get("type") != "message":
                 continue
-            try:
-                watcher.events.put_nowait(event)
-            except asyncio.QueueFull:
-                while not watcher.events.empty():
-                    watcher.events.get_nowait()
-                watcher.lagged = True
+            event = parse_event(message["data"])
+            if event is not None:
+                yield event
+
+
+@contextlib.asynccontextmanager
+async def subscribe(client: Redis, keys: Keys) -> AsyncIterator[Subscription]:
+    """Subscribed on entry: every event published after that is delivered."""
+    pubsub = client.pubsub()
+    try:
+        await pubsub.subscribe(keys.channel)
+        await _confirmed(pubsub)
+        yield Subscription(pubsub)
+    finally:
+        with contextlib.suppress(Exception):  # the connection may be gone already
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+
+async def _confirmed(pubsub: PubSub) -> None:
+    """Wait until Redis acknowledges the subscription: from then on nothing is missed."""
+    async with asyncio.timeout(SUBSCRIBE_TIMEOUT_S):
+        while True:
+            message = await pubsub.get_message(timeout=SUBSCRIBE_TIMEOUT_S)
+            if message is not None and message.get("type") == "subscribe":
+                return
+
+
+def _state(name: Any) -> TaskState | None:
+    return TaskState(name) if name else None
+
+
+def _depths(raw: Mapping[str, Any]) -> QueueDepths:
+    return QueueDepths(
+        primary=int(raw.get("primary", 0)),
+        retry=int(raw.get("retry", 0)),
+        scheduled=int(raw.get("scheduled", 0)),
+        dlq=int(raw.get("dlq", 0)),
+    )
+
+
+def _counts(raw: Mapping[str, Any]) -> dict[TaskState, int]:
+    return {state: int(raw.get(state.value, 0)) for state in TaskState}

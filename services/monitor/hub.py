@@ -1,0 +1,132 @@
+"""One `queue-updates` subscription per monitor process, fanned out to every watch.
+
+Each watcher has a bounded queue. A watcher too slow to keep up may not hold the
+others back or grow without bound: its backlog is dropped and it is told it
+lagged, so it sends a fresh snapshot instead (the last state it shows stays exact).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from redis.asyncio import Redis
+
+from taskflow.errors import Unavailable
+from taskflow.store.events import QueueEvent, subscribe
+from taskflow.store.keys import Keys
+
+log = logging.getLogger(__name__)
+WATCHER_BACKLOG = 1000
+RECONNECT_S = 1.0
+# How long a new watch waits for the shared subscription before giving up.
+READY_TIMEOUT_S = 10.0
+
+
+@dataclass(eq=False)  # identity, so watchers can live in a set
+class Watcher:
+    """One watch's view of the stream."""
+
+    backlog: int = WATCHER_BACKLOG
+    # None marks where events were lost; it wakes a watcher waiting for the next one.
+    events: asyncio.Queue[QueueEvent | None] = field(init=False)
+    lagged: bool = False
+
+    def __post_init__(self) -> None:
+        self.events = asyncio.Queue(self.backlog)
+
+    async def next(self, timeout_s: float) -> QueueEvent | None:
+        """The next event; None after `timeout_s` of silence, or at once when lagging."""
+        if self.lagged:
+            return None
+        try:
+            async with asyncio.timeout(timeout_s):
+                return await self.events.get()
+        except TimeoutError:
+            return None
+
+    def take_lag(self) -> bool:
+        """True once after events were lost to this watcher (its backlog is gone)."""
+        lagged, self.lagged = self.lagged, False
+        if lagged:
+            while not self.events.empty():  # the marker, still unread if next() was not
+                self.events.get_nowait()
+        return lagged
+
+    def overflow(self) -> None:
+        """Drop the backlog: the watcher must resynchronise from a snapshot."""
+        while not self.events.empty():
+            self.events.get_nowait()
+        self.lagged = True
+        self.events.put_nowait(None)
+
+
+class WatchHub:
+    """Reads the channel once and hands every event to every open watcher."""
+
+    def __init__(self, client: Redis, keys: Keys, *, backlog: int = WATCHER_BACKLOG) -> None:
+        self.client = client
+        self.keys = keys
+        self.backlog = backlog
+        self._watchers: set[Watcher] = set()
+        self._reader: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+
+    @property
+    def watchers(self) -> int:
+        """Open watches (a closed one is removed at once)."""
+        return len(self._watchers)
+
+    @contextlib.asynccontextmanager
+    async def watch(self) -> AsyncIterator[Watcher]:
+        """A watcher that receives every event published after it opened."""
+        if self._reader is None or self._reader.done():
+            self._reader = asyncio.create_task(self._read(), name="watch-hub")
+        watcher = Watcher(self.backlog)
+        self._watchers.add(watcher)
+        try:
+            try:
+                async with asyncio.timeout(READY_TIMEOUT_S):
+                    await self._ready.wait()
+            except TimeoutError:
+                raise Unavailable("the live event subscription is not ready") from None
+            yield watcher
+        finally:
+            self._watchers.discard(watcher)
+
+    async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+
+    async def _read(self) -> None:
+        reconnect = False
+        while True:
+            try:
+                async with subscribe(self.client, self.keys) as events:
+                    if reconnect:  # events were lost meanwhile: everyone resynchronises
+                        for watcher in self._watchers:
+                            watcher.overflow()
+                    self._ready.set()
+                    async for event in events:
+                        self._fan_out(event)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("event=event_subscription_lost")
+            self._ready.clear()
+            reconnect = True
+            await asyncio.sleep(RECONNECT_S)
+
+    def _fan_out(self, event: QueueEvent) -> None:
+        for watcher in self._watchers:
+            if watcher.lagged:
+                continue
+            try:
+                watcher.events.put_nowait(event)
+            except asyncio.QueueFull:
+                watcher.overflow()
