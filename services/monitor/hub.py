@@ -116,8 +116,8 @@ class WatchHub:
                         self._fan_out(event)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("event=event_subscription_lost")
+            except Exception as exc:
+                log.warning("event=event_subscription_lost error=%s", type(exc).__name__)
             self._ready.clear()
             reconnect = True
             await asyncio.sleep(RECONNECT_S)

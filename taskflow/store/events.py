@@ -69,15 +69,26 @@ def parse_event(raw: bytes | str) -> QueueEvent | None:
         return None
 
 
+class SubscriptionInterrupted(ConnectionError):
+    """The connection dropped: events published meanwhile were lost."""
+
+
 class Subscription:
-    """An open subscription to the channel; iterate it for events."""
+    """An open subscription to the channel; iterate it for events.
+
+    The iteration raises (SubscriptionInterrupted or the client's ConnectionError)
+    whenever events may have been lost, never silently resumes after a gap.
+    """
 
     def __init__(self, pubsub: PubSub) -> None:
         self._pubsub = pubsub
 
     async def __aiter__(self) -> AsyncIterator[QueueEvent]:
         async for message in self._pubsub.listen():
-            if message.get("type") != "message":
+            kind = message.get("type")
+            if kind == "subscribe":  # the client reconnected and resubscribed by itself
+                raise SubscriptionInterrupted("resubscribed after a dropped connection")
+            if kind != "message":
                 continue
             event = parse_event(message["data"])
             if event is not None:
