@@ -15,6 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from services.gateway import dashboard, errors
 from services.gateway.auth import BearerAuthMiddleware, bearer_scheme
 from services.gateway.clients import GrpcClients, bearer_metadata
+from services.gateway.limits import BodyLimitMiddleware
 from services.gateway.metrics import GatewayMetrics, MetricsMiddleware
 from services.gateway.metrics import router as metrics_router
 from services.gateway.routes import queues, system, tasks, workers
@@ -40,22 +41,26 @@ def create_app(settings: Settings) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
-        max_body_size=settings.gateway_max_body_bytes,
     )
     app.state.own_metadata = bearer_metadata(settings.api_token)
     errors.install(app)
 
     secured = [Depends(bearer_scheme)]
-    app.include_router(tasks.router(settings), dependencies=secured)
-    app.include_router(queues.router(settings), dependencies=secured)
-    app.include_router(workers.router(), dependencies=secured)
+    for router in (tasks.router(settings), queues.router(settings), workers.router()):
+        app.include_router(router, dependencies=secured)
     app.include_router(system.router())
     metrics = GatewayMetrics()
     app.include_router(metrics_router(metrics))
     if dashboard.available(settings.frontend_dist):
         app.include_router(dashboard.router(settings.frontend_dist))
 
-    # Last added runs first: CORS answers preflights before auth; metrics see 401s.
+    # Last added runs first: CORS answers preflights before auth; metrics see 401s;
+    # auth refuses before a body is read.
+    app.add_middleware(
+        BodyLimitMiddleware,
+        default=settings.gateway_max_body_bytes,
+        per_path={tasks.PDFXTRACT_PATH: tasks.upload_limit(settings)},
+    )
     if settings.api_token:
         app.add_middleware(BearerAuthMiddleware, token=settings.api_token)
     app.add_middleware(MetricsMiddleware, metrics=metrics)

@@ -22,6 +22,8 @@ from taskflow.v1.monitor_service_pb2 import WatchTaskRequest
 
 # Room for the multipart envelope around the largest accepted PDF.
 MULTIPART_OVERHEAD_BYTES = 1024 * 1024
+PREFIX = "/api/v1/tasks"
+PDFXTRACT_PATH = f"{PREFIX}/pdfxtract"
 NOT_A_PDF = {grpc.StatusCode.INVALID_ARGUMENT: status.HTTP_400_BAD_REQUEST}
 Json = dict[str, Any]
 
@@ -54,8 +56,7 @@ class CleanupBody(BaseModel):
 
 
 def router(settings: Settings) -> APIRouter:
-    api = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
-    upload_limit = settings.max_payload_bytes + MULTIPART_OVERHEAD_BYTES
+    api = APIRouter(prefix=PREFIX, tags=["tasks"])
 
     @api.post("/summarize/", status_code=201)
     async def create_summarize(body: SummarizeBody, rpc: CallerRpc) -> Json:
@@ -68,7 +69,6 @@ def router(settings: Settings) -> APIRouter:
     @api.post(
         "/pdfxtract",
         status_code=201,
-        max_body_size=upload_limit,
         responses={400: {"description": "Not a PDF"}, 413: {"description": "Too large"}},
     )
     async def create_pdfxtract(
@@ -164,6 +164,11 @@ def router(settings: Settings) -> APIRouter:
         return await sse.open_stream(call, sse.task_event)
 
     return api
+
+
+def upload_limit(settings: Settings) -> int:
+    """The body limit of the pdfxtract upload: the largest PDF plus its envelope."""
+    return settings.max_payload_bytes + MULTIPART_OVERHEAD_BYTES
 
 
 def raise_too_large(size: int, limit: int) -> None:
