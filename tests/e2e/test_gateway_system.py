@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 import httpx
@@ -22,6 +22,10 @@ from tests.e2e.conftest import MODULE_LOOP, SETTINGS
 from tests.support.gateway_stack import create_task, running_gateway, wait_for_state
 
 pytestmark = MODULE_LOOP
+if TYPE_CHECKING:  # grpc's runtime classes are not generic; only the stubs are
+    GenericRpcHandler = grpc.GenericRpcHandler[Any, Any]
+else:
+    GenericRpcHandler = grpc.GenericRpcHandler
 TASK_ID = "0b0a3f52-8f5e-4e36-a8f0-3b1f8a4a2c11"
 
 
@@ -75,7 +79,10 @@ async def test_metrics_count_requests_by_route_and_tasks_by_state(
         'taskflow_gateway_requests_total{method="GET",route="/api/v1/tasks/{task_id}",'
         'status="404"}' in text
     )
-    assert 'taskflow_gateway_request_duration_seconds_count{method="POST",route="/api/v1/tasks"}'
+    assert (
+        'taskflow_gateway_request_duration_seconds_count{method="POST",route="/api/v1/tasks"}'
+        in text
+    )
     assert 'taskflow_tasks{state="COMPLETED"} 1.0' in text
     assert 'taskflow_queue_depth{queue="primary"} 0.0' in text
     assert "taskflow_gateway_monitor_up 1.0" in text
@@ -109,7 +116,7 @@ async def test_validation_errors_stay_422_with_detail(http: httpx.AsyncClient) -
 # --- a gateway whose services misbehave or are gone -----------------------------------
 
 
-class Scripted(grpc.GenericRpcHandler):  # type: ignore[misc]
+class Scripted(GenericRpcHandler):
     """Answers every RPC with the status it is told to."""
 
     def __init__(self) -> None:
