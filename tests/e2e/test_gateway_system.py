@@ -3,7 +3,11 @@ CORS and the dashboard."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import os
+import signal
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +23,13 @@ from taskflow.rpc.interceptors import ERROR_KIND_KEY
 from taskflow.settings import Settings
 from taskflow.v1 import executor_service_pb2, monitor_service_pb2, scheduler_service_pb2
 from tests.e2e.conftest import MODULE_LOOP, SETTINGS
-from tests.support.gateway_stack import create_task, running_gateway, wait_for_state
+from tests.support.gateway_stack import (
+    GatewayStack,
+    create_task,
+    running_gateway,
+    wait_for_state,
+)
+from tests.support.waiting import eventually
 
 pytestmark = MODULE_LOOP
 if TYPE_CHECKING:  # grpc's runtime classes are not generic; only the stubs are
@@ -232,3 +242,40 @@ async def test_dashboard_with_single_page_fallback(tmp_path: Path) -> None:
         assert (await http.get("/%2e%2e/secret.txt")).text == "<html>dashboard</html>"
         unknown_api = await http.get("/api/v1/no-such-thing")
         assert (unknown_api.status_code, unknown_api.json()) == (404, {"detail": "Not Found"})
+
+
+async def test_entry_point_serves_with_settings_and_stops_on_sigterm(
+    stack: GatewayStack, http: httpx.AsyncClient
+) -> None:
+    port = free_port()
+    settings = stack.settings
+    env = {
+        **os.environ,
+        "TASKFLOW_GATEWAY_PORT": str(port),
+        "TASKFLOW_SCHEDULER_ADDRESS": settings.scheduler_address,
+        "TASKFLOW_EXECUTOR_ADDRESS": settings.executor_address,
+        "TASKFLOW_MONITOR_ADDRESS": settings.monitor_address,
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "services.gateway", env=env, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+
+            async def ready() -> bool:
+                try:
+                    return (await client.get("/ready")).status_code == 200
+                except httpx.TransportError:
+                    return False
+
+            await eventually(ready, within=15, what="python -m services.gateway ready")
+            reply = await client.post("/api/v1/tasks/summarize/", json={"content": "Hi there."})
+            assert reply.status_code == 201
+        process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(10):
+            # uvicorn shuts down gracefully, then re-raises the signal it caught.
+            assert await process.wait() in (0, -signal.SIGTERM)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
