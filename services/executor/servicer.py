@@ -14,11 +14,10 @@ from grpc import aio
 
 from taskflow.provider import PROVIDER_SERVICE
 from taskflow.rpc import convert
-from taskflow.store.breaker import BreakerState, BreakerStatus, CircuitBreakerStore
+from taskflow.store.breaker import BreakerStatus, CircuitBreakerStore
 from taskflow.store.control import ExecutorControl
 from taskflow.store.rate_limit import RateLimiter
 from taskflow.store.workers import WorkerRecord, WorkerRegistry
-from taskflow.v1 import enums_pb2
 from taskflow.v1 import executor_service_pb2 as pb
 from taskflow.v1.executor_service_pb2_grpc import ExecutorServiceServicer
 
@@ -99,8 +98,8 @@ class ExecutorServicer(ExecutorServiceServicer):
             results.append(
                 pb.CircuitBreakerResult(
                     service=name,
-                    previous_state=circuit_state(before.state),
-                    state=circuit_state(after.state),
+                    previous_state=convert.circuit_state(before.state),
+                    state=convert.circuit_state(after.state),
                     success=True,
                 )
             )
@@ -119,10 +118,6 @@ class ExecutorServicer(ExecutorServiceServicer):
             interval=status.interval,
             enabled=status.enabled,
         )
-
-
-def circuit_state(state: BreakerState) -> enums_pb2.CircuitState.ValueType:
-    return enums_pb2.CircuitState.Value(f"CIRCUIT_STATE_{state.value}")
 
 
 def _worker(record: WorkerRecord) -> pb.ExecutorWorker:

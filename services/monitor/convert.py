@@ -10,7 +10,6 @@ from services.monitor.health import SystemHealth
 from services.monitor.workers import WorkersView, WorkerView
 from taskflow.rpc import convert
 from taskflow.store import QueueStatus, TaskState
-from taskflow.store.breaker import BreakerState
 from taskflow.store.events import EventKind, QueueEvent
 from taskflow.v1 import enums_pb2
 from taskflow.v1 import monitor_service_pb2 as pb
@@ -72,12 +71,8 @@ def state(value: TaskState | None) -> enums_pb2.TaskState.ValueType:
     return enums_pb2.TASK_STATE_UNSPECIFIED if value is None else convert.state_to_proto(value)
 
 
-def circuit_state(state: BreakerState) -> enums_pb2.CircuitState.ValueType:
-    return enums_pb2.CircuitState.Value(f"CIRCUIT_STATE_{state.value}")
-
-
 def workers(view: WorkersView) -> pb.ListWorkersResponse:
-    shared = circuit_state(view.provider_breaker)
+    shared = convert.circuit_state(view.provider_breaker)
     return pb.ListWorkersResponse(
         overall_status=(
             enums_pb2.HEALTH_STATUS_HEALTHY
@@ -87,7 +82,7 @@ def workers(view: WorkersView) -> pb.ListWorkersResponse:
         total_workers=len(view.workers),
         healthy_workers=view.healthy_count,
         stale_workers=view.stale_count,
-        circuit_breaker_states={name: circuit_state(s) for name, s in view.breakers.items()},
+        circuit_breaker_states={n: convert.circuit_state(s) for n, s in view.breakers.items()},
         worker_details=[worker(w, shared) for w in view.workers],
         timestamp=now(),
     )

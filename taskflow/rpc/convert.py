@@ -10,6 +10,7 @@ from google.protobuf import struct_pb2, timestamp_pb2
 from google.protobuf.json_format import MessageToDict
 
 from taskflow.errors import InvalidInput
+from taskflow.store.breaker import BreakerState
 from taskflow.store.models import (
     QueueDepths,
     QueueName,
@@ -155,3 +156,7 @@ def state_counts_to_proto(counts: Mapping[TaskState, int]) -> task_pb2.StateCoun
 
 def timestamp_from_unix(seconds: float) -> timestamp_pb2.Timestamp:
     return timestamp_pb2.Timestamp(seconds=int(seconds), nanos=int((seconds - int(seconds)) * 1e9))
+
+
+def circuit_state(state: BreakerState) -> enums_pb2.CircuitState.ValueType:
+    return enums_pb2.CircuitState.Value(f"CIRCUIT_STATE_{state.value}")

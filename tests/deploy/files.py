@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 from dotenv import dotenv_values
 
@@ -150,7 +149,6 @@ def assert_runs_a_service(command: list[str]) -> str:
     if command[:2] == ["python", "-m"]:
         module = command[2]
         assert importlib.util.find_spec(module) is not None, f"no module {module}"
-        _skip_if_not_built_yet(module)
         main = f"{module}.__main__"
         assert importlib.util.find_spec(main) is not None, f"{module} has no __main__"
         return module
@@ -160,15 +158,5 @@ def assert_runs_a_service(command: list[str]) -> str:
     }
     assert command[1] in names, f"`taskflow {command[1]}` is not a CLI command"
     module = f"services.{command[1]}"
-    _skip_if_not_built_yet(module)
     assert importlib.util.find_spec(f"{module}.__main__") is not None, f"{module} has no __main__"
     return module
-
-
-# Services whose process entry point is still being written (the gateway: issue 5).
-NOT_BUILT_YET = {"services.gateway"}
-
-
-def _skip_if_not_built_yet(module: str) -> None:
-    if module in NOT_BUILT_YET and importlib.util.find_spec(f"{module}.__main__") is None:
-        pytest.skip(f"{module} has no entry point yet (the gateway lands with issue 5)")
