@@ -135,7 +135,7 @@ FAILURES = {
     "503": (Reply(status=503), "ServiceUnavailable", 5),
     "500": (Reply(status=500), "NetworkTimeout", 2),
     "dropped": (Reply(drop=True), "NetworkTimeout", 2),
-    "slow": (Reply(delay_s=1.0), "NetworkTimeout", 2),
+    "slow": (Reply(delay_s=4.0), "NetworkTimeout", 2),
     "400": (Reply(status=400), "PermanentError", None),
     "401": (Reply(status=401), "PermanentError", None),
     "403": (Reply(status=403), "PermanentError", None),
@@ -150,7 +150,9 @@ async def test_each_failure_class_leads_to_its_state_and_delay(
     for case, (reply, _, _) in FAILURES.items():
         fake.answer_when(f"case:{case}.", reply)
         ids[case] = (await store.create(NewTask("summarize", f"case:{case}. {TEXT}"))).task_id
-    async with worker_with(redis_url, redis_client, store, fake, OPENROUTER_TIMEOUT=0.5):
+    # The timeout must cut the slow case short yet leave a loaded machine time for the
+    # others: a late answer would be recorded as a timeout, not as its own class.
+    async with worker_with(redis_url, redis_client, store, fake, OPENROUTER_TIMEOUT=2.0):
         tasks = {case: await settled(store, task_id) for case, task_id in ids.items()}
     for case, (_, error_type, base_delay) in FAILURES.items():
         task = tasks[case]
