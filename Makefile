@@ -29,6 +29,11 @@ frontend/node_modules/.package-lock.json: frontend/package-lock.json
 	cd frontend && npm install --no-audit --no-fund
 	touch $@
 
+# The Node gRPC client the end-to-end tests run (a second toolchain reading our protos).
+tests/support/node_client/node_modules/.package-lock.json: tests/support/node_client/package-lock.json
+	cd tests/support/node_client && npm ci --no-audit --no-fund
+	touch $@
+
 .PHONY: frontend
 frontend: frontend/node_modules/.package-lock.json ## Build the dashboard into frontend/dist
 	cd frontend && npm run build
@@ -57,7 +62,7 @@ lint: ## ruff + mypy --strict
 check: lint-proto lint ## Every static check
 
 .PHONY: test
-test: install ## Install everything, run every check and the whole test suite
+test: install tests/support/node_client/node_modules/.package-lock.json ## Install everything, run every check and the whole test suite
 	$(MAKE) --no-print-directory check
 	$(MAKE) --no-print-directory test-frontend
 	$(RUN) pytest -q
