@@ -77,7 +77,10 @@ class Supervisor:
 
 
 def _pump(name: str, colour: str, stream: IO[bytes]) -> None:
-    prefix = typer.style(f"{name:<9} |", fg=colour)
+    prefix = f"{name:<9} |"
+    # Colour only for a person at a terminal: escapes would litter log files and pipes.
+    if sys.stderr.isatty() and "NO_COLOR" not in os.environ:
+        prefix = typer.style(prefix, fg=colour)
     for raw in iter(stream.readline, b""):
         sys.stderr.write(f"{prefix} {raw.decode(errors='replace').rstrip()}\n")
     stream.close()
