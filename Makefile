@@ -47,10 +47,11 @@ proto: ## Regenerate Python stubs (+ .pyi types) from proto/ into taskflow/v1
 	$(RUN) python scripts/gen_protos.py
 
 .PHONY: lint-proto
-lint-proto: ## Stubs match the protos; buf lint + buf format check (offline)
+lint-proto: ## Stubs match the protos; buf lint, format and breaking (against the last v* tag)
 	$(RUN) python scripts/gen_protos.py --check
 	$(RUN) buf lint
 	$(RUN) buf format proto --diff --exit-code
+	$(RUN) python scripts/proto_breaking.py
 
 .PHONY: lint
 lint: ## ruff + mypy --strict

@@ -28,10 +28,10 @@ OUTPUT_PACKAGE = Path("taskflow") / "v1"
 GOOGLEAPIS_FILES = ("annotations.proto", "http.proto")
 
 
-def stage_googleapis() -> None:
+def stage_googleapis(deps_root: Path = DEPS_ROOT) -> None:
     """Copy google/api/{annotations,http}.proto out of googleapis-common-protos."""
     source = resources.files("google.api")
-    target = DEPS_ROOT / "google" / "api"
+    target = deps_root / "google" / "api"
     target.mkdir(parents=True, exist_ok=True)
     for name in GOOGLEAPIS_FILES:
         (target / name).write_bytes(source.joinpath(name).read_bytes())
