@@ -14,12 +14,14 @@ from typing import Annotated
 import grpc
 import typer
 from rich.console import Console
+from rich.live import Live
 from rich.table import Table
 
 from taskflow.client import Clients, connect
 from taskflow.logs import configure_logging
 from taskflow.redis_runtime import client_for, redis_url_for
 from taskflow.settings import Settings
+from taskflow.status_view import Snapshot, render
 from taskflow.supervisor import Supervisor, child_env, wait_until_stopped
 from taskflow.v1 import enums_pb2, monitor_service_pb2, scheduler_service_pb2
 
@@ -169,28 +171,40 @@ async def _follow(clients: Clients, task_id: str) -> int:
 
 
 @app.command()
-def status() -> None:
-    """Queue depths and task counts, from the monitor."""
+def status(
+    watch: Annotated[
+        float, typer.Option(help="Refresh every this many seconds until Ctrl-C (0: once).")
+    ] = 0,
+) -> None:
+    """Queue depths, task counts, workers and circuit breakers, from the monitor."""
     settings = Settings()
     try:
-        snapshot = asyncio.run(_status(settings))
+        asyncio.run(_status(settings, watch))
     except grpc.aio.AioRpcError as error:
         console.print(f"[red]{error.code().name}[/red]: {error.details()}")
         raise typer.Exit(2) from None
-    table = Table(title=f"retry ratio {snapshot.retry_ratio:g}")
-    table.add_column("queue / state")
-    table.add_column("count", justify="right")
-    for field, value in snapshot.queues.ListFields():
-        table.add_row(f"queue {field.name}", str(value))
-    for name in ("pending", "active", "completed", "failed", "scheduled", "dlq"):
-        table.add_row(name.upper(), str(getattr(snapshot.states, name)))
-    Console().print(table)
+    except KeyboardInterrupt:
+        pass
 
 
-async def _status(settings: Settings) -> monitor_service_pb2.GetQueueStatusResponse:
+async def _status(settings: Settings, watch: float) -> None:
     async with connect(settings) as clients:
-        request = monitor_service_pb2.GetQueueStatusRequest()
-        return await clients.monitor.GetQueueStatus(request, metadata=clients.metadata)
+        if watch <= 0:
+            Console().print(render(await _snapshot(clients)))
+            return
+        with Live(render(await _snapshot(clients)), auto_refresh=False) as live:
+            while True:
+                await asyncio.sleep(watch)
+                live.update(render(await _snapshot(clients)), refresh=True)
+
+
+async def _snapshot(clients: Clients) -> Snapshot:
+    md = clients.metadata
+    queues, workers = await asyncio.gather(
+        clients.monitor.GetQueueStatus(monitor_service_pb2.GetQueueStatusRequest(), metadata=md),
+        clients.monitor.ListWorkers(monitor_service_pb2.ListWorkersRequest(), metadata=md),
+    )
+    return Snapshot(queues, workers)
 
 
 @app.command()

@@ -1,0 +1,130 @@
+"""The `taskflow` command as a client of running services: submit follows a task to
+its result (or its failure) over the watch stream, status shows queues, states and
+workers, and an unreachable service is a clear message, not a traceback."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from redis.asyncio import Redis
+
+from taskflow.redis_server import free_port
+from tests.support.stack import executor, monitor, scheduler, settings_for
+from tests.support.tiny_pdf import text_pdf
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Ran:
+    code: int
+    out: str
+    err: str
+
+
+@contextlib.asynccontextmanager
+async def services(redis_url: str, client: Redis) -> AsyncIterator[dict[str, str]]:
+    """Scheduler, executor and monitor in-process; yields the command's environment."""
+    addresses = {
+        "TASKFLOW_SCHEDULER_ADDRESS": f"127.0.0.1:{free_port()}",
+        "TASKFLOW_MONITOR_ADDRESS": f"127.0.0.1:{free_port()}",
+    }
+    settings = settings_for(redis_url, **addresses)
+    async with (
+        scheduler(settings, client),
+        monitor(settings, client),
+        executor(settings, client, free_port()),
+    ):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TASKFLOW_")}
+        # A wide terminal, so rich keeps each table row on one line.
+        env.update(addresses, COLUMNS="200")
+        yield env
+
+
+async def taskflow(*args: str, env: dict[str, str]) -> Ran:
+    """Run the command without blocking the loop that serves the services."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "taskflow.cli", *args,
+        cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    async with asyncio.timeout(60):
+        out, err = await process.communicate()
+    assert process.returncode is not None
+    return Ran(process.returncode, out.decode(), err.decode())
+
+
+async def test_submit_follows_a_task_to_its_result(redis_url: str, redis_client: Redis) -> None:
+    async with services(redis_url, redis_client) as env:
+        ran = await taskflow("submit", "--type", "echo", "hello from the command", env=env)
+    assert ran.code == 0, ran.err
+    task_id, result = ran.out.splitlines()
+    assert len(task_id) == 36
+    assert result == "hello from the command"
+    assert "COMPLETED" in ran.err
+
+
+async def test_submit_of_a_doomed_task_says_why_and_fails(
+    redis_url: str, redis_client: Redis
+) -> None:
+    async with services(redis_url, redis_client) as env:
+        ran = await taskflow("submit", "--type", "doomed", "x", env=env)
+    assert ran.code == 1
+    assert "DLQ" in ran.err
+    assert "this input can never work" in ran.err
+
+
+async def test_submit_of_a_pdf_and_without_waiting(
+    redis_url: str, redis_client: Redis, tmp_path: Path
+) -> None:
+    pdf = tmp_path / "paper.pdf"
+    pdf.write_bytes(text_pdf([["Harbour reopens", "The harbour reopened on Monday."]]))
+    async with services(redis_url, redis_client) as env:
+        ran = await taskflow("submit", "--pdf", str(pdf), "--no-wait", env=env)
+        assert ran.code == 0, ran.err
+        (task_id,) = ran.out.split()
+        stored = await redis_client.hget(f"task:{task_id}", "task_type")
+    assert stored == b"pdfxtract"
+
+
+async def test_bad_input_is_a_message_not_a_traceback(redis_url: str, redis_client: Redis) -> None:
+    async with services(redis_url, redis_client) as env:
+        empty = await taskflow("submit", "", env=env)
+        unknown = await taskflow("submit", "--type", "no-such-type", "x", env=env)
+    assert (empty.code, unknown.code) == (2, 2)
+    assert "INVALID_ARGUMENT" in empty.err
+    assert "INVALID_ARGUMENT" in unknown.err
+    assert "no-such-type" in unknown.err
+    assert "Traceback" not in empty.err + unknown.err
+
+
+async def test_status_shows_queues_states_and_workers(redis_url: str, redis_client: Redis) -> None:
+    async with services(redis_url, redis_client) as env:
+        await taskflow("submit", "--type", "echo", "one", env=env)
+        await taskflow("submit", "--type", "doomed", "two", env=env)
+        ran = await taskflow("status", env=env)
+    assert ran.code == 0, ran.err
+    rows = {
+        line.split("│")[3].strip(): line for line in ran.out.splitlines() if line.count("│") >= 5
+    }
+    # Zero rows are shown too (proto3 leaves zero fields out of ListFields).
+    assert "│ primary   │     0 │ PENDING" in rows["PENDING"]
+    assert "│ dlq       │     1 │ FAILED" in rows["FAILED"]
+    assert rows["COMPLETED"].rstrip("│ ").endswith("1")
+    assert "Workers: 1 (1 healthy, 0 stale)" in ran.out
+    worker_row = next(line for line in ran.out.splitlines() if "healthy │" in line)
+    assert "│    1 │      1 │" in worker_row  # one done, one failed
+
+
+async def test_an_unreachable_service_is_a_clear_error(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKFLOW_")}
+    env["TASKFLOW_MONITOR_ADDRESS"] = f"127.0.0.1:{free_port()}"
+    ran = await taskflow("status", env=env)
+    assert ran.code == 2
+    assert "UNAVAILABLE" in ran.err
+    assert "Traceback" not in ran.err
