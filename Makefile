@@ -62,8 +62,16 @@ lint: ## ruff + mypy --strict
 .PHONY: check
 check: lint-proto lint ## Every static check
 
+# The browser tests drive Debian's chromium through playwright-core (no browser
+# download); CI runs as root, a developer without root installs it once by hand.
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: browser
+browser: ## Install Debian's chromium for the browser tests, if it is missing
+	@test -x $(CHROMIUM) || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
+
 .PHONY: test
-test: install tests/support/node_client/node_modules/.package-lock.json ## Install everything, run every check and the whole test suite
+test: install browser tests/support/node_client/node_modules/.package-lock.json ## Install everything, run every check and the whole test suite
 	$(MAKE) --no-print-directory check
 	$(MAKE) --no-print-directory test-frontend
 	$(RUN) pytest -q
