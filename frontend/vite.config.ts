@@ -19,6 +19,8 @@ export default defineConfig(({ mode }) => {
     },
     build: { outDir: 'dist', sourcemap: true, chunkSizeWarningLimit: 1000 },
     test: {
+      // e2e/ holds the browser tests, run by vitest.e2e.config.ts against a live stack.
+      include: ['src/**/*.test.{ts,tsx}'],
       environment: 'jsdom',
       setupFiles: ['./src/test/setup.ts'],
       css: false,

@@ -1,0 +1,68 @@
+"""Runs the dashboard's browser specs (frontend/e2e/*.spec.ts, vitest + playwright-core
+driving Debian's chromium) against a running stack, and keeps its build fresh."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+
+from tests.browser.stack import DIST, FRONTEND, ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+VITEST = FRONTEND / "node_modules" / ".bin" / "vitest"
+# Sources whose change makes frontend/dist stale.
+BUILD_INPUTS = ("src", "index.html", "package-lock.json", "vite.config.ts", "tsconfig.json")
+SPEC_TIMEOUT_S = 600
+
+
+class SpecFailed(AssertionError):
+    """A spec file failed; the message holds vitest's report."""
+
+
+def _newest_input() -> float:
+    newest = 0.0
+    for name in BUILD_INPUTS:
+        path = FRONTEND / name
+        files = path.rglob("*") if path.is_dir() else [path]
+        newest = max([newest, *(f.stat().st_mtime for f in files if f.is_file())])
+    return newest
+
+
+def ensure_dashboard_built() -> None:
+    """`npm run build` when frontend/dist is missing or older than its sources, so the
+    tests never judge a stale build."""
+    if not VITEST.exists():
+        raise RuntimeError("frontend/node_modules is missing: run `make install`")
+    index = DIST / "index.html"
+    if index.exists() and index.stat().st_mtime >= _newest_input():
+        return
+    subprocess.run(
+        ["npm", "run", "build"], cwd=FRONTEND, check=True, capture_output=True, timeout=300
+    )
+
+
+def run_spec(name: str, base_url: str, env: Mapping[str, str] | None = None) -> str:
+    """Run frontend/e2e/<name>.spec.ts against `base_url`; vitest's report, or
+    SpecFailed with it."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    completed = subprocess.run(
+        [str(VITEST), "run", "--config", "vitest.e2e.config.ts", f"e2e/{name}.spec.ts"],
+        cwd=FRONTEND,
+        env={
+            **os.environ,
+            "TASKFLOW_BASE_URL": base_url,
+            "TASKFLOW_ARTIFACTS": str(ARTIFACTS),
+            "NO_COLOR": "1",
+            **(env or {}),
+        },
+        capture_output=True,
+        text=True,
+        timeout=SPEC_TIMEOUT_S,
+    )
+    report = completed.stdout + completed.stderr
+    if completed.returncode != 0:
+        raise SpecFailed(f"e2e/{name}.spec.ts failed:\n{report}")
+    return report
