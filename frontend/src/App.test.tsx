@@ -77,7 +77,7 @@ describe('App', () => {
     await screen.findByText('exec-1/w0');
     await user.click(screen.getByRole('button', { name: 'Reset circuit breaker' }));
     await user.click(within(screen.getByRole('dialog')).getByRole('button', { name: 'Reset' }));
-    expect(await screen.findByText('Circuit breakers reset (1 reset)')).toBeInTheDocument();
+    expect(await screen.findByText('Circuit breakers reset')).toBeInTheDocument();
     expect(env.calls.some((c) => c.method === 'POST' && c.path === '/api/v1/workers/reset-circuit-breaker')).toBe(true);
   });
 
@@ -101,6 +101,17 @@ describe('App', () => {
     expect(await screen.findByRole('heading', { name: 'Delete tasks by state and age' })).toBeInTheDocument();
     await user.click(screen.getByRole('link', { name: 'New Task' }));
     expect(await screen.findByLabelText('Text to summarize')).toBeInTheDocument();
+  });
+
+  it('skips to the content without leaving the page (the hash is the route)', async () => {
+    const user = userEvent.setup();
+    renderApp(gateway());
+    await user.click(screen.getByRole('link', { name: 'New Task' }));
+    await screen.findByLabelText('Text to summarize');
+    await user.click(screen.getByRole('link', { name: 'Skip to content' }));
+    expect(document.activeElement).toBe(screen.getByRole('main'));
+    expect(window.location.hash).toBe('#/new');
+    expect(screen.getByLabelText('Text to summarize')).toBeInTheDocument();
   });
 
   it('parses routes with parameters', () => {

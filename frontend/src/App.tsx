@@ -88,7 +88,15 @@ export function App({ services, stream }: { services: Services; stream?: QueueSt
 
   return (
     <ServicesContext.Provider value={services}>
-      <a href="#main" className="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-50 focus:rounded focus:bg-white focus:px-3 focus:py-2">
+      {/* The hash is the route, so the link moves focus itself instead of going to #main. */}
+      <a
+        href="#main"
+        onClick={(event) => {
+          event.preventDefault();
+          document.getElementById('main')?.focus();
+        }}
+        className="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-50 focus:rounded focus:bg-white focus:px-3 focus:py-2"
+      >
         Skip to content
       </a>
       <header className="border-b border-slate-200 bg-white">
@@ -97,13 +105,13 @@ export function App({ services, stream }: { services: Services; stream?: QueueSt
             AsyncTaskFlow<span className="sr-only"> — </span>
             <span className="block text-sm font-normal text-slate-600">Real-time Task Processing Dashboard</span>
           </h1>
-          <nav aria-label="Pages" className="-mb-px mt-4 flex gap-1 overflow-x-auto">
+          <nav aria-label="Pages" className="-mb-px mt-4 flex flex-wrap gap-x-1 sm:flex-nowrap">
             {TABS.map((t) => (
               <a
                 key={t.id}
                 href={`#/${t.id}`}
                 aria-current={t.id === route.tab ? 'page' : undefined}
-                className={`whitespace-nowrap border-b-2 px-3 py-2.5 text-sm font-medium focus:outline-none focus-visible:ring-2 focus-visible:ring-blue-500 ${
+                className={`whitespace-nowrap border-b-2 px-2 py-2.5 text-sm sm:px-3 font-medium focus:outline-none focus-visible:ring-2 focus-visible:ring-blue-500 ${
                   t.id === route.tab
                     ? 'border-blue-600 text-blue-700'
                     : 'border-transparent text-slate-600 hover:border-slate-300 hover:text-slate-800'
@@ -115,7 +123,7 @@ export function App({ services, stream }: { services: Services; stream?: QueueSt
           </nav>
         </div>
       </header>
-      <main id="main" className="mx-auto max-w-7xl px-4 py-6 sm:px-6">
+      <main id="main" tabIndex={-1} className="mx-auto max-w-7xl px-4 py-6 focus:outline-none sm:px-6">
         <div className="mb-5 flex flex-wrap items-center justify-between gap-3">
           <div className="flex flex-wrap items-center gap-3">
             <h2 className="text-2xl font-bold text-slate-900">{tab.label}</h2>

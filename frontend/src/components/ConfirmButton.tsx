@@ -5,6 +5,11 @@ import { errorText } from '../format';
 import { Modal } from './Modal';
 import { Button } from './ui';
 
+export interface Outcome {
+  ok: boolean;
+  text: string;
+}
+
 export interface ConfirmButtonProps {
   label: string;
   title: string;
@@ -17,6 +22,8 @@ export interface ConfirmButtonProps {
   onDone?: () => void;
   /** Show the result text next to the button (default true). */
   showResult?: boolean;
+  /** Told the outcome, to show it elsewhere (with showResult false). */
+  onOutcome?: (outcome: Outcome) => void;
   className?: string;
   ariaLabel?: string;
 }
@@ -31,21 +38,27 @@ export function ConfirmButton({
   action,
   onDone,
   showResult = true,
+  onOutcome,
   className,
   ariaLabel,
 }: ConfirmButtonProps) {
   const [open, setOpen] = useState(false);
   const [busy, setBusy] = useState(false);
-  const [outcome, setOutcome] = useState<{ ok: boolean; text: string } | null>(null);
+  const [outcome, setOutcome] = useState<Outcome | null>(null);
+
+  const report = (value: Outcome): void => {
+    setOutcome(value);
+    onOutcome?.(value);
+  };
 
   const run = async (): Promise<void> => {
     setBusy(true);
     try {
       const text = await action();
-      setOutcome({ ok: true, text });
+      report({ ok: true, text });
       onDone?.();
     } catch (error) {
-      setOutcome({ ok: false, text: errorText(error) });
+      report({ ok: false, text: errorText(error) });
     } finally {
       setBusy(false);
       setOpen(false);

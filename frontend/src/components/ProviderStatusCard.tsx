@@ -24,7 +24,7 @@ export function ProviderStatusCard() {
             {s.circuit_breaker_open && <HealthBadge value="open" label="breaker open" />}
             <span className="text-slate-700">{s.message}</span>
           </div>
-          <dl className="grid grid-cols-2 gap-x-4 gap-y-1 sm:grid-cols-4">
+          <dl className="grid grid-cols-2 gap-x-4 gap-y-2 sm:grid-cols-4 xl:grid-cols-2">
             <Item term="Balance" value={money(s.balance)} />
             <Item term="Usage today" value={money(s.usage_today)} />
             <Item term="Usage this month" value={money(s.usage_month)} />

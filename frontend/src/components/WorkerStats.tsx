@@ -1,15 +1,18 @@
 // Worker Statistics: totals, one row per worker, and the shared circuit breaker's
 // controls (reset closes it, open halts provider calls), both confirmed first.
+import { useState } from 'react';
 import { formatClock, formatCount, parseTime } from '../format';
 import { useServices } from '../services';
 import { usePolling } from '../usePolling';
-import { ConfirmButton } from './ConfirmButton';
+import { ConfirmButton, type Outcome } from './ConfirmButton';
 import { Card, ErrorMessage, HealthBadge } from './ui';
 
 export function WorkerStats() {
   const { client } = useServices();
   const { data, error, loading, reload } = usePolling((signal) => client.workers(signal), 5000);
   const breakers = Object.entries(data?.circuit_breaker_states ?? {});
+  // Shown under the header: next to the buttons it would push them onto two lines.
+  const [outcome, setOutcome] = useState<Outcome | null>(null);
 
   const actions = (
     <div className="flex flex-wrap gap-2">
@@ -19,10 +22,9 @@ export function WorkerStats() {
         message="Closes the shared circuit breaker: provider calls go through again."
         confirmLabel="Reset"
         variant="primary"
-        action={async () => {
-          const result = await client.resetCircuitBreaker();
-          return `${result.message} (${result.count} reset)`;
-        }}
+        action={async () => (await client.resetCircuitBreaker()).message}
+        showResult={false}
+        onOutcome={setOutcome}
         onDone={reload}
       />
       <ConfirmButton
@@ -31,10 +33,9 @@ export function WorkerStats() {
         message="Opens the shared circuit breaker: tasks that need the provider are held back (rescheduled, not failed) until it is reset or times out."
         confirmLabel="Open"
         variant="danger"
-        action={async () => {
-          const result = await client.openCircuitBreaker();
-          return `${result.message} (${result.count} opened)`;
-        }}
+        action={async () => (await client.openCircuitBreaker()).message}
+        showResult={false}
+        onOutcome={setOutcome}
         onDone={reload}
       />
     </div>
@@ -42,6 +43,16 @@ export function WorkerStats() {
 
   return (
     <Card title="Worker Statistics" headingId="workers-heading" actions={actions}>
+      {outcome &&
+        (outcome.ok ? (
+          <p role="status" className="mb-3 text-sm text-green-700">
+            {outcome.text}
+          </p>
+        ) : (
+          <div className="mb-3">
+            <ErrorMessage>{outcome.text}</ErrorMessage>
+          </div>
+        ))}
       {error && <ErrorMessage>Workers: {error}</ErrorMessage>}
       {loading && !data && <p className="text-sm text-slate-500">Loading workers…</p>}
       {data && (
