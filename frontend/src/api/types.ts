@@ -58,6 +58,9 @@ export interface TaskDetail extends TaskSummary {
   worker_id?: string | null;
   priority?: number | null;
   idempotency_key?: string | null;
+  /** Binary input stored beside the task (a PDF), and its size in bytes. */
+  has_payload?: boolean;
+  payload_size?: number;
   [extra: string]: unknown;
 }
 

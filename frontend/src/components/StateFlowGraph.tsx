@@ -28,6 +28,8 @@ const TONES: Record<Tone, string> = {
   red: 'border-red-600 bg-red-50',
 };
 
+const HIDDEN = { opacity: 0 };
+
 const SIDES = [
   ['top', Position.Top],
   ['bottom', Position.Bottom],
@@ -38,11 +40,12 @@ const SIDES = [
 const CountNodeView = memo(function CountNodeView({ data }: NodeProps<CountNode>) {
   return (
     <div className={`flex h-16 w-32 flex-col items-center justify-center rounded-md border-2 ${TONES[data.tone]}`}>
+      {/* Edges need a handle on each side; nobody drags them, so none is drawn. */}
       {SIDES.map(([side, position]) => (
-        <Handle key={`s-${side}`} id={`s-${side}`} type="source" position={position} isConnectable={false} />
+        <Handle key={`s-${side}`} id={`s-${side}`} type="source" position={position} isConnectable={false} style={HIDDEN} />
       ))}
       {SIDES.map(([side, position]) => (
-        <Handle key={`t-${side}`} id={`t-${side}`} type="target" position={position} isConnectable={false} />
+        <Handle key={`t-${side}`} id={`t-${side}`} type="target" position={position} isConnectable={false} style={HIDDEN} />
       ))}
       <span className="text-sm font-medium text-slate-800">{data.label}</span>
       {data.count !== null && (
@@ -137,7 +140,7 @@ export function StateFlowGraph({ live, now }: { live: LiveState; now: number }) 
 
   return (
     <div>
-      <div className="h-[440px] w-full rounded-lg border border-slate-200" role="group" aria-label="Task State Flow graph">
+      <div className="h-[280px] w-full rounded-lg border border-slate-200 sm:h-[440px]" role="group" aria-label="Task State Flow graph">
         <ReactFlow
           nodes={nodes}
           edges={edges}
@@ -157,12 +160,13 @@ export function StateFlowGraph({ live, now }: { live: LiveState; now: number }) 
           <Controls showInteractive={false} />
         </ReactFlow>
       </div>
-      <ul className="sr-only" aria-label="Task counts by stage">
+      {/* A phone shows the graph too small to read, so the counts are listed below it. */}
+      <ul className="mt-3 grid grid-cols-2 gap-x-4 gap-y-1 text-sm text-slate-700 sm:sr-only" aria-label="Task counts by stage">
         {(Object.keys(LAYOUT) as NodeId[])
           .filter((id) => counts[id] !== null)
           .map((id) => (
             <li key={id}>
-              {LAYOUT[id].label}: {counts[id]}
+              {LAYOUT[id].label}: <span className="font-semibold text-slate-900">{formatCount(counts[id] ?? 0)}</span>
             </li>
           ))}
       </ul>

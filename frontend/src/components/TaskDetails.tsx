@@ -16,7 +16,7 @@ const SHOWN = new Set([
   'task_id', 'task_type', 'state', 'content', 'result', 'metadata', 'retry_count', 'max_retries',
   'last_error', 'error_type', 'retry_after', 'created_at', 'updated_at', 'started_at', 'completed_at',
   'failed_at', 'scheduled_at', 'dlq_at', 'error_history', 'state_history', 'worker_id', 'priority',
-  'idempotency_key', 'content_length', 'has_result',
+  'idempotency_key', 'content_length', 'has_result', 'has_payload', 'payload_size',
 ]);
 
 export const RETRYABLE = new Set(['FAILED', 'DLQ']);
@@ -107,6 +107,7 @@ export function TaskDetails({
         </Fields>
         <Fields title="Content Information">
           <Field term="Content Length" value={`${(task.content_length ?? task.content?.length ?? 0).toLocaleString()} characters`} />
+          {task.has_payload && <Field term="Payload" value={formatBytes(task.payload_size ?? 0)} />}
           <Field term="Has Result" value={task.result ? 'Yes' : 'No'} />
           {task.result && <Field term="Result Length" value={`${task.result.length.toLocaleString()} characters`} />}
           {metadata.map(([key, value]) => (

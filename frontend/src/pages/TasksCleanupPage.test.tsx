@@ -7,10 +7,16 @@ import { TasksCleanupPage } from './TasksCleanupPage';
 
 function setup() {
   return testServices({
-    'POST /api/v1/tasks/cleanup': () => ({ deleted: 12, message: '' }),
-    'POST /api/v1/queues/dlq/retry-all': () => ({ retried: 3, message: '' }),
-    'DELETE /api/v1/queues/dlq': () => ({ purged: 1, message: '' }),
-    'POST /api/v1/tasks/requeue-orphaned': () => ({ found: 2, requeued: 2, errors: 0, message: '' }),
+    // The gateway's own messages repeat the counts: the page says each count once.
+    'POST /api/v1/tasks/cleanup': () => ({ deleted: 12, message: 'Deleted 12 tasks' }),
+    'POST /api/v1/queues/dlq/retry-all': () => ({ retried: 3, message: 'Retried 3 DLQ tasks' }),
+    'DELETE /api/v1/queues/dlq': () => ({ purged: 1, message: 'Deleted 1 DLQ tasks' }),
+    'POST /api/v1/tasks/requeue-orphaned': () => ({
+      found: 2,
+      requeued: 2,
+      errors: [],
+      message: 'Found 2 orphaned tasks, requeued 2',
+    }),
   });
 }
 
@@ -30,7 +36,7 @@ describe('TasksCleanupPage', () => {
     await user.click(screen.getByRole('button', { name: 'Delete tasks' }));
     expect(screen.getByRole('dialog')).toHaveTextContent('Every task in state COMPLETED, DLQ older than 2 hours will be deleted for good.');
     await user.click(within(screen.getByRole('dialog')).getByRole('button', { name: 'Delete' }));
-    expect(await screen.findByText('Deleted 12 tasks.')).toBeInTheDocument();
+    expect((await screen.findByRole('status')).textContent).toBe('Deleted 12 tasks.');
     expect(calls[0]?.body).toEqual({ states: ['COMPLETED', 'DLQ'], older_than_seconds: 7200 });
   });
 
@@ -39,11 +45,11 @@ describe('TasksCleanupPage', () => {
     const { services } = setup();
     renderWith(services, <TasksCleanupPage />);
     await confirm(user, 'Retry all DLQ tasks', 'Retry all');
-    expect(await screen.findByText('Retried 3 tasks.')).toBeInTheDocument();
+    expect(await screen.findByRole('status')).toHaveTextContent(/^Retried 3 tasks\.$/);
     await confirm(user, 'Purge DLQ', 'Purge');
     expect(await screen.findByText('Purged 1 task.')).toBeInTheDocument();
     await confirm(user, 'Requeue orphaned tasks', 'Requeue');
-    expect(await screen.findByText('Found 2, requeued 2, errors 0.')).toBeInTheDocument();
+    expect(await screen.findByText('Found 2 orphaned tasks, requeued 2.')).toBeInTheDocument();
   });
 
   it('cannot delete without a state', async () => {

@@ -52,11 +52,11 @@ export function TasksCleanupPage() {
             ))}
           </div>
         </fieldset>
-        <div className="mb-4 flex flex-wrap items-end gap-2">
-          <div>
-            <label htmlFor="cleanup-age" className="mb-1 block text-sm font-medium text-slate-700">
-              Older than (empty = any age)
-            </label>
+        <div className="mb-4">
+          <label htmlFor="cleanup-age" className="mb-1 block text-sm font-medium text-slate-700">
+            Older than (empty = any age)
+          </label>
+          <div className="flex flex-wrap items-center gap-2">
             <input
               id="cleanup-age"
               type="number"
@@ -67,8 +67,6 @@ export function TasksCleanupPage() {
               aria-invalid={!ageValid}
               className="w-32 rounded-md border border-slate-300 px-3 py-2 text-sm focus:outline-none focus:ring-2 focus:ring-blue-500"
             />
-          </div>
-          <div>
             <label htmlFor="cleanup-unit" className="sr-only">
               Unit
             </label>
@@ -101,7 +99,7 @@ export function TasksCleanupPage() {
           action={async () => {
             const request = olderThan === undefined ? { states: chosen } : { states: chosen, older_than_seconds: olderThan };
             const result = await client.cleanup(request);
-            return `Deleted ${plural(result.deleted, 'task')}. ${result.message}`.trim();
+            return `Deleted ${plural(result.deleted, 'task')}.`;
           }}
         />
       </Card>
@@ -119,7 +117,7 @@ export function TasksCleanupPage() {
             variant="warning"
             action={async () => {
               const result = await client.retryAllDlq();
-              return `Retried ${plural(result.retried, 'task')}. ${result.message}`.trim();
+              return `Retried ${plural(result.retried, 'task')}.`;
             }}
           />
           <ConfirmButton
@@ -130,7 +128,7 @@ export function TasksCleanupPage() {
             variant="danger"
             action={async () => {
               const result = await client.purgeDlq();
-              return `Purged ${plural(result.purged, 'task')}. ${result.message}`.trim();
+              return `Purged ${plural(result.purged, 'task')}.`;
             }}
           />
         </div>
@@ -148,7 +146,7 @@ export function TasksCleanupPage() {
           variant="primary"
           action={async () => {
             const result = await client.requeueOrphaned();
-            return `Found ${formatCount(result.found)}, requeued ${formatCount(result.requeued)}, errors ${formatCount(result.errors)}. ${result.message}`.trim();
+            return `Found ${plural(result.found, 'orphaned task')}, requeued ${formatCount(result.requeued)}${result.errors ? `, ${plural(result.errors, 'error')}` : ''}.`;
           }}
         />
       </Card>

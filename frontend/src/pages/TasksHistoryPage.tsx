@@ -262,9 +262,10 @@ export function TasksHistoryPage({ initialSearch = '' }: { initialSearch?: strin
       )}
 
       <div className="overflow-x-auto rounded-xl border border-slate-200 bg-white">
-        <table className="w-full min-w-[720px] text-left text-sm" aria-busy={loading}>
+        {/* Below md each row is a card: a 720 px table would leave a phone scrolling sideways. */}
+        <table className="w-full text-left text-sm md:min-w-[720px]" aria-busy={loading}>
           <caption className="sr-only">Tasks</caption>
-          <thead className="border-b border-slate-200 bg-slate-50 text-slate-700">
+          <thead className="hidden border-b border-slate-200 bg-slate-50 text-slate-700 md:table-header-group">
             <tr>
               <th scope="col" className="px-4 py-3 font-medium">Task ID</th>
               <th scope="col" className="px-4 py-3 font-medium">Status</th>
@@ -273,10 +274,10 @@ export function TasksHistoryPage({ initialSearch = '' }: { initialSearch?: strin
               <th scope="col" className="px-4 py-3 font-medium">Actions</th>
             </tr>
           </thead>
-          <tbody>
+          <tbody className="block md:table-row-group">
             {page?.tasks.length === 0 && (
-              <tr>
-                <td colSpan={5} className="px-4 py-8 text-center text-slate-500">
+              <tr className="block md:table-row">
+                <td colSpan={5} className="block px-4 py-8 text-center text-slate-500 md:table-cell">
                   No tasks match.
                 </td>
               </tr>
@@ -287,15 +288,15 @@ export function TasksHistoryPage({ initialSearch = '' }: { initialSearch?: strin
                 <Fragment key={row.task_id}>
                   <tr
                     data-task-id={row.task_id}
-                    className={`border-b border-slate-100 ${open ? 'bg-blue-50' : ''} ${row.deleted ? 'opacity-50' : ''}`}
+                    className={`flex flex-wrap items-center gap-x-3 gap-y-2 border-b border-slate-100 px-4 py-3 md:table-row md:p-0 ${open ? 'bg-blue-50' : ''} ${row.deleted ? 'opacity-50' : ''}`}
                   >
-                    <td className="px-4 py-3 font-mono text-xs break-all">{row.task_id}</td>
-                    <td key={row.flash ?? 0} className={`px-4 py-3 ${row.flash ? 'flash' : ''}`}>
+                    <td className={`${CELL} w-full font-mono text-xs break-all md:w-auto`}>{row.task_id}</td>
+                    <td key={row.flash ?? 0} className={`${CELL} ${row.flash ? 'flash' : ''}`}>
                       {row.deleted ? <span className="text-slate-500">deleted</span> : <StatusBadge state={row.state} />}
                     </td>
-                    <td className="px-4 py-3"><TypeBadge type={row.task_type} /></td>
-                    <td className="px-4 py-3">{formatDateTime(row.created_at)}</td>
-                    <td className="px-4 py-3">
+                    <td className={CELL}><TypeBadge type={row.task_type} /></td>
+                    <td className={`${CELL} text-slate-600 md:text-inherit`}>{formatDateTime(row.created_at)}</td>
+                    <td className={`${CELL} w-full md:w-auto`}>
                       <div className="flex flex-wrap gap-2">
                         <Button
                           aria-expanded={open}
@@ -320,8 +321,8 @@ export function TasksHistoryPage({ initialSearch = '' }: { initialSearch?: strin
                     </td>
                   </tr>
                   {open && !row.deleted && (
-                    <tr id={`details-${row.task_id}`} className="border-b border-slate-200 bg-slate-50">
-                      <td colSpan={5} className="px-4 py-4">
+                    <tr id={`details-${row.task_id}`} className="block border-b border-slate-200 bg-slate-50 md:table-row">
+                      <td colSpan={5} className="block px-4 py-4 md:table-cell">
                         <TaskDetails
                           taskId={row.task_id}
                           version={versions[row.task_id] ?? 0}
@@ -363,6 +364,9 @@ export function TasksHistoryPage({ initialSearch = '' }: { initialSearch?: strin
     </div>
   );
 }
+
+/** A cell: laid out in a row card below md, a table cell from md on. */
+const CELL = 'md:table-cell md:px-4 md:py-3';
 
 const INPUT =
   'w-full rounded-md border border-slate-300 bg-white px-3 py-2 text-sm focus:border-blue-500 focus:outline-none focus:ring-2 focus:ring-blue-500';
