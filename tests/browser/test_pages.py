@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.specs import CHROMIUM, run_spec
-from tests.browser.stack import Stack
+from tests.browser.stack import Stack, start_gateway, stop, wait_for_gateway
+from tests.support.fake_openai import FakeOpenAI, Reply
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing: `make browser` installs it"
@@ -19,3 +20,38 @@ def test_every_page_renders_without_console_errors(live: Stack) -> None:
 
 def test_a_summarize_task_from_the_new_task_page_completes(live: Stack) -> None:
     run_spec("summarize", live.base_url)
+
+
+def test_a_task_in_the_dlq_is_retried_to_completion(live: Stack, provider: FakeOpenAI) -> None:
+    # The first provider call is refused for good (HTTP 400), the retry's succeeds.
+    provider.answer(Reply(status=400), times=1)
+    run_spec("dlq", live.base_url)
+
+
+def test_a_task_is_deleted_after_confirmation(live: Stack) -> None:
+    run_spec("delete", live.base_url)
+
+
+def test_the_circuit_breaker_is_opened_and_reset(live: Stack) -> None:
+    run_spec("breaker", live.base_url)
+
+
+def test_cleanup_operations_report_their_counts(live: Stack) -> None:
+    run_spec("cleanup", live.base_url)
+
+
+def test_phone_width_and_keyboard_navigation(live: Stack) -> None:
+    run_spec("layout", live.base_url)
+
+
+def test_the_dashboard_asks_for_the_token_a_gateway_needs(
+    live: Stack, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    token = "browser-test-token"
+    logs = tmp_path_factory.mktemp("token-gateway")
+    gateway = start_gateway(live, logs, {"TASKFLOW_API_TOKEN": token})
+    try:
+        wait_for_gateway(gateway)
+        run_spec("token", gateway.base_url, {"TASKFLOW_API_TOKEN": token})
+    finally:
+        stop(gateway)

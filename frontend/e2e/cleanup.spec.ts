@@ -1,0 +1,59 @@
+// Issue 6: the bulk operations of Tasks Cleanup, each confirmed and reporting how many
+// tasks it touched.
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { baseUrl, openPage, screenshot, type Browser, type PageErrors } from './support/browser';
+import { api, createTask, waitForState } from './support/gateway';
+
+let browser: Browser;
+let page: Page;
+let errors: PageErrors;
+
+beforeEach(async () => {
+  ({ browser, page, errors } = await openPage());
+});
+
+afterEach(async () => {
+  await browser.close();
+});
+
+interface Status {
+  states: Record<string, number>;
+  queues: Record<string, number>;
+}
+
+it('deletes completed tasks and purges the DLQ, showing the counts', async () => {
+  const done = await Promise.all(['a', 'b', 'c'].map((text) => createTask('echo', text)));
+  const hopeless = await createTask('doomed', 'never works');
+  await Promise.all(done.map((id) => waitForState(id, 'COMPLETED')));
+  await waitForState(hopeless, 'DLQ');
+
+  await page.goto(`${baseUrl()}/#/cleanup`);
+  const deleting = page.getByRole('region', { name: 'Delete tasks by state and age' });
+  await deleting.getByText('COMPLETED').getByText('(3)').waitFor();
+  await deleting.getByRole('button', { name: 'Delete tasks' }).click();
+  const confirm = page.getByRole('dialog', { name: 'Delete tasks?' });
+  await confirm.getByText('COMPLETED').waitFor();
+  await screenshot(page, 'cleanup-confirm');
+  await confirm.getByRole('button', { name: 'Delete', exact: true }).click();
+  await deleting.getByRole('status').filter({ hasText: 'Deleted 3 tasks.' }).waitFor();
+
+  const dlq = page.getByRole('region', { name: 'Dead letter queue' });
+  await dlq.getByText('1 task in the DLQ.').waitFor();
+  await dlq.getByRole('button', { name: 'Purge DLQ' }).click();
+  await page.getByRole('dialog', { name: 'Purge the DLQ?' }).getByRole('button', { name: 'Purge' }).click();
+  await dlq.getByRole('status').filter({ hasText: 'Purged 1 task.' }).waitFor();
+  await dlq.getByText('0 tasks in the DLQ.').waitFor();
+
+  const orphans = page.getByRole('region', { name: 'Orphaned tasks' });
+  await orphans.getByRole('button', { name: 'Requeue orphaned tasks' }).click();
+  await page.getByRole('dialog', { name: 'Requeue orphaned tasks?' }).getByRole('button', { name: 'Requeue' }).click();
+  await orphans.getByRole('status').filter({ hasText: /Found 0 orphaned tasks, requeued 0/ }).waitFor();
+  await screenshot(page, 'cleanup-done');
+
+  const status = await api<Status>('GET', '/api/v1/queues/status');
+  expect(status.states.COMPLETED).toBe(0);
+  expect(status.states.DLQ).toBe(0);
+  expect(status.queues.dlq).toBe(0);
+  expect(errors.messages).toEqual([]);
+});
