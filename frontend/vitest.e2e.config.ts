@@ -5,7 +5,8 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['e2e/**/*.spec.ts'],
+    // *.measure.ts: the dashboard benchmark's browser side (bench/dashboard.py runs it).
+    include: ['e2e/**/*.spec.ts', 'e2e/**/*.measure.ts'],
     environment: 'node',
     fileParallelism: false,
     testTimeout: 180_000,

@@ -47,9 +47,14 @@ def ensure_dashboard_built() -> None:
 def run_spec(name: str, base_url: str, env: Mapping[str, str] | None = None) -> str:
     """Run frontend/e2e/<name>.spec.ts against `base_url`; vitest's report, or
     SpecFailed with it."""
+    return run_vitest(f"e2e/{name}.spec.ts", base_url, env)
+
+
+def run_vitest(path: str, base_url: str, env: Mapping[str, str] | None = None) -> str:
+    """Run one file of frontend/e2e (relative to frontend/) with vitest."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     completed = subprocess.run(
-        [str(VITEST), "run", "--config", "vitest.e2e.config.ts", f"e2e/{name}.spec.ts"],
+        [str(VITEST), "run", "--config", "vitest.e2e.config.ts", path],
         cwd=FRONTEND,
         env={
             **os.environ,
@@ -64,5 +69,5 @@ def run_spec(name: str, base_url: str, env: Mapping[str, str] | None = None) -> 
     )
     report = completed.stdout + completed.stderr
     if completed.returncode != 0:
-        raise SpecFailed(f"e2e/{name}.spec.ts failed:\n{report}")
+        raise SpecFailed(f"{path} failed:\n{report}")
     return report
