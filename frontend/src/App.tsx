@@ -149,6 +149,8 @@ export function App({ services, stream }: { services: Services; stream?: QueueSt
             </Button>
           </div>
         )}
+        {/* The pages are memo'd: this shell re-renders on every live update (badge,
+            clock), which must not re-render a whole page each time. */}
         {route.tab === 'dashboard' && <DashboardPage />}
         {route.tab === 'history' && (
           <TasksHistoryPage key={route.params.get('task_id') ?? ''} initialSearch={route.params.get('task_id') ?? ''} />

@@ -1,4 +1,5 @@
 // The LLM provider's account status (cached by the gateway) and today's call counts.
+import { memo } from 'react';
 import { formatDateTime } from '../format';
 import { useServices } from '../services';
 import { usePolling } from '../usePolling';
@@ -6,7 +7,7 @@ import { Card, ErrorMessage, HealthBadge } from './ui';
 
 const money = (value: number | null): string => (value === null ? '—' : `$${value.toFixed(2)}`);
 
-export function ProviderStatusCard() {
+export const ProviderStatusCard = memo(function ProviderStatusCard() {
   const { client } = useServices();
   const status = usePolling((signal) => client.providerStatus(signal), 30_000);
   const metrics = usePolling((signal) => client.providerMetrics(signal), 30_000);
@@ -46,7 +47,7 @@ export function ProviderStatusCard() {
       )}
     </Card>
   );
-}
+});
 
 function Item({ term, value }: { term: string; value: string }) {
   return (

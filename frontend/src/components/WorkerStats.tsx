@@ -1,13 +1,13 @@
 // Worker Statistics: totals, one row per worker, and the shared circuit breaker's
 // controls (reset closes it, open halts provider calls), both confirmed first.
-import { useState } from 'react';
+import { memo, useState } from 'react';
 import { formatClock, formatCount, parseTime } from '../format';
 import { useServices } from '../services';
 import { usePolling } from '../usePolling';
 import { ConfirmButton, type Outcome } from './ConfirmButton';
 import { Card, ErrorMessage, HealthBadge } from './ui';
 
-export function WorkerStats() {
+export const WorkerStats = memo(function WorkerStats() {
   const { client } = useServices();
   const { data, error, loading, reload } = usePolling((signal) => client.workers(signal), 5000);
   const breakers = Object.entries(data?.circuit_breaker_states ?? {});
@@ -99,7 +99,7 @@ export function WorkerStats() {
       )}
     </Card>
   );
-}
+});
 
 function Stat({ label, value, className, small }: { label: string; value: number; className: string; small?: boolean }) {
   return (

@@ -1,3 +1,4 @@
+import { memo } from 'react';
 import { ProviderStatusCard } from '../components/ProviderStatusCard';
 import { QueueCards } from '../components/QueueCards';
 import { StateFlowGraph } from '../components/StateFlowGraph';
@@ -8,7 +9,9 @@ import { useLiveState } from '../live/store';
 import { useServices } from '../services';
 import { useNow } from '../useNow';
 
-export function DashboardPage() {
+// Re-renders on every live update; WorkerStats and ProviderStatusCard are memo'd
+// and poll on their own, so they do not re-render with it.
+export const DashboardPage = memo(function DashboardPage() {
   const { store } = useServices();
   const live = useLiveState(store);
   const now = useNow(1000);
@@ -32,4 +35,4 @@ export function DashboardPage() {
       </div>
     </div>
   );
-}
+});

@@ -1,6 +1,6 @@
 // New task: submit a text to summarize or a PDF to extract, then follow the task
 // live until its result is in.
-import { useEffect, useState, type FormEvent } from 'react';
+import { memo, useEffect, useState, type FormEvent } from 'react';
 import type { TaskDetail } from '../api/types';
 import { StateTimeline, ErrorTimeline } from '../components/Timeline';
 import { TaskResult } from '../components/TaskResult';
@@ -24,7 +24,7 @@ export function pdfProblem(file: File | null): string | null {
   return null;
 }
 
-export function NewTaskPage() {
+export const NewTaskPage = memo(function NewTaskPage() {
   const [followed, setFollowed] = useState<string | null>(null);
   return (
     <div className="grid gap-6 lg:grid-cols-2">
@@ -37,7 +37,7 @@ export function NewTaskPage() {
       )}
     </div>
   );
-}
+});
 
 function SummarizeForm({ onCreated }: { onCreated: (taskId: string) => void }) {
   const { client } = useServices();

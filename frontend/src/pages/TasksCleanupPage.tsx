@@ -1,6 +1,6 @@
 // Tasks Cleanup: bulk operations, each confirmed first and reporting how many
 // tasks it touched.
-import { useState } from 'react';
+import { memo, useState } from 'react';
 import { TASK_STATES, type TaskState } from '../api/types';
 import { ConfirmButton } from '../components/ConfirmButton';
 import { Card } from '../components/ui';
@@ -16,7 +16,7 @@ const UNITS = [
 
 const plural = (n: number, word: string): string => `${formatCount(n)} ${word}${n === 1 ? '' : 's'}`;
 
-export function TasksCleanupPage() {
+export const TasksCleanupPage = memo(function TasksCleanupPage() {
   const { client, store } = useServices();
   const live = useLiveState(store);
   const [states, setStates] = useState<Set<TaskState>>(new Set(['COMPLETED']));
@@ -152,4 +152,4 @@ export function TasksCleanupPage() {
       </Card>
     </div>
   );
-}
+});

@@ -1,6 +1,6 @@
 // Tasks History: one page of task summaries at a time (never all tasks), filtered
 // and sorted by the gateway, with rows patched live from the stream.
-import { Fragment, useEffect, useMemo, useState, type ReactNode } from 'react';
+import { memo, Fragment, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { TASK_STATES, type Page, type TaskQuery, type TaskSummary } from '../api/types';
 import { ConfirmButton } from '../components/ConfirmButton';
 import { TaskDetails } from '../components/TaskDetails';
@@ -76,7 +76,7 @@ function useDebounced<T>(value: T, ms: number): T {
   return debounced;
 }
 
-export function TasksHistoryPage({ initialSearch = '' }: { initialSearch?: string }) {
+export const TasksHistoryPage = memo(function TasksHistoryPage({ initialSearch = '' }: { initialSearch?: string }) {
   const { client, store } = useServices();
   const [filters, setFilters] = useState<HistoryFilters>({ ...DEFAULT_FILTERS, search: initialSearch });
   const [searchText, setSearchText] = useState(initialSearch);
@@ -363,7 +363,7 @@ export function TasksHistoryPage({ initialSearch = '' }: { initialSearch?: strin
       </nav>
     </div>
   );
-}
+});
 
 /** A cell: laid out in a row card below md, a table cell from md on. */
 const CELL = 'md:table-cell md:px-4 md:py-3';
