@@ -4,6 +4,7 @@ driving Debian's chromium) against a running stack, and keeps its build fresh.""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
@@ -15,7 +16,8 @@ ARTIFACTS = ROOT / "test-artifacts" / "browser"
 VITEST = FRONTEND / "node_modules" / ".bin" / "vitest"
 # Sources whose change makes frontend/dist stale.
 BUILD_INPUTS = ("src", "index.html", "package-lock.json", "vite.config.ts", "tsconfig.json")
-SPEC_TIMEOUT_S = 600
+# Below the browser tests' pytest timeout, so a stuck spec reports its output.
+SPEC_TIMEOUT_S = 240
 
 
 class SpecFailed(AssertionError):
@@ -53,7 +55,8 @@ def run_spec(name: str, base_url: str, env: Mapping[str, str] | None = None) -> 
 def run_vitest(path: str, base_url: str, env: Mapping[str, str] | None = None) -> str:
     """Run one file of frontend/e2e (relative to frontend/) with vitest."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    completed = subprocess.run(
+    # A session of its own: on a timeout, chromium goes down with vitest.
+    process = subprocess.Popen(
         [str(VITEST), "run", "--config", "vitest.e2e.config.ts", path],
         cwd=FRONTEND,
         env={
@@ -63,11 +66,17 @@ def run_vitest(path: str, base_url: str, env: Mapping[str, str] | None = None) -
             "NO_COLOR": "1",
             **(env or {}),
         },
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
-        timeout=SPEC_TIMEOUT_S,
+        start_new_session=True,
     )
-    report = completed.stdout + completed.stderr
-    if completed.returncode != 0:
+    try:
+        report, _ = process.communicate(timeout=SPEC_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        report, _ = process.communicate()
+        raise SpecFailed(f"{path} ran over {SPEC_TIMEOUT_S} s:\n{report}") from None
+    if process.returncode != 0:
         raise SpecFailed(f"{path} failed:\n{report}")
     return report

@@ -9,9 +9,13 @@ from tests.browser.specs import CHROMIUM, run_spec
 from tests.browser.stack import Stack, start_gateway, stop, wait_for_gateway
 from tests.support.fake_openai import FakeOpenAI, Reply
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing: `make browser` installs it"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing: `make browser` installs it"
+    ),
+    # The first test also builds the dashboard if it is stale and starts the stack.
+    pytest.mark.timeout(300),
+]
 
 
 def test_every_page_renders_without_console_errors(live: Stack) -> None:
