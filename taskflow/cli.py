@@ -19,7 +19,7 @@ from rich.table import Table
 
 from taskflow.client import Clients, connect
 from taskflow.logs import configure_logging
-from taskflow.redis_runtime import client_for, redis_url_for
+from taskflow.redis_runtime import connected, describe_redis, redis_url_for
 from taskflow.settings import Settings
 from taskflow.status_view import Snapshot, render
 from taskflow.supervisor import Supervisor, child_env, wait_until_stopped
@@ -63,7 +63,7 @@ def _print_addresses(settings: Settings, redis_url: str) -> None:
     table.add_row("scheduler (gRPC)", settings.scheduler_address)
     table.add_row("executor (gRPC)", settings.executor_address)
     table.add_row("monitor (gRPC)", settings.monitor_address)
-    table.add_row("redis", redis_url)
+    table.add_row("redis", describe_redis(settings, redis_url))
     console.print(table)
 
 
@@ -218,18 +218,15 @@ def reset(
     settings = Settings()
     url = settings.redis_url or f"redis://127.0.0.1:{settings.redis_port}/0"
     deleted = asyncio.run(_reset(settings, url))
-    console.print(f"Deleted {deleted} keys from {url}")
+    console.print(f"Deleted {deleted} keys from {describe_redis(settings, url)}")
 
 
 async def _reset(settings: Settings, url: str) -> int:
     from taskflow.store import Keys
     from taskflow.store.admin import reset_all
 
-    client = client_for(settings, url)
-    try:
+    async with connected(settings, url) as client:
         return await reset_all(client, Keys(settings.key_prefix))
-    finally:
-        await client.aclose()
 
 
 @app.command()

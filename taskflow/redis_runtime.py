@@ -1,26 +1,41 @@
-"""Where a process gets its Redis: REDIS_URL, or the bundled server started for it."""
+"""Where a process gets its Redis: REDIS_URL, Redis Sentinel, or the bundled server.
+
+Every service makes its client through `connected`, so a deployment's choice of
+one server, Sentinel or Cluster (and TLS, and replica acks) holds everywhere.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import cast
+import re
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.connection import SSLConnection, parse_url
+from redis.asyncio.sentinel import Sentinel
 
+from taskflow.redis_acks import ReplicaAckedRedis
 from taskflow.redis_server import BundledRedis
 from taskflow.settings import Settings
 
 log = logging.getLogger(__name__)
+# Sentinel-managed connections: a master that vanished without a reset (a host or
+# network failure) must not hold a reconnect for minutes.
+CONNECT_TIMEOUT_S = 5.0
+# A sentinel that does not answer is skipped for the next one.
+SENTINEL_TIMEOUT_S = 1.0
 
 
 @contextmanager
 def redis_url_for(settings: Settings) -> Iterator[str]:
-    """Yield the Redis URL to use; without REDIS_URL, run the bundled server meanwhile."""
-    if settings.redis_url:
-        yield settings.redis_url
+    """Yield the Redis URL to use; without REDIS_URL or sentinels, run the bundled
+    server meanwhile. With sentinels the URL may be empty (Sentinel names the master)."""
+    if settings.redis_url or settings.redis_sentinels:
+        yield settings.redis_url or ""
         return
     server = BundledRedis(
         settings.redis_data_dir,
@@ -34,19 +49,120 @@ def redis_url_for(settings: Settings) -> Iterator[str]:
         server.stop()
 
 
-def redis_client(url: str, *, cluster: bool = False) -> Redis:
+def describe_redis(settings: Settings, url: str) -> str:
+    """What a person reads to know which Redis is in use (no credentials)."""
+    if settings.redis_sentinels:
+        sentinels = ",".join(settings.redis_sentinels)
+        return f"sentinel master {settings.redis_sentinel_master!r} via {sentinels}"
+    return re.sub(r"//[^@/]*@", "//", url)
+
+
+def redis_client(
+    url: str,
+    *,
+    cluster: bool = False,
+    ca_file: Path | None = None,
+    redis_class: type[Redis] = Redis,
+) -> Redis:
     """An asyncio client; bytes in and out, so binary payloads survive.
 
     With `cluster`, a Redis Cluster client that follows the cluster's slot map from
     any node in `url`; every key of one deployment shares the hash tag of its key
-    prefix, so each Lua script's keys live on one node.
+    prefix, so each Lua script's keys live on one node. A rediss:// URL speaks TLS,
+    verified against `ca_file` when given.
     """
+    tls = _tls_options(url, ca_file)
     if cluster:
         # RedisCluster serves the same commands the store uses, slot-routed.
-        return cast(Redis, RedisCluster.from_url(url, socket_keepalive=True))
-    return Redis.from_url(url, health_check_interval=30, socket_keepalive=True)
+        return cast(Redis, RedisCluster.from_url(url, socket_keepalive=True, **tls))
+    return redis_class.from_url(url, health_check_interval=30, socket_keepalive=True, **tls)
 
 
-def client_for(settings: Settings, url: str) -> Redis:
-    """The client a service uses for `url`, as the settings configure it."""
-    return redis_client(url, cluster=settings.redis_cluster)
+@asynccontextmanager
+async def connected(settings: Settings, url: str) -> AsyncIterator[Redis]:
+    """The client a service uses for `url`, as the settings configure it; closed,
+    with any connections to sentinels, when the block ends."""
+    if settings.redis_sentinels:
+        async with _sentinel_master(settings, url) as client:
+            yield client
+        return
+    client = redis_client(
+        url,
+        cluster=settings.redis_cluster,
+        ca_file=settings.redis_tls_ca_file,
+        redis_class=_client_class(settings),
+    )
+    _want_acks(client, settings)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+@asynccontextmanager
+async def _sentinel_master(settings: Settings, url: str) -> AsyncIterator[Redis]:
+    """A client of whichever server the sentinels name master right now.
+
+    Each new connection asks the sentinels first, and a connection to a demoted
+    master is dropped on its first READONLY reply, so after a failover the client
+    reaches the promoted replica by itself (pub/sub included).
+    """
+    master_options = _master_options(url, settings.redis_tls_ca_file)
+    sentinel_options: dict[str, Any] = {
+        "socket_timeout": SENTINEL_TIMEOUT_S,
+        "socket_connect_timeout": SENTINEL_TIMEOUT_S,
+    }
+    if settings.redis_sentinel_password:
+        sentinel_options["password"] = settings.redis_sentinel_password.get_secret_value()
+    if master_options.get("ssl"):
+        # Sentinels of a TLS deployment speak TLS too, signed by the same CA.
+        sentinel_options.update({k: v for k, v in master_options.items() if k.startswith("ssl")})
+    sentinel = Sentinel(settings.sentinel_addresses, sentinel_kwargs=sentinel_options)  # type: ignore[no-untyped-call]
+    client: Redis = sentinel.master_for(
+        settings.redis_sentinel_master,
+        redis_class=_client_class(settings),
+        health_check_interval=30,
+        socket_keepalive=True,
+        socket_connect_timeout=CONNECT_TIMEOUT_S,
+        **master_options,
+    )
+    _want_acks(client, settings)
+    log.info(
+        "event=redis_sentinel master=%s sentinels=%s",
+        settings.redis_sentinel_master, ",".join(settings.redis_sentinels),
+    )  # fmt: skip
+    try:
+        yield client
+    finally:
+        await client.aclose()
+        await sentinel.aclose()
+
+
+def _master_options(url: str, ca_file: Path | None) -> dict[str, Any]:
+    """Connection options REDIS_URL gives the master (credentials, db, TLS); its
+    host and port are Sentinel's to say."""
+    if not url:
+        return {}
+    options: dict[str, Any] = dict(parse_url(url))
+    for name in ("host", "port", "path"):
+        options.pop(name, None)
+    if options.pop("connection_class", None) is SSLConnection:
+        options["ssl"] = True
+        options.update(_tls_options(url, ca_file))
+    return options
+
+
+def _tls_options(url: str, ca_file: Path | None) -> dict[str, Any]:
+    if url.startswith("rediss://") and ca_file is not None:
+        return {"ssl_ca_certs": str(ca_file)}
+    return {}
+
+
+def _client_class(settings: Settings) -> type[Redis]:
+    return ReplicaAckedRedis if settings.redis_replica_acks else Redis
+
+
+def _want_acks(client: Redis, settings: Settings) -> None:
+    if isinstance(client, ReplicaAckedRedis):
+        client.replicas = settings.redis_replica_acks
+        client.timeout_ms = max(int(settings.redis_replica_ack_timeout * 1000), 1)

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from redis.asyncio import Redis
 
 from taskflow.logs import configure_logging
-from taskflow.redis_runtime import client_for
+from taskflow.redis_runtime import connected
 from taskflow.rpc.server import stop_on_signals
 from taskflow.settings import Settings
 
@@ -25,17 +25,16 @@ def run_service(name: str, serve: Serve, settings: Settings | None = None) -> No
     """Run `serve` until SIGTERM/SIGINT, then let it shut down gracefully."""
     settings = settings or Settings()
     configure_logging(settings.log_level)
-    if not settings.redis_url:
-        raise SystemExit(f"{name}: set REDIS_URL (or run the whole system with `taskflow up`)")
-    asyncio.run(_serve(name, serve, settings, settings.redis_url))
+    if not (settings.redis_url or settings.redis_sentinels):
+        raise SystemExit(
+            f"{name}: set REDIS_URL or REDIS_SENTINELS (or run the whole system with `taskflow up`)"
+        )
+    asyncio.run(_serve(name, serve, settings, settings.redis_url or ""))
 
 
 async def _serve(name: str, serve: Serve, settings: Settings, url: str) -> None:
     stop = asyncio.Event()
     stop_on_signals(stop)
-    client = client_for(settings, url)
-    try:
+    async with connected(settings, url) as client:
         await serve(settings, client, stop)
-    finally:
-        await client.aclose()
     log.info("event=service_stopped service=%s", name)

@@ -6,9 +6,10 @@ Names follow contract §8 (REDIS_URL, MAX_RETRIES, ...); ours are prefixed TASKF
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -24,6 +25,23 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("var"), alias="TASKFLOW_DATA_DIR")
     redis_port: int = Field(default=6399, ge=0, le=65535, alias="TASKFLOW_REDIS_PORT")
     redis_appendfsync: str = Field(default="everysec", alias="TASKFLOW_REDIS_APPENDFSYNC")
+    # Ours: Redis Sentinel. host:port of each sentinel, comma-separated; when set, the
+    # services ask them for the current master of REDIS_SENTINEL_MASTER and follow a
+    # failover. REDIS_URL is then optional: only its credentials, db and scheme count.
+    redis_sentinels: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, alias="REDIS_SENTINELS"
+    )
+    redis_sentinel_master: str = Field(default="mymaster", alias="REDIS_SENTINEL_MASTER")
+    redis_sentinel_password: SecretStr | None = Field(default=None, alias="REDIS_SENTINEL_PASSWORD")
+    # Ours: each state change (a Lua script) returns once this many replicas have it
+    # (WAIT), or after the timeout with a warning; 0 = asynchronous replication only.
+    redis_replica_acks: int = Field(default=0, ge=0, alias="TASKFLOW_REDIS_REPLICA_ACKS")
+    redis_replica_ack_timeout: float = Field(
+        default=0.5, gt=0, alias="TASKFLOW_REDIS_REPLICA_ACK_TIMEOUT"
+    )
+    # Ours: the CA that signed the Redis server's certificate, for rediss:// URLs
+    # (unset: the system's trusted CAs).
+    redis_tls_ca_file: Path | None = Field(default=None, alias="TASKFLOW_REDIS_TLS_CA_FILE")
 
     # Retry policy (contract §2).
     max_retries: int = Field(default=3, ge=0, alias="MAX_RETRIES")
@@ -106,6 +124,30 @@ class Settings(BaseSettings):
         default=16 * 1024 * 1024, ge=1, alias="TASKFLOW_GATEWAY_MAX_BODY_BYTES"
     )
 
+    @field_validator("redis_sentinels", mode="before")
+    @classmethod
+    def _split_sentinels(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("redis_sentinels")
+    @classmethod
+    def _sentinels_are_host_port(cls, value: list[str]) -> list[str]:
+        for address in value:
+            _host_and_port(address)
+        return value
+
+    @model_validator(mode="after")
+    def _one_redis_topology(self) -> Settings:
+        if self.redis_sentinels and self.redis_cluster:
+            raise ValueError("REDIS_SENTINELS and TASKFLOW_REDIS_CLUSTER exclude each other")
+        if self.redis_replica_acks and self.redis_cluster:
+            raise ValueError(
+                "TASKFLOW_REDIS_REPLICA_ACKS is not supported with TASKFLOW_REDIS_CLUSTER"
+            )
+        return self
+
     @model_validator(mode="after")
     def _cluster_needs_a_hash_tag(self) -> Settings:
         prefix = self.key_prefix
@@ -118,6 +160,18 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def sentinel_addresses(self) -> list[tuple[str, int]]:
+        return [_host_and_port(address) for address in self.redis_sentinels]
+
+    @property
     def redis_data_dir(self) -> Path:
         """Where the bundled server keeps its append-only file."""
         return self.data_dir / "redis"
+
+
+def _host_and_port(address: str) -> tuple[str, int]:
+    """("host", port) of "host:port" (an IPv6 host in brackets: "[::1]:26379")."""
+    host, colon, port = address.rpartition(":")
+    if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{address!r} is not host:port")
+    return host.strip("[]"), int(port)

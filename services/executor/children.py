@@ -18,7 +18,7 @@ from multiprocessing.process import BaseProcess
 
 from services.executor.runtime import run_worker
 from taskflow.logs import configure_logging
-from taskflow.redis_runtime import client_for
+from taskflow.redis_runtime import connected
 from taskflow.rpc.server import stop_on_signals
 from taskflow.settings import Settings
 
@@ -40,11 +40,8 @@ def _child_main(settings: Settings, executor_id: str) -> None:
 async def _child(settings: Settings, executor_id: str) -> None:
     stop = asyncio.Event()
     stop_on_signals(stop)
-    client = client_for(settings, settings.redis_url or "")
-    try:
+    async with connected(settings, settings.redis_url or "") as client:
         await run_worker(settings, client, executor_id, stop)
-    finally:
-        await client.aclose()
 
 
 class WorkerProcesses:
