@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TypeVar
 
 import grpc
@@ -37,8 +37,11 @@ async def patiently(call: Callable[[], Awaitable[T]], *, within: float = 30.0) -
         await asyncio.sleep(0.2)
 
 
-async def create(clients: Clients, task_type: str, content: str) -> str:
+async def create(
+    clients: Clients, task_type: str, content: str, metadata: Mapping[str, str] | None = None
+) -> str:
     request = scheduler_service_pb2.CreateTaskRequest(task_type=task_type, content=content)
+    request.metadata.update(dict(metadata or {}))
     reply = await clients.scheduler.CreateTask(
         request, metadata=clients.metadata, timeout=CALL_TIMEOUT_S
     )
