@@ -7,8 +7,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from grpc import aio
-
+from taskflow.rpc.tls import open_channel
 from taskflow.settings import Settings
 from taskflow.v1 import monitor_service_pb2_grpc, scheduler_service_pb2_grpc
 
@@ -26,11 +25,12 @@ class Clients:
 
 @contextlib.asynccontextmanager
 async def connect(settings: Settings) -> AsyncIterator[Clients]:
-    """Channels to the scheduler and the monitor named in `settings`."""
+    """Channels to the scheduler and the monitor named in `settings` (TLS when its
+    TASKFLOW_TLS_CA_FILE is set)."""
     metadata = (("authorization", f"Bearer {settings.api_token}"),) if settings.api_token else ()
     async with (
-        aio.insecure_channel(settings.scheduler_address) as scheduler,
-        aio.insecure_channel(settings.monitor_address) as monitor,
+        open_channel(settings, settings.scheduler_address) as scheduler,
+        open_channel(settings, settings.monitor_address) as monitor,
     ):
         yield Clients(
             scheduler_service_pb2_grpc.SchedulerServiceStub(scheduler),

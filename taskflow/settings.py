@@ -72,6 +72,19 @@ class Settings(BaseSettings):
     executor_address: str = Field(default="127.0.0.1:50052", alias="TASKFLOW_EXECUTOR_ADDRESS")
     monitor_address: str = Field(default="127.0.0.1:50053", alias="TASKFLOW_MONITOR_ADDRESS")
     api_token: str | None = Field(default=None, alias="TASKFLOW_API_TOKEN")
+    # gRPC over TLS. Servers: their certificate chain and key (PEM); with a client CA
+    # they also require client certificates signed by it (mutual TLS).
+    tls_cert_file: Path | None = Field(default=None, alias="TASKFLOW_TLS_CERT_FILE")
+    tls_key_file: Path | None = Field(default=None, alias="TASKFLOW_TLS_KEY_FILE")
+    tls_client_ca_file: Path | None = Field(default=None, alias="TASKFLOW_TLS_CLIENT_CA_FILE")
+    # Clients (gateway, CLI): set the CA that signed the servers' certificates to
+    # speak TLS; add a certificate and key where the servers require one.
+    tls_ca_file: Path | None = Field(default=None, alias="TASKFLOW_TLS_CA_FILE")
+    tls_client_cert_file: Path | None = Field(default=None, alias="TASKFLOW_TLS_CLIENT_CERT_FILE")
+    tls_client_key_file: Path | None = Field(default=None, alias="TASKFLOW_TLS_CLIENT_KEY_FILE")
+    # The name clients check in the servers' certificates, when it is not the host
+    # of the address they dial (e.g. services reached by IP).
+    tls_server_name: str = Field(default="", alias="TASKFLOW_TLS_SERVER_NAME")
 
     # The REST gateway (and dashboard).
     gateway_host: str = Field(default="127.0.0.1", alias="TASKFLOW_GATEWAY_HOST")
@@ -146,6 +159,20 @@ class Settings(BaseSettings):
             raise ValueError(
                 "TASKFLOW_REDIS_REPLICA_ACKS is not supported with TASKFLOW_REDIS_CLUSTER"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _tls_files_come_in_pairs(self) -> Settings:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("TASKFLOW_TLS_CERT_FILE and TASKFLOW_TLS_KEY_FILE go together")
+        if self.tls_client_ca_file and not self.tls_cert_file:
+            raise ValueError("TASKFLOW_TLS_CLIENT_CA_FILE needs TASKFLOW_TLS_CERT_FILE (TLS on)")
+        if (self.tls_client_cert_file is None) != (self.tls_client_key_file is None):
+            raise ValueError(
+                "TASKFLOW_TLS_CLIENT_CERT_FILE and TASKFLOW_TLS_CLIENT_KEY_FILE go together"
+            )
+        if self.tls_client_cert_file and not self.tls_ca_file:
+            raise ValueError("TASKFLOW_TLS_CLIENT_CERT_FILE needs TASKFLOW_TLS_CA_FILE (TLS on)")
         return self
 
     @model_validator(mode="after")

@@ -16,6 +16,7 @@ from services.executor.children import WorkerProcesses
 from services.executor.runtime import run_worker
 from services.executor.servicer import ExecutorServicer
 from taskflow.rpc.server import ServiceServer
+from taskflow.rpc.tls import server_credentials
 from taskflow.settings import Settings
 from taskflow.store import Keys
 from taskflow.store.breaker import BreakerConfig, CircuitBreakerStore
@@ -36,7 +37,11 @@ def executor_id_for(settings: Settings) -> str:
 async def serve(settings: Settings, client: Redis, stop: asyncio.Event) -> None:
     executor_id = executor_id_for(settings)
     keys = Keys(settings.key_prefix)
-    server = ServiceServer(settings.executor_address, api_token=settings.api_token)
+    server = ServiceServer(
+        settings.executor_address,
+        api_token=settings.api_token,
+        credentials=server_credentials(settings),
+    )
     servicer = ExecutorServicer(
         executor_id,
         WorkerRegistry(client, keys),

@@ -15,6 +15,7 @@ from grpc import aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from taskflow.rpc.server import MAX_MESSAGE_BYTES
+from taskflow.rpc.tls import open_channel
 from taskflow.settings import Settings
 from taskflow.v1 import (
     executor_service_pb2_grpc,
@@ -53,7 +54,7 @@ class GrpcClients:
             "monitor": settings.monitor_address,
         }
         self.channels = {
-            name: aio.insecure_channel(address, options=CHANNEL_OPTIONS)
+            name: open_channel(settings, address, CHANNEL_OPTIONS)
             for name, address in self.addresses.items()
         }
         self.scheduler: SchedulerServiceAsyncStub = scheduler_service_pb2_grpc.SchedulerServiceStub(

@@ -12,6 +12,7 @@ from services.monitor.hub import WatchHub
 from services.monitor.servicer import MonitorServicer
 from taskflow.provider.status import build_provider_status
 from taskflow.rpc.server import ServiceServer
+from taskflow.rpc.tls import server_credentials
 from taskflow.settings import Settings
 from taskflow.store import StoreConfig, TaskStore
 from taskflow.store.breaker import BreakerConfig, CircuitBreakerStore
@@ -44,7 +45,11 @@ async def running_monitor(
         provider,
         stale_after_s=max(STALE_AFTER_BEATS * settings.heartbeat_seconds, MIN_STALE_AFTER_S),
     )
-    server = ServiceServer(settings.monitor_address, api_token=settings.api_token)
+    server = ServiceServer(
+        settings.monitor_address,
+        api_token=settings.api_token,
+        credentials=server_credentials(settings),
+    )
     server.add(
         monitor_service_pb2_grpc.add_MonitorServiceServicer_to_server, servicer, SERVICE_NAME
     )

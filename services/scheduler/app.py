@@ -12,6 +12,7 @@ from services.scheduler.duties import run_duties
 from services.scheduler.intake import Intake, Limits
 from services.scheduler.servicer import SchedulerServicer
 from taskflow.rpc.server import ServiceServer
+from taskflow.rpc.tls import server_credentials
 from taskflow.settings import Settings
 from taskflow.store import StoreConfig, TaskStore
 from taskflow.tasks import load_task_modules
@@ -26,7 +27,11 @@ async def running_scheduler(settings: Settings, client: Redis) -> AsyncIterator[
     """Serve SchedulerService on settings.scheduler_address and run the duties meanwhile."""
     load_task_modules(settings.task_modules)
     store = TaskStore(client, StoreConfig.from_settings(settings))
-    server = ServiceServer(settings.scheduler_address, api_token=settings.api_token)
+    server = ServiceServer(
+        settings.scheduler_address,
+        api_token=settings.api_token,
+        credentials=server_credentials(settings),
+    )
     servicer = SchedulerServicer(store, Intake(Limits.from_settings(settings)))
     server.add(
         scheduler_service_pb2_grpc.add_SchedulerServiceServicer_to_server, servicer, SERVICE_NAME

@@ -9,6 +9,7 @@ import signal
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
+import grpc
 from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
@@ -25,7 +26,13 @@ MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # a 50 MB PDF plus its envelope
 class ServiceServer:
     """Owns one aio server; `add` servicers, `start`, then `stop` on shutdown."""
 
-    def __init__(self, address: str, *, api_token: str | None = None) -> None:
+    def __init__(
+        self,
+        address: str,
+        *,
+        api_token: str | None = None,
+        credentials: grpc.ServerCredentials | None = None,
+    ) -> None:
         interceptors: list[aio.ServerInterceptor[Any, Any]] = [DomainErrorInterceptor()]
         if api_token:
             interceptors.insert(0, TokenAuthInterceptor(api_token))
@@ -36,7 +43,11 @@ class ServiceServer:
                 ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
             ],
         )
-        self.port = self.server.add_insecure_port(address)
+        # Credentials (taskflow.rpc.tls) make it TLS only: no plaintext port beside it.
+        if credentials is None:
+            self.port = self.server.add_insecure_port(address)
+        else:
+            self.port = self.server.add_secure_port(address, credentials)
         if self.port == 0:
             raise OSError(f"cannot listen on {address}")
         self.address = f"{address.rsplit(':', 1)[0]}:{self.port}"

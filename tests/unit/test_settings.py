@@ -35,3 +35,22 @@ def test_redis_topologies_that_cannot_mix_are_refused() -> None:
         Settings(
             TASKFLOW_REDIS_REPLICA_ACKS=1, TASKFLOW_REDIS_CLUSTER=True, TASKFLOW_KEY_PREFIX="{tf}:"
         )
+
+
+@pytest.mark.parametrize(
+    ("given", "complaint"),
+    [
+        ({"TASKFLOW_TLS_CERT_FILE": "server.pem"}, "go together"),
+        ({"TASKFLOW_TLS_CLIENT_CA_FILE": "ca.pem"}, "needs TASKFLOW_TLS_CERT_FILE"),
+        ({"TASKFLOW_TLS_CLIENT_KEY_FILE": "client.key"}, "go together"),
+        (
+            {"TASKFLOW_TLS_CLIENT_CERT_FILE": "c.pem", "TASKFLOW_TLS_CLIENT_KEY_FILE": "c.key"},
+            "needs TASKFLOW_TLS_CA_FILE",
+        ),
+    ],
+)
+def test_tls_files_that_cannot_work_alone_are_refused(
+    given: dict[str, str], complaint: str
+) -> None:
+    with pytest.raises(ValidationError, match=complaint):
+        Settings(**given)  # type: ignore[arg-type]
