@@ -109,7 +109,7 @@ async def test_after_a_failover_work_goes_on_and_acknowledged_tasks_stay(
     async with services(deployment, tmp_path, processes, TASKFLOW_REDIS_REPLICA_ACKS=1) as clients:
         finished = [await patiently(lambda: create(clients, "echo", "before")) for _ in range(5)]
         await all_completed(clients, finished, within=30)
-        in_flight = [await create(clients, "sleepy", "1.5") for _ in range(4)]
+        in_flight = [await create(clients, "sleepy", "3") for _ in range(4)]
 
         async def some_running() -> bool:
             return (await states(clients, in_flight))[ACTIVE] >= 1

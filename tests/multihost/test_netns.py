@@ -15,10 +15,13 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
 import redis
+from grpc import aio
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from taskflow.client import Clients, connect
 from taskflow.redis_server import valkey_server_binary
@@ -31,6 +34,7 @@ from tests.support.remote_tasks import all_completed, create, get, patiently, wa
 pytestmark = pytest.mark.slow
 REDIS_PORT = 6379
 SCHEDULER_PORT = 50051
+EXECUTOR_PORT = 50052
 TASKS = 12
 TASK_SECONDS = "2"
 LEASE_SECONDS = 2
@@ -74,7 +78,7 @@ def service_env(redis_url: str, scheduler: Host) -> dict[str, str]:
         "TASKFLOW_TASK_MODULES": json.dumps(["tests.support.tasks"]),
         "TASKFLOW_SCHEDULER_ADDRESS": f"{scheduler.address}:{SCHEDULER_PORT}",
         # Each executor has a namespace of its own: the same port is free in each.
-        "TASKFLOW_EXECUTOR_ADDRESS": "0.0.0.0:50052",
+        "TASKFLOW_EXECUTOR_ADDRESS": f"0.0.0.0:{EXECUTOR_PORT}",
         "TASKFLOW_LEASE_SECONDS": str(LEASE_SECONDS),
         "TASKFLOW_HEARTBEAT_SECONDS": "0.3",
         "WORKER_CONCURRENCY": "3",
@@ -87,6 +91,15 @@ def start_service(
     """`python -m services.<service>` on `host`, as a deployment would run it."""
     argv = [sys.executable, "-m", f"services.{service}"]
     return network.run(host, argv, env, logs / f"{host.name}.log", ROOT)
+
+
+async def serving(address: str) -> bool:
+    """Whether the gRPC server at `address` reports SERVING (UNAVAILABLE until it listens)."""
+    async with aio.insecure_channel(address) as channel:
+        reply = await health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(), timeout=5
+        )
+    return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
 
 
 def pid_of(worker_id: str) -> int:
@@ -117,6 +130,10 @@ async def test_tasks_of_an_executor_cut_off_the_network_are_recovered_by_the_oth
     kept_pid = start_service(network, kept, "executor", env, tmp_path).pid
     log = tmp_path / "runs.log"
 
+    # Both executors serving before any task exists: neither can take all the work.
+    for host in (cut, kept):
+        address = f"{host.address}:{EXECUTOR_PORT}"
+        await wait_until(partial(serving, address), within=30, what=f"executor at {address}")
     settings = Settings(TASKFLOW_SCHEDULER_ADDRESS=env["TASKFLOW_SCHEDULER_ADDRESS"])
     async with connect(settings) as clients:
         ids = [
