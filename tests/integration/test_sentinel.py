@@ -15,8 +15,10 @@ from typing import Any
 
 import pytest
 import redis
+from pydantic import SecretStr
 
 from taskflow.client import Clients, connect
+from taskflow.redis_runtime import connected
 from taskflow.redis_server import free_port
 from taskflow.settings import Settings
 from taskflow.v1 import enums_pb2, monitor_service_pb2, task_pb2
@@ -105,8 +107,15 @@ async def test_after_a_failover_work_goes_on_and_acknowledged_tasks_stay(
     record_property: Any,
 ) -> None:
     # Each state change waits for the replica, so whatever a caller saw succeed is
-    # on the replica that the failover promotes.
-    async with services(deployment, tmp_path, processes, TASKFLOW_REDIS_REPLICA_ACKS=1) as clients:
+    # on the replica that the failover promotes. The promoted one has no replica in
+    # turn, so every change then waits the whole (here short) timeout.
+    async with services(
+        deployment,
+        tmp_path,
+        processes,
+        TASKFLOW_REDIS_REPLICA_ACKS=1,
+        TASKFLOW_REDIS_REPLICA_ACK_TIMEOUT=0.2,
+    ) as clients:
         finished = [await patiently(lambda: create(clients, "echo", "before")) for _ in range(5)]
         await all_completed(clients, finished, within=30)
         in_flight = [await create(clients, "sleepy", "3") for _ in range(4)]
@@ -140,3 +149,23 @@ async def test_after_a_failover_work_goes_on_and_acknowledged_tasks_stay(
     assert status.states.completed == len(everything)
     assert status.states.pending + status.states.active == 0
     assert all(stored_on(new_port, task_id) for task_id in everything)
+
+
+async def test_passwords_go_to_the_sentinels_and_to_the_master(tmp_path: Path) -> None:
+    with sentinel_deployment(
+        tmp_path, master_password="master-secret", sentinel_password="sentinel-secret"
+    ) as protected:
+        # The host in REDIS_URL is Sentinel's to name: only the password and db count.
+        url = "redis://:master-secret@named-by-sentinel:1/0"
+        settings = Settings(
+            REDIS_URL=url,
+            REDIS_SENTINELS=protected.sentinel_list.split(","),
+            REDIS_SENTINEL_PASSWORD=SecretStr("sentinel-secret"),
+        )
+        async with connected(settings, url) as client:
+            await client.set("greeting", "hello")
+            assert await client.get("greeting") == b"hello"
+        wrong = settings.model_copy(update={"redis_sentinel_password": SecretStr("guess")})
+        async with connected(wrong, url) as client:
+            with pytest.raises(redis.exceptions.ConnectionError, match="No master found"):
+                await client.ping()

@@ -26,10 +26,19 @@ FAILOVER_TIMEOUT_MS = 5000
 class SentinelProcess:
     """One `valkey-server <conf> --sentinel`; it rewrites its conf, so each has its own."""
 
-    def __init__(self, data_dir: Path, master: BundledRedis) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        master: BundledRedis,
+        *,
+        password: str | None = None,
+        master_password: str | None = None,
+    ) -> None:
         self.data_dir = data_dir
         self.port = free_port()
         self.master = master
+        self.password = password
+        self.master_password = master_password
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -47,14 +56,17 @@ class SentinelProcess:
             f"sentinel monitor {MASTER_NAME} {self.master.host} {self.master.port} {QUORUM}\n"
             f"sentinel down-after-milliseconds {MASTER_NAME} {DOWN_AFTER_MS}\n"
             f"sentinel failover-timeout {MASTER_NAME} {FAILOVER_TIMEOUT_MS}\n"
-        )
+            + (f"requirepass {self.password}\n" if self.password else "")
+            + (f"sentinel auth-pass {MASTER_NAME} {self.master_password}\n"
+               if self.master_password else "")
+        )  # fmt: skip
         self._process = subprocess.Popen(
             [str(valkey_server_binary()), str(conf), "--sentinel"],
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
         deadline = time.monotonic() + timeout
-        with redis.Redis(port=self.port, socket_timeout=1) as client:
+        with redis.Redis(port=self.port, password=self.password, socket_timeout=1) as client:
             while True:
                 try:
                     if client.ping():
@@ -81,6 +93,8 @@ class SentinelDeployment:
     master: BundledRedis
     replica: BundledRedis
     sentinels: list[SentinelProcess]
+    master_password: str | None = None
+    sentinel_password: str | None = None
 
     @property
     def sentinel_list(self) -> str:
@@ -91,7 +105,9 @@ class SentinelDeployment:
         """The master's port as the first sentinel that answers reports it."""
         for sentinel in self.sentinels:
             try:
-                with redis.Redis(port=sentinel.port, socket_timeout=1) as client:
+                with redis.Redis(
+                    port=sentinel.port, password=self.sentinel_password, socket_timeout=1
+                ) as client:
                     _, port = client.sentinel_get_master_addr_by_name(MASTER_NAME)
                     return int(port)
             except redis.exceptions.ConnectionError:
@@ -103,13 +119,17 @@ class SentinelDeployment:
         replica is in sync: only then can a failover happen."""
         deadline = time.monotonic() + timeout
         for sentinel in self.sentinels:
-            with redis.Redis(port=sentinel.port, decode_responses=True) as client:
+            with redis.Redis(
+                port=sentinel.port, password=self.sentinel_password, decode_responses=True
+            ) as client:
                 while True:
                     state = client.sentinel_master(MASTER_NAME)
                     if state["num-slaves"] >= 1 and state["num-other-sentinels"] >= SENTINELS - 1:
                         break
                     _before(deadline, "the sentinels to see the replica and each other")
-        wait_until_in_sync(self.replica, max(deadline - time.monotonic(), 0.0))
+        wait_until_in_sync(
+            self.replica, max(deadline - time.monotonic(), 0.0), password=self.master_password
+        )
 
     def wait_for_new_master(self, old_port: int, timeout: float = 30.0) -> int:
         """The port of the promoted replica, once the sentinels name it master and it
@@ -117,17 +137,19 @@ class SentinelDeployment:
         deadline = time.monotonic() + timeout
         while (port := self.master_port()) == old_port:
             _before(deadline, "a sentinel failover")
-        with redis.Redis(port=port, decode_responses=True) as client:
+        with redis.Redis(port=port, password=self.master_password, decode_responses=True) as client:
             while client.info("replication")["role"] != "master":
                 _before(deadline, "the promoted replica to take the master role")
         return port
 
 
-def wait_until_in_sync(replica: BundledRedis, timeout: float = 20.0) -> None:
+def wait_until_in_sync(
+    replica: BundledRedis, timeout: float = 20.0, *, password: str | None = None
+) -> None:
     """Until the replica's link to its master is up and the append-only file it
     rewrites after the first sync is written (it ignores SIGTERM until then)."""
     deadline = time.monotonic() + timeout
-    with redis.Redis(port=replica.port, decode_responses=True) as client:
+    with redis.Redis(port=replica.port, password=password, decode_responses=True) as client:
         while client.info("replication").get("master_link_status") != "up":
             _before(deadline, "the replica to sync")
         while _rewriting_aof(client.info("persistence")):
@@ -145,8 +167,11 @@ def _before(deadline: float, what: str) -> None:
 
 
 @contextmanager
-def replicated(data_dir: Path) -> Iterator[tuple[BundledRedis, BundledRedis]]:
-    """A master and its replica, in sync; both stopped at the end."""
+def replicated(
+    data_dir: Path, *, password: str | None = None
+) -> Iterator[tuple[BundledRedis, BundledRedis]]:
+    """A master and its replica, in sync, both requiring `password` if given; both
+    stopped at the end."""
     with ExitStack() as stack:
         # Start the first sync at once, not after the default 5 s diskless delay.
         master = BundledRedis(data_dir / "master", extra_args=("--repl-diskless-sync-delay", "0"))
@@ -156,20 +181,35 @@ def replicated(data_dir: Path) -> Iterator[tuple[BundledRedis, BundledRedis]]:
         )
         stack.enter_context(replica)
         wait_until_in_sync(replica)
+        if password:
+            # Set once in sync: BundledRedis checks readiness without a password.
+            for node in (replica, master):
+                with redis.Redis(port=node.port) as client:
+                    client.config_set("masterauth", password)
+                    client.config_set("requirepass", password)
         yield master, replica
 
 
 @contextmanager
-def sentinel_deployment(data_dir: Path) -> Iterator[SentinelDeployment]:
+def sentinel_deployment(
+    data_dir: Path, *, master_password: str | None = None, sentinel_password: str | None = None
+) -> Iterator[SentinelDeployment]:
     """Start the master, its replica and three sentinels; stop them all at the end."""
     with ExitStack() as stack:
-        master, replica = stack.enter_context(replicated(data_dir))
+        master, replica = stack.enter_context(replicated(data_dir, password=master_password))
         sentinels = []
         for index in range(SENTINELS):
-            sentinel = SentinelProcess(data_dir / f"sentinel-{index}", master)
+            sentinel = SentinelProcess(
+                data_dir / f"sentinel-{index}",
+                master,
+                password=sentinel_password,
+                master_password=master_password,
+            )
             stack.callback(sentinel.stop)
             sentinel.start()
             sentinels.append(sentinel)
-        deployment = SentinelDeployment(master, replica, sentinels)
+        deployment = SentinelDeployment(
+            master, replica, sentinels, master_password, sentinel_password
+        )
         deployment.wait_until_watched()
         yield deployment
