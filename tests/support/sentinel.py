@@ -156,6 +156,14 @@ def wait_until_in_sync(
             _before(deadline, "the replica's append-only file")
 
 
+def _wait_until_online(master: BundledRedis, timeout: float = 20.0) -> None:
+    """Until the master counts its replica as online (only then does WAIT count it)."""
+    deadline = time.monotonic() + timeout
+    with redis.Redis(port=master.port) as client:
+        while client.info("replication").get("slave0", {}).get("state") != "online":
+            _before(deadline, "the master to see its replica online")
+
+
 def _rewriting_aof(persistence: dict[str, Any]) -> bool:
     return bool(persistence["aof_rewrite_in_progress"] or persistence["aof_rewrite_scheduled"])
 
@@ -181,6 +189,7 @@ def replicated(
         )
         stack.enter_context(replica)
         wait_until_in_sync(replica)
+        _wait_until_online(master)
         if password:
             # Set once in sync: BundledRedis checks readiness without a password.
             for node in (replica, master):
