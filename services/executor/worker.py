@@ -14,9 +14,12 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from services.executor.completer import Completer
 from services.executor.retry_policy import classify
@@ -29,6 +32,16 @@ from taskflow.tasks import NetworkTimeout, PermanentError, TaskContext, task_typ
 log = logging.getLogger(__name__)
 # How long an idle worker blocks waiting for a wake-up before it looks again.
 IDLE_WAIT_S = 1.0
+# Redis unreachable: expected during a restart or failover, so a one-line warning
+# rather than a traceback per attempt.
+REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+# Saving an outcome is retried with backoff up to this delay between attempts.
+SAVE_RETRY_MAX_DELAY_S = 2.0
+T = TypeVar("T")
+
+
+class OutcomeDropped(Exception):
+    """Redis stayed unreachable for a lease: the task will be requeued and rerun."""
 
 
 def new_worker_id() -> str:
@@ -105,16 +118,11 @@ class Worker:
                 continue
             try:
                 claims = await self.store.claim(self.worker_id, free)
-            except Exception:
-                log.exception("event=claim_failed worker_id=%s", self.worker_id)
-                await sleep_unless(stop, 1.0)
-                continue
-            if not claims:
-                try:
+                if not claims:
                     await self.registry.wait_for_work(IDLE_WAIT_S)
-                except Exception:
-                    log.exception("event=wait_for_work_failed worker_id=%s", self.worker_id)
-                    await sleep_unless(stop, 1.0)
+            except Exception as error:
+                self._log_redis_error("claim_failed", error)
+                await sleep_unless(stop, 1.0)
                 continue
             for claim in claims:
                 task_id = claim.task.task_id
@@ -137,9 +145,11 @@ class Worker:
             await self._fail(claim, error)
             return
         try:
-            await self._completer.complete(claim, result)
+            await self._save("result", claim, lambda: self._completer.complete(claim, result))
         except (LeaseLost, NotFound) as lost:
             log.warning("event=result_discarded task_id=%s reason=%r", task.task_id, str(lost))
+            return
+        except OutcomeDropped:
             return
         log.info(
             "event=task_completed task_id=%s task_type=%s worker_id=%s seconds=%.3f",
@@ -180,14 +190,19 @@ class Worker:
         verdict = classify(error, task.retry_count)
         message = str(error) or type(error).__name__
         try:
-            state = await self.store.fail(
-                claim, message, verdict.error_type,
-                permanent=verdict.permanent,
-                retry_delay_s=verdict.delay_s * self.config.retry_delay_scale,
-                consumes_retry=verdict.consumes_retry,
+            state = await self._save(
+                "failure", claim,
+                lambda: self.store.fail(
+                    claim, message, verdict.error_type,
+                    permanent=verdict.permanent,
+                    retry_delay_s=verdict.delay_s * self.config.retry_delay_scale,
+                    consumes_retry=verdict.consumes_retry,
+                ),
             )  # fmt: skip
         except (LeaseLost, NotFound) as lost:
             log.warning("event=failure_discarded task_id=%s reason=%r", task.task_id, str(lost))
+            return
+        except OutcomeDropped:
             return
         log.warning(
             "event=task_failed task_id=%s task_type=%s worker_id=%s error_type=%s "
@@ -196,13 +211,44 @@ class Worker:
             state, verdict.delay_s, message,
         )  # fmt: skip
 
+    async def _save(self, what: str, claim: ClaimedTask, write: Callable[[], Awaitable[T]]) -> T:
+        """`write` an outcome, retrying while Redis is unreachable (a restart, a
+        failover) for as long as the task's lease would last: redoing the work costs
+        more than waiting (an LLM call is paid for). Past that the lease has expired,
+        the scheduler requeues the task, and OutcomeDropped says so.
+        LeaseLost and NotFound go to the caller: those are answers, not outages."""
+        delay, deadline = 0.1, time.monotonic() + self.store.config.lease_ms / 1000
+        while True:
+            try:
+                return await write()
+            except REDIS_DOWN as error:
+                if time.monotonic() + delay > deadline:
+                    log.error(
+                        "event=%s_not_saved task_id=%s worker_id=%s error=%r "
+                        "(its lease expires and the task is requeued)",
+                        what, claim.task.task_id, self.worker_id, str(error),
+                    )  # fmt: skip
+                    raise OutcomeDropped from error
+                log.warning(
+                    "event=%s_save_retry task_id=%s retry_in=%.1f error=%r",
+                    what, claim.task.task_id, delay, str(error),
+                )  # fmt: skip
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, SAVE_RETRY_MAX_DELAY_S)
+
+    def _log_redis_error(self, event: str, error: Exception) -> None:
+        if isinstance(error, REDIS_DOWN):
+            log.warning("event=%s worker_id=%s error=%r", event, self.worker_id, str(error))
+        else:
+            log.error("event=%s worker_id=%s", event, self.worker_id, exc_info=error)
+
     async def _heartbeat_loop(self, stop: asyncio.Event) -> None:
         while not await sleep_unless(stop, self.config.heartbeat_s):
             try:
                 await self._beat()
                 lost = await self.store.renew([claim for claim, _ in self._running.values()])
-            except Exception:
-                log.exception("event=heartbeat_failed worker_id=%s", self.worker_id)
+            except Exception as error:
+                self._log_redis_error("heartbeat_failed", error)
                 continue
             for task_id in lost:
                 entry = self._running.get(task_id)

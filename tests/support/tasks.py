@@ -32,6 +32,13 @@ async def doomed(ctx: TaskContext) -> str:
     raise PermanentError("this input can never work")
 
 
+@task("doomed_later")
+async def doomed_later(ctx: TaskContext) -> str:
+    """Sleeps `content` seconds, then fails for good."""
+    await asyncio.sleep(float(ctx.content or 0))
+    raise PermanentError("this input can never work")
+
+
 @task("crashy")
 async def crashy(ctx: TaskContext) -> str:
     raise RuntimeError("unexpected bug")
