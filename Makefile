@@ -81,10 +81,11 @@ run: install ## Install everything and run the whole system
 	$(RUN) taskflow up
 
 .PHONY: bench
-bench: install ## Run the benchmarks (figures go to docs/performance.md by hand)
+bench: install browser ## Run the benchmarks (figures go to docs/performance.md by hand)
 	$(RUN) python -m bench.store
 	$(RUN) python -m bench.lifecycle --compare
 	$(RUN) python -m bench.provider
+	$(RUN) python -m bench.dashboard
 
 .PHONY: format
 format: ## Format the code
