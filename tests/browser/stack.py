@@ -9,11 +9,8 @@ the built dashboard (frontend/dist), against a Redis the caller started.
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -22,7 +19,8 @@ from pathlib import Path
 import httpx
 
 from taskflow.redis_server import free_port
-from tests.support.fake_openai import TEST_API_KEY, FakeOpenAI
+from tests.support.fake_openai import FakeOpenAI, provider_overrides
+from tests.support.processes import service_env, start_service
 
 ROOT = Path(__file__).resolve().parents[2]
 FRONTEND = ROOT / "frontend"
@@ -54,36 +52,22 @@ class Stack:
 
 def provider_env(fake: FakeOpenAI | None) -> dict[str, str]:
     """Point the LLM provider at `fake` (None: no key, local summaries)."""
-    if fake is None:
-        return {"OPENROUTER_API_KEY": ""}
-    return {
-        "OPENROUTER_API_KEY": TEST_API_KEY,
-        "OPENROUTER_BASE_URL": fake.url,
-        "OPENROUTER_MODEL": "fake/text-model",
-        "OPENROUTER_VISION_MODEL": "fake/vision-model",
-        "OPENROUTER_TIMEOUT": "5",
-    }
+    values = provider_overrides(fake, OPENROUTER_TIMEOUT=5)
+    return {name: "" if value is None else str(value) for name, value in values.items()}
 
 
 def stack_env(redis_url: str, overrides: Mapping[str, str]) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        {
-            "REDIS_URL": redis_url,
-            "TASKFLOW_SCHEDULER_ADDRESS": f"127.0.0.1:{free_port()}",
-            "TASKFLOW_EXECUTOR_ADDRESS": f"127.0.0.1:{free_port()}",
-            "TASKFLOW_MONITOR_ADDRESS": f"127.0.0.1:{free_port()}",
-            "TASKFLOW_GATEWAY_HOST": "127.0.0.1",
-            "TASKFLOW_GATEWAY_PORT": str(free_port()),
-            "TASKFLOW_FRONTEND_DIST": str(DIST),
-            "TASKFLOW_TASK_MODULES": json.dumps(["tests.support.tasks"]),
-            "TASKFLOW_HEARTBEAT_SECONDS": "1",
-            "TASKFLOW_RETRY_DELAY_SCALE": "0.01",
-            "TASKFLOW_SHUTDOWN_GRACE": "2",
-            # Quiet streams send a heartbeat soon, and the dashboard re-reads the counts.
-            "TASKFLOW_SSE_HEARTBEAT_SECONDS": "5",
-            "LOG_LEVEL": "INFO",
-        }
+    env = service_env(
+        redis_url,
+        TASKFLOW_SCHEDULER_ADDRESS=f"127.0.0.1:{free_port()}",
+        TASKFLOW_MONITOR_ADDRESS=f"127.0.0.1:{free_port()}",
+        TASKFLOW_GATEWAY_HOST="127.0.0.1",
+        TASKFLOW_GATEWAY_PORT=free_port(),
+        TASKFLOW_FRONTEND_DIST=str(DIST),
+        TASKFLOW_HEARTBEAT_SECONDS=1,
+        TASKFLOW_SHUTDOWN_GRACE=2,
+        # Quiet streams send a heartbeat soon, and the dashboard re-reads the counts.
+        TASKFLOW_SSE_HEARTBEAT_SECONDS=5,
     )
     env.pop("TASKFLOW_API_TOKEN", None)
     env.update(overrides)
@@ -103,7 +87,7 @@ def running_stack(
     stack = Stack(f"http://127.0.0.1:{env['TASKFLOW_GATEWAY_PORT']}", redis_url, env, log_dir)
     try:
         for name in SERVICES:
-            stack.processes[name] = _start(name, env, log_dir / f"{name}.log")
+            stack.processes[name] = start_service(name, env, log_dir / f"{name}.log")
         _wait_until_ready(stack)
         yield stack
     finally:
@@ -114,7 +98,7 @@ def start_gateway(stack: Stack, log_dir: Path, overrides: Mapping[str, str]) -> 
     """A second gateway over the same services (e.g. one that needs a token)."""
     env = {**stack.env, "TASKFLOW_GATEWAY_PORT": str(free_port()), **overrides}
     other = Stack(f"http://127.0.0.1:{env['TASKFLOW_GATEWAY_PORT']}", stack.redis_url, env, log_dir)
-    other.processes["gateway"] = _start("gateway", env, log_dir / "gateway.log")
+    other.processes["gateway"] = start_service("gateway", env, log_dir / "gateway.log")
     return other
 
 
@@ -124,17 +108,6 @@ def stop(stack: Stack) -> None:
 
 def wait_for_gateway(stack: Stack) -> None:
     _wait_for(stack, lambda http: http.get("/live").status_code == 200, "the gateway to serve")
-
-
-def _start(name: str, env: Mapping[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    with log_path.open("ab") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", f"services.{name}"],
-            cwd=ROOT,
-            env=dict(env),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
 
 
 def _wait_until_ready(stack: Stack) -> None:
