@@ -1,7 +1,9 @@
-"""Shared benchmark plumbing: a fresh bundled server, timing and a report line."""
+"""Shared benchmark plumbing: a fresh bundled server, seeding, timing and report lines."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import platform
 import tempfile
 import time
@@ -9,7 +11,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from redis.asyncio import Redis
+
 from taskflow.redis_server import BundledRedis
+from taskflow.store import NewTask, StoreConfig, TaskStore
+
+SEED_BATCH = 1000
 
 
 @contextmanager
@@ -39,3 +46,39 @@ def report(name: str, count: int, seconds: float, unit: str = "tasks/s") -> None
 
 def machine() -> str:
     return f"{platform.python_implementation()} {platform.python_version()}, {platform.machine()}"
+
+
+def host() -> str:
+    """Cores, CPU model, kernel and the load average before the run, for a report."""
+    cpu = "unknown CPU"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}, "
+        f"{machine()}, load average before the run {load}"
+    )
+
+
+async def seed_finished(redis_url: str, total: int, dlq_every: int = 100) -> float:
+    """`total` finished tasks through the store, as a worker would leave them (one in
+    `dlq_every` in the DLQ, the rest COMPLETED); the seconds it took."""
+    client = Redis.from_url(redis_url)
+    store = TaskStore(client, StoreConfig())
+    try:
+        with Timer() as timer:
+            for start in range(0, total, SEED_BATCH):
+                count = min(SEED_BATCH, total - start)
+                await store.create_many([NewTask("echo", "seeded")] * count)
+                claims = await store.claim("bench-seeder", count)
+                doomed = [c for n, c in enumerate(claims) if (start + n) % dlq_every == 0]
+                done = [c for c in claims if c not in doomed]
+                await store.complete_many([(claim, "seeded") for claim in done])
+                for claim in doomed:
+                    await store.fail(claim, "seeded failure", "PermanentError", permanent=True)
+        return timer.seconds
+    finally:
+        await client.aclose()

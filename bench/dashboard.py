@@ -17,8 +17,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
-import platform
 import subprocess
 import tempfile
 import time
@@ -28,36 +26,14 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from bench.common import Timer, bundled_server
+from bench.common import bundled_server, host, seed_finished
 from taskflow.store import NewTask, StoreConfig, TaskStore
 from tests.browser.specs import CHROMIUM, ensure_dashboard_built, run_vitest
 from tests.browser.stack import provider_env, running_stack
 
-SEED_BATCH = 1000
 MEASURE_FILE = "e2e/dashboard.measure.ts"
 # Generator ticks per second: each tick creates rate/TICKS tasks in one round trip.
 TICKS = 10
-
-
-async def seed(redis_url: str, total: int) -> float:
-    """`total` finished tasks, as a worker would leave them; seconds it took."""
-    client = Redis.from_url(redis_url)
-    store = TaskStore(client, StoreConfig())
-    dlq_every = 100
-    try:
-        with Timer() as timer:
-            for start in range(0, total, SEED_BATCH):
-                count = min(SEED_BATCH, total - start)
-                await store.create_many([NewTask("echo", "seeded")] * count)
-                claims = await store.claim("bench-seeder", count)
-                doomed = [c for n, c in enumerate(claims) if (start + n) % dlq_every == 0]
-                done = [c for c in claims if c not in doomed]
-                await store.complete_many([(claim, "seeded") for claim in done])
-                for claim in doomed:
-                    await store.fail(claim, "seeded failure", "PermanentError", permanent=True)
-        return timer.seconds
-    finally:
-        await client.aclose()
 
 
 async def generate(redis_url: str, rate: int, stop: asyncio.Event) -> int:
@@ -107,20 +83,10 @@ async def measure_live(redis_url: str, base_url: str, rate: int, seconds: float)
 
 
 def machine() -> str:
-    cpu = "unknown CPU"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
     version = subprocess.run(
         [str(CHROMIUM), "--version"], capture_output=True, text=True, check=False
     ).stdout.strip()
-    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
-    return (
-        f"{os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}, "
-        f"{version}, load average before the run {load}"
-    )
+    return f"{host()}, {version}"
 
 
 def print_first_render(figures: dict[str, Any]) -> None:
@@ -172,7 +138,7 @@ def main() -> None:
     ensure_dashboard_built()
     print(machine())
     with bundled_server() as server, stack_logs() as logs:
-        seconds = asyncio.run(seed(server.url, args.tasks))
+        seconds = asyncio.run(seed_finished(server.url, args.tasks))
         print(f"seeded {args.tasks:,} tasks in {seconds:.1f} s")
         with running_stack(server.url, logs, provider_env(None)) as stack:
             print_first_render(measure(stack.base_url, "first-render", args.seconds))
