@@ -89,6 +89,8 @@ class Settings(BaseSettings):
     # The REST gateway (and dashboard).
     gateway_host: str = Field(default="127.0.0.1", alias="TASKFLOW_GATEWAY_HOST")
     gateway_port: int = Field(default=8000, ge=0, le=65535, alias="TASKFLOW_GATEWAY_PORT")
+    # One INFO line per request; off behind a proxy that keeps its own access log.
+    gateway_access_log: bool = Field(default=True, alias="TASKFLOW_GATEWAY_ACCESS_LOG")
 
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
     debug: bool = Field(default=False, alias="DEBUG")

@@ -20,6 +20,7 @@ def main() -> None:
         host=settings.gateway_host,
         port=settings.gateway_port,
         log_config=None,
+        access_log=settings.gateway_access_log,
         timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
         proxy_headers=True,
     )

@@ -14,6 +14,8 @@ import grpc
 from grpc import aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from services.gateway.batching import CreateBatcher
+from services.gateway.batching import Metadata as Metadata  # the gateway's one definition
 from taskflow.rpc.server import MAX_MESSAGE_BYTES
 from taskflow.rpc.tls import open_channel
 from taskflow.settings import Settings
@@ -22,6 +24,7 @@ from taskflow.v1 import (
     monitor_service_pb2_grpc,
     scheduler_service_pb2_grpc,
 )
+from taskflow.v1 import scheduler_service_pb2 as scheduler_pb
 
 if TYPE_CHECKING:  # the async stub types exist in the .pyi files only
     from taskflow.v1.executor_service_pb2_grpc import ExecutorServiceAsyncStub
@@ -30,7 +33,6 @@ if TYPE_CHECKING:  # the async stub types exist in the .pyi files only
 
 Request = TypeVar("Request")
 Response = TypeVar("Response")
-Metadata = tuple[tuple[str, str], ...]
 # Deadline of a unary call; long enough for a 50 MB upload on a slow link.
 CALL_TIMEOUT_S = 60.0
 HEALTH_TIMEOUT_S = 2.0
@@ -66,6 +68,7 @@ class GrpcClients:
         self.monitor: MonitorServiceAsyncStub = monitor_service_pb2_grpc.MonitorServiceStub(
             self.channels["monitor"]
         )
+        self.creates = CreateBatcher(self.scheduler, CALL_TIMEOUT_S)
 
     async def close(self) -> None:
         await asyncio.gather(*(channel.close(None) for channel in self.channels.values()))
@@ -109,6 +112,12 @@ class Rpc:
         self, method: aio.UnaryUnaryMultiCallable[Request, Response], request: Request
     ) -> Response:
         return await method(request, metadata=self.metadata, timeout=CALL_TIMEOUT_S)
+
+    async def create_task(
+        self, request: scheduler_pb.CreateTaskRequest
+    ) -> scheduler_pb.CreateTaskResponse:
+        """CreateTask, sharing a call with the creates that arrive at the same time."""
+        return await self.clients.creates.create(request, self.metadata)
 
     def stream(
         self, method: aio.UnaryStreamMultiCallable[Request, Response], request: Request

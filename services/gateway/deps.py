@@ -1,4 +1,8 @@
-"""Route dependencies: the gRPC services as the current request may use them."""
+"""Route dependencies: the gRPC services as the current request may use them.
+
+They are `async def` although they never await: FastAPI runs a plain `def`
+dependency in its thread pool, a thread hop on every request.
+"""
 
 from __future__ import annotations
 
@@ -15,12 +19,12 @@ def _clients(request: Request) -> GrpcClients:
     return clients
 
 
-def caller_rpc(request: Request) -> Rpc:
+async def caller_rpc(request: Request) -> Rpc:
     """For /api/v1: each call carries the caller's token."""
     return Rpc(_clients(request), forwarded_metadata(request))
 
 
-def gateway_rpc(request: Request) -> Rpc:
+async def gateway_rpc(request: Request) -> Rpc:
     """For the gateway's own probes (/health, /ready, /metrics): its configured token."""
     metadata: Metadata = request.app.state.own_metadata
     return Rpc(_clients(request), metadata)

@@ -60,10 +60,10 @@ def router(settings: Settings) -> APIRouter:
 
     @api.post("/summarize/", status_code=201)
     async def create_summarize(body: SummarizeBody, rpc: CallerRpc) -> Json:
-        request = pb.CreateSummarizeTaskRequest(
-            content=body.content, idempotency_key=body.idempotency_key
+        request = pb.CreateTaskRequest(
+            task_type="summarize", content=body.content, idempotency_key=body.idempotency_key
         )
-        reply = await rpc.call(rpc.scheduler.CreateSummarizeTask, request)
+        reply = await rpc.create_task(request)
         return shapes.created(reply.task_id, reply.state)
 
     @api.post(
@@ -92,7 +92,7 @@ def router(settings: Settings) -> APIRouter:
 
     @api.post("", status_code=201)
     async def create_task(body: CreateTaskBody, rpc: CallerRpc) -> Json:
-        reply = await rpc.call(rpc.scheduler.CreateTask, _create_request(body))
+        reply = await rpc.create_task(_create_request(body))
         return {**shapes.created(reply.task_id, reply.state), "created": reply.created}
 
     @api.post("/batch", status_code=201)
