@@ -80,12 +80,17 @@ test: install browser tests/support/node_client/node_modules/.package-lock.json 
 run: install ## Install everything and run the whole system
 	$(RUN) taskflow up
 
+.PHONY: bench-tools
+bench-tools: browser ## Install the load generator the benchmarks drive (Debian's wrk), if it is missing
+	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends wrk; }
+
 .PHONY: bench
-bench: install browser ## Run the benchmarks (figures go to docs/performance.md by hand)
+bench: install bench-tools ## Run the benchmarks (figures go to docs/performance.md by hand)
 	$(RUN) python -m bench.store
 	$(RUN) python -m bench.lifecycle --compare
 	$(RUN) python -m bench.provider
 	$(RUN) python -m bench.dashboard
+	$(RUN) python -m bench.gateway
 
 .PHONY: format
 format: ## Format the code

@@ -185,7 +185,9 @@ async def create_steadily(base_url: str, rate: int, seconds: float) -> dict[str,
     return sent
 
 
-def measure_fan_out(base_url: str, options: Options) -> None:
+def measure_fan_out(stack: Stack, options: Options) -> None:
+    base_url = stack.base_url
+    servers = {name: stack.processes[name].pid for name in ("gateway", "monitor")}
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "receipts.json"
         listeners = subprocess.Popen(
@@ -201,8 +203,10 @@ def measure_fan_out(base_url: str, options: Options) -> None:
             assert listeners.stdout is not None
             if listeners.stdout.readline().strip() != "ready":
                 raise RuntimeError("the SSE listeners did not start")
+            before = {name: cpu_seconds(pid) for name, pid in servers.items()}
             sent = asyncio.run(create_steadily(base_url, options.rate, options.fan_out_seconds))
             time.sleep(2.0)  # the last events reach every stream
+            cpu = {name: cpu_seconds(pid) - before[name] for name, pid in servers.items()}
         finally:
             listeners.terminate()
             listeners.wait(timeout=30)
@@ -224,6 +228,13 @@ def measure_fan_out(base_url: str, options: Options) -> None:
         f"{len(delays):,} of {expected:,} events received, "
         f"{recorded['streams_ended']} streams ended early"
     )
+    window = options.fan_out_seconds + 2.0
+    print(
+        "  CPU while streaming: "
+        + ", ".join(f"{name} {100 * spent / window:.0f} %" for name, spent in cpu.items())
+        + " of a core; per event delivered: "
+        + ", ".join(f"{name} {1e6 * spent / len(delays):.0f} µs" for name, spent in cpu.items())
+    )
 
 
 def main() -> None:
@@ -243,7 +254,7 @@ def main() -> None:
         pause_executors(stack.base_url)
         measure_reads(server.url, stack.base_url, options)
         measure_creates(stack, Path(logs), options)
-        measure_fan_out(stack.base_url, options)
+        measure_fan_out(stack, options)
 
 
 if __name__ == "__main__":
