@@ -18,8 +18,10 @@ from services.gateway.clients import GrpcClients, bearer_metadata
 from services.gateway.limits import BodyLimitMiddleware
 from services.gateway.metrics import GatewayMetrics, MetricsMiddleware
 from services.gateway.metrics import router as metrics_router
+from services.gateway.queue_stream import QueueStreams
 from services.gateway.routes import queues, system, tasks, workers
 from taskflow.settings import Settings
+from taskflow.v1.monitor_service_pb2 import WatchQueuesRequest
 
 DESCRIPTION = """The REST and SSE API of AsyncTaskFlow, served over its gRPC services
 (SchedulerService, ExecutorService, MonitorService). Errors are `{"detail": "..."}`.
@@ -30,11 +32,16 @@ When TASKFLOW_API_TOKEN is set, every /api/v1 call needs `Authorization: Bearer
 def create_app(settings: Settings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.clients = GrpcClients(settings)
+        app.state.clients = clients = GrpcClients(settings)
+        watch = WatchQueuesRequest(heartbeat_seconds=settings.sse_heartbeat_seconds)
+        app.state.queue_streams = streams = QueueStreams(
+            lambda metadata: clients.monitor.WatchQueues(watch, metadata=metadata)
+        )
         try:
             yield
         finally:
-            await app.state.clients.close()
+            await streams.close()
+            await clients.close()
 
     app = FastAPI(
         title="AsyncTaskFlow",

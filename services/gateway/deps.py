@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 
 from services.gateway.auth import forwarded_metadata
 from services.gateway.clients import GrpcClients, Metadata, Rpc
+from services.gateway.queue_stream import QueueStreams
 
 
 def _clients(request: Request) -> GrpcClients:
@@ -30,5 +31,11 @@ async def gateway_rpc(request: Request) -> Rpc:
     return Rpc(_clients(request), metadata)
 
 
+async def queue_streams(request: Request) -> QueueStreams:
+    streams: QueueStreams = request.app.state.queue_streams
+    return streams
+
+
 CallerRpc = Annotated[Rpc, Depends(caller_rpc)]
+SharedQueueStreams = Annotated[QueueStreams, Depends(queue_streams)]
 GatewayRpc = Annotated[Rpc, Depends(gateway_rpc)]

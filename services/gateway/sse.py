@@ -60,6 +60,7 @@ def queue_event(message: monitor_pb.WatchQueuesResponse) -> Json | None:
             "task_type": created.task_type,
             "queue_depths": shapes.depths(created.queue_depths),
             "state_counts": shapes.counts(created.state_counts),
+            "retry_ratio": created.retry_ratio,
             "timestamp": stamp,
         }
     if kind == "task_state_changed":
@@ -71,6 +72,7 @@ def queue_event(message: monitor_pb.WatchQueuesResponse) -> Json | None:
             "new_state": shapes.state_name(changed.new_state),
             "queue_depths": shapes.depths(changed.queue_depths),
             "state_counts": shapes.counts(changed.state_counts),
+            "retry_ratio": changed.retry_ratio,
             "timestamp": stamp,
         }
     if kind == "task_deleted":
@@ -81,6 +83,7 @@ def queue_event(message: monitor_pb.WatchQueuesResponse) -> Json | None:
             "old_state": shapes.state_name(deleted.old_state),
             "queue_depths": shapes.depths(deleted.queue_depths),
             "state_counts": shapes.counts(deleted.state_counts),
+            "retry_ratio": deleted.retry_ratio,
             "timestamp": stamp,
         }
     if kind == "heartbeat":

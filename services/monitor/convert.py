@@ -37,7 +37,7 @@ def heartbeat() -> pb.WatchQueuesResponse:
     return pb.WatchQueuesResponse(timestamp=now(), heartbeat=pb.Heartbeat())
 
 
-def event(event: QueueEvent) -> pb.WatchQueuesResponse:
+def event(event: QueueEvent, retry_ratio: float) -> pb.WatchQueuesResponse:
     depths = convert.depths_to_proto(event.queue_depths)
     counts = convert.state_counts_to_proto(event.state_counts)
     stamp = convert.timestamp(event.timestamp)
@@ -47,6 +47,7 @@ def event(event: QueueEvent) -> pb.WatchQueuesResponse:
             task_type=event.task_type,
             queue_depths=depths,
             state_counts=counts,
+            retry_ratio=retry_ratio,
         )
         return pb.WatchQueuesResponse(timestamp=stamp, task_created=created)
     if event.kind is EventKind.DELETED:
@@ -55,6 +56,7 @@ def event(event: QueueEvent) -> pb.WatchQueuesResponse:
             old_state=state(event.old_state),
             queue_depths=depths,
             state_counts=counts,
+            retry_ratio=retry_ratio,
         )
         return pb.WatchQueuesResponse(timestamp=stamp, task_deleted=deleted)
     changed = pb.TaskStateChanged(
@@ -63,6 +65,7 @@ def event(event: QueueEvent) -> pb.WatchQueuesResponse:
         new_state=state(event.new_state),
         queue_depths=depths,
         state_counts=counts,
+        retry_ratio=retry_ratio,
     )
     return pb.WatchQueuesResponse(timestamp=stamp, task_state_changed=changed)
 

@@ -77,7 +77,8 @@ class MonitorServicer(MonitorServiceServicer):
                 elif event is None:
                     yield messages.heartbeat()
                 else:
-                    yield messages.event(event)
+                    ratio = self.store.config.retry_ratio.for_length(event.queue_depths.retry)
+                    yield messages.event(event, ratio)
 
     async def WatchTask(
         self, request: pb.WatchTaskRequest, context: Context

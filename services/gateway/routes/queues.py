@@ -9,7 +9,7 @@ from fastapi.sse import EventSourceResponse
 from pydantic import BaseModel
 
 from services.gateway import shapes, sse
-from services.gateway.deps import CallerRpc
+from services.gateway.deps import CallerRpc, SharedQueueStreams
 from taskflow.settings import Settings
 from taskflow.v1 import monitor_service_pb2 as monitor_pb
 from taskflow.v1 import scheduler_service_pb2 as pb
@@ -31,12 +31,13 @@ def router(settings: Settings) -> APIRouter:
         return shapes.queue_status(reply)
 
     @api.get("/status/stream", responses=sse.RESPONSES)
-    async def queue_stream(rpc: CallerRpc) -> EventSourceResponse:
+    async def queue_stream(rpc: CallerRpc, streams: SharedQueueStreams) -> EventSourceResponse:
         """SSE (contract §5): `initial_status`, then `task_created`,
-        `task_state_changed`, `task_deleted` as they happen, `heartbeat` when quiet,
-        `error` on trouble. With auth on, an EventSource passes the token as `?token=`."""
-        request = monitor_pb.WatchQueuesRequest(heartbeat_seconds=settings.sse_heartbeat_seconds)
-        return await sse.open_stream(rpc.stream(rpc.monitor.WatchQueues, request), sse.queue_event)
+        `task_state_changed`, `task_deleted` as they happen (each with the depths,
+        counts and retry ratio right after it), `heartbeat` when quiet, `error` on
+        trouble. With auth on, an EventSource passes the token as `?token=`."""
+        events = await streams.open(rpc.metadata)
+        return EventSourceResponse(events, headers=sse.HEADERS)
 
     @api.get("/dlq")
     async def dlq_tasks(

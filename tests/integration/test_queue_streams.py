@@ -1,0 +1,171 @@
+"""The gateway's shared queue stream against a real monitor: one WatchQueues call
+for many clients, a joining client starts from the current figures, and a client
+that falls behind is resynchronised with a snapshot."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from typing import Any, cast
+
+import grpc
+import pytest
+from grpc import aio
+from redis.asyncio import Redis
+
+from services.gateway.queue_stream import QueueStreams
+from services.monitor.app import running_monitor
+from taskflow.redis_server import free_port
+from taskflow.store import NewTask, TaskStore
+from taskflow.v1 import monitor_service_pb2 as monitor_pb
+from taskflow.v1 import monitor_service_pb2_grpc
+from tests.support.stack import settings_for
+
+NO_METADATA: tuple[tuple[str, str], ...] = ()
+WAIT_S = 10.0
+Json = dict[str, Any]
+
+
+# Generic in the stubs only: not subscriptable at run time.
+class StreamCounter(aio.UnaryStreamClientInterceptor):  # type: ignore[type-arg]
+    """Counts the streaming calls that leave the channel."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+
+    async def intercept_unary_stream(
+        self, continuation: Callable[..., Any], details: Any, request: Any
+    ) -> Any:
+        method = details.method
+        self.calls[method.decode() if isinstance(method, bytes) else method] += 1
+        return await continuation(details, request)
+
+    @property
+    def watches(self) -> int:
+        return self.calls["/taskflow.v1.MonitorService/WatchQueues"]
+
+
+def streams_on(channel: aio.Channel, backlog: int = 1000) -> QueueStreams:
+    stub = monitor_service_pb2_grpc.MonitorServiceStub(channel)
+    request = monitor_pb.WatchQueuesRequest(heartbeat_seconds=30)
+    return QueueStreams(lambda metadata: stub.WatchQueues(request, metadata=metadata), backlog)
+
+
+@pytest.fixture
+async def monitor(
+    redis_url: str, redis_client: Redis
+) -> AsyncIterator[tuple[aio.Channel, StreamCounter]]:
+    counter = StreamCounter()
+    interceptor = cast(aio.ClientInterceptor, counter)  # the stubs ask for a cast
+    async with (
+        running_monitor(settings_for(redis_url), redis_client) as server,
+        aio.insecure_channel(server.address, interceptors=[interceptor]) as channel,
+    ):
+        yield channel, counter
+
+
+async def next_event(events: AsyncGenerator[str, None]) -> Json:
+    text = await asyncio.wait_for(anext(events), WAIT_S)
+    assert text.startswith("data: "), text
+    assert text.endswith("\n\n"), text
+    event: Json = json.loads(text[len("data: ") :])
+    return event
+
+
+async def until_pending(events: AsyncGenerator[str, None], count: int) -> list[Json]:
+    """The events read until one shows `count` PENDING tasks."""
+    received = [await next_event(events)]
+    while received[-1]["state_counts"]["PENDING"] < count:
+        received.append(await next_event(events))
+    return received
+
+
+async def test_clients_share_one_watch_and_each_sees_every_event(
+    monitor: tuple[aio.Channel, StreamCounter], store: TaskStore
+) -> None:
+    channel, counter = monitor
+    streams = streams_on(channel)
+    clients = [await streams.open(NO_METADATA) for _ in range(5)]
+    for events in clients:
+        assert (await next_event(events))["type"] == "initial_status"
+    created = await store.create(NewTask("echo", "hi"))
+    for events in clients:
+        event = await next_event(events)
+        assert event["type"] == "task_created"
+        assert event["task_id"] == created.task_id
+        assert event["state_counts"]["PENDING"] == 1
+        assert event["retry_ratio"] == pytest.approx(0.3)
+    assert counter.watches == 1
+    for events in clients:
+        await events.aclose()
+    await streams.close()
+
+
+async def test_a_joining_client_starts_from_the_current_figures(
+    monitor: tuple[aio.Channel, StreamCounter], store: TaskStore
+) -> None:
+    channel, _ = monitor
+    streams = streams_on(channel)
+    first = await streams.open(NO_METADATA)
+    await next_event(first)
+    await store.create_many([NewTask("echo", str(n)) for n in range(3)])
+    for _ in range(3):
+        await next_event(first)
+    late = await streams.open(NO_METADATA)
+    initial = await next_event(late)
+    assert initial["type"] == "initial_status"
+    assert initial["state_counts"]["PENDING"] == 3
+    assert initial["queue_depths"]["primary"] == 3
+    assert set(initial) == {"type", "queue_depths", "state_counts", "retry_ratio", "timestamp"}
+    await first.aclose()
+    await late.aclose()
+    await streams.close()
+
+
+async def test_the_watch_ends_with_its_last_client_and_reopens_for_the_next(
+    monitor: tuple[aio.Channel, StreamCounter],
+) -> None:
+    channel, counter = monitor
+    streams = streams_on(channel)
+    events = await streams.open(NO_METADATA)
+    await next_event(events)
+    await events.aclose()
+    assert streams.watches == {}
+    again = await streams.open(NO_METADATA)
+    assert (await next_event(again))["type"] == "initial_status"
+    assert counter.watches == 2
+    await again.aclose()
+    await streams.close()
+
+
+async def test_a_client_that_falls_behind_gets_a_snapshot_instead_of_its_backlog(
+    monitor: tuple[aio.Channel, StreamCounter], store: TaskStore
+) -> None:
+    channel, _ = monitor
+    streams = streams_on(channel, backlog=3)
+    slow = await streams.open(NO_METADATA)
+    keeping_up = await streams.open(NO_METADATA)
+    await next_event(keeping_up)
+    for n in range(10):  # one by one: each event then carries a count of its own
+        await store.create(NewTask("echo", str(n)))
+    await until_pending(keeping_up, 10)  # by now every event reached the slow client's queue
+    received = await until_pending(slow, 10)
+    assert received[0]["type"] == "initial_status"  # a snapshot replaced the backlog
+    assert len(received) < 10, received
+    await store.create(NewTask("echo", "one more"))
+    after = (await until_pending(slow, 11))[-1]
+    assert after["type"] == "task_created"  # and it keeps up again
+    await slow.aclose()
+    await keeping_up.aclose()
+    await streams.close()
+
+
+async def test_a_monitor_that_cannot_be_reached_is_an_error_at_open() -> None:
+    async with aio.insecure_channel(f"127.0.0.1:{free_port()}") as channel:
+        streams = streams_on(channel)
+        with pytest.raises(aio.AioRpcError) as raised:
+            await streams.open(NO_METADATA)
+        assert raised.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert streams.watches == {}
