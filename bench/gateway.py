@@ -57,12 +57,12 @@ class Options:
     seconds: float  # each load run
     tasks: int  # stored tasks for the second round of reads
     clients: int  # SSE streams
-    rate: int  # tasks created per second while the streams listen
+    rates: tuple[int, ...]  # tasks created per second while the streams listen
     fan_out_seconds: float
 
 
-FULL = Options(seconds=15, tasks=100_000, clients=200, rate=20, fan_out_seconds=15)
-QUICK = Options(seconds=3, tasks=10_000, clients=50, rate=10, fan_out_seconds=3)
+FULL = Options(seconds=15, tasks=100_000, clients=200, rates=(20, 70), fan_out_seconds=15)
+QUICK = Options(seconds=3, tasks=10_000, clients=50, rates=(10,), fan_out_seconds=3)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -185,7 +185,7 @@ async def create_steadily(base_url: str, rate: int, seconds: float) -> dict[str,
     return sent
 
 
-def measure_fan_out(stack: Stack, options: Options) -> None:
+def measure_fan_out(stack: Stack, options: Options, rate: int) -> None:
     base_url = stack.base_url
     servers = {name: stack.processes[name].pid for name in ("gateway", "monitor")}
     with tempfile.TemporaryDirectory() as tmp:
@@ -204,7 +204,7 @@ def measure_fan_out(stack: Stack, options: Options) -> None:
             if listeners.stdout.readline().strip() != "ready":
                 raise RuntimeError("the SSE listeners did not start")
             before = {name: cpu_seconds(pid) for name, pid in servers.items()}
-            sent = asyncio.run(create_steadily(base_url, options.rate, options.fan_out_seconds))
+            sent = asyncio.run(create_steadily(base_url, rate, options.fan_out_seconds))
             time.sleep(2.0)  # the last events reach every stream
             cpu = {name: cpu_seconds(pid) - before[name] for name, pid in servers.items()}
         finally:
@@ -219,7 +219,7 @@ def measure_fan_out(stack: Stack, options: Options) -> None:
     ]
     expected = len(sent) * options.clients
     print(
-        f"SSE fan-out: {options.clients} streams, {options.rate} tasks/s created for "
+        f"SSE fan-out: {options.clients} streams, {rate} tasks/s created for "
         f"{options.fan_out_seconds:.0f} s ({len(sent)} tasks)"
     )
     print(
@@ -254,7 +254,8 @@ def main() -> None:
         pause_executors(stack.base_url)
         measure_reads(server.url, stack.base_url, options)
         measure_creates(stack, Path(logs), options)
-        measure_fan_out(stack, options)
+        for rate in options.rates:
+            measure_fan_out(stack, options, rate)
 
 
 if __name__ == "__main__":
