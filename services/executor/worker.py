@@ -24,7 +24,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from services.executor.completer import Completer
 from services.executor.retry_policy import classify
 from taskflow.aio import first_of, sleep_unless
-from taskflow.errors import LeaseLost, NotFound
+from taskflow.errors import CorruptTask, LeaseLost, NotFound
 from taskflow.store import ClaimedTask, TaskStore
 from taskflow.store.workers import WorkerRegistry
 from taskflow.tasks import NetworkTimeout, PermanentError, TaskContext, task_type
@@ -125,7 +125,7 @@ class Worker:
                 await sleep_unless(stop, 1.0)
                 continue
             for claim in claims:
-                task_id = claim.task.task_id
+                task_id = claim.task_id
                 runner = asyncio.create_task(self._execute(claim), name=f"task-{task_id}")
                 self._running[task_id] = (claim, runner)
                 runner.add_done_callback(self._finished)
@@ -135,7 +135,6 @@ class Worker:
         self._slot_free.set()
 
     async def _execute(self, claim: ClaimedTask) -> None:
-        task = claim.task
         started = time.perf_counter()
         try:
             result = await self._call_handler(claim)
@@ -147,28 +146,31 @@ class Worker:
         try:
             await self._save("result", claim, lambda: self._completer.complete(claim, result))
         except (LeaseLost, NotFound) as lost:
-            log.warning("event=result_discarded task_id=%s reason=%r", task.task_id, str(lost))
+            log.warning("event=result_discarded task_id=%s reason=%r", claim.task_id, str(lost))
             return
         except OutcomeDropped:
             return
         log.info(
             "event=task_completed task_id=%s task_type=%s worker_id=%s seconds=%.3f",
-            task.task_id, task.task_type, self.worker_id, time.perf_counter() - started,
+            claim.task_id, claim.task_type, self.worker_id, time.perf_counter() - started,
         )  # fmt: skip
 
     async def _call_handler(self, claim: ClaimedTask) -> str:
-        task = claim.task
         try:
-            kind = task_type(task.task_type)
+            kind = task_type(claim.task_type)
         except Exception as exc:
-            raise PermanentError(f"no handler for task type {task.task_type!r} here") from exc
+            raise PermanentError(f"no handler for task type {claim.task_type!r} here") from exc
+        try:
+            metadata = claim.metadata()
+        except CorruptTask as exc:
+            raise PermanentError(str(exc)) from exc
         context = TaskContext(
-            task_id=task.task_id,
-            task_type=task.task_type,
-            content=task.content,
-            metadata=task.metadata,
-            retry_count=task.retry_count,
-            load_payload=lambda: self.store.payload(task.task_id),
+            task_id=claim.task_id,
+            task_type=claim.task_type,
+            content=claim.content,
+            metadata=metadata,
+            retry_count=claim.retry_count,
+            load_payload=lambda: self.store.payload(claim.task_id),
             services=self._services,
         )
         try:
@@ -186,8 +188,7 @@ class Worker:
         return outcome if isinstance(outcome, str) else json.dumps(outcome)
 
     async def _fail(self, claim: ClaimedTask, error: Exception) -> None:
-        task = claim.task
-        verdict = classify(error, task.retry_count)
+        verdict = classify(error, claim.retry_count)
         message = str(error) or type(error).__name__
         try:
             state = await self._save(
@@ -200,14 +201,14 @@ class Worker:
                 ),
             )  # fmt: skip
         except (LeaseLost, NotFound) as lost:
-            log.warning("event=failure_discarded task_id=%s reason=%r", task.task_id, str(lost))
+            log.warning("event=failure_discarded task_id=%s reason=%r", claim.task_id, str(lost))
             return
         except OutcomeDropped:
             return
         log.warning(
             "event=task_failed task_id=%s task_type=%s worker_id=%s error_type=%s "
             "new_state=%s retry_in=%.1f error=%r",
-            task.task_id, task.task_type, self.worker_id, verdict.error_type,
+            claim.task_id, claim.task_type, self.worker_id, verdict.error_type,
             state, verdict.delay_s, message,
         )  # fmt: skip
 
@@ -226,12 +227,12 @@ class Worker:
                     log.error(
                         "event=%s_not_saved task_id=%s worker_id=%s error=%r "
                         "(its lease expires and the task is requeued)",
-                        what, claim.task.task_id, self.worker_id, str(error),
+                        what, claim.task_id, self.worker_id, str(error),
                     )  # fmt: skip
                     raise OutcomeDropped from error
                 log.warning(
                     "event=%s_save_retry task_id=%s retry_in=%.1f error=%r",
-                    what, claim.task.task_id, delay, str(error),
+                    what, claim.task_id, delay, str(error),
                 )  # fmt: skip
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, SAVE_RETRY_MAX_DELAY_S)

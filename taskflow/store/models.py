@@ -163,10 +163,24 @@ def _json_list(value: str) -> list[dict[str, Any]]:
 
 @dataclass(frozen=True)
 class ClaimedTask:
-    """A task a worker holds, with the lease token that proves it (fencing)."""
+    """A task a worker holds: what its handler is given, and the lease token that
+    proves the hold (fencing). Only these fields travel with a claim; the rest of
+    the task stays in Redis, where `TaskStore.get` reads it."""
 
-    task: Task
+    task_id: str
+    task_type: str
+    retry_count: int
+    content: str
+    metadata_json: str
     lease_token: str
+
+    def metadata(self) -> dict[str, Any]:
+        """The task's metadata; CorruptTask if the stored text is not a JSON object
+        (parsed here, not at claim time, so one bad task cannot fail a whole batch)."""
+        try:
+            return _json_object(self.metadata_json)
+        except ValueError as exc:
+            raise CorruptTask(f"task {self.task_id} has malformed metadata: {exc}") from exc
 
 
 @dataclass(frozen=True)

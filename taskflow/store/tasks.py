@@ -124,12 +124,17 @@ class TaskStore:
             ratio.critical_length,
             ratio.at_critical,
         )
-        claims = []
-        for row in rows:
-            fields = row[1:]
-            raw = {k.decode(): v.decode() for k, v in zip(fields[::2], fields[1::2], strict=True)}
-            claims.append(ClaimedTask(Task.from_hash(raw), row[0].decode()))
-        return claims
+        return [
+            ClaimedTask(
+                task_id=task_id.decode(),
+                task_type=task_type.decode(),
+                retry_count=int(retry_count),
+                content=content.decode(),
+                metadata_json=metadata.decode(),
+                lease_token=token.decode(),
+            )
+            for token, task_id, task_type, retry_count, content, metadata in rows
+        ]
 
     async def complete(self, claim: ClaimedTask, result: str) -> None:
         """ACTIVE -> COMPLETED; LeaseLost if this worker no longer holds the task."""
@@ -143,9 +148,7 @@ class TaskStore:
         """Complete a batch in one round trip; per task None, or the error it met."""
         if not finished:
             return []
-        args = [
-            v for claim, result in finished for v in (claim.task.task_id, claim.lease_token, result)
-        ]
+        args = [v for claim, result in finished for v in (claim.task_id, claim.lease_token, result)]
         codes = await self._run("complete", self.keys.primary, *args)
         return [
             _outcome(_text(code), claim) for code, (claim, _) in zip(codes, finished, strict=True)
@@ -168,7 +171,7 @@ class TaskStore:
         state = await self._run(
             "fail",
             self.keys.primary,
-            claim.task.task_id,
+            claim.task_id,
             claim.lease_token,
             error,
             error_type,
@@ -180,14 +183,14 @@ class TaskStore:
 
     async def release(self, claims: Iterable[ClaimedTask]) -> int:
         """Hand unfinished tasks back to the head of their queue (graceful shutdown)."""
-        args = [v for c in claims for v in (c.task.task_id, c.lease_token)]
+        args = [v for c in claims for v in (c.task_id, c.lease_token)]
         if not args:
             return 0
         return int(await self._run("release", self.keys.primary, *args))
 
     async def renew(self, claims: Iterable[ClaimedTask]) -> list[str]:
         """Extend leases; returns the ids this worker no longer holds."""
-        args = [v for c in claims for v in (c.task.task_id, c.lease_token)]
+        args = [v for c in claims for v in (c.task_id, c.lease_token)]
         if not args:
             return []
         lost = await self._run("renew", self.keys.primary, self.config.lease_ms, *args)
@@ -309,7 +312,7 @@ class TaskStore:
 def _outcome(code: str, claim: ClaimedTask) -> TaskflowError | None:
     if code == "OK":
         return None
-    task_id = claim.task.task_id
+    task_id = claim.task_id
     if code == "NOTFOUND":
         return NotFound(f"task {task_id} does not exist")
     return LeaseLost(f"task {task_id} is no longer held with this lease")

@@ -78,7 +78,7 @@ async def test_workers_healthy_then_stale(
     ok = by_id["w-ok"]
     assert ok.status == enums.WORKER_HEALTH_HEALTHY
     assert (ok.success_count, ok.failure_count) == (1, 1)
-    assert list(ok.active_task_ids) == [held.task.task_id]
+    assert list(ok.active_task_ids) == [held.task_id]
     assert (ok.pid, ok.concurrency, ok.hostname) == (11, 4, "h")
     assert ok.started_at.seconds == 1700000000
     assert ok.seconds_since_heartbeat < STALE_AFTER_S

@@ -66,7 +66,7 @@ async def test_finishing_without_the_lease_is_refused(
     with pytest.raises(LeaseLost):
         await store.fail(claim, "late", "Default", permanent=False)
     assert await snapshot(redis_client) == before
-    assert (await store.get(claim.task.task_id)).result == "first"
+    assert (await store.get(claim.task_id)).result == "first"
 
 
 @pytest.mark.parametrize(
@@ -82,6 +82,21 @@ async def test_malformed_stored_task_is_corrupt_and_left_alone(
     with pytest.raises(CorruptTask):
         await store.delete(created.task_id)
     assert await snapshot(redis_client) == before
+
+
+async def test_a_claim_carries_the_handlers_input_and_one_bad_task_spoils_nothing(
+    store: TaskStore, redis_client: Redis
+) -> None:
+    good = await store.create(NewTask("summarize", "text", metadata={"lang": "en"}))
+    bad = await store.create(NewTask("summarize", "x"))
+    await redis_client.hset(store.keys.task(bad.task_id), "metadata", "not json")
+    claims = {claim.task_id: claim for claim in await store.claim("w", 5)}
+    assert set(claims) == {good.task_id, bad.task_id}
+    ok = claims[good.task_id]
+    assert (ok.task_type, ok.content, ok.retry_count) == ("summarize", "text", 0)
+    assert ok.metadata() == {"lang": "en"}
+    with pytest.raises(CorruptTask):
+        claims[bad.task_id].metadata()
 
 
 async def test_malformed_history_reads_as_corrupt(store: TaskStore, redis_client: Redis) -> None:

@@ -38,7 +38,7 @@ async def test_acknowledged_tasks_survive_a_restart(tmp_path: Path, stop: str) -
         assert status.states[TaskState.ACTIVE] == 4
         assert status.states[TaskState.COMPLETED] == 1
         assert status.queues.primary == 45
-        assert (await store.get(claims[0].task.task_id)).result == "done"
+        assert (await store.get(claims[0].task_id)).result == "done"
     finally:
         await client.aclose()
         server.stop()

@@ -8,7 +8,7 @@ from taskflow.store import NewTask, QueueName, StoreConfig, TaskQuery, TaskState
 async def test_queues_are_fifo(store: TaskStore) -> None:
     created = await store.create_many([NewTask("summarize", str(i)) for i in range(20)])
     assert await store.queue_heads(QueueName.PRIMARY, 3) == [c.task_id for c in created[:3]]
-    claimed = [c.task.task_id for _ in range(4) for c in await store.claim("w", 5)]
+    claimed = [c.task_id for _ in range(4) for c in await store.claim("w", 5)]
     assert claimed == [c.task_id for c in created]
 
 
@@ -28,7 +28,7 @@ async def test_claims_favour_primary_by_the_retry_ratio(store: TaskStore) -> Non
         await store.fail(claim, "x", "Default", permanent=False)
     await store.promote_due()
     claims = await store.claim("w", 100)
-    from_retry = sum(1 for c in claims if c.task.retry_count == 1)
+    from_retry = sum(1 for c in claims if c.retry_count == 1)
     assert 25 <= from_retry <= 35  # ratio 0.3, low-discrepancy draws
 
 
@@ -75,7 +75,7 @@ async def test_listing_filters_sorts_and_pages_from_indexes(store: TaskStore) ->
 async def test_bulk_cleanup(store: TaskStore) -> None:
     await store.create_many([NewTask("summarize") for _ in range(10)])
     for claim in await store.claim("w", 6):
-        if claim.task.content == "":
+        if claim.content == "":
             await store.fail(claim, "bad input", "PermanentError", permanent=True)
     assert (await store.status()).queues.dlq == 6
     assert await store.retry_all_dlq(reset_retry_count=True) == 6

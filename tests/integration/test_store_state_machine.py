@@ -106,7 +106,7 @@ class StoreMachine(RuleBasedStateMachine):
     def take(self, got: list[ClaimedTask], wanted: int) -> None:
         assert len(got) == min(wanted, len(self.primary) + len(self.retry))
         for claim in got:
-            task_id = claim.task.task_id
+            task_id = claim.task_id
             queue = self.primary if task_id in self.primary else self.retry
             assert queue, f"{task_id} was claimed but is in no model queue"
             assert queue[0] == task_id, "claim did not take the oldest task (FIFO)"
@@ -117,12 +117,12 @@ class StoreMachine(RuleBasedStateMachine):
     def complete(self, claimed: list[ClaimedTask]) -> None:
         for claim in claimed:
             self.run(self.store.complete(claim, "done"))
-            self.tasks[claim.task.task_id].state = TaskState.COMPLETED
+            self.tasks[claim.task_id].state = TaskState.COMPLETED
 
     @rule(claimed=consumes(claims), permanent=st.booleans())
     def fail(self, claimed: list[ClaimedTask], permanent: bool) -> None:
         for claim in claimed:
-            model = self.tasks[claim.task.task_id]
+            model = self.tasks[claim.task_id]
             state = self.run(
                 self.store.fail(claim, "boom", "Default", permanent=permanent, retry_delay_s=0)
             )
@@ -138,7 +138,7 @@ class StoreMachine(RuleBasedStateMachine):
     def release(self, claimed: list[ClaimedTask]) -> None:
         assert self.run(self.store.release(claimed)) == len(claimed)
         for claim in reversed(claimed):
-            task_id = claim.task.task_id
+            task_id = claim.task_id
             self.tasks[task_id].state = TaskState.PENDING
             queue = (
                 self.retry
@@ -167,7 +167,7 @@ class StoreMachine(RuleBasedStateMachine):
         requeued, dead = self.run(self.store.reap_expired())
         assert requeued + dead == len(got)
         # Leases that expire in the same millisecond are reaped in id order.
-        for task_id in sorted(claim.task.task_id for claim in got):
+        for task_id in sorted(claim.task_id for claim in got):
             model = self.tasks[task_id]
             if model.retry_count >= model.max_retries:
                 model.state = TaskState.DLQ
@@ -180,13 +180,13 @@ class StoreMachine(RuleBasedStateMachine):
     @rule(lost=consumes(lost_claims))
     def finishing_after_losing_the_lease_is_refused(self, lost: list[ClaimedTask]) -> None:
         for claim in lost:
-            before = self.sync.hgetall(self.keys.task(claim.task.task_id))
-            refusal = LeaseLost if claim.task.task_id in self.tasks else NotFound
+            before = self.sync.hgetall(self.keys.task(claim.task_id))
+            refusal = LeaseLost if claim.task_id in self.tasks else NotFound
             with pytest.raises(refusal):
                 self.run(self.store.complete(claim, "too late"))
             with pytest.raises(refusal):
                 self.run(self.store.fail(claim, "too late", "Default", permanent=True))
-            assert self.sync.hgetall(self.keys.task(claim.task.task_id)) == before
+            assert self.sync.hgetall(self.keys.task(claim.task_id)) == before
 
     @precondition(lambda self: bool(self.tasks))
     @rule(data=st.data(), reset=st.booleans())

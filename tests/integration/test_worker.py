@@ -5,11 +5,12 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
+from redis.asyncio import Redis
 
 from services.executor.worker import Worker, WorkerConfig
 from taskflow.store import NewTask, TaskState, TaskStore
 from taskflow.tasks import load_task_modules
-from tests.support.waiting import wait_for_state
+from tests.support.waiting import eventually, wait_for_state
 
 
 @pytest.fixture(autouse=True)
@@ -58,6 +59,28 @@ async def test_failures_follow_the_retry_policy(store: TaskStore) -> None:
     assert retried.scheduled_at is not None
     delay = (retried.retry_after - retried.scheduled_at).total_seconds()
     assert 5 <= delay <= 5.5 + 0.01  # Default schedule: 5 s + up to 10% jitter
+
+
+async def test_unreadable_metadata_sends_its_task_alone_to_the_dlq(
+    store: TaskStore, redis_client: Redis
+) -> None:
+    bad = await store.create(NewTask("echo", "bad"))
+    await redis_client.hset(store.keys.task(bad.task_id), "metadata", "[1, 2]")
+    good = await store.create_many([NewTask("echo", f"hi {i}") for i in range(3)])
+
+    async def bad_in_dlq() -> bool:
+        return await redis_client.hget(store.keys.task(bad.task_id), "state") == b"DLQ"
+
+    async with running(Worker(store, WorkerConfig(concurrency=4))):
+        for c in good:
+            await wait_for_state(store, c.task_id, TaskState.COMPLETED)
+        await eventually(bad_in_dlq, what="the task with bad metadata in the DLQ")
+    error_type, last_error = await redis_client.hmget(
+        store.keys.task(bad.task_id), "error_type", "last_error"
+    )
+    assert error_type == b"PermanentError"
+    assert isinstance(last_error, bytes)
+    assert b"malformed metadata" in last_error
 
 
 async def test_time_limit_ends_in_a_retryable_timeout(store: TaskStore) -> None:

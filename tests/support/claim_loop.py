@@ -25,7 +25,7 @@ async def drain(url: str, worker_id: str) -> list[str]:
     try:
         while claims := await store.claim(worker_id, BATCH):
             outcomes = await store.complete_many([(claim, worker_id) for claim in claims])
-            done += [c.task.task_id for c, error in zip(claims, outcomes, strict=True) if not error]
+            done += [c.task_id for c, error in zip(claims, outcomes, strict=True) if not error]
     finally:
         await client.aclose()
     return done

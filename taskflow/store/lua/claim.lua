@@ -10,7 +10,9 @@
 -- ARGV[5]  a uniform random number in [0, 1) drawn by the caller
 -- ARGV[6..10] retry ratio: default, warning length, ratio at warning,
 --          critical length, ratio at critical (contract §2)
--- Returns  a list of {lease_token, HGETALL of the task...} per claimed task
+-- Returns  per claimed task {lease_token, task_id, task_type, retry_count, content,
+--          metadata}: what a worker needs to run it, not the whole hash (histories
+--          and timestamps stay in Redis; copying them out was a third of the claim)
 local worker, wanted, lease_ms, u = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local retry_len = redis.call('LLEN', RETRY)
 local ratio = tonumber(ARGV[6])
@@ -44,10 +46,9 @@ while taken < wanted do
     redis.call('SADD', active_tasks_key(worker), id)
     redis.call('ZADD', LEASES, NOW_MS + lease_ms, id)
     events[#events + 1] = changed(t, 'PENDING', 'ACTIVE')
-    local entry = { token }
-    local fields = redis.call('HGETALL', h)
-    for i = 1, #fields do entry[i + 1] = fields[i] end
-    out[#out + 1] = entry
+    local input = redis.call('HMGET', h, 'content', 'metadata')
+    out[#out + 1] = { token, id, t.task_type, string.format('%d', t.retry_count),
+      input[1] or '', input[2] or '' }
     taken = taken + 1
   end
 end
