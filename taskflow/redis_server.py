@@ -16,6 +16,8 @@ from pathlib import Path
 from types import TracebackType
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,45 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def wait_until_answering(
+    process: subprocess.Popen[bytes],
+    host: str,
+    port: int,
+    timeout: float,
+    *,
+    log_file: Path,
+    password: str | None = None,
+) -> None:
+    """Until the server `process` started answers PING on host:port; one still loading
+    its data has not answered yet. RuntimeError (naming `log_file`) if the process
+    exits first, TimeoutError after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    # No retries inside a ping (redis-py retries ten times with backoff by default):
+    # this loop is the retry, and it must look at the process between attempts.
+    no_retry = Retry(NoBackoff(), 0)
+    with redis.Redis(
+        host=host, port=port, password=password, socket_timeout=1, retry=no_retry
+    ) as client:
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(
+                    f"the server for {host}:{port} exited with {process.returncode}; see {log_file}"
+                )
+            try:
+                if client.ping():
+                    return
+            except (
+                redis.exceptions.BusyLoadingError,
+                redis.exceptions.ConnectionError,
+                # Something else holds the port and accepts without answering.
+                redis.exceptions.TimeoutError,
+            ):
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nothing answered on {host}:{port} within {timeout:g} s")
+            time.sleep(0.02)
 
 
 class BundledRedis:
@@ -80,31 +121,10 @@ class BundledRedis:
         # Own session: a Ctrl-C at the terminal must not stop Redis before the
         # services using it have drained; whoever started it stops it.
         self._process = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
-        self._wait_until_ready(timeout)
+        wait_until_answering(
+            self._process, self.host, self.port, timeout, log_file=self.data_dir / "valkey.log"
+        )
         log.info("event=redis_started url=%s data_dir=%s", self.url, self.data_dir)
-
-    def _wait_until_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        client = redis.Redis(host=self.host, port=self.port, socket_timeout=1)
-        try:
-            while True:
-                if self._process is not None and self._process.poll() is not None:
-                    raise RuntimeError(
-                        f"valkey-server exited with {self._process.returncode}; "
-                        f"see {self.data_dir / 'valkey.log'}"
-                    )
-                try:
-                    if client.ping():
-                        return
-                except redis.exceptions.BusyLoadingError:
-                    pass
-                except redis.exceptions.ConnectionError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"valkey-server did not answer on {self.url}")
-                time.sleep(0.02)
-        finally:
-            client.close()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop gracefully: SIGTERM makes the server flush its append-only file first."""

@@ -1,5 +1,6 @@
 """A restart of the bundled server keeps every acknowledged task (append-only file)."""
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,13 @@ async def test_acknowledged_tasks_survive_a_restart(tmp_path: Path, stop: str) -
     finally:
         await client.aclose()
         server.stop()
+
+
+def test_a_server_that_cannot_start_says_why_and_where_its_log_is(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        server = BundledRedis(tmp_path / "redis", port=taken.getsockname()[1])
+        with pytest.raises(RuntimeError, match=r"exited with .*valkey\.log"):
+            server.start(timeout=10)
+    assert "Address already in use" in (tmp_path / "redis" / "valkey.log").read_text()

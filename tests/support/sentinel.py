@@ -13,7 +13,12 @@ from typing import Any
 
 import redis
 
-from taskflow.redis_server import BundledRedis, free_port, valkey_server_binary
+from taskflow.redis_server import (
+    BundledRedis,
+    free_port,
+    valkey_server_binary,
+    wait_until_answering,
+)
 
 MASTER_NAME = "mymaster"
 SENTINELS = 3
@@ -65,17 +70,14 @@ class SentinelProcess:
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
-        deadline = time.monotonic() + timeout
-        with redis.Redis(port=self.port, password=self.password, socket_timeout=1) as client:
-            while True:
-                try:
-                    if client.ping():
-                        return
-                except redis.exceptions.ConnectionError:
-                    pass
-                if self._process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"sentinel did not start; see {self.data_dir}")
-                time.sleep(0.05)
+        wait_until_answering(
+            self._process,
+            "127.0.0.1",
+            self.port,
+            timeout,
+            log_file=self.data_dir / "sentinel.log",
+            password=self.password,
+        )
 
     def stop(self) -> None:
         process, self._process = self._process, None
