@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 
 from redis.asyncio import Redis
 
+from taskflow.gc_tuning import freeze_startup_heap
 from taskflow.logs import configure_logging
 from taskflow.redis_runtime import connected
 from taskflow.rpc.server import stop_on_signals
@@ -29,6 +30,7 @@ def run_service(name: str, serve: Serve, settings: Settings | None = None) -> No
         raise SystemExit(
             f"{name}: set REDIS_URL or REDIS_SENTINELS (or run the whole system with `taskflow up`)"
         )
+    freeze_startup_heap()
     asyncio.run(_serve(name, serve, settings, settings.redis_url or ""))
 
 

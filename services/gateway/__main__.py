@@ -5,6 +5,7 @@ from __future__ import annotations
 import uvicorn
 
 from services.gateway.app import create_app
+from taskflow.gc_tuning import freeze_startup_heap
 from taskflow.logs import configure_logging
 from taskflow.settings import Settings
 
@@ -15,8 +16,10 @@ SHUTDOWN_GRACE_S = 5
 def main() -> None:
     settings = Settings()
     configure_logging(settings.log_level)
+    app = create_app(settings)
+    freeze_startup_heap()
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.gateway_host,
         port=settings.gateway_port,
         log_config=None,
