@@ -18,14 +18,25 @@ PROCESSES = 4
 
 
 def run_workers(redis_url: str, outputs: list[Path]) -> list[int]:
-    """Start one claim loop per output file at once; their exit codes."""
+    """One claim loop per output file, all let go at once when every one is ready;
+    their exit codes."""
     workers = [
         subprocess.Popen(
             [sys.executable, "-m", "tests.support.claim_loop", redis_url, f"w{n}", str(out)],
             cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         for n, out in enumerate(outputs)
     ]
+    for worker in workers:
+        assert worker.stdout is not None
+        assert worker.stdout.readline().strip() == "ready"
+    for worker in workers:
+        assert worker.stdin is not None
+        worker.stdin.write("go\n")
+        worker.stdin.flush()
     return [worker.wait(timeout=60) for worker in workers]
 
 

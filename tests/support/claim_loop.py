@@ -2,7 +2,10 @@
 
     python -m tests.support.claim_loop REDIS_URL WORKER_ID OUTPUT_FILE
 
-Writes the id of every task whose completion the store acknowledged, one a line.
+Prints `ready` once imported and connected, starts claiming when a line arrives on
+stdin (so the test can start every loop at the same moment: a loop that began
+first could otherwise drain the queues alone), and writes the id of every task
+whose completion the store acknowledged to OUTPUT_FILE, one a line.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ async def drain(url: str, worker_id: str) -> list[str]:
     store = TaskStore(client, StoreConfig())
     done: list[str] = []
     try:
+        await client.ping()
+        print("ready", flush=True)
+        await asyncio.to_thread(sys.stdin.readline)
         while claims := await store.claim(worker_id, BATCH):
             outcomes = await store.complete_many([(claim, worker_id) for claim in claims])
             done += [c.task_id for c, error in zip(claims, outcomes, strict=True) if not error]
