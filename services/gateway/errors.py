@@ -8,11 +8,14 @@ over HTTP). Nothing unexpected ever reaches a client with its text.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping
 from typing import Any
 
 import grpc
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from grpc import aio
 
@@ -39,6 +42,7 @@ PLUMBING: Mapping[grpc.StatusCode, tuple[int, str]] = {
 HTTP_STATUS_FOR_KIND: Mapping[str, int] = {"TooLarge": 413}
 BAD_GATEWAY = (502, "A backend service failed; see the gateway and service logs")
 INTERNAL = "Internal server error"
+NOT_UNICODE = "text in the request is not valid Unicode (a lone surrogate such as \\ud800)"
 
 
 def error_kind(error: aio.AioRpcError) -> str:
@@ -91,13 +95,41 @@ async def _on_overridden_rpc_error(request: Request, error: Exception) -> JSONRe
     return detail(*http_error(error.error, error.overrides))
 
 
+async def _on_invalid_request(request: Request, error: Exception) -> JSONResponse:
+    """FastAPI's 422, same shape, except that the input it echoes may hold a number
+    JSON cannot (Python's parser accepts NaN): that is spelled as a string, where the
+    default handler would fail to encode its own answer."""
+    assert isinstance(error, RequestValidationError)
+    return JSONResponse({"detail": _finite(jsonable_encoder(error.errors()))}, status_code=422)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    return value
+
+
+async def _on_unencodable_text(request: Request, error: Exception) -> JSONResponse:
+    """JSON may escape half a surrogate pair ("\\ud800"), which Python's parser keeps
+    but no UTF-8 encoder takes: the gRPC request cannot be built. The gateway only
+    encodes text it was sent, so this is the client's input, whichever field it was."""
+    log.info("event=unencodable_text path=%s error=%r", request.url.path, str(error))
+    return detail(422, NOT_UNICODE)
+
+
 async def _on_unexpected(request: Request, error: Exception) -> JSONResponse:
     log.exception("event=unhandled_error path=%s", request.url.path, exc_info=error)
     return detail(500, INTERNAL)
 
 
 def install(app: FastAPI) -> None:
-    """Register the handlers; FastAPI's own 422 and HTTPException handlers stay."""
+    """Register the handlers; FastAPI's own HTTPException handler stays."""
+    app.add_exception_handler(RequestValidationError, _on_invalid_request)
+    app.add_exception_handler(UnicodeEncodeError, _on_unencodable_text)
     app.add_exception_handler(aio.AioRpcError, _on_rpc_error)
     app.add_exception_handler(GrpcHTTPError, _on_overridden_rpc_error)
     app.add_exception_handler(Exception, _on_unexpected)

@@ -79,7 +79,12 @@ def struct(values: Mapping[str, Any]) -> struct_pb2.Struct:
 
 
 def struct_to_dict(message: struct_pb2.Struct) -> dict[str, Any]:
-    return MessageToDict(message)
+    """A Struct as plain JSON values; InvalidInput for a number JSON cannot hold
+    (NaN or an infinity: a Struct's number_value is a double and may carry one)."""
+    try:
+        return MessageToDict(message)
+    except ValueError as exc:
+        raise InvalidInput(f"metadata: {exc}") from None
 
 
 def task_to_proto(task: Task) -> task_pb2.Task:

@@ -133,16 +133,76 @@ async def test_generic_create_with_metadata_retries_and_idempotency(
     )
 
 
+def nested(levels: int) -> list[Any]:
+    value: list[Any] = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
 @pytest.mark.parametrize(
     "body",
-    [{"task_type": "no_such_type"}, {"content": "x"}, {"task_type": "echo", "max_retries": -1}],
+    [
+        {"task_type": "no_such_type"},
+        {"content": "x"},
+        {"task_type": "echo", "max_retries": -1},
+        {"task_type": "echo", "max_retries": 101},  # the scheduler's ceiling
+        {"task_type": "echo", "max_retries": 2**31},  # more than the proto's int32
+        {"task_type": "echo", "priority": 2**31},
+        {"task_type": "echo", "priority": -(2**31) - 1},
+        {"task_type": "echo", "metadata": {"deep": nested(40)}},
+    ],
 )
 async def test_generic_create_refuses_bad_requests(
     http: httpx.AsyncClient, body: dict[str, Any]
 ) -> None:
-    reply = await http.post("/api/v1/tasks", json=body)
+    for path, payload in (("/api/v1/tasks", body), ("/api/v1/tasks/batch", {"tasks": [body]})):
+        reply = await http.post(path, json=payload)
+        assert reply.status_code == 422, (path, reply.text)
+        assert "detail" in reply.json()
+    assert (await http.get("/api/v1/tasks/")).json()["total_items"] == 0
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999"])
+async def test_metadata_numbers_json_cannot_hold_are_refused(
+    http: httpx.AsyncClient, number: str
+) -> None:
+    # Python's JSON parser accepts these; JSON and a protobuf Struct do not.
+    body = '{"task_type": "echo", "metadata": {"ratio": ' + number + "}}"
+    headers = {"content-type": "application/json"}
+    reply = await http.post("/api/v1/tasks", content=body, headers=headers)
     assert reply.status_code == 422
+    assert "finite" in json.dumps(reply.json())
+    assert (await http.get("/api/v1/tasks/")).json()["total_items"] == 0
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/tasks/summarize/", r'{"content": "half a pair: \ud800"}'),
+        ("/api/v1/tasks/summarize/", r'{"content": "fine", "idempotency_key": "\udfff"}'),
+        ("/api/v1/tasks", r'{"task_type": "echo", "content": "\ud800"}'),
+        ("/api/v1/tasks", r'{"task_type": "ec\ud800ho"}'),
+        ("/api/v1/tasks", r'{"task_type": "echo", "metadata": {"k\ud800": 1}}'),
+        ("/api/v1/tasks", r'{"task_type": "echo", "metadata": {"k": ["\ud800"]}}'),
+        ("/api/v1/tasks", r'{"task_type": "echo", "priority": "\ud800"}'),
+        ("/api/v1/tasks/batch", r'{"tasks": [{"task_type": "echo", "content": "\ud800"}]}'),
+    ],
+)
+async def test_text_that_is_not_unicode_is_refused(
+    http: httpx.AsyncClient, path: str, body: str
+) -> None:
+    # JSON may escape half a surrogate pair; no UTF-8 encoder takes one.
+    reply = await http.post(path, content=body, headers={"content-type": "application/json"})
+    assert reply.status_code == 422, reply.text
     assert "detail" in reply.json()
+    assert (await http.get("/api/v1/tasks/")).json()["total_items"] == 0
+
+
+async def test_metadata_nesting_up_to_the_limit_is_kept(http: httpx.AsyncClient) -> None:
+    deep = nested(32)
+    task_id = await create_task(http, "echo", "x", metadata={"deep": deep})
+    assert (await http.get(f"/api/v1/tasks/{task_id}")).json()["metadata"] == {"deep": deep}
 
 
 async def test_batch_creates_all_or_none(http: httpx.AsyncClient) -> None:
@@ -230,6 +290,8 @@ async def test_list_filters_sorts_and_pages(http: httpx.AsyncClient) -> None:
     "params",
     [
         {"page": 0},
+        {"page": 2**31},  # more than the proto's int32
+        {"page": 10**20},
         {"page_size": 101},
         {"page_size": 0},
         {"status": "RUNNING"},
@@ -317,6 +379,13 @@ async def test_cleanup_deletes_by_state_and_age(http: httpx.AsyncClient) -> None
     assert [t["task_id"] for t in remaining] == [doomed]
 
     assert (await http.post("/api/v1/tasks/cleanup", json={})).status_code == 422
+    for age in ("1e20", "1e999", "NaN", "-1"):
+        reply = await http.post(
+            "/api/v1/tasks/cleanup",
+            content='{"states": ["DLQ"], "older_than_seconds": ' + age + "}",
+            headers={"content-type": "application/json"},
+        )
+        assert reply.status_code == 422, (age, reply.text)
     bad_state = await http.post("/api/v1/tasks/cleanup", json={"states": ["GONE"]})
     assert bad_state.status_code == 422
 

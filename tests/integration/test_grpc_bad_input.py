@@ -8,6 +8,7 @@ from typing import Any
 
 import grpc
 import pytest
+from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
 from redis.asyncio import Redis
 
@@ -52,6 +53,13 @@ async def test_bad_creations_are_refused_and_write_nothing(
         stub.CreateTask(pb.CreateTaskRequest(task_type="echo", max_retries=-1)),
         invalid,
         "max_retries",
+    )
+    not_json = Struct()
+    not_json.update({"ratio": float("nan")})
+    await assert_code(
+        stub.CreateTask(pb.CreateTaskRequest(task_type="echo", metadata=not_json)),
+        invalid,
+        "metadata",
     )
     await assert_code(
         stub.CreateSummarizeTask(pb.CreateSummarizeTaskRequest(content="   ")),

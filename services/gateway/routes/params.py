@@ -31,6 +31,11 @@ class QueueName(enum.StrEnum):
     dlq = "dlq"
 
 
+# The REST layer refuses what the gRPC messages cannot carry (their int32 fields), so
+# such input is a 422 naming the field; what is allowed is the scheduler's call.
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+
+
 def state_to_proto(state: StateName) -> enums_pb2.TaskState.ValueType:
     return enums_pb2.TaskState.Value(f"TASK_STATE_{state.value}")
 
@@ -56,7 +61,7 @@ class TaskListing(BaseModel):
     end_date: datetime | None = Field(default=None, description="Created at or before.")
     sort_by: str = Field(default="created_at", description="Only created_at is supported.")
     sort_order: Literal["asc", "desc"] = "desc"
-    page: int = Field(default=1, ge=1)
+    page: int = Field(default=1, ge=1, le=INT32_MAX)
     page_size: int = Field(default=20, ge=1, le=100)
     task_id: str | None = Field(default=None, description="A task id or a prefix of one.")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -10,12 +11,18 @@ from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
 from fastapi.sse import EventSourceResponse
 from google.protobuf import struct_pb2
 from grpc import aio
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from services.gateway import shapes, sse
 from services.gateway.deps import CallerRpc
 from services.gateway.errors import GrpcHTTPError
-from services.gateway.routes.params import ListingQuery, StateName, state_to_proto
+from services.gateway.routes.params import (
+    INT32_MAX,
+    INT32_MIN,
+    ListingQuery,
+    StateName,
+    state_to_proto,
+)
 from taskflow.settings import Settings
 from taskflow.v1 import scheduler_service_pb2 as pb
 from taskflow.v1.monitor_service_pb2 import WatchTaskRequest
@@ -25,7 +32,24 @@ MULTIPART_OVERHEAD_BYTES = 1024 * 1024
 PREFIX = "/api/v1/tasks"
 PDFXTRACT_PATH = f"{PREFIX}/pdfxtract"
 NOT_A_PDF = {grpc.StatusCode.INVALID_ARGUMENT: status.HTTP_400_BAD_REQUEST}
+MAX_METADATA_DEPTH = 32
+MAX_AGE_S = 100 * 365 * 24 * 3600  # older_than_seconds: a century is "everything"
 Json = dict[str, Any]
+
+
+def check_json_value(value: Any, depth: int) -> None:
+    """ValueError (a 422) for what a protobuf Struct cannot carry: nesting deeper than
+    MAX_METADATA_DEPTH (the decoder's limit counts every Struct and list level) or a
+    number that is not finite (JSON has none; Python's parser accepts NaN)."""
+    if depth > MAX_METADATA_DEPTH:
+        raise ValueError(f"metadata nests deeper than {MAX_METADATA_DEPTH} levels")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("metadata numbers must be finite")
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        for child in value:
+            check_json_value(child, depth + 1)
 
 
 class SummarizeBody(BaseModel):
@@ -37,9 +61,15 @@ class CreateTaskBody(BaseModel):
     task_type: str = Field(min_length=1, description="A registered task type.")
     content: str = ""
     metadata: dict[str, Any] = Field(default_factory=dict)
-    max_retries: int | None = Field(default=None, ge=0)
-    priority: int = 0
+    max_retries: int | None = Field(default=None, ge=0, le=INT32_MAX)
+    priority: int = Field(default=0, ge=INT32_MIN, le=INT32_MAX)
     idempotency_key: str = ""
+
+    @field_validator("metadata")
+    @classmethod
+    def _fits_a_struct(cls, metadata: dict[str, Any]) -> dict[str, Any]:
+        check_json_value(metadata, depth=0)
+        return metadata
 
 
 class BatchBody(BaseModel):
@@ -52,7 +82,7 @@ class RetryBody(BaseModel):
 
 class CleanupBody(BaseModel):
     states: list[StateName] = Field(default_factory=list)
-    older_than_seconds: float | None = Field(default=None, ge=0)
+    older_than_seconds: float | None = Field(default=None, ge=0, le=MAX_AGE_S, allow_inf_nan=False)
 
 
 def router(settings: Settings) -> APIRouter:
