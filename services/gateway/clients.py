@@ -31,6 +31,11 @@ if TYPE_CHECKING:  # the async stub types exist in the .pyi files only
     from taskflow.v1.monitor_service_pb2_grpc import MonitorServiceAsyncStub
     from taskflow.v1.scheduler_service_pb2_grpc import SchedulerServiceAsyncStub
 
+
+class UnreadableReply(Exception):
+    """A service answered, but the gateway could not decode the reply."""
+
+
 Request = TypeVar("Request")
 Response = TypeVar("Response")
 # Deadline of a unary call; long enough for a 50 MB upload on a slow link.
@@ -111,7 +116,12 @@ class Rpc:
     async def call(
         self, method: aio.UnaryUnaryMultiCallable[Request, Response], request: Request
     ) -> Response:
-        return await method(request, metadata=self.metadata, timeout=CALL_TIMEOUT_S)
+        reply = await method(request, metadata=self.metadata, timeout=CALL_TIMEOUT_S)
+        if reply is None:
+            # grpc.aio logs a reply it cannot decode (nested past the decoder's depth
+            # limit, say) and returns None instead of raising.
+            raise UnreadableReply(type(request).__name__)
+        return reply
 
     async def create_task(
         self, request: scheduler_pb.CreateTaskRequest

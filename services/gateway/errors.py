@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from grpc import aio
 
+from services.gateway.clients import UnreadableReply
 from taskflow.rpc.interceptors import ERROR_KIND_KEY
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ PLUMBING: Mapping[grpc.StatusCode, tuple[int, str]] = {
 }
 HTTP_STATUS_FOR_KIND: Mapping[str, int] = {"TooLarge": 413}
 BAD_GATEWAY = (502, "A backend service failed; see the gateway and service logs")
+UNREADABLE = (502, "A backend service sent a reply the gateway could not decode; see its log")
 INTERNAL = "Internal server error"
 NOT_UNICODE = "text in the request is not valid Unicode (a lone surrogate such as \\ud800)"
 
@@ -121,6 +123,11 @@ async def _on_unencodable_text(request: Request, error: Exception) -> JSONRespon
     return detail(422, NOT_UNICODE)
 
 
+async def _on_unreadable_reply(request: Request, error: Exception) -> JSONResponse:
+    log.error("event=unreadable_reply path=%s request=%s", request.url.path, error)
+    return detail(*UNREADABLE)
+
+
 async def _on_unexpected(request: Request, error: Exception) -> JSONResponse:
     log.exception("event=unhandled_error path=%s", request.url.path, exc_info=error)
     return detail(500, INTERNAL)
@@ -130,6 +137,7 @@ def install(app: FastAPI) -> None:
     """Register the handlers; FastAPI's own HTTPException handler stays."""
     app.add_exception_handler(RequestValidationError, _on_invalid_request)
     app.add_exception_handler(UnicodeEncodeError, _on_unencodable_text)
+    app.add_exception_handler(UnreadableReply, _on_unreadable_reply)
     app.add_exception_handler(aio.AioRpcError, _on_rpc_error)
     app.add_exception_handler(GrpcHTTPError, _on_overridden_rpc_error)
     app.add_exception_handler(Exception, _on_unexpected)

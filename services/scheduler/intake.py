@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from taskflow.errors import InvalidInput, TooLarge
+from taskflow.metadata_rules import check_metadata
 from taskflow.settings import Settings
 from taskflow.store import NewTask
 from taskflow.tasks import validate_input
@@ -57,6 +58,10 @@ class Intake:
     ) -> NewTask:
         metadata = dict(metadata or {})
         self._check_sizes(content, metadata, payload)
+        try:
+            check_metadata(metadata)
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from None
         if max_retries is not None and not 0 <= max_retries <= MAX_RETRIES_CEILING:
             raise InvalidInput(f"max_retries must be between 0 and {MAX_RETRIES_CEILING}")
         if len(idempotency_key) > MAX_IDEMPOTENCY_KEY:

@@ -9,7 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 
+from taskflow.store import NewTask, StoreConfig, TaskStore
 from tests.e2e.conftest import MODULE_LOOP, SETTINGS
 from tests.support.gateway_stack import create_task, paused_executors, wait_for_state
 from tests.support.tiny_pdf import text_pdf
@@ -243,6 +245,26 @@ async def test_get_unknown_or_malformed_task(http: httpx.AsyncClient) -> None:
     assert missing.status_code == 404
     assert UNKNOWN_ID in missing.json()["detail"]
     assert (await http.get("/api/v1/tasks/not-a-uuid")).status_code == 422
+
+
+# With the pinned protobuf runtime, 49 levels is a reply the scheduler encodes and the
+# gateway cannot decode; 60 is one the scheduler cannot encode.
+@pytest.mark.parametrize(("levels", "words"), [(49, "could not decode"), (60, "failed")])
+async def test_a_task_no_reply_can_carry_is_a_502_not_a_crash(
+    http: httpx.AsyncClient, redis_url: str, levels: int, words: str
+) -> None:
+    # Stored behind the API's back (as before metadata depth was checked).
+    client = Redis.from_url(redis_url)
+    try:
+        store = TaskStore(client, StoreConfig())
+        await store.create(NewTask("echo", "x", metadata={"deep": nested(levels)}))
+    finally:
+        await client.aclose()
+    reply = await http.get("/api/v1/tasks/")
+    assert reply.status_code == 502
+    assert words in reply.json()["detail"]
+    # The summaries leave metadata out, so the dashboard's list still works.
+    assert (await http.get("/api/v1/tasks/summaries/")).json()["total_items"] == 1
 
 
 async def test_list_filters_sorts_and_pages(http: httpx.AsyncClient) -> None:

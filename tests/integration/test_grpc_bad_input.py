@@ -40,6 +40,13 @@ async def assert_code(call: Awaitable[Any], code: grpc.StatusCode, words: str) -
     assert words in (error.details() or "")
 
 
+def nested_lists(levels: int) -> list[Any]:
+    value: list[Any] = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
 async def test_bad_creations_are_refused_and_write_nothing(
     api: SchedulerClient, redis_client: Redis
 ) -> None:
@@ -60,6 +67,13 @@ async def test_bad_creations_are_refused_and_write_nothing(
         stub.CreateTask(pb.CreateTaskRequest(task_type="echo", metadata=not_json)),
         invalid,
         "metadata",
+    )
+    deep = Struct()
+    deep.update({"deep": nested_lists(40)})
+    await assert_code(
+        stub.CreateTask(pb.CreateTaskRequest(task_type="echo", metadata=deep)),
+        invalid,
+        "nests deeper",
     )
     await assert_code(
         stub.CreateSummarizeTask(pb.CreateSummarizeTaskRequest(content="   ")),

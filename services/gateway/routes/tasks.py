@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -23,6 +22,7 @@ from services.gateway.routes.params import (
     StateName,
     state_to_proto,
 )
+from taskflow.metadata_rules import check_metadata
 from taskflow.settings import Settings
 from taskflow.v1 import scheduler_service_pb2 as pb
 from taskflow.v1.monitor_service_pb2 import WatchTaskRequest
@@ -32,24 +32,8 @@ MULTIPART_OVERHEAD_BYTES = 1024 * 1024
 PREFIX = "/api/v1/tasks"
 PDFXTRACT_PATH = f"{PREFIX}/pdfxtract"
 NOT_A_PDF = {grpc.StatusCode.INVALID_ARGUMENT: status.HTTP_400_BAD_REQUEST}
-MAX_METADATA_DEPTH = 32
 MAX_AGE_S = 100 * 365 * 24 * 3600  # older_than_seconds: a century is "everything"
 Json = dict[str, Any]
-
-
-def check_json_value(value: Any, depth: int) -> None:
-    """ValueError (a 422) for what a protobuf Struct cannot carry: nesting deeper than
-    MAX_METADATA_DEPTH (the decoder's limit counts every Struct and list level) or a
-    number that is not finite (JSON has none; Python's parser accepts NaN)."""
-    if depth > MAX_METADATA_DEPTH:
-        raise ValueError(f"metadata nests deeper than {MAX_METADATA_DEPTH} levels")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError("metadata numbers must be finite")
-    if isinstance(value, dict):
-        value = list(value.values())
-    if isinstance(value, list):
-        for child in value:
-            check_json_value(child, depth + 1)
 
 
 class SummarizeBody(BaseModel):
@@ -68,7 +52,7 @@ class CreateTaskBody(BaseModel):
     @field_validator("metadata")
     @classmethod
     def _fits_a_struct(cls, metadata: dict[str, Any]) -> dict[str, Any]:
-        check_json_value(metadata, depth=0)
+        check_metadata(metadata)
         return metadata
 
 
