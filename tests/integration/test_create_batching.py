@@ -4,9 +4,7 @@ calls, and every caller still gets exactly the answer a call of its own would gi
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
-from collections.abc import AsyncIterator, Callable
-from typing import Any, cast
+from collections.abc import AsyncIterator
 
 import grpc
 import pytest
@@ -19,38 +17,19 @@ from taskflow.redis_server import free_port
 from taskflow.store import TaskState, TaskStore
 from taskflow.v1 import scheduler_service_pb2 as pb
 from taskflow.v1 import scheduler_service_pb2_grpc
+from tests.support.call_counter import CallCounter, counted_channel
 from tests.support.stack import settings_for
 
 NO_METADATA: tuple[tuple[str, str], ...] = ()
-
-
-# Generic in the stubs only: not subscriptable at run time.
-class CallCounter(aio.UnaryUnaryClientInterceptor):  # type: ignore[type-arg]
-    """Counts the RPCs that actually leave the channel, by method name."""
-
-    def __init__(self) -> None:
-        self.calls: Counter[str] = Counter()
-
-    async def intercept_unary_unary(
-        self, continuation: Callable[..., Any], details: Any, request: Any
-    ) -> Any:
-        method = details.method
-        self.calls[method.decode() if isinstance(method, bytes) else method] += 1
-        return await continuation(details, request)
-
-    def count(self, name: str) -> int:
-        return self.calls[f"/taskflow.v1.SchedulerService/{name}"]
 
 
 @pytest.fixture
 async def counted(
     redis_url: str, redis_client: Redis
 ) -> AsyncIterator[tuple[CreateBatcher, CallCounter]]:
-    counter = CallCounter()
-    interceptor = cast(aio.ClientInterceptor, counter)  # the stubs ask for a cast
     async with (
         running_scheduler(settings_for(redis_url), redis_client) as server,
-        aio.insecure_channel(server.address, interceptors=[interceptor]) as channel,
+        counted_channel(server.address) as (channel, counter),
     ):
         stub = scheduler_service_pb2_grpc.SchedulerServiceStub(channel)
         yield CreateBatcher(stub, timeout=10.0), counter
@@ -67,8 +46,8 @@ async def test_a_lone_create_goes_out_at_once_as_a_plain_call(
     reply = await batcher.create(summarize("one"), NO_METADATA)
     assert reply.created
     assert (await store.get(reply.task_id)).content == "one"
-    assert counter.count("CreateTask") == 1
-    assert counter.count("BatchCreateTasks") == 0
+    assert counter.count("SchedulerService/CreateTask") == 1
+    assert counter.count("SchedulerService/BatchCreateTasks") == 0
 
 
 async def test_concurrent_creates_share_calls_and_each_gets_its_own_task(
@@ -80,8 +59,9 @@ async def test_concurrent_creates_share_calls_and_each_gets_its_own_task(
     assert len({r.task_id for r in replies}) == 60
     for content, reply in zip(contents, replies, strict=True):
         assert (await store.get(reply.task_id)).content == content
-    calls = counter.count("CreateTask") + counter.count("BatchCreateTasks")
-    assert counter.count("BatchCreateTasks") >= 1
+    batched = counter.count("SchedulerService/BatchCreateTasks")
+    calls = counter.count("SchedulerService/CreateTask") + batched
+    assert batched >= 1
     assert calls <= 3, counter.calls  # one alone at once, the rest in at most two batches
     assert (await store.status()).states[TaskState.PENDING] == 60
 

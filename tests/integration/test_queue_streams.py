@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections import Counter
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from typing import Any, cast
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any
 
 import grpc
 import pytest
@@ -21,30 +20,12 @@ from taskflow.redis_server import free_port
 from taskflow.store import NewTask, TaskStore
 from taskflow.v1 import monitor_service_pb2 as monitor_pb
 from taskflow.v1 import monitor_service_pb2_grpc
+from tests.support.call_counter import CallCounter, counted_channel
 from tests.support.stack import settings_for
 
 NO_METADATA: tuple[tuple[str, str], ...] = ()
 WAIT_S = 10.0
 Json = dict[str, Any]
-
-
-# Generic in the stubs only: not subscriptable at run time.
-class StreamCounter(aio.UnaryStreamClientInterceptor):  # type: ignore[type-arg]
-    """Counts the streaming calls that leave the channel."""
-
-    def __init__(self) -> None:
-        self.calls: Counter[str] = Counter()
-
-    async def intercept_unary_stream(
-        self, continuation: Callable[..., Any], details: Any, request: Any
-    ) -> Any:
-        method = details.method
-        self.calls[method.decode() if isinstance(method, bytes) else method] += 1
-        return await continuation(details, request)
-
-    @property
-    def watches(self) -> int:
-        return self.calls["/taskflow.v1.MonitorService/WatchQueues"]
 
 
 def streams_on(channel: aio.Channel, backlog: int = 1000) -> QueueStreams:
@@ -56,12 +37,10 @@ def streams_on(channel: aio.Channel, backlog: int = 1000) -> QueueStreams:
 @pytest.fixture
 async def monitor(
     redis_url: str, redis_client: Redis
-) -> AsyncIterator[tuple[aio.Channel, StreamCounter]]:
-    counter = StreamCounter()
-    interceptor = cast(aio.ClientInterceptor, counter)  # the stubs ask for a cast
+) -> AsyncIterator[tuple[aio.Channel, CallCounter]]:
     async with (
         running_monitor(settings_for(redis_url), redis_client) as server,
-        aio.insecure_channel(server.address, interceptors=[interceptor]) as channel,
+        counted_channel(server.address) as (channel, counter),
     ):
         yield channel, counter
 
@@ -83,7 +62,7 @@ async def until_pending(events: AsyncGenerator[str, None], count: int) -> list[J
 
 
 async def test_clients_share_one_watch_and_each_sees_every_event(
-    monitor: tuple[aio.Channel, StreamCounter], store: TaskStore
+    monitor: tuple[aio.Channel, CallCounter], store: TaskStore
 ) -> None:
     channel, counter = monitor
     streams = streams_on(channel)
@@ -97,14 +76,14 @@ async def test_clients_share_one_watch_and_each_sees_every_event(
         assert event["task_id"] == created.task_id
         assert event["state_counts"]["PENDING"] == 1
         assert event["retry_ratio"] == pytest.approx(0.3)
-    assert counter.watches == 1
+    assert counter.count("MonitorService/WatchQueues") == 1
     for events in clients:
         await events.aclose()
     await streams.close()
 
 
 async def test_a_joining_client_starts_from_the_current_figures(
-    monitor: tuple[aio.Channel, StreamCounter], store: TaskStore
+    monitor: tuple[aio.Channel, CallCounter], store: TaskStore
 ) -> None:
     channel, _ = monitor
     streams = streams_on(channel)
@@ -125,7 +104,7 @@ async def test_a_joining_client_starts_from_the_current_figures(
 
 
 async def test_the_watch_ends_with_its_last_client_and_reopens_for_the_next(
-    monitor: tuple[aio.Channel, StreamCounter],
+    monitor: tuple[aio.Channel, CallCounter],
 ) -> None:
     channel, counter = monitor
     streams = streams_on(channel)
@@ -135,13 +114,13 @@ async def test_the_watch_ends_with_its_last_client_and_reopens_for_the_next(
     assert streams.watches == {}
     again = await streams.open(NO_METADATA)
     assert (await next_event(again))["type"] == "initial_status"
-    assert counter.watches == 2
+    assert counter.count("MonitorService/WatchQueues") == 2
     await again.aclose()
     await streams.close()
 
 
 async def test_a_client_that_falls_behind_gets_a_snapshot_instead_of_its_backlog(
-    monitor: tuple[aio.Channel, StreamCounter], store: TaskStore
+    monitor: tuple[aio.Channel, CallCounter], store: TaskStore
 ) -> None:
     channel, _ = monitor
     streams = streams_on(channel, backlog=3)
