@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from grpc import aio
 
 from services.gateway.clients import UnreadableReply
+from services.gateway.shapes import map_leaves
 from taskflow.rpc.interceptors import ERROR_KIND_KEY
 
 log = logging.getLogger(__name__)
@@ -102,17 +103,12 @@ async def _on_invalid_request(request: Request, error: Exception) -> JSONRespons
     JSON cannot (Python's parser accepts NaN): that is spelled as a string, where the
     default handler would fail to encode its own answer."""
     assert isinstance(error, RequestValidationError)
-    return JSONResponse({"detail": _finite(jsonable_encoder(error.errors()))}, status_code=422)
+    errors = map_leaves(jsonable_encoder(error.errors()), _spelled_if_not_finite)
+    return JSONResponse({"detail": errors}, status_code=422)
 
 
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_finite(item) for item in value]
-    return value
+def _spelled_if_not_finite(value: Any) -> Any:
+    return str(value) if isinstance(value, float) and not math.isfinite(value) else value
 
 
 async def _on_unencodable_text(request: Request, error: Exception) -> JSONResponse:

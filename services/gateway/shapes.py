@@ -7,7 +7,7 @@ Redis); timestamps are ISO 8601 strings, null when unset.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC
 from typing import Any
 
@@ -47,15 +47,19 @@ def health_name(value: enums_pb2.HealthStatus.ValueType) -> str:
     return enums_pb2.HealthStatus.Name(value).removeprefix("HEALTH_STATUS_").lower()
 
 
-def _plain(value: Any) -> Any:
-    """Struct values come back as floats: give whole numbers back their int form."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
+def map_leaves(value: Any, leaf: Callable[[Any], Any]) -> Any:
+    """A JSON value with `leaf` applied to everything in it that is not a dict or a
+    list (those keep their shape)."""
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {key: map_leaves(item, leaf) for key, item in value.items()}
     if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
+        return [map_leaves(item, leaf) for item in value]
+    return leaf(value)
+
+
+def _whole(value: Any) -> Any:
+    """Struct values come back as floats: give whole numbers back their int form."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 # --- tasks -----------------------------------------------------------------------------
@@ -67,7 +71,7 @@ def task_detail(task: task_pb2.Task) -> Json:
         "task_type": task.task_type,
         "state": state_name(task.state),
         "content": task.content,
-        "metadata": _plain(MessageToDict(task.metadata)),
+        "metadata": map_leaves(MessageToDict(task.metadata), _whole),
         "retry_count": task.retry_count,
         "max_retries": task.max_retries,
         "last_error": task.last_error or None,
