@@ -11,7 +11,7 @@ import pytest
 
 from taskflow.redis_server import free_port
 from tests.support.processes import service_env, start_service
-from tests.support.waiting import eventually
+from tests.support.waiting import until_answering
 
 ACCESS_LINE = '"GET /live HTTP/1.1" 200'
 
@@ -31,14 +31,7 @@ async def test_access_log_follows_the_setting(
     gateway = start_service("gateway", env, log)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-
-            async def serving() -> bool:
-                try:
-                    return (await http.get("/live")).status_code == 200
-                except httpx.TransportError:
-                    return False
-
-            await eventually(serving, within=30, what="the gateway to serve /live")
+            await until_answering(http, "/live", within=30, what="the gateway to serve /live")
             assert (await http.get("/live")).status_code == 200
     finally:
         gateway.send_signal(signal.SIGTERM)

@@ -29,7 +29,7 @@ from tests.support.gateway_stack import (
     running_gateway,
     wait_for_state,
 )
-from tests.support.waiting import eventually
+from tests.support.waiting import until_answering
 
 pytestmark = MODULE_LOOP
 if TYPE_CHECKING:  # grpc's runtime classes are not generic; only the stubs are
@@ -261,14 +261,9 @@ async def test_entry_point_serves_with_settings_and_stops_on_sigterm(
     )
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-
-            async def ready() -> bool:
-                try:
-                    return (await client.get("/ready")).status_code == 200
-                except httpx.TransportError:
-                    return False
-
-            await eventually(ready, within=15, what="python -m services.gateway ready")
+            await until_answering(
+                client, "/ready", within=15, what="python -m services.gateway ready"
+            )
             reply = await client.post("/api/v1/tasks/summarize/", json={"content": "Hi there."})
             assert reply.status_code == 201
         process.send_signal(signal.SIGTERM)

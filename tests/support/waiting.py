@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
+import httpx
+
 from taskflow.store import TaskState, TaskStore
 
 
@@ -20,6 +22,18 @@ async def eventually(
         if loop.time() > deadline:
             raise AssertionError(f"{what} not reached within {within} s")
         await asyncio.sleep(0.02)
+
+
+async def until_answering(http: httpx.AsyncClient, path: str, *, within: float, what: str) -> None:
+    """Until GET `path` answers 200; a server not listening yet is not a failure."""
+
+    async def answers() -> bool:
+        try:
+            return (await http.get(path)).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    await eventually(answers, within=within, what=what)
 
 
 async def wait_for_state(
