@@ -47,11 +47,17 @@ proto: ## Regenerate Python stubs (+ .pyi types) from proto/ into taskflow/v1
 	$(RUN) python scripts/gen_protos.py
 
 .PHONY: lint-proto
-lint-proto: ## Stubs match the protos; buf lint, format and breaking (against the last v* tag)
+lint-proto: ## Stubs match the protos; buf lint, format and breaking (against the last release in proto/RELEASES)
 	$(RUN) python scripts/gen_protos.py --check
 	$(RUN) buf lint
 	$(RUN) buf format proto --diff --exit-code
 	$(RUN) python scripts/proto_breaking.py
+
+# COMMIT defaults to HEAD; commit proto/RELEASES afterwards.
+.PHONY: release-proto
+release-proto: ## Record the protos of COMMIT (default HEAD) as release VERSION=vX.Y.Z in proto/RELEASES
+	@test -n "$(VERSION)" || { echo "usage: make release-proto VERSION=vX.Y.Z [COMMIT=<rev>]" >&2; exit 2; }
+	$(RUN) python scripts/proto_releases.py "$(VERSION)" --commit "$(or $(COMMIT),HEAD)"
 
 .PHONY: lint
 lint: ## ruff + mypy --strict
