@@ -85,7 +85,7 @@ def require_in_history(root: Path, release: Release) -> None:
     """The release's commit is here and HEAD descends from it."""
     if git(root, "cat-file", "-e", f"{release.commit}^{{commit}}").returncode != 0:
         shallow = git(root, "rev-parse", "--is-shallow-repository").stdout.strip() == b"true"
-        hint = "git fetch --unshallow" if shallow else "git fetch (the full history of main)"
+        hint = "git fetch --unshallow" if shallow else "git fetch origin main"
         raise ReleaseError(
             f"commit {release.commit} of {release.version} is not in this clone"
             f"{' (a shallow clone)' if shallow else ''}; fetch more history: {hint}"
@@ -114,8 +114,8 @@ def record(root: Path, version: str, revision: str) -> Release:
             raise ReleaseError(f"{version} is not newer than the last release, {last.version}")
         if git(root, "merge-base", "--is-ancestor", last.commit, release.commit).returncode != 0:
             raise ReleaseError(f"{release.commit} does not descend from {last.version}'s commit")
-    text = path.read_text() if path.exists() else HEADER
-    path.write_text(f"{text}{release.version} {release.commit}\n")
+    before = (path.read_text() if path.exists() else HEADER).rstrip("\n")
+    path.write_text(f"{before}\n{release.version} {release.commit}\n")
     return release
 
 

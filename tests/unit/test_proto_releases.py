@@ -69,3 +69,14 @@ def test_a_commit_outside_the_branch_history_is_refused(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "not an ancestor of HEAD" in result.stderr
     assert not (repo / RECORD).exists()
+
+
+def test_a_commit_older_than_the_last_release_is_refused(tmp_path: Path) -> None:
+    repo = our_protos(tmp_path)
+    first = git(repo, "rev-parse", "HEAD")
+    edit(repo, "task.proto", "message Task {\n", "message Task {\n  string later = 900;\n")
+    commit_all(repo, "a field")
+    assert release(repo, "v1.0.0").returncode == 0
+    result = release(repo, "v1.1.0", "--commit", first)
+    assert result.returncode == 1
+    assert "does not descend from v1.0.0's commit" in result.stderr
