@@ -57,6 +57,11 @@ class Keys:
     def state_counter(self, state: TaskState) -> str:
         return self._k(f"metrics:tasks:state:{state.value.lower()}")
 
+    def series_minute(self, minute: int) -> str:
+        """Ours: hash of one minute's task series (`minute` = Unix time // 60):
+        created, completed, failed, lat_sum_ms, lat_max_ms, b{bucket} (lua/_prelude.lua)."""
+        return self._k(f"metrics:series:{minute}")
+
     # Ours: leases and listing indexes (sorted sets scored by creation time in µs).
     @property
     def leases(self) -> str:
@@ -115,6 +120,7 @@ class Keys:
         "tasks:*",
         "dlq:*",
         "metrics:tasks:*",
+        "metrics:series:*",
         "idempotency:*",
         "worker:*",
         "workers:*",

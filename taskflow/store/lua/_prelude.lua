@@ -128,6 +128,35 @@ local function count_worker(worker, field)
   STATS_DELTA[worker] = per
 end
 
+-- Per-minute task series (created, completed, failed, created->completed latency):
+-- one hash per minute of the server clock (metrics:series:{minute}), summed per
+-- script call and written once in finish(), kept SERIES_TTL_S. Latency buckets are
+-- log-spaced, SERIES_STEPS per doubling of milliseconds: bucket b holds latencies
+-- up to 2^(b / SERIES_STEPS) ms. Mirrored by taskflow/store/series.py.
+local SERIES_TTL_S = 25 * 3600
+local SERIES_STEPS = 4
+local SERIES_DELTA, SERIES_MAX_MS = {}, 0
+local function series(field, delta) SERIES_DELTA[field] = (SERIES_DELTA[field] or 0) + delta end
+local function series_completed(created_us)
+  local ms = math.max(math.floor((NOW_S * 1000000 + NOW_US - tonumber(created_us)) / 1000), 0)
+  local bucket = 0
+  if ms > 1 then bucket = math.ceil(math.log(ms) / math.log(2) * SERIES_STEPS) end
+  series('completed', 1)
+  series('lat_sum_ms', ms)
+  series('b' .. bucket, 1)
+  if ms > SERIES_MAX_MS then SERIES_MAX_MS = ms end
+end
+local function write_series()
+  if next(SERIES_DELTA) == nil then return end
+  local k = PREFIX .. 'metrics:series:' .. math.floor(NOW_S / 60)
+  for field, delta in pairs(SERIES_DELTA) do redis.call('HINCRBY', k, field, delta) end
+  if SERIES_DELTA.completed then
+    local old = tonumber(redis.call('HGET', k, 'lat_max_ms')) or -1
+    if SERIES_MAX_MS > old then redis.call('HSET', k, 'lat_max_ms', SERIES_MAX_MS) end
+  end
+  redis.call('EXPIRE', k, SERIES_TTL_S)
+end
+
 -- Moves a loaded task from its state to `new_state`: counters, indexes, history,
 -- timestamps, and any `fields` the transition sets, in one HSET. Queue membership
 -- is the caller's job (it differs per transition).
@@ -144,6 +173,8 @@ local function move_state(t, new_state, fields)
   end
   for _, v in ipairs(fields or {}) do args[#args + 1] = v end
   redis.call(unpack(args))
+  if new_state == 'COMPLETED' then series_completed(t.created_us)
+  elseif new_state == 'FAILED' or new_state == 'DLQ' then series('failed', 1) end
   t.state = new_state
 end
 
@@ -190,6 +221,7 @@ end
 -- stats, then publishes the events (contract §5) with the queue depths and state
 -- counts as they stand after this call's writes (that shared part encoded once).
 local function finish(events)
+  write_series()
   for state, delta in pairs(COUNTER_DELTA) do
     if delta ~= 0 then redis.call('INCRBY', counter_key(state), delta) end
   end

@@ -41,6 +41,7 @@ for i = 3, #ARGV, 8 do
     redis.call('ZADD', INDEX_IDS, 0, id)
     redis.call('ZADD', type_index(task_type), created_us, id)
     count('PENDING', 1)
+    series('created', 1)
     redis.call('LPUSH', PRIMARY, id)
     wake()
     events[#events + 1] = { type = 'task_created', task_id = id, task_type = task_type }
