@@ -77,7 +77,10 @@ class ExecutorServicer(ExecutorServiceServicer):
         results = await self._each_breaker(request.service, self.breakers.open)
         done = sum(r.success for r in results)
         return pb.OpenCircuitBreakerResponse(
-            message=f"Opened {done} circuit breaker(s); tasks needing them are held back",
+            message=(
+                f"Opened {done} circuit breaker(s): provider calls halt until a reset;"
+                " tasks needing them are held back"
+            ),
             successful_opens=done,
             results=results,
             timestamp=convert.timestamp(datetime.now(UTC)),

@@ -12,14 +12,14 @@ from collections.abc import AsyncIterator
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from services.gateway import dashboard, errors
+from services.gateway import dashboard, errors, slashes
 from services.gateway.auth import BearerAuthMiddleware, bearer_scheme
 from services.gateway.clients import GrpcClients, bearer_metadata
 from services.gateway.limits import BodyLimitMiddleware
 from services.gateway.metrics import GatewayMetrics, MetricsMiddleware
 from services.gateway.metrics import router as metrics_router
 from services.gateway.queue_stream import QueueStreams
-from services.gateway.routes import queues, system, tasks, workers
+from services.gateway.routes import queues, seed, system, tasks, workers
 from taskflow.settings import Settings
 from taskflow.v1.monitor_service_pb2 import WatchQueuesRequest
 
@@ -53,9 +53,12 @@ def create_app(settings: Settings) -> FastAPI:
     errors.install(app)
 
     secured = [Depends(bearer_scheme)]
-    for router in (tasks.router(settings), queues.router(settings), workers.router()):
+    routers = (seed.router(), tasks.router(settings), queues.router(settings), workers.router())
+    for router in routers:
         app.include_router(router, dependencies=secured)
-    app.include_router(system.router())
+    health = system.router()
+    app.include_router(health)
+    slashes.install(app, [*routers, health])
     metrics = GatewayMetrics()
     app.include_router(metrics_router(metrics))
     if dashboard.available(settings.frontend_dist):

@@ -5,6 +5,9 @@ gateway a translation and a JSON encoding per connected client. Here the gateway
 holds one stream per set of credentials, encodes each event once, and hands the
 same text to every client.
 
+Each event that moves the figures is followed, in the same write, by a
+`queue_update` event holding them (what the original dashboard listens for).
+
 A client first gets an `initial_status` built from the shared view: the last
 snapshot, moved on by the depths, counts and retry ratio that every event carries.
 So what a joining client is shown first is exactly as current as what the others
@@ -53,6 +56,10 @@ class View:
         stamp = datetime.now(UTC).isoformat()
         return encode({"type": "initial_status", **self.figures, "timestamp": stamp})
 
+    def queue_update(self, event: Json) -> str:
+        """The original dashboard's event (seed-compat 10): the figures after `event`."""
+        return encode({"type": "queue_update", **self.figures, "timestamp": event["timestamp"]})
+
 
 class Listener:
     """One client's queue of encoded events; None ends it."""
@@ -94,7 +101,10 @@ class SharedWatch:
                 if not self.ready.done():
                     self.ready.set_result(None)  # the first message is the snapshot
                     continue
-                self._broadcast(encode(event))
+                text = encode(event)
+                if "queue_depths" in event:  # sent in the same write: no extra queueing
+                    text += self.view.queue_update(event)
+                self._broadcast(text)
         except aio.AioRpcError as error:
             if not self.ready.done():
                 self.ready.set_exception(error)

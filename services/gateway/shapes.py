@@ -8,7 +8,7 @@ Redis); timestamps are ISO 8601 strings, null when unset.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from google.protobuf.json_format import MessageToDict
@@ -150,28 +150,59 @@ def queue_status(reply: monitor_pb.GetQueueStatusResponse) -> Json:
 # --- workers, executors, breaker, provider, health ----------------------------------
 
 
+NO_WORKERS = "No worker heartbeats found - workers may not be running"
+# The original spells breaker states in lower case, half-open with a hyphen.
+SEED_BREAKER = {"CLOSED": "closed", "OPEN": "open", "HALF_OPEN": "half-open"}
+SHARED_BREAKER_NOTE = "One breaker shared by every worker through Redis"
+
+
 def workers(reply: monitor_pb.ListWorkersResponse) -> Json:
-    return {
+    """The original's shape (seed-compat 1): a nested `circuit_breaker` per worker,
+    `circuit_breaker_states` counting workers per breaker state, an `error` when no
+    worker heartbeats; ours beside it (`breakers`: each breaker's state by service)."""
+    details = [_worker(worker) for worker in reply.worker_details]
+    per_state: dict[str, int] = {}
+    for detail in details:
+        state = detail["circuit_breaker"]["state"]
+        per_state[state] = per_state.get(state, 0) + 1
+    body: Json = {
         "overall_status": health_name(reply.overall_status),
         "total_workers": reply.total_workers,
         "healthy_workers": reply.healthy_workers,
         "stale_workers": reply.stale_workers,
-        "circuit_breaker_states": {
+        "circuit_breaker_states": per_state,
+        "breakers": {
             name: circuit_name(state)
             for name, state in sorted(reply.circuit_breaker_states.items())
         },
-        "worker_details": [_worker(worker) for worker in reply.worker_details],
+        "worker_details": details,
         "timestamp": iso(reply, "timestamp"),
     }
+    if not details:
+        body["error"] = NO_WORKERS
+    return body
+
+
+def seed_breaker(value: enums_pb2.CircuitState.ValueType) -> str:
+    return SEED_BREAKER[circuit_name(value)]
 
 
 def _worker(worker: monitor_pb.WorkerDetail) -> Json:
     stale = worker.status == enums_pb2.WORKER_HEALTH_STALE
+    age = round(worker.seconds_since_heartbeat, 3)
     return {
         "worker_id": worker.worker_id,
         "status": "stale" if stale else "healthy",
+        "last_heartbeat": worker.last_seen.ToMicroseconds() / 1e6,
+        "heartbeat_age_seconds": age,
+        "circuit_breaker": {
+            "state": seed_breaker(worker.circuit_breaker_state),
+            "success_count": worker.success_count,
+            "fail_count": worker.failure_count,
+            "note": SHARED_BREAKER_NOTE,
+        },
         "last_seen": iso(worker, "last_seen"),
-        "seconds_since_heartbeat": round(worker.seconds_since_heartbeat, 3),
+        "seconds_since_heartbeat": age,
         "circuit_breaker_state": circuit_name(worker.circuit_breaker_state),
         "success_count": worker.success_count,
         "failure_count": worker.failure_count,
@@ -184,9 +215,19 @@ def _worker(worker: monitor_pb.WorkerDetail) -> Json:
     }
 
 
-def breaker_results(results: Any) -> list[Json]:
+def breaker_results(results: Any, verb: str) -> list[Json]:
+    """One entry per breaker (shared by every worker): the original's `status`,
+    `message`, `new_state`, `worker_id` beside ours."""
     return [
         {
+            "worker_id": f"all-workers:{result.service}",
+            "status": "success" if result.success else "error",
+            "message": (
+                f"Circuit breaker {result.service} {verb} for every worker"
+                if result.success
+                else f"Circuit breaker {result.service} could not be {verb}"
+            ),
+            "new_state": seed_breaker(result.state),
             "service": result.service,
             "previous_state": circuit_name(result.previous_state),
             "state": circuit_name(result.state),
@@ -200,7 +241,7 @@ def breaker_reset(reply: executor_pb.ResetCircuitBreakerResponse) -> Json:
     return {
         "message": reply.message,
         "successful_resets": reply.successful_resets,
-        "results": breaker_results(reply.results),
+        "results": breaker_results(reply.results, "reset"),
         "timestamp": iso(reply, "timestamp"),
     }
 
@@ -211,7 +252,7 @@ def breaker_open(reply: executor_pb.OpenCircuitBreakerResponse) -> Json:
         "message": reply.message,
         "successful_resets": reply.successful_opens,
         "successful_opens": reply.successful_opens,
-        "results": breaker_results(reply.results),
+        "results": breaker_results(reply.results, "opened"),
         "timestamp": iso(reply, "timestamp"),
     }
 
@@ -263,18 +304,33 @@ def provider_status(reply: monitor_pb.GetProviderStatusResponse) -> Json:
     }
 
 
-def provider_metrics(reply: monitor_pb.GetProviderMetricsResponse) -> Json:
+def provider_metrics(reply: monitor_pb.GetProviderMetricsResponse, days: int) -> Json:
+    """The original's shape (seed-compat 5): `metrics` by date, `days` asked,
+    `generated_at`; ours beside it (`daily`: the same days as a list, newest first)."""
+    daily = [
+        {
+            "date": day.date,
+            "total_calls": day.total_calls,
+            "successes": day.successes,
+            "failures": day.failures,
+            "rate_limit_hits": day.rate_limit_hits,
+        }
+        for day in reply.days
+    ]
     return {
-        "days": [
-            {
-                "date": day.date,
+        "metrics": {
+            day.date: {
                 "total_calls": day.total_calls,
-                "successes": day.successes,
-                "failures": day.failures,
+                "successful_calls": day.successes,
+                "failed_calls": day.failures,
                 "rate_limit_hits": day.rate_limit_hits,
             }
             for day in reply.days
-        ]
+            if day.total_calls or day.failures or day.rate_limit_hits
+        },
+        "days": days,
+        "generated_at": datetime.now(UTC).isoformat(),
+        "daily": daily,
     }
 
 
@@ -291,3 +347,83 @@ def components(values: Mapping[str, monitor_pb.ComponentHealth]) -> Json:
         name: {"status": health_name(part.status), "message": part.message}
         for name, part in sorted(values.items())
     }
+
+
+# --- task series, Redis (the original's /api/v1/tasks/metrics/* and /api/v1/redis/*) ---
+
+
+def throughput(reply: monitor_pb.GetTaskSeriesResponse, minutes: int) -> Json:
+    return {
+        "metrics": [
+            {
+                "timestamp": iso(point, "minute"),
+                "created_count": point.created,
+                "completed_count": point.completed,
+                "failed_count": point.failed,
+            }
+            for point in reply.points
+        ],
+        "time_window": f"{minutes}m",
+    }
+
+
+def latency(reply: monitor_pb.GetTaskSeriesResponse, minutes: int) -> Json:
+    """Seconds from creation to completion, per minute of completion."""
+    return {
+        "metrics": [
+            {
+                "timestamp": iso(point, "minute"),
+                "p50": point.latency_p50_seconds,
+                "p90": point.latency_p90_seconds,
+                "p95": point.latency_p95_seconds,
+                "p99": point.latency_p99_seconds,
+                "max_latency": point.latency_max_seconds,
+                "avg_latency": point.latency_avg_seconds,
+                "task_count": point.latency_count,
+            }
+            for point in reply.points
+        ],
+        "time_window": f"{minutes}m",
+    }
+
+
+def redis_health(reply: monitor_pb.GetRedisHealthResponse) -> Json:
+    body: Json = {
+        "status": "healthy" if reply.connected else "unhealthy",
+        "connected": reply.connected,
+        "response_time_ms": reply.response_time_ms,
+        "timestamp": reply.timestamp.ToMicroseconds() / 1e6,
+    }
+    if reply.error:
+        body["error"] = reply.error
+    return body
+
+
+def redis_pool_stats(reply: monitor_pb.GetRedisPoolStatsResponse) -> Json:
+    """The monitor's own pool (the gateway has none: it talks gRPC only)."""
+    in_use, most = reply.in_use_connections, reply.max_connections
+    stats: Json = {
+        "status": "healthy" if reply.available else "unhealthy",
+        "max_connections": most,
+        "created_connections": reply.created_connections,
+        "available_connections": reply.available_connections,
+        "in_use_connections": in_use,
+        "connection_type": reply.connection_type,
+        "utilization_percent": round(100 * in_use / most, 2) if most else 0.0,
+        "reporting_service": "monitor",
+    }
+    return {"pool_statistics": stats, "recommendations": _pool_advice(reply, stats)}
+
+
+def _pool_advice(reply: monitor_pb.GetRedisPoolStatsResponse, stats: Json) -> dict[str, str]:
+    if not reply.available:
+        return {"availability": "This client keeps one pool per cluster node; none to report"}
+    used = stats["utilization_percent"]
+    advice: dict[str, str] = {}
+    if used > 90:
+        advice["high_utilization"] = f"{used:.1f}% of the pool in use: raise its size"
+    elif used > 75:
+        advice["moderate_utilization"] = f"{used:.1f}% of the pool in use: watch it at peaks"
+    if reply.available_connections == 0 and reply.in_use_connections > 0:
+        advice["pool_exhaustion"] = "No idle connection left: new commands wait for one"
+    return advice or {"status": "The pool is operating within normal parameters"}

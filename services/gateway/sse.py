@@ -26,6 +26,8 @@ Message = TypeVar("Message")
 Json = dict[str, Any]
 # Proxies (nginx) must not buffer the stream.
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+# The queue stream is readable from any origin, as the original's was (seed-compat 10).
+QUEUE_HEADERS = {**HEADERS, "Access-Control-Allow-Origin": "*"}
 # For /docs: the routes return the stream themselves, after its first message.
 RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {

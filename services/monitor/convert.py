@@ -11,6 +11,7 @@ from services.monitor.workers import WorkersView, WorkerView
 from taskflow.rpc import convert
 from taskflow.store import QueueStatus, TaskState
 from taskflow.store.events import EventKind, QueueEvent
+from taskflow.store.series import MinutePoint
 from taskflow.v1 import enums_pb2
 from taskflow.v1 import monitor_service_pb2 as pb
 
@@ -121,4 +122,21 @@ def health(system: SystemHealth) -> pb.GetSystemHealthResponse:
             for name, c in system.components.items()
         },
         timestamp=now(),
+    )
+
+
+def series_point(point: MinutePoint) -> pb.TaskSeriesPoint:
+    p50, p90, p95, p99 = point.percentiles_s
+    return pb.TaskSeriesPoint(
+        minute=convert.timestamp(point.minute),
+        created=point.created,
+        completed=point.completed,
+        failed=point.failed,
+        latency_count=point.latency_count,
+        latency_avg_seconds=point.latency_avg_s,
+        latency_max_seconds=point.latency_max_s,
+        latency_p50_seconds=p50,
+        latency_p90_seconds=p90,
+        latency_p95_seconds=p95,
+        latency_p99_seconds=p99,
     )

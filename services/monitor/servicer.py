@@ -20,7 +20,9 @@ from taskflow.provider.status import ProviderStatusService
 from taskflow.rpc import convert
 from taskflow.store import TERMINAL_STATES, TaskStore
 from taskflow.store.breaker import CircuitBreakerStore
+from taskflow.store.connection import ping, pool_stats
 from taskflow.store.events import EventKind
+from taskflow.store.series import read_series
 from taskflow.store.workers import WorkerRegistry
 from taskflow.v1 import enums_pb2
 from taskflow.v1 import monitor_service_pb2 as pb
@@ -30,6 +32,7 @@ Context = aio.ServicerContext[Any, Any]
 DEFAULT_HEARTBEAT_S = 30
 DEFAULT_METRICS_DAYS = 7
 MAX_METRICS_DAYS = 90  # what the provider metrics keep
+DEFAULT_SERIES_MINUTES = 60
 # A task watch re-reads the task at least this often, in case an event was missed.
 TASK_RECHECK_S = 5.0
 # Default stale threshold: a few missed heartbeats of TASKFLOW_HEARTBEAT_SECONDS.
@@ -146,6 +149,34 @@ class MonitorServicer(MonitorServiceServicer):
 
     async def GetSystemHealth(self, request: pb.GetSystemHealthRequest, context: Context) -> Any:
         return messages.health(await system_health(self.store.client, self._workers_view))
+
+    async def GetTaskSeries(self, request: pb.GetTaskSeriesRequest, context: Context) -> Any:
+        points = await read_series(
+            self.store.client, self.store.keys, request.minutes or DEFAULT_SERIES_MINUTES
+        )
+        return pb.GetTaskSeriesResponse(points=[messages.series_point(p) for p in points])
+
+    async def GetRedisHealth(self, request: pb.GetRedisHealthRequest, context: Context) -> Any:
+        result = await ping(self.store.client)
+        return pb.GetRedisHealthResponse(
+            connected=result.connected,
+            response_time_ms=result.response_time_ms,
+            error=result.error,
+            timestamp=messages.now(),
+        )
+
+    async def GetRedisPoolStats(
+        self, request: pb.GetRedisPoolStatsRequest, context: Context
+    ) -> Any:
+        stats = pool_stats(self.store.client)
+        return pb.GetRedisPoolStatsResponse(
+            available=stats.available,
+            max_connections=stats.max_connections,
+            created_connections=stats.idle + stats.in_use,
+            available_connections=stats.idle,
+            in_use_connections=stats.in_use,
+            connection_type=stats.connection_type,
+        )
 
     async def _workers_view(self) -> WorkersView:
         return await workers_view(self.workers, self.breakers, self.stale_after_s)

@@ -14,12 +14,18 @@ from services.scheduler.intake import Intake
 from taskflow.errors import InvalidInput, NotFound
 from taskflow.rpc import convert
 from taskflow.store import NewTask, QueueName, TaskPage, TaskQuery, TaskState, TaskStore
+from taskflow.tasks.registry import task_type
 from taskflow.v1 import enums_pb2
 from taskflow.v1 import scheduler_service_pb2 as pb
 from taskflow.v1.scheduler_service_pb2_grpc import SchedulerServiceServicer
 
 Context = aio.ServicerContext[Any, Any]
-SORTABLE = ("", "created_at")
+# The task's timestamp fields (seed-compat 8). Pages come from the creation-time
+# indexes, so every one of them orders by created_at (README: deliberate differences).
+SORTABLE = (
+    "", "created_at", "updated_at", "started_at", "completed_at", "failed_at",
+    "scheduled_at", "dlq_at",
+)  # fmt: skip
 DEFAULT_QUEUE_LIMIT = 10
 DEFAULT_DLQ_LIMIT = 100
 MAX_LIMIT = 1000
@@ -181,7 +187,10 @@ class SchedulerServicer(SchedulerServiceServicer):
 
 def _query(request: _Listing) -> TaskQuery:
     if request.sort_by not in SORTABLE:
-        raise InvalidInput(f"sort_by must be created_at, not {request.sort_by!r}")
+        fields = ", ".join(SORTABLE[1:])
+        raise InvalidInput(f"sort_by must be one of {fields}, not {request.sort_by!r}")
+    if request.task_type:
+        task_type(request.task_type)  # an unknown type is InvalidInput
     prefix = request.task_id.strip().lower()
     if prefix and not all(c in "0123456789abcdef-" for c in prefix):
         raise InvalidInput(f"task_id {request.task_id!r} is not a task id or a prefix of one")

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import pytest
@@ -13,6 +10,7 @@ import pytest_asyncio
 
 from tests.e2e.conftest import MODULE_LOOP
 from tests.support.gateway_stack import create_task, paused_executors, wait_for_state
+from tests.support.sse import EventStream
 
 pytestmark = MODULE_LOOP
 DEPTHS = {"primary", "retry", "scheduled", "dlq"}
@@ -50,8 +48,8 @@ async def test_queue_heads_in_the_order_they_will_be_taken(
 
 async def test_queue_heads_of_an_unknown_queue_or_bad_limit(http: httpx.AsyncClient) -> None:
     unknown = await http.get("/api/v1/queues/nope/tasks")
-    assert unknown.status_code == 404
-    assert "nope" in unknown.json()["detail"]
+    assert unknown.status_code == 422
+    assert unknown.json()["detail"][0]["loc"] == ["path", "queue_name"]
     for limit in (0, 1001, "many"):
         bad = await http.get("/api/v1/queues/primary/tasks", params={"limit": limit})
         assert bad.status_code == 422
@@ -101,26 +99,6 @@ async def test_purge_deletes_the_dlq(http: httpx.AsyncClient) -> None:
 
 
 # --- the live stream (contract §5) -----------------------------------------------------
-
-
-class EventStream:
-    """Reads `data:` events of an open SSE response."""
-
-    def __init__(self, response: httpx.Response) -> None:
-        self.lines = response.aiter_lines()
-
-    async def next(self) -> dict[str, Any]:
-        async with asyncio.timeout(10):
-            while True:
-                line = await anext(self.lines)
-                if line.startswith("data: "):
-                    event: dict[str, Any] = json.loads(line.removeprefix("data: "))
-                    return event
-
-    async def next_of(self, kind: str) -> dict[str, Any]:
-        while (event := await self.next())["type"] != kind:
-            pass
-        return event
 
 
 async def test_stream_sends_status_then_changes_then_heartbeats(http: httpx.AsyncClient) -> None:

@@ -61,10 +61,10 @@ async def test_live_ready_and_health(http: httpx.AsyncClient) -> None:
     health = await http.get("/health")
     assert health.status_code == 200
     body = health.json()
-    assert set(body) == {"status", "components", "timestamp"}
+    assert set(body) == {"status", "components", "component_details", "note", "timestamp"}
     assert body["status"] in {"healthy", "degraded"}
-    assert body["components"]["redis"]["status"] == "healthy"
-    assert {"workers", "scheduler", "executor", "monitor"} <= set(body["components"])
+    assert body["component_details"]["redis"]["status"] == "healthy"
+    assert {"workers", "scheduler", "executor", "monitor"} <= set(body["component_details"])
 
 
 async def test_openapi_serves_every_annotated_rpc(http: httpx.AsyncClient) -> None:

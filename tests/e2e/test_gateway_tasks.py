@@ -359,7 +359,7 @@ async def test_retry_refuses_unknown_and_non_failed_tasks(http: httpx.AsyncClien
     task_id = await create_task(http, "echo", "ok")
     await wait_for_state(http, task_id, "COMPLETED")
     refused = await http.post(f"/api/v1/tasks/{task_id}/retry")
-    assert refused.status_code == 409
+    assert refused.status_code == 400
     assert "detail" in refused.json()
 
 

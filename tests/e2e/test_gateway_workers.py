@@ -32,7 +32,7 @@ async def test_workers_report_health_stats_and_breakers(http: httpx.AsyncClient)
     body = await workers(http)
     assert set(body) == {
         "overall_status", "total_workers", "healthy_workers", "stale_workers",
-        "circuit_breaker_states", "worker_details", "timestamp",
+        "circuit_breaker_states", "breakers", "worker_details", "timestamp",
     }  # fmt: skip
     assert (body["overall_status"], body["total_workers"], body["stale_workers"]) == (
         "healthy",
@@ -52,12 +52,16 @@ async def test_breaker_open_then_reset(http: httpx.AsyncClient) -> None:
     body = opened.json()
     assert set(body) >= {"message", "successful_resets", "results", "timestamp"}
     assert body["successful_opens"] == 1
-    assert body["results"] == [
-        {"service": "openrouter", "previous_state": "CLOSED", "state": "OPEN", "success": True}
-    ]
+    [result] = body["results"]
+    assert {k: result[k] for k in ("service", "previous_state", "state", "success")} == {
+        "service": "openrouter",
+        "previous_state": "CLOSED",
+        "state": "OPEN",
+        "success": True,
+    }
 
     async def shown_open() -> bool:
-        states = (await workers(http))["circuit_breaker_states"]
+        states = (await workers(http))["breakers"]
         return bool(states.get("openrouter") == "OPEN")
 
     await eventually(shown_open, what="the open breaker in the workers view")
@@ -68,7 +72,7 @@ async def test_breaker_open_then_reset(http: httpx.AsyncClient) -> None:
     assert reset.status_code == 200
     assert reset.json()["successful_resets"] == 1
     assert reset.json()["results"][0]["state"] == "CLOSED"
-    assert (await workers(http))["circuit_breaker_states"] == {"openrouter": "CLOSED"}
+    assert (await workers(http))["breakers"] == {"openrouter": "CLOSED"}
 
 
 async def test_executor_status_pause_and_resume(http: httpx.AsyncClient) -> None:
@@ -108,7 +112,7 @@ async def test_provider_status_without_a_key(http: httpx.AsyncClient) -> None:
 async def test_provider_metrics_per_day(http: httpx.AsyncClient) -> None:
     reply = await http.get("/api/v1/openrouter/metrics", params={"days": 3})
     assert reply.status_code == 200
-    days = reply.json()["days"]
+    days = reply.json()["daily"]
     assert len(days) == 3
     assert set(days[0]) == {"date", "total_calls", "successes", "failures", "rate_limit_hits"}
     assert (await http.get("/api/v1/openrouter/metrics", params={"days": 0})).status_code == 422

@@ -37,6 +37,10 @@ CONTRACT_ROUTES = {
     ("GET", "/api/v1/openrouter/status"): "MonitorService.GetProviderStatus",
     ("GET", "/api/v1/openrouter/metrics"): "MonitorService.GetProviderMetrics",
     ("GET", "/health"): "MonitorService.GetSystemHealth",
+    # What the originals' code serves beyond their READMEs (seed-compat.md).
+    ("GET", "/api/v1/tasks/metrics/throughput"): "MonitorService.GetTaskSeries",
+    ("GET", "/api/v1/redis/health"): "MonitorService.GetRedisHealth",
+    ("GET", "/api/v1/redis/pool-stats"): "MonitorService.GetRedisPoolStats",
     # Ours.
     ("POST", "/api/v1/tasks"): "SchedulerService.CreateTask",
     ("POST", "/api/v1/tasks/batch"): "SchedulerService.BatchCreateTasks",

@@ -55,11 +55,18 @@ class TaskListing(BaseModel):
     """Filters, sorting and paging of GET /api/v1/tasks/ and /api/v1/tasks/summaries/."""
 
     status: StateName | None = Field(default=None, description="Only tasks in this state.")
+    task_status: StateName | None = Field(
+        default=None, description="The original dashboard's name for `status`."
+    )
     task_type: str | None = Field(default=None, description="Only tasks of this type.")
     queue: QueueName | None = Field(default=None, description="Only tasks now in this queue.")
     start_date: datetime | None = Field(default=None, description="Created at or after.")
     end_date: datetime | None = Field(default=None, description="Created at or before.")
-    sort_by: str = Field(default="created_at", description="Only created_at is supported.")
+    sort_by: str = Field(
+        default="created_at",
+        description="A timestamp field (created_at, updated_at, completed_at...); pages"
+        " are ordered by creation time whichever is named.",
+    )
     sort_order: Literal["asc", "desc"] = "desc"
     page: int = Field(default=1, ge=1, le=INT32_MAX)
     page_size: int = Field(default=20, ge=1, le=100)
@@ -77,8 +84,9 @@ class TaskListing(BaseModel):
             "page_size": self.page_size,
             "task_id": self.task_id or "",
         }
-        if self.status is not None:
-            fields["status"] = state_to_proto(self.status)
+        state = self.status or self.task_status
+        if state is not None:
+            fields["status"] = state_to_proto(state)
         if self.queue is not None:
             fields["queue"] = queue_to_proto(self.queue)
         if self.start_date is not None:

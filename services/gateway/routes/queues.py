@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from services.gateway import shapes, sse
 from services.gateway.deps import CallerRpc, SharedQueueStreams
+from services.gateway.routes.params import QueueName
 from taskflow.settings import Settings
 from taskflow.v1 import monitor_service_pb2 as monitor_pb
 from taskflow.v1 import scheduler_service_pb2 as pb
@@ -34,10 +35,11 @@ def router(settings: Settings) -> APIRouter:
     async def queue_stream(rpc: CallerRpc, streams: SharedQueueStreams) -> EventSourceResponse:
         """SSE (contract §5): `initial_status`, then `task_created`,
         `task_state_changed`, `task_deleted` as they happen (each with the depths,
-        counts and retry ratio right after it), `heartbeat` when quiet, `error` on
+        counts and retry ratio right after it, then a `queue_update` with the same
+        figures), `heartbeat` when quiet, `error` on
         trouble. With auth on, an EventSource passes the token as `?token=`."""
         events = await streams.open(rpc.metadata)
-        return EventSourceResponse(events, headers=sse.HEADERS)
+        return EventSourceResponse(events, headers=sse.QUEUE_HEADERS)
 
     @api.get("/dlq")
     async def dlq_tasks(
@@ -60,10 +62,13 @@ def router(settings: Settings) -> APIRouter:
 
     @api.get("/{queue_name}/tasks")
     async def queue_tasks(
-        queue_name: str, rpc: CallerRpc, limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 10
+        queue_name: QueueName,
+        rpc: CallerRpc,
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 10,
     ) -> list[str]:
-        """Task ids at the head of `primary`, `retry`, `scheduled` or `dlq`, next first."""
-        request = pb.ListQueueTasksRequest(queue_name=queue_name, limit=limit)
+        """Task ids at the head of `primary`, `retry`, `scheduled` or `dlq`, next first
+        (another name is a 422 validation error, as in the original)."""
+        request = pb.ListQueueTasksRequest(queue_name=queue_name.value, limit=limit)
         reply = await rpc.call(rpc.scheduler.ListQueueTasks, request)
         return list(reply.task_ids)
 

@@ -18,6 +18,8 @@ from taskflow.v1 import monitor_service_pb2 as monitor_pb
 
 SERVING = "SERVING"
 RANK = {"healthy": 0, "degraded": 1, "unknown": 2, "unhealthy": 3}
+UP = ("healthy", "degraded")
+NOTE = "Each component's detail is under component_details; breakers at /api/v1/workers/"
 
 
 def router() -> APIRouter:
@@ -26,7 +28,7 @@ def router() -> APIRouter:
     @api.get("/live")
     async def live() -> dict[str, str]:
         """200 while the process runs."""
-        return {"status": "alive"}
+        return {"status": "alive", "timestamp": datetime.now(UTC).isoformat()}
 
     @api.get("/ready")
     async def ready(rpc: GatewayRpc) -> JSONResponse:
@@ -43,7 +45,9 @@ def router() -> APIRouter:
     @api.get("/health")
     async def health(rpc: GatewayRpc) -> JSONResponse:
         """The system's health from MonitorService, plus each gRPC service's own;
-        503 when unhealthy."""
+        503 when unhealthy. `components` holds one boolean per component (the
+        original's shape: true unless it is unhealthy or unknown); the detail of
+        each is under `component_details`."""
         services, system = await asyncio.gather(rpc.clients.health(), _system_health(rpc))
         components: dict[str, Any] = dict(system.get("components", {}))
         for name, state in services.items():
@@ -52,7 +56,9 @@ def router() -> APIRouter:
         worst = max((c["status"] for c in components.values()), key=lambda s: RANK.get(s, 2))
         body = {
             "status": worst,
-            "components": components,
+            "components": {name: c["status"] in UP for name, c in components.items()},
+            "component_details": components,
+            "note": NOTE,
             "timestamp": system.get("timestamp") or datetime.now(UTC).isoformat(),
         }
         return JSONResponse(body, status_code=503 if worst == "unhealthy" else 200)

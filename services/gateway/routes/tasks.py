@@ -32,6 +32,8 @@ MULTIPART_OVERHEAD_BYTES = 1024 * 1024
 PREFIX = "/api/v1/tasks"
 PDFXTRACT_PATH = f"{PREFIX}/pdfxtract"
 NOT_A_PDF = {grpc.StatusCode.INVALID_ARGUMENT: status.HTTP_400_BAD_REQUEST}
+# Retrying a task that is neither FAILED nor in the DLQ: 400, as the original's tester checks.
+NOT_RETRYABLE = {grpc.StatusCode.FAILED_PRECONDITION: status.HTTP_400_BAD_REQUEST}
 MAX_AGE_S = 100 * 365 * 24 * 3600  # older_than_seconds: a century is "everything"
 Json = dict[str, Any]
 
@@ -156,12 +158,18 @@ def router(settings: Settings) -> APIRouter:
         reply = await rpc.call(rpc.scheduler.GetTask, pb.GetTaskRequest(task_id=task_id))
         return shapes.task_detail(reply.task)
 
-    @api.post("/{task_id}/retry")
+    @api.post(
+        "/{task_id}/retry",
+        responses={400: {"description": "The task is neither FAILED nor in the DLQ"}},
+    )
     async def retry_task(task_id: str, rpc: CallerRpc, body: RetryBody | None = None) -> Json:
         request = pb.RetryTaskRequest(
             task_id=task_id, reset_retry_count=bool(body and body.reset_retry_count)
         )
-        reply = await rpc.call(rpc.scheduler.RetryTask, request)
+        try:
+            reply = await rpc.call(rpc.scheduler.RetryTask, request)
+        except aio.AioRpcError as error:
+            raise GrpcHTTPError(error, NOT_RETRYABLE) from None
         return shapes.created(reply.task_id, reply.state)
 
     @api.delete("/{task_id}")

@@ -55,9 +55,12 @@ def router() -> APIRouter:
         return {"paused": reply.paused}
 
     @api.get("/openrouter/status", tags=["provider"])
-    async def provider_status(rpc: CallerRpc, refresh: bool = False) -> Json:
-        """Served from a cache refreshed at most once a minute (`refresh` skips it)."""
-        request = monitor_pb.GetProviderStatusRequest(refresh=refresh)
+    async def provider_status(
+        rpc: CallerRpc, force_refresh: bool = False, refresh: bool = False
+    ) -> Json:
+        """Served from a cache refreshed at most once a minute (`force_refresh`, or
+        its alias `refresh`, skips it)."""
+        request = monitor_pb.GetProviderStatusRequest(refresh=force_refresh or refresh)
         return shapes.provider_status(await rpc.call(rpc.monitor.GetProviderStatus, request))
 
     @api.get("/openrouter/metrics", tags=["provider"])
@@ -65,7 +68,8 @@ def router() -> APIRouter:
         rpc: CallerRpc, days: Annotated[int, Query(ge=1, le=90)] = 7
     ) -> Json:
         request = monitor_pb.GetProviderMetricsRequest(days=days)
-        return shapes.provider_metrics(await rpc.call(rpc.monitor.GetProviderMetrics, request))
+        reply = await rpc.call(rpc.monitor.GetProviderMetrics, request)
+        return shapes.provider_metrics(reply, days)
 
     @api.get("/openrouter/rate-limit", tags=["provider"])
     async def rate_limit(rpc: CallerRpc) -> Json:

@@ -1,0 +1,29 @@
+"""Reading server-sent events from an open httpx streaming response."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+
+
+class EventStream:
+    """Reads `data:` events of an open SSE response."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.lines = response.aiter_lines()
+
+    async def next(self) -> dict[str, Any]:
+        async with asyncio.timeout(10):
+            while True:
+                line = await anext(self.lines)
+                if line.startswith("data: "):
+                    event: dict[str, Any] = json.loads(line.removeprefix("data: "))
+                    return event
+
+    async def next_of(self, kind: str) -> dict[str, Any]:
+        while (event := await self.next())["type"] != kind:
+            pass
+        return event
