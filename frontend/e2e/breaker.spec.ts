@@ -17,9 +17,9 @@ afterEach(async () => {
   await browser.close();
 });
 
+// Each breaker's state by service (`circuit_breaker_states` counts workers per state).
 const breakerState = async (): Promise<string | undefined> =>
-  (await api<{ circuit_breaker_states: Record<string, string> }>('GET', '/api/v1/workers/')).circuit_breaker_states
-    .openrouter;
+  (await api<{ breakers: Record<string, string> }>('GET', '/api/v1/workers/')).breakers.openrouter;
 
 it('opens and resets the circuit breaker', async () => {
   await page.goto(`${baseUrl()}/`);

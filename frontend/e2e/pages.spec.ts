@@ -36,6 +36,10 @@ describe('the pages', () => {
     await page.getByRole('heading', { name: 'Provider Status' }).waitFor();
     await page.getByText('Last check').waitFor();
     expect(await page.getByTestId('last-updated').textContent()).not.toBe('—');
+    // The server's series: the task completed before the page opened is in both charts.
+    await page.getByTestId('latency-max').filter({ hasText: /\d/ }).waitFor();
+    await page.getByRole('group', { name: 'Time range' }).getByRole('button', { name: '1 hour' }).click();
+    await page.getByRole('img', { name: /^Throughput per minute over the last hour: .*Completed [1-9]/ }).waitFor();
     await screenshot(page, 'pages-dashboard');
     expect(errors.messages).toEqual([]);
   });

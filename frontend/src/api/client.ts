@@ -2,17 +2,21 @@
 // the bulk operations and the per-task event stream the gateway adds.
 import {
   isObject,
+  latencyMinutes,
   num,
   providerDays,
   providerStatus,
   queueStatus,
   str,
+  throughputMinutes,
   workersStatus,
   type Json,
 } from './normalize';
 import { sessionTokenStore, type TokenStore } from './token';
 import type {
   BreakerActionResult,
+  LatencyMinute,
+  ThroughputMinute,
   CleanupRequest,
   CleanupResult,
   MessageResult,
@@ -202,6 +206,18 @@ export class ApiClient {
 
   async providerMetrics(signal?: AbortSignal): Promise<ProviderDay[]> {
     return providerDays(await this.request('GET', '/api/v1/openrouter/metrics', { signal }));
+  }
+
+  /** Tasks created, completed and failed per minute over the last `minutes`, oldest first. */
+  async taskThroughput(minutes: number, signal?: AbortSignal): Promise<ThroughputMinute[]> {
+    const query = { minutes };
+    return throughputMinutes(await this.request('GET', '/api/v1/tasks/metrics/throughput', { query, signal }));
+  }
+
+  /** Creation -> completion latency per minute over the last `minutes`, oldest first. */
+  async taskLatency(minutes: number, signal?: AbortSignal): Promise<LatencyMinute[]> {
+    const query = { minutes };
+    return latencyMinutes(await this.request('GET', '/api/v1/tasks/metrics/latency', { query, signal }));
   }
 
   // Tasks -------------------------------------------------------------------

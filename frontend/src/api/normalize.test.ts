@@ -22,6 +22,16 @@ describe('normalize', () => {
     ]);
   });
 
+  it('reads breakers by service beside the original per-state counts', () => {
+    const workers = workersStatus({
+      circuit_breaker_states: { 'half-open': 2 },
+      breakers: { openrouter: 'HALF_OPEN' },
+      worker_details: [{ worker_id: 'w', status: 'healthy', circuit_breaker: { state: 'half-open' }, success_count: 1 }],
+    });
+    expect(workers.circuit_breaker_states).toEqual({ openrouter: 'half_open' });
+    expect(workersStatus({ circuit_breaker_states: { closed: 3 } }).circuit_breaker_states).toEqual({});
+  });
+
   it('fills what is missing with safe defaults', () => {
     expect(queueStatus(null)).toEqual({
       queues: { primary: 0, retry: 0, scheduled: 0, dlq: 0 },
@@ -42,5 +52,7 @@ describe('normalize', () => {
     expect(providerDays({ days: [{ date: '2025-01-01', total_calls: 3, successes: 2, failures: 1, rate_limit_hits: 0 }] })).toHaveLength(1);
     expect(providerDays({ date: '2025-01-01', total_calls: 3 })[0]?.total_calls).toBe(3);
     expect(providerDays('x')).toEqual([]);
+    const seedShaped = { metrics: {}, days: 7, generated_at: 'now', daily: [{ date: '2025-01-02', total_calls: 4 }] };
+    expect(providerDays(seedShaped).map((d) => d.total_calls)).toEqual([4]);
   });
 });

@@ -9,7 +9,9 @@ import {
   type QueueDepths,
   type QueueStatus,
   type StateCounts,
+  type LatencyMinute,
   type TaskState,
+  type ThroughputMinute,
   type WorkerDetail,
   type WorkersStatus,
 } from './types';
@@ -135,9 +137,13 @@ export function workerDetail(value: unknown): WorkerDetail {
 export function workersStatus(value: unknown): WorkersStatus {
   const raw = isObject(value) ? value : {};
   const details = Array.isArray(raw.worker_details) ? raw.worker_details.map(workerDetail) : [];
+  // Each breaker's state by service is `breakers`; `circuit_breaker_states` counts
+  // workers per state (the original's shape) and names services only in old answers.
   const breakers: Record<string, string> = {};
-  if (isObject(raw.circuit_breaker_states)) {
-    for (const [name, state] of Object.entries(raw.circuit_breaker_states)) {
+  const byService = isObject(raw.breakers) ? raw.breakers : raw.circuit_breaker_states;
+  if (isObject(byService)) {
+    for (const [name, state] of Object.entries(byService)) {
+      if (typeof state === 'number') continue;
       breakers[name] = lower(isObject(state) ? state.state : state, 'CIRCUIT_STATE_');
     }
   }
@@ -169,20 +175,49 @@ export function providerStatus(value: unknown): ProviderStatus {
   };
 }
 
-/** Provider metrics: `{days: [...]}`, a bare list, or one day's flat object. */
+/** Provider metrics: `{daily: [...]}`, `{days: [...]}`, a bare list, or one day's flat object. */
 export function providerDays(value: unknown): ProviderDay[] {
   const list: unknown[] = Array.isArray(value)
     ? value
-    : isObject(value) && Array.isArray(value.days)
-      ? value.days
-      : isObject(value)
-        ? [value]
-        : [];
+    : isObject(value) && Array.isArray(value.daily)
+      ? value.daily
+      : isObject(value) && Array.isArray(value.days)
+        ? value.days
+        : isObject(value) && !('metrics' in value)
+          ? [value]
+          : [];
   return list.filter(isObject).map((day) => ({
     date: str(day.date, 'today'),
     total_calls: num(day.total_calls ?? day.calls ?? day.total),
     successes: num(day.successes ?? day.success ?? day.successful_calls),
     failures: num(day.failures ?? day.failed ?? day.failed_calls),
     rate_limit_hits: num(day.rate_limit_hits ?? day.rate_limited),
+  }));
+}
+
+function minutes(value: unknown): Json[] {
+  return isObject(value) && Array.isArray(value.metrics) ? value.metrics.filter(isObject) : [];
+}
+
+/** `{metrics: [{timestamp, created_count, completed_count, failed_count}], time_window}`. */
+export function throughputMinutes(value: unknown): ThroughputMinute[] {
+  return minutes(value).map((m) => ({
+    timestamp: timestamp(m.timestamp),
+    created: num(m.created_count),
+    completed: num(m.completed_count),
+    failed: num(m.failed_count),
+  }));
+}
+
+/** `{metrics: [{timestamp, p50, p90, p95, p99, max_latency, avg_latency, task_count}]}`. */
+export function latencyMinutes(value: unknown): LatencyMinute[] {
+  return minutes(value).map((m) => ({
+    timestamp: timestamp(m.timestamp),
+    p50: num(m.p50),
+    p95: num(m.p95),
+    p99: num(m.p99),
+    max: num(m.max_latency),
+    avg: num(m.avg_latency),
+    count: num(m.task_count),
   }));
 }

@@ -169,3 +169,22 @@ export interface MessageResult {
   task_id: string;
   message: string;
 }
+
+/** Tasks of one minute (GET /api/v1/tasks/metrics/throughput). */
+export interface ThroughputMinute {
+  timestamp: string | null;
+  created: number;
+  completed: number;
+  failed: number;
+}
+
+/** Creation -> completion latency of one minute, seconds (GET /api/v1/tasks/metrics/latency). */
+export interface LatencyMinute {
+  timestamp: string | null;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  avg: number;
+  count: number;
+}

@@ -1,7 +1,11 @@
-// Tasks created / completed / failed per second over the last minutes, from the
-// stream's events (failed = attempts that ended FAILED, SCHEDULED or in the DLQ).
+// Tasks created / completed / failed: per second over the last minutes from the
+// stream's events (failed = attempts that ended FAILED, SCHEDULED or in the DLQ),
+// or per minute over the last hour from the server's series (failed = tasks that
+// entered FAILED or the DLQ), which go back before the page opened.
 import { useState } from 'react';
-import { advance, type Bucket, type Throughput } from '../live/throughput';
+import type { ThroughputMinute } from '../api/types';
+import { advance, WINDOW_SECONDS as WINDOW_LIVE, type Bucket, type Throughput } from '../live/throughput';
+import { LineChart } from './LineChart';
 
 const SERIES = [
   { key: 'created', label: 'Created', color: '#2563eb' },
@@ -12,10 +16,8 @@ const SERIES = [
 const RANGES = [
   { seconds: 60, label: '1 min', bin: 2 },
   { seconds: 300, label: '5 min', bin: 10 },
+  { seconds: 3600, label: '1 hour', bin: 60 },
 ] as const;
-
-const WIDTH = 600;
-const HEIGHT = 160;
 
 /** Per-second rates averaged over bins of `bin` seconds, oldest first. */
 export function binRates(buckets: Bucket[], bin: number): Bucket[] {
@@ -28,24 +30,26 @@ export function binRates(buckets: Bucket[], bin: number): Bucket[] {
   return out;
 }
 
-function niceMax(value: number): number {
-  if (value <= 1) return 1;
-  const magnitude = 10 ** Math.floor(Math.log10(value));
-  const step = [1, 2, 5, 10].find((m) => m * magnitude >= value) ?? 10;
-  return step * magnitude;
+interface Props {
+  throughput: Throughput;
+  now: number;
+  /** The server's per-minute series of the last hour, oldest first (null: not loaded). */
+  hour: ThroughputMinute[] | null;
 }
 
-export function ThroughputChart({ throughput, now }: { throughput: Throughput; now: number }) {
+export function ThroughputChart({ throughput, now, hour }: Props) {
   const [range, setRange] = useState<(typeof RANGES)[number]>(RANGES[0]);
   const sliding = advance(throughput, Math.floor(now / 1000));
   // The current second is still filling up; leave it out.
-  const seconds = sliding.buckets.slice(-range.seconds - 1, -1);
-  const bins = binRates(seconds, range.bin);
+  const seconds = sliding.buckets.slice(-WINDOW_LIVE - 1, -1);
   const recent = binRates(seconds.slice(-10), 10)[0] ?? { created: 0, completed: 0, failed: 0 };
-  const yMax = niceMax(Math.max(...bins.flatMap((b) => [b.created, b.completed, b.failed]), 0));
-  const x = (i: number): number => (bins.length <= 1 ? 0 : (i / (bins.length - 1)) * WIDTH);
-  const y = (v: number): number => HEIGHT - (v / yMax) * HEIGHT;
+  const hourly = range.seconds === 3600;
+  const rows: Bucket[] = hourly
+    ? (hour ?? []).map((m) => ({ created: m.created, completed: m.completed, failed: m.failed }))
+    : binRates(seconds.slice(-range.seconds), range.bin);
   const summary = SERIES.map((s) => `${s.label} ${recent[s.key].toFixed(1)}/s`).join(', ');
+  const total = (key: keyof Bucket): number => rows.reduce((sum, row) => sum + row[key], 0);
+  const hourSummary = SERIES.map((s) => `${s.label} ${total(s.key)}`).join(', ');
 
   return (
     <div>
@@ -77,40 +81,22 @@ export function ThroughputChart({ throughput, now }: { throughput: Throughput; n
           ))}
         </div>
       </div>
-      <div className="flex gap-2">
-        <div className="flex flex-col justify-between text-right text-xs text-slate-500" aria-hidden="true">
-          <span>{yMax}/s</span>
-          <span>0</span>
-        </div>
-        <svg
-          viewBox={`0 0 ${WIDTH} ${HEIGHT}`}
-          preserveAspectRatio="none"
-          className="h-40 w-full rounded border border-slate-100 bg-slate-50"
-          role="img"
-          aria-label={`Throughput over the last ${range.label}: ${summary}`}
-        >
-          {[0.25, 0.5, 0.75].map((f) => (
-            <line key={f} x1={0} x2={WIDTH} y1={HEIGHT * f} y2={HEIGHT * f} stroke="#e2e8f0" strokeWidth={1} />
-          ))}
-          {SERIES.map((s) => (
-            <polyline
-              key={s.key}
-              fill="none"
-              stroke={s.color}
-              strokeWidth={2}
-              vectorEffect="non-scaling-stroke"
-              points={bins.map((b, i) => `${x(i).toFixed(1)},${y(b[s.key]).toFixed(1)}`).join(' ')}
-            />
-          ))}
-        </svg>
-      </div>
-      <div className="mt-1 flex justify-between pl-8 text-xs text-slate-500" aria-hidden="true">
-        <span>−{range.label}</span>
-        <span>now</span>
-      </div>
+      <LineChart
+        lines={SERIES}
+        rows={rows.map((row) => ({ ...row }))}
+        unit={hourly ? '/min' : '/s'}
+        label={
+          hourly
+            ? `Throughput per minute over the last hour: ${hourSummary}`
+            : `Throughput over the last ${range.label}: ${summary}`
+        }
+        from={`−${range.label}`}
+        to="now"
+      />
       <p className="mt-2 text-xs text-slate-500">
-        Per second, from the live stream since this page opened. Failed counts attempts that ended FAILED, SCHEDULED
-        (a retry is due) or in the DLQ.
+        {hourly
+          ? 'Per minute, from the counters the server keeps as tasks move (also before this page opened). Failed counts tasks that entered FAILED or the DLQ.'
+          : 'Per second, from the live stream since this page opened. Failed counts attempts that ended FAILED, SCHEDULED (a retry is due) or in the DLQ.'}
       </p>
     </div>
   );

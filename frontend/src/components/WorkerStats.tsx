@@ -30,7 +30,7 @@ export const WorkerStats = memo(function WorkerStats() {
       <ConfirmButton
         label="Open circuit breaker"
         title="Open the circuit breaker?"
-        message="Opens the shared circuit breaker: tasks that need the provider are held back (rescheduled, not failed) until it is reset or times out."
+        message="Opens the shared circuit breaker: tasks that need the provider are held back (rescheduled, not failed) until it is reset."
         confirmLabel="Open"
         variant="danger"
         action={async () => (await client.openCircuitBreaker()).message}
