@@ -63,6 +63,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(metrics_router(metrics))
     if dashboard.available(settings.frontend_dist):
         app.include_router(dashboard.router(settings.frontend_dist))
+    else:
+        app.include_router(dashboard.banner_router())
 
     # Last added runs first: CORS answers preflights before auth; metrics see 401s;
     # auth refuses before a body is read.

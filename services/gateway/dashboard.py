@@ -2,14 +2,34 @@
 
 Files are served as they are; any other path outside the API gets index.html, so
 the dashboard's own routes survive a reload. Unknown /api/ paths stay JSON 404s.
+A client asking `/` for JSON (and not HTML) gets the original's banner instead, as
+does every client when no dashboard is built.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, HTTPException
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
+
+BANNER = {"message": "AsyncTaskFlow API", "version": "0.1.0", "docs": "/docs", "health": "/health"}
+
+
+def wants_json(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def banner_router() -> APIRouter:
+    """`/` without a built dashboard: the original's JSON banner."""
+    api = APIRouter(include_in_schema=False)
+
+    @api.get("/")
+    async def banner() -> JSONResponse:
+        return JSONResponse(BANNER)
+
+    return api
 
 
 def router(dist: Path) -> APIRouter:
@@ -18,8 +38,8 @@ def router(dist: Path) -> APIRouter:
     api = APIRouter(include_in_schema=False)
 
     @api.get("/")
-    async def home() -> FileResponse:
-        return FileResponse(index)
+    async def home(request: Request) -> Response:
+        return JSONResponse(BANNER) if wants_json(request) else FileResponse(index)
 
     @api.get("/{path:path}")
     async def asset_or_page(path: str) -> FileResponse:

@@ -235,6 +235,8 @@ async def test_dashboard_with_single_page_fallback(tmp_path: Path) -> None:
     async with scripted_backends(tmp_path) as (_, http):
         home = await http.get("/")
         assert (home.status_code, home.text) == (200, "<html>dashboard</html>")
+        banner = await http.get("/", headers={"Accept": "application/json"})
+        assert (banner.status_code, banner.json()["message"]) == (200, "AsyncTaskFlow API")
         asset = await http.get("/assets/app.js")
         assert asset.text == "console.log('hi')"
         assert "javascript" in asset.headers["content-type"]

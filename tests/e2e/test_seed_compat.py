@@ -339,3 +339,18 @@ async def test_10_stream_is_open_to_any_origin_and_sends_queue_updates(
         assert update["state_counts"] == created["state_counts"]
         assert update["retry_ratio"] == created["retry_ratio"]
         assert isinstance(update["timestamp"], str)
+
+
+# --- may stay ours, documented: the root --------------------------------------------------
+
+
+async def test_root_answers_the_original_banner_to_json_clients(http: httpx.AsyncClient) -> None:
+    banner = await get_json_with(http, "/", {"Accept": "application/json"})
+    assert banner["message"] == "AsyncTaskFlow API"
+    assert (banner["docs"], banner["health"]) == ("/docs", "/health")
+
+
+async def get_json_with(http: httpx.AsyncClient, path: str, headers: dict[str, str]) -> Any:
+    reply = await http.get(path, headers=headers)
+    assert reply.status_code == 200, reply.text
+    return reply.json()
