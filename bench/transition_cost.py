@@ -4,9 +4,11 @@
 
 Creates, claims and completes `--tasks` tasks in batches on the bundled server
 (one script call per batch and transition), and reports, per transition, the
-server's microseconds per script call and per task (EVALSHA `usec`, which counts
-only the script's run on the server, not the network or the client). Run it on two
-checkouts to compare them: the figures in docs/performance.md came from this.
+server's microseconds per script call and per task (EVALSHA `usec`: the script's
+run on the server, not the network or the client; on a shared machine it varies
+with load, so take the best round) and the Redis commands the scripts ran per task
+(exact, whatever the load). Run it on two checkouts to compare them: the figures
+in docs/performance.md came from this.
 """
 
 from __future__ import annotations
@@ -20,21 +22,26 @@ from redis.asyncio import Redis
 from bench.common import bundled_server, machine
 from taskflow.store import NewTask, TaskStore
 
+OUTSIDE_SCRIPTS = ("cmdstat_evalsha", "cmdstat_info", "cmdstat_script", "cmdstat_time")
 
-async def evalsha_usec(client: Redis) -> tuple[int, int]:
+
+async def counters(client: Redis) -> tuple[int, int, int]:
+    """EVALSHA calls, their µs, and the commands run inside scripts."""
     stats: dict[str, Any] = await client.info("commandstats")
     entry = stats.get("cmdstat_evalsha", {"calls": 0, "usec": 0})
-    return int(entry["calls"]), int(entry["usec"])
+    inner = sum(int(value["calls"]) for name, value in stats.items() if name not in OUTSIDE_SCRIPTS)
+    return int(entry["calls"]), int(entry["usec"]), inner
 
 
-async def measured(client: Redis, label: str, n: int, work: Any) -> tuple[float, float]:
-    calls0, usec0 = await evalsha_usec(client)
+async def measured(client: Redis, label: str, n: int, work: Any) -> None:
+    calls0, usec0, inner0 = await counters(client)
     await work
-    calls1, usec1 = await evalsha_usec(client)
-    calls, usec = calls1 - calls0, usec1 - usec0
-    per_call, per_task = usec / max(calls, 1), usec / n
-    print(f"  {label:<10} {calls:>6} calls  {per_call:8.1f} µs/call  {per_task:6.2f} µs/task")
-    return per_call, per_task
+    calls1, usec1, inner1 = await counters(client)
+    calls, usec, inner = calls1 - calls0, usec1 - usec0, inner1 - inner0
+    print(
+        f"  {label:<10} {calls:>6} calls  {usec / max(calls, 1):8.1f} µs/call"
+        f"  {usec / n:6.2f} µs/task  {inner / n:6.2f} commands/task"
+    )
 
 
 async def one_round(store: TaskStore, client: Redis, n: int, batch: int) -> None:
