@@ -4,22 +4,17 @@ the original dashboard and tester use, with ours beside them."""
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 from redis.asyncio import Redis
 
-from services.monitor.app import running_monitor
-from services.scheduler.app import running_scheduler
-from taskflow.redis_server import BundledRedis, free_port
+from taskflow.redis_server import BundledRedis
 from tests.e2e.conftest import MODULE_LOOP
-from tests.support.gateway_stack import create_task, running_gateway, wait_for_state
+from tests.support.gateway_stack import create_task, gateway_stack, wait_for_state
 from tests.support.sse import EventStream
-from tests.support.stack import settings_for
 from tests.support.waiting import eventually
 
 pytestmark = MODULE_LOOP
@@ -77,38 +72,19 @@ async def test_1_workers_carry_the_original_nested_breaker(http: httpx.AsyncClie
         await http.post("/api/v1/workers/reset-circuit-breaker")
 
 
-@contextlib.asynccontextmanager
-async def stack_without_workers(redis_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    """Scheduler, monitor and gateway, and no executor at all (under a key prefix of
-    their own: the module's stack shares the server, and its worker heartbeats)."""
-    client = Redis.from_url(redis_url)
-    base = settings_for(
-        redis_url,
-        TASKFLOW_EXECUTOR_ADDRESS=f"127.0.0.1:{free_port()}",
-        TASKFLOW_KEY_PREFIX="no-workers:",
-    )
-    try:
-        async with (
-            running_scheduler(base, client) as scheduler,
-            running_monitor(base, client) as monitor,
-        ):
-            settings = base.model_copy(
-                update={"scheduler_address": scheduler.address, "monitor_address": monitor.address}
-            )
-            async with (
-                running_gateway(settings) as url,
-                httpx.AsyncClient(base_url=url, timeout=10) as http,
-            ):
-                yield http
-    finally:
-        await client.aclose()
-
-
 async def test_1_no_worker_is_the_original_error_answer(
     redis_server: BundledRedis, redis_url: str
 ) -> None:
-    async with stack_without_workers(redis_server.url) as http:
-        body = await get_json(http, "/api/v1/workers/")
+    # Under a key prefix of its own: the module's stack shares the server, and its
+    # worker heartbeats there.
+    client = Redis.from_url(redis_server.url)
+    try:
+        async with gateway_stack(
+            redis_server.url, client, executor=False, TASKFLOW_KEY_PREFIX="no-workers:"
+        ) as lone:
+            body = await get_json(lone.http, "/api/v1/workers/")
+    finally:
+        await client.aclose()
     assert body["error"] == "No worker heartbeats found - workers may not be running"
     assert body["total_workers"] == 0
     assert isinstance(body["timestamp"], str)

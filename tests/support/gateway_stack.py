@@ -75,10 +75,10 @@ async def running_executor(settings: Settings, client: Redis) -> AsyncIterator[N
 
 @contextlib.asynccontextmanager
 async def gateway_stack(
-    redis_url: str, client: Redis, **overrides: Any
+    redis_url: str, client: Redis, *, executor: bool = True, **overrides: Any
 ) -> AsyncIterator[GatewayStack]:
-    """Every service against the test's Redis; `overrides` are Settings aliases
-    (e.g. TASKFLOW_API_TOKEN)."""
+    """Every service against the test's Redis (without `executor`, no executor and
+    so no worker at all); `overrides` are Settings aliases (e.g. TASKFLOW_API_TOKEN)."""
     base = settings_for(
         redis_url, TASKFLOW_EXECUTOR_ADDRESS=f"127.0.0.1:{free_port()}", **overrides
     )
@@ -89,11 +89,13 @@ async def gateway_stack(
         settings = base.model_copy(
             update={"scheduler_address": scheduler.address, "monitor_address": monitor.address}
         )
-        async with (
-            running_executor(settings, client),
-            running_gateway(settings) as base_url,
-            httpx.AsyncClient(base_url=base_url, timeout=10.0) as http,
-        ):
+        async with contextlib.AsyncExitStack() as stack:
+            if executor:
+                await stack.enter_async_context(running_executor(settings, client))
+            base_url = await stack.enter_async_context(running_gateway(settings))
+            http = await stack.enter_async_context(
+                httpx.AsyncClient(base_url=base_url, timeout=10.0)
+            )
             yield GatewayStack(settings, base_url, http)
 
 

@@ -1,7 +1,7 @@
 // Creation -> completion latency per minute over the last hour, from the series the
 // server keeps as tasks complete (percentiles estimated from log-spaced buckets).
 import type { LatencyMinute } from '../api/types';
-import { LineChart } from './LineChart';
+import { Legend, LineChart } from './LineChart';
 
 const SERIES = [
   { key: 'p50', label: 'p50', color: '#16a34a' },
@@ -26,17 +26,13 @@ export function LatencyChart({ minutes }: { minutes: LatencyMinute[] | null }) {
     : 'no task completed in the last hour';
   return (
     <div>
-      <ul className="mb-2 flex flex-wrap gap-4 text-sm" aria-label="Latency of the last minute with completions">
-        {SERIES.map((s) => (
-          <li key={s.key} className="flex items-center gap-1.5">
-            <span className="inline-block h-2.5 w-2.5 rounded-full" style={{ background: s.color }} aria-hidden="true" />
-            <span className="text-slate-600">{s.label}</span>
-            <span className="font-semibold text-slate-900" data-testid={`latency-${s.key}`}>
-              {last ? formatSeconds(last[s.key]) : '–'}
-            </span>
-          </li>
-        ))}
-      </ul>
+      <Legend
+        lines={SERIES}
+        className="mb-2"
+        label="Latency of the last minute with completions"
+        testIdPrefix="latency"
+        value={(key) => (last ? formatSeconds(last[key as (typeof SERIES)[number]['key']]) : '–')}
+      />
       <LineChart
         lines={SERIES}
         rows={rows.map((m) => ({ p50: m.p50, p95: m.p95, p99: m.p99, max: m.max }))}

@@ -71,3 +71,32 @@ export function LineChart({ lines, rows, unit, label, from, to, yFormat = String
     </>
   );
 }
+
+/** The series' colours, names and current values, above a chart. */
+export function Legend({
+  lines,
+  label,
+  testIdPrefix,
+  value,
+  className = '',
+}: {
+  lines: readonly Line[];
+  label: string;
+  testIdPrefix: string;
+  value: (key: string) => string;
+  className?: string;
+}) {
+  return (
+    <ul className={`flex flex-wrap gap-4 text-sm ${className}`} aria-label={label}>
+      {lines.map((l) => (
+        <li key={l.key} className="flex items-center gap-1.5">
+          <span className="inline-block h-2.5 w-2.5 rounded-full" style={{ background: l.color }} aria-hidden="true" />
+          <span className="text-slate-600">{l.label}</span>
+          <span className="font-semibold text-slate-900" data-testid={`${testIdPrefix}-${l.key}`}>
+            {value(l.key)}
+          </span>
+        </li>
+      ))}
+    </ul>
+  );
+}

@@ -5,7 +5,7 @@
 import { useState } from 'react';
 import type { ThroughputMinute } from '../api/types';
 import { advance, WINDOW_SECONDS as WINDOW_LIVE, type Bucket, type Throughput } from '../live/throughput';
-import { LineChart } from './LineChart';
+import { Legend, LineChart } from './LineChart';
 
 const SERIES = [
   { key: 'created', label: 'Created', color: '#2563eb' },
@@ -54,17 +54,12 @@ export function ThroughputChart({ throughput, now, hour }: Props) {
   return (
     <div>
       <div className="mb-2 flex flex-wrap items-center justify-between gap-2">
-        <ul className="flex flex-wrap gap-4 text-sm" aria-label="Rates over the last 10 seconds">
-          {SERIES.map((s) => (
-            <li key={s.key} className="flex items-center gap-1.5">
-              <span className="inline-block h-2.5 w-2.5 rounded-full" style={{ background: s.color }} aria-hidden="true" />
-              <span className="text-slate-600">{s.label}</span>
-              <span className="font-semibold text-slate-900" data-testid={`rate-${s.key}`}>
-                {recent[s.key].toFixed(1)}/s
-              </span>
-            </li>
-          ))}
-        </ul>
+        <Legend
+          lines={SERIES}
+          label="Rates over the last 10 seconds"
+          testIdPrefix="rate"
+          value={(key) => `${recent[key as keyof Bucket].toFixed(1)}/s`}
+        />
         <div role="group" aria-label="Time range" className="flex gap-1">
           {RANGES.map((r) => (
             <button
