@@ -104,6 +104,10 @@ async def test_every_api_call_with_the_token_succeeds(http: httpx.AsyncClient) -
         ("GET", "/api/v1/openrouter/status", {}),
         ("GET", "/api/v1/openrouter/metrics", {}),
         ("GET", "/api/v1/openrouter/rate-limit", {}),
+        ("GET", "/api/v1/tasks/metrics/throughput", {}),
+        ("GET", "/api/v1/tasks/metrics/latency", {}),
+        ("GET", "/api/v1/redis/health", {}),
+        ("GET", "/api/v1/redis/pool-stats", {}),
     ]
     await wait_for_state_with_token(http, created["task_id"], "DLQ")
     for method, path, kwargs in calls:

@@ -46,10 +46,18 @@ async def monitor(
 
 
 async def next_event(events: AsyncGenerator[str, None]) -> Json:
+    """The next event; one that moves the figures comes in the same text as the
+    `queue_update` holding them, which must match it."""
     text = await asyncio.wait_for(anext(events), WAIT_S)
     assert text.startswith("data: "), text
     assert text.endswith("\n\n"), text
-    event: Json = json.loads(text[len("data: ") :])
+    first, *rest = text.removesuffix("\n\n").split("\n\n")
+    event: Json = json.loads(first[len("data: ") :])
+    if rest:
+        [update_text] = rest
+        update = json.loads(update_text[len("data: ") :])
+        assert update["type"] == "queue_update"
+        assert update["state_counts"] == event["state_counts"]
     return event
 
 
