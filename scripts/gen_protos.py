@@ -25,6 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PROTO_ROOT = ROOT / "proto"
 DEPS_ROOT = ROOT / "build" / "protodeps"
 OUTPUT_PACKAGE = Path("taskflow") / "v1"
+# Beside the stubs: our protos with their comments (the gateway's OpenAPI descriptions).
+DESCRIPTOR_SET = "taskflow.binpb"
 GOOGLEAPIS_FILES = ("annotations.proto", "http.proto")
 
 
@@ -49,6 +51,7 @@ def plugin(name: str) -> str:
 def generate(out_dir: Path) -> None:
     protos = sorted(str(p.relative_to(PROTO_ROOT)) for p in PROTO_ROOT.rglob("*.proto"))
     well_known = resources.files("grpc_tools") / "_proto"
+    (out_dir / OUTPUT_PACKAGE).mkdir(parents=True, exist_ok=True)
     args = [
         "grpc_tools.protoc",
         f"--proto_path={PROTO_ROOT}",
@@ -60,6 +63,8 @@ def generate(out_dir: Path) -> None:
         f"--grpc_python_out={out_dir}",
         f"--mypy_out={out_dir}",
         f"--mypy_grpc_out={out_dir}",
+        f"--descriptor_set_out={out_dir / OUTPUT_PACKAGE / DESCRIPTOR_SET}",
+        "--include_source_info",
         *protos,
     ]
     if protoc.main(args) != 0:
@@ -67,7 +72,9 @@ def generate(out_dir: Path) -> None:
 
 
 def generated_files(directory: Path) -> set[str]:
-    return {p.name for p in directory.glob("*_pb2*.py*")}
+    return {p.name for p in directory.glob("*_pb2*.py*")} | {
+        p.name for p in directory.glob(DESCRIPTOR_SET)
+    }
 
 
 def check() -> int:

@@ -8,20 +8,25 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from services.gateway import dashboard, errors, slashes
 from services.gateway.auth import BearerAuthMiddleware, bearer_scheme
-from services.gateway.clients import GrpcClients, bearer_metadata
+from services.gateway.clients import GrpcClients, Metadata, bearer_metadata
 from services.gateway.limits import BodyLimitMiddleware
 from services.gateway.metrics import GatewayMetrics, MetricsMiddleware
 from services.gateway.metrics import router as metrics_router
 from services.gateway.queue_stream import QueueStreams
 from services.gateway.routes import queues, seed, system, tasks, workers
+from services.gateway.transcoder.install import install as install_transcoder
 from taskflow.settings import Settings
+from taskflow.v1 import scheduler_service_pb2 as scheduler_pb
 from taskflow.v1.monitor_service_pb2 import WatchQueuesRequest
+
+CREATE_TASK = "/taskflow.v1.SchedulerService/CreateTask"
 
 DESCRIPTION = """The REST and SSE API of AsyncTaskFlow, served over its gRPC services
 (SchedulerService, ExecutorService, MonitorService). Errors are `{"detail": "..."}`.
@@ -29,7 +34,10 @@ When TASKFLOW_API_TOKEN is set, every /api/v1 call needs `Authorization: Bearer
 <token>` (the SSE streams also accept `?token=`)."""
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, *, hand_kept: bool = True) -> FastAPI:
+    """The gateway; `hand_kept=False` leaves every RPC to the transcoder (the
+    benchmark compares the two)."""
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.clients = clients = GrpcClients(settings)
@@ -37,11 +45,20 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.queue_streams = streams = QueueStreams(
             lambda metadata: clients.monitor.WatchQueues(watch, metadata=metadata)
         )
+        await discovery.start(clients.channels)
         try:
             yield
         finally:
+            await discovery.close()
             await streams.close()
             await clients.close()
+
+    async def batched_create(request: Any, metadata: Metadata) -> Any:
+        """Transcoded CreateTask shares calls like the hand-kept creates (batching.py)."""
+        clients: GrpcClients = app.state.clients
+        if isinstance(request, scheduler_pb.CreateTaskRequest):
+            return await clients.creates.create(request, metadata)
+        return await clients.scheduler.CreateTask(request, metadata=metadata)
 
     app = FastAPI(
         title="AsyncTaskFlow",
@@ -53,7 +70,11 @@ def create_app(settings: Settings) -> FastAPI:
     errors.install(app)
 
     secured = [Depends(bearer_scheme)]
-    routers = (seed.router(), tasks.router(settings), queues.router(settings), workers.router())
+    routers = (
+        (seed.router(), tasks.router(settings), queues.router(settings), workers.router())
+        if hand_kept
+        else ()
+    )
     for router in routers:
         app.include_router(router, dependencies=secured)
     health = system.router()
@@ -61,6 +82,11 @@ def create_app(settings: Settings) -> FastAPI:
     slashes.install(app, [*routers, health])
     metrics = GatewayMetrics()
     app.include_router(metrics_router(metrics))
+    # After the hand-kept routes (they win on the same path and method), before the
+    # dashboard's catch-all.
+    discovery = install_transcoder(
+        app, bearer_metadata(settings.api_token), {CREATE_TASK: batched_create}
+    )
     if dashboard.available(settings.frontend_dist):
         app.include_router(dashboard.router(settings.frontend_dist))
     else:

@@ -1,0 +1,40 @@
+"""The transcoder in the gateway's app: its route after the hand-kept ones, its
+discovery in the app's lifespan, its operations merged into /openapi.json."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from fastapi import FastAPI
+
+from services.gateway.transcoder import comments, openapi
+from services.gateway.transcoder.discovery import Discovery, Metadata
+from services.gateway.transcoder.routing import TranscoderRoute, UnaryCall
+
+
+def install(
+    app: FastAPI, metadata: Metadata, unary_overrides: Mapping[str, UnaryCall] | None = None
+) -> Discovery:
+    """Route and OpenAPI; the caller starts the returned discovery in its lifespan.
+    Routes the app gets after this call come after the transcoder's."""
+    discovery = Discovery(metadata)
+    app.router.routes.append(TranscoderRoute(discovery, unary_overrides))
+    app.openapi = _merged_openapi(app.openapi, discovery)  # type: ignore[method-assign]
+    return discovery
+
+
+def _merged_openapi(
+    hand_kept: Callable[[], dict[str, Any]], discovery: Discovery
+) -> Callable[[], dict[str, Any]]:
+    descriptions = comments.load()
+    cache: dict[int, dict[str, Any]] = {}
+
+    def document() -> dict[str, Any]:
+        version = discovery.version
+        if version not in cache:
+            cache.clear()
+            cache[version] = openapi.merge(hand_kept(), discovery.catalog.bindings, descriptions)
+        return cache[version]
+
+    return document
