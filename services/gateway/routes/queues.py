@@ -1,4 +1,5 @@
-"""/api/v1/queues: depths and counts, the live stream, queue heads, the DLQ."""
+"""/api/v1/queues: depths and counts, the live stream, queue heads, the DLQ listing
+(retry-all and purge answer proto JSON: the transcoder serves them)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.sse import EventSourceResponse
-from pydantic import BaseModel
 
 from services.gateway import shapes, sse
 from services.gateway.deps import CallerRpc, SharedQueueStreams
@@ -17,10 +17,6 @@ from taskflow.v1 import scheduler_service_pb2 as pb
 
 Json = dict[str, Any]
 MAX_LIMIT = 1000
-
-
-class RetryAllBody(BaseModel):
-    reset_retry_count: bool = False
 
 
 def router(settings: Settings) -> APIRouter:
@@ -47,18 +43,6 @@ def router(settings: Settings) -> APIRouter:
     ) -> list[Json]:
         reply = await rpc.call(rpc.scheduler.ListDlqTasks, pb.ListDlqTasksRequest(limit=limit))
         return [shapes.task_detail(task) for task in reply.tasks]
-
-    @api.post("/dlq/retry-all")
-    async def retry_all_dlq(rpc: CallerRpc, body: RetryAllBody | None = None) -> Json:
-        reset = bool(body and body.reset_retry_count)
-        request = pb.RetryAllDlqTasksRequest(reset_retry_count=reset)
-        reply = await rpc.call(rpc.scheduler.RetryAllDlqTasks, request)
-        return {"retried": reply.retried, "message": reply.message}
-
-    @api.delete("/dlq")
-    async def purge_dlq(rpc: CallerRpc) -> Json:
-        reply = await rpc.call(rpc.scheduler.PurgeDlq, pb.PurgeDlqRequest())
-        return {"purged": reply.purged, "message": reply.message}
 
     @api.get("/{queue_name}/tasks")
     async def queue_tasks(

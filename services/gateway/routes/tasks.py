@@ -1,4 +1,6 @@
-"""/api/v1/tasks: create, list, read, retry, delete, bulk operations, follow one task."""
+"""/api/v1/tasks: create, list, read, retry, clean up, follow one task: the routes
+whose JSON is the original system's rather than the proto's (delete and
+requeue-orphaned answer proto JSON: the transcoder serves them)."""
 
 from __future__ import annotations
 
@@ -133,17 +135,6 @@ def router(settings: Settings) -> APIRouter:
         reply = await rpc.call(rpc.scheduler.ListTaskSummaries, request)
         return _page([shapes.task_summary(t) for t in reply.tasks], reply)
 
-    @api.post("/requeue-orphaned")
-    async def requeue_orphaned(rpc: CallerRpc) -> Json:
-        request = pb.RequeueOrphanedTasksRequest()
-        reply = await rpc.call(rpc.scheduler.RequeueOrphanedTasks, request)
-        return {
-            "found": reply.found,
-            "requeued": reply.requeued,
-            "errors": list(reply.errors),
-            "message": reply.message,
-        }
-
     @api.post("/cleanup")
     async def cleanup(body: CleanupBody, rpc: CallerRpc) -> Json:
         request = pb.CleanupTasksRequest(states=[state_to_proto(s) for s in body.states])
@@ -171,11 +162,6 @@ def router(settings: Settings) -> APIRouter:
         except aio.AioRpcError as error:
             raise GrpcHTTPError(error, NOT_RETRYABLE) from None
         return shapes.created(reply.task_id, reply.state)
-
-    @api.delete("/{task_id}")
-    async def delete_task(task_id: str, rpc: CallerRpc) -> Json:
-        reply = await rpc.call(rpc.scheduler.DeleteTask, pb.DeleteTaskRequest(task_id=task_id))
-        return {"task_id": reply.task_id, "message": reply.message}
 
     @api.get("/{task_id}/events", responses=sse.RESPONSES)
     async def follow_task(task_id: str, rpc: CallerRpc) -> EventSourceResponse:

@@ -1,5 +1,6 @@
 """/api/v1/workers, /api/v1/executors, /api/v1/openrouter: workers, the shared
-circuit breaker, pausing, and the LLM provider."""
+circuit breaker, the executors' status, and the LLM provider (pause and resume
+answer proto JSON: the transcoder serves them)."""
 
 from __future__ import annotations
 
@@ -43,16 +44,6 @@ def router() -> APIRouter:
     async def executor_status(rpc: CallerRpc) -> Json:
         request = executor_pb.GetExecutorStatusRequest()
         return shapes.executor_status(await rpc.call(rpc.executor.GetExecutorStatus, request))
-
-    @api.post("/executors/pause", tags=["executors"])
-    async def pause(rpc: CallerRpc) -> Json:
-        reply = await rpc.call(rpc.executor.PauseExecutor, executor_pb.PauseExecutorRequest())
-        return {"paused": reply.paused}
-
-    @api.post("/executors/resume", tags=["executors"])
-    async def resume(rpc: CallerRpc) -> Json:
-        reply = await rpc.call(rpc.executor.ResumeExecutor, executor_pb.ResumeExecutorRequest())
-        return {"paused": reply.paused}
 
     @api.get("/openrouter/status", tags=["provider"])
     async def provider_status(
