@@ -37,10 +37,13 @@ class GatewayStack:
 
 
 @contextlib.asynccontextmanager
-async def running_gateway(settings: Settings) -> AsyncIterator[str]:
+async def running_gateway(settings: Settings, *, hand_kept: bool = True) -> AsyncIterator[str]:
     """The gateway app under uvicorn on a free loopback port; yields its base URL."""
     config = uvicorn.Config(
-        create_app(settings), log_level="warning", timeout_graceful_shutdown=1, lifespan="on"
+        create_app(settings, hand_kept=hand_kept),
+        log_level="warning",
+        timeout_graceful_shutdown=1,
+        lifespan="on",
     )
     server = uvicorn.Server(config)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
