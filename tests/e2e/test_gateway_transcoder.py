@@ -102,6 +102,12 @@ async def test_bad_input_and_upstream_errors_are_json(scratch_gateway: httpx.Asy
         "/api/v1/scratch/echo", content=b"{", headers={"content-type": "application/json"}
     )
     assert not_json.status_code == 422
+    lone_surrogate = await scratch_gateway.post(
+        "/api/v1/scratch/echo",
+        content=b'{"name": "\\ud800"}',
+        headers={"content-type": "application/json"},
+    )
+    assert lone_surrogate.status_code == 422
     missing = await scratch_gateway.get("/api/v1/scratch/shelves/missing/echo")
     assert missing.status_code == 404
     assert missing.json() == {"detail": "no shelf shelves/missing"}

@@ -59,12 +59,32 @@ def build_request(
             if dotted in RESERVED_QUERY or top in covered or dotted in path_values:
                 continue
             _put(tree, binding, dotted, text, repeated_ok=True)
+    if _plain_strings(binding.request_descriptor, tree):
+        return binding.request_class(**tree)
     request = binding.request_class()
     try:
         json_format.ParseDict(tree, request, ignore_unknown_fields=False)
     except json_format.ParseError as error:
         raise BadRequest(str(error)) from None
     return request
+
+
+def _plain_strings(message: Any, tree: Json) -> bool:
+    """True when every value is text for a singular string field: then the message
+    is built directly, which is what ParseDict would do, at a fraction of the cost
+    (a task's id from the path; a create's type and content)."""
+    fields = message.fields_by_name
+    for name, value in tree.items():
+        field = fields.get(name)
+        if (
+            field is None
+            or field.type != FieldType.TYPE_STRING
+            or field.is_repeated
+            or field.containing_oneof is not None
+            or not isinstance(value, str)
+        ):
+            return False
+    return True
 
 
 def reply_json(binding: Binding, reply: Message) -> Any:
