@@ -1,7 +1,8 @@
 """The gateway under load: REST create against a FastAPI app writing Redis directly,
-reads with 1,000 and 100,000 stored tasks, and SSE fan-out to 200 clients.
+reads with 1,000 and 100,000 stored tasks, SSE fan-out to 200 clients, and
+create/get served by the transcoder against the hand-written routes.
 
-    uv run --frozen python -m bench.gateway [--quick]
+    uv run --frozen python -m bench.gateway [--quick] [--transcoder-only]
 
 Every server is a process of its own on loopback: the bundled valkey, the scheduler,
 the monitor, a paused executor and the gateway (`python -m services.gateway`, the
@@ -140,6 +141,60 @@ def _wait_until_serving(url: str, process: subprocess.Popen[bytes]) -> None:
     raise RuntimeError(f"{url} did not answer within {STARTUP_TIMEOUT_S} s")
 
 
+@contextmanager
+def transcoded_gateway(stack: Stack, log_dir: Path) -> Iterator[tuple[str, int]]:
+    """A second gateway over the same services with no hand-kept routes
+    (bench/compare/transcoded_gateway.py); yields its base URL and pid."""
+    port = free_port()
+    env = {**stack.env, "TASKFLOW_GATEWAY_PORT": str(port)}
+    with (log_dir / "transcoded.log").open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bench.compare.transcoded_gateway"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_serving(f"{base_url}/live", process)
+        yield base_url, process.pid
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def measure_transcoder(stack: Stack, log_dir: Path, options: Options, rounds: int = 3) -> None:
+    """POST /api/v1/tasks and GET /api/v1/tasks/{id}, hand-written (the original's
+    JSON) and transcoded (proto JSON), alternating in the same run."""
+    body = json.dumps({"task_type": "summarize", "content": CONTENT})
+    with transcoded_gateway(stack, log_dir) as (transcoded_url, transcoded_pid):
+        created = httpx.post(f"{stack.base_url}/api/v1/tasks", json=json.loads(body), timeout=10)
+        task_path = f"/api/v1/tasks/{created.json()['task_id']}"
+        sides = {
+            "hand-written": (stack.base_url, stack.processes["gateway"].pid),
+            "transcoded": (transcoded_url, transcoded_pid),
+        }
+        for label, method, path in (
+            ("create", "POST", "/api/v1/tasks"),
+            ("get", "GET", task_path),
+        ):
+            print(f"{label}: {method} {path}, 16 connections, {rounds} rounds alternating")
+            for round_ in range(1, rounds + 1):
+                for side, (base_url, pid) in sides.items():
+                    url = base_url + path
+                    payload = body if method == "POST" else None
+                    wrk.run(url, connections=16, seconds=1, method=method, body=payload)
+                    before = cpu_seconds(pid)
+                    load = wrk.run(
+                        url, connections=16, seconds=options.seconds, method=method, body=payload
+                    )
+                    spent = 1e6 * (cpu_seconds(pid) - before) / load.requests
+                    print_load(
+                        f"round {round_}, {side}", load, f"   gateway CPU {spent:,.0f} µs/req"
+                    )
+
+
 def measure_creates(stack: Stack, log_dir: Path, options: Options) -> None:
     body = json.dumps({"content": CONTENT})
     gateway_side = {name: stack.processes[name].pid for name in ("gateway", "scheduler", "monitor")}
@@ -240,6 +295,9 @@ def measure_fan_out(stack: Stack, options: Options, rate: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="short runs, 10,000 tasks")
+    parser.add_argument(
+        "--transcoder-only", action="store_true", help="only transcoded against hand-written"
+    )
     args = parser.parse_args()
     options = QUICK if args.quick else FULL
     if not wrk.available():
@@ -252,6 +310,9 @@ def main() -> None:
         running_stack(server.url, Path(logs), STACK_ENV) as stack,
     ):
         pause_executors(stack.base_url)
+        measure_transcoder(stack, Path(logs), options)
+        if args.transcoder_only:
+            return
         measure_reads(server.url, stack.base_url, options)
         measure_creates(stack, Path(logs), options)
         for rate in options.rates:
