@@ -27,6 +27,12 @@ from taskflow.v1 import scheduler_service_pb2 as scheduler_pb
 from taskflow.v1.monitor_service_pb2 import WatchQueuesRequest
 
 CREATE_TASK = "/taskflow.v1.SchedulerService/CreateTask"
+# What each upstream serves by the gateway's own stubs, until its reflection answers.
+KNOWN_SERVICES = {
+    "scheduler": ["taskflow.v1.SchedulerService"],
+    "executor": ["taskflow.v1.ExecutorService"],
+    "monitor": ["taskflow.v1.MonitorService"],
+}
 
 DESCRIPTION = """The REST and SSE API of AsyncTaskFlow, served over its gRPC services
 (SchedulerService, ExecutorService, MonitorService). Errors are `{"detail": "..."}`.
@@ -85,7 +91,7 @@ def create_app(settings: Settings, *, hand_kept: bool = True) -> FastAPI:
     # After the hand-kept routes (they win on the same path and method), before the
     # dashboard's catch-all.
     discovery = install_transcoder(
-        app, bearer_metadata(settings.api_token), {CREATE_TASK: batched_create}
+        app, bearer_metadata(settings.api_token), KNOWN_SERVICES, {CREATE_TASK: batched_create}
     )
     if dashboard.available(settings.frontend_dist):
         app.include_router(dashboard.router(settings.frontend_dist))

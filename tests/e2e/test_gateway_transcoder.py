@@ -13,10 +13,12 @@ import pytest
 import pytest_asyncio
 from google.api import annotations_pb2
 
+from taskflow.redis_server import free_port
 from taskflow.v1 import executor_service_pb2, monitor_service_pb2, scheduler_service_pb2
 from tests.e2e.conftest import MODULE_LOOP
 from tests.support.gateway_stack import GatewayStack, running_gateway
 from tests.support.scratch_service import scratch_server
+from tests.support.waiting import until_answering
 
 pytestmark = MODULE_LOOP
 OUR_FILES = (scheduler_service_pb2, executor_service_pb2, monitor_service_pb2)
@@ -162,6 +164,7 @@ async def test_transcoded_operations_carry_the_proto_comments(http: httpx.AsyncC
     delete = document["paths"]["/api/v1/tasks/{task_id}"]["delete"]
     assert delete["operationId"] == "SchedulerService_DeleteTask"
     assert delete["description"] == DELETE_TASK_COMMENT
+    assert delete["security"] == document["paths"]["/api/v1/tasks/{task_id}"]["get"]["security"]
     schema = document["components"]["schemas"]["taskflow.v1.RetryAllDlqTasksRequest"]
     assert schema["properties"]["reset_retry_count"]["description"] == (
         "Start counting retries from 0 again."
@@ -190,3 +193,27 @@ async def test_without_hand_kept_routes_every_rpc_is_proto_json(stack: GatewaySt
         assert got.status_code == 200, got.text
         assert got.json()["task"]["task_id"] == body["task_id"]
         assert got.json()["task"]["task_type"] == "summarize"
+
+
+async def test_routes_exist_while_upstreams_are_down_and_new_ones_arrive_later(
+    stack: GatewayStack, tmp_path: Path
+) -> None:
+    """Started before its upstreams, the gateway serves the routes it was built with
+    (503 while the service is down, as a hand-kept route would); the scratch
+    upstream's routes appear once it answers."""
+    address = f"127.0.0.1:{free_port()}"
+    settings = stack.settings.model_copy(
+        update={"executor_address": address, "monitor_address": f"127.0.0.1:{free_port()}"}
+    )
+    async with (
+        running_gateway(settings) as base_url,
+        httpx.AsyncClient(base_url=base_url, timeout=10.0) as http,
+    ):
+        paused = await http.post("/api/v1/executors/pause")
+        assert paused.status_code == 503
+        assert set(paused.json()) == {"detail"}
+        assert (await http.get("/api/v1/scratch/shelves/a/echo")).status_code == 404
+        async with scratch_server(tmp_path, address):
+            await until_answering(
+                http, "/api/v1/scratch/shelves/a/echo", within=20, what="the scratch routes"
+            )

@@ -169,13 +169,14 @@ def _handlers(pool: descriptor_pool.DescriptorPool) -> grpc.GenericRpcHandler[An
 
 
 @contextlib.asynccontextmanager
-async def scratch_server(directory: Path) -> AsyncIterator[str]:
-    """The scratch service with server reflection on a free loopback port; its address."""
+async def scratch_server(directory: Path, address: str = "127.0.0.1:0") -> AsyncIterator[str]:
+    """The scratch service with server reflection (on a free loopback port unless
+    `address` names one); yields its address."""
     pool = compile_scratch(directory)
     server = aio.server()
     server.add_generic_rpc_handlers((_handlers(pool),))
     reflection.enable_server_reflection((SERVICE, reflection.SERVICE_NAME), server, pool=pool)
-    port = server.add_insecure_port("127.0.0.1:0")
+    port = server.add_insecure_port(address)
     await server.start()
     try:
         yield f"127.0.0.1:{port}"

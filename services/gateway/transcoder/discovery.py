@@ -1,8 +1,14 @@
 """The catalog of the running upstreams, asked of their server reflection.
 
-At start-up the gateway asks each upstream once (a few seconds at most); an
-upstream that does not answer yet is asked again in the background until it does,
-and its routes appear then. Until then its paths answer 404 like any unknown path.
+Why reflection rather than only the descriptors compiled into the gateway: the
+upstream's own answer is the truth of what it serves, so an RPC (or a whole
+service) added to a scheduler is served over REST as soon as the gateway starts
+against it, with no gateway change or rebuild. The compiled taskflow.v1
+descriptors are the starting point (`known`): the gateway's routes exist from the
+first request, and an upstream that is down answers 503 like a hand-kept route,
+not 404. At start-up each upstream is asked once (a few seconds at most); one that
+does not answer is asked again in the background until it does, and its answer
+then replaces the compiled view.
 """
 
 from __future__ import annotations
@@ -28,7 +34,11 @@ class Discovery:
     """Holds the current catalog (its `version` counts rebuilds); `start` asks every
     upstream, `close` stops asking."""
 
-    def __init__(self, metadata: Metadata = ()) -> None:
+    def __init__(
+        self, metadata: Metadata = (), known: Mapping[str, list[str]] | None = None
+    ) -> None:
+        """`known`: upstream -> the services the gateway's compiled stubs say it serves."""
+        self.known = dict(known or {})
         self.channels: dict[str, aio.Channel] = {}
         self.metadata = metadata
         self.catalog = catalog.Catalog(pool=descriptor_pool.DescriptorPool(), bindings=[])
@@ -41,6 +51,10 @@ class Discovery:
         """Ask each upstream (name -> channel, in the order that settles a service
         served by two) once; keep asking those that did not answer, in the background."""
         self.channels = dict(channels)
+        for name, services in self.known.items():
+            if name in self.channels:
+                self._services[name] = services
+                self._files.update(compiled_files(services))
         pending = await self._ask(list(self.channels))
         if pending:
             self._retrying = asyncio.create_task(self._retry(pending))
@@ -65,8 +79,7 @@ class Discovery:
                 continue
             services, files = answer
             self._services[name] = services
-            for file_name, proto in files.items():
-                self._files.setdefault(file_name, proto)
+            self._files.update(files)
         ordered = {name: self._services[name] for name in self.channels if name in self._services}
         try:
             self.catalog = catalog.build(ordered, self._files)
@@ -91,3 +104,17 @@ class Discovery:
         except (grpc.RpcError, ReflectionError) as error:
             log.warning("event=transcoder_reflection_failed upstream=%s error=%r", name, error)
             return None
+
+
+def compiled_files(services: list[str]) -> dict[str, descriptor_pb2.FileDescriptorProto]:
+    """The files defining `services` in the gateway's own descriptor pool, with their
+    imports."""
+    files: dict[str, descriptor_pb2.FileDescriptorProto] = {}
+    pool = descriptor_pool.Default()
+    pending = [pool.FindServiceByName(name).file for name in services]
+    while pending:
+        file = pending.pop()
+        if file.name not in files:
+            files[file.name] = descriptor_pb2.FileDescriptorProto.FromString(file.serialized_pb)
+            pending.extend(file.dependencies)
+    return files

@@ -14,11 +14,15 @@ from services.gateway.transcoder.routing import TranscoderRoute, UnaryCall
 
 
 def install(
-    app: FastAPI, metadata: Metadata, unary_overrides: Mapping[str, UnaryCall] | None = None
+    app: FastAPI,
+    metadata: Metadata,
+    known: Mapping[str, list[str]],
+    unary_overrides: Mapping[str, UnaryCall] | None = None,
 ) -> Discovery:
     """Route and OpenAPI; the caller starts the returned discovery in its lifespan.
-    Routes the app gets after this call come after the transcoder's."""
-    discovery = Discovery(metadata)
+    `known`: upstream -> services compiled into the gateway (discovery.py). Routes
+    the app gets after this call come after the transcoder's."""
+    discovery = Discovery(metadata, known)
     app.router.routes.append(TranscoderRoute(discovery, unary_overrides))
     app.openapi = _merged_openapi(app.openapi, discovery)  # type: ignore[method-assign]
     return discovery

@@ -54,11 +54,15 @@ def merge(document: Json, bindings: list[Binding], comments: Mapping[str, str]) 
     paths: Json = merged.setdefault("paths", {})
     schemas: Json = merged.setdefault("components", {}).setdefault("schemas", {})
     builder = _Schemas(schemas, comments)
+    # The API's auth scheme (bearer, when a token is set) covers /api/ as for hand-kept routes.
+    security: list[Json] = [{name: []} for name in merged["components"].get("securitySchemes", {})]
     for binding in bindings:
         item: Json = paths.setdefault(binding.template.openapi_path, {})
         verb = binding.http_method.lower()
         if verb not in item:
             item[verb] = _operation(binding, builder, comments)
+            if security and binding.template.openapi_path.startswith("/api/"):
+                item[verb]["security"] = security
     return merged
 
 
