@@ -115,6 +115,7 @@ async def test_bad_input_and_upstream_errors_are_json(scratch_gateway: httpx.Asy
     assert missing.json() == {"detail": "no shelf shelves/missing"}
     wrong_method = await scratch_gateway.delete("/api/v1/scratch/echo")
     assert wrong_method.status_code == 405
+    assert wrong_method.headers["allow"] == "POST"
     assert (await scratch_gateway.get("/api/v1/scratch/nothing/echo")).status_code == 404
 
 

@@ -62,10 +62,16 @@ class TranscoderRoute(BaseRoute):
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         binding: Binding = scope["route"]
         if binding.http_method != scope["method"]:
-            await detail(405, "Method Not Allowed")(scope, receive, send)
+            allowed = self._methods_for(get_route_path(scope))
+            refusal = detail(405, "Method Not Allowed", {"Allow": ", ".join(allowed)})
+            await refusal(scope, receive, send)
             return
         response = await self._answer(binding, Request(scope, receive))
         await response(scope, receive, send)
+
+    def _methods_for(self, path: str) -> list[str]:
+        bindings = self.discovery.catalog.bindings
+        return sorted({b.http_method for b in bindings if b.template.match(path) is not None})
 
     async def _answer(self, binding: Binding, request: Request) -> Response:
         try:
