@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,28 +103,42 @@ def measure_reads(redis_url: str, base_url: str, options: Options) -> None:
 
 
 @contextmanager
-def direct_app(redis_url: str, log_dir: Path) -> Iterator[tuple[str, int]]:
-    """bench/compare/fastapi_direct.py under uvicorn, one process, on a free port;
-    yields its base URL and pid."""
-    port = free_port()
+def server_process(
+    command: list[str], env: Mapping[str, str], log_path: Path, port: int, ready_path: str
+) -> Iterator[tuple[str, int]]:
+    """`command` (a server listening on `port`) as a process of its own, until it
+    answers `ready_path`; yields its base URL and pid, and stops it after."""
     base_url = f"http://127.0.0.1:{port}"
-    with (log_dir / "direct.log").open("ab") as log:
+    with log_path.open("ab") as log:
         process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "uvicorn", "bench.compare.fastapi_direct:app"),
-                *("--host", "127.0.0.1", "--port", str(port), "--no-access-log"),
-            ],
-            cwd=ROOT,
-            env={**os.environ, "REDIS_URL": redis_url},
-            stdout=log,
-            stderr=subprocess.STDOUT,
+            command, cwd=ROOT, env=dict(env), stdout=log, stderr=subprocess.STDOUT
         )
     try:
-        _wait_until_serving(f"{base_url}/openapi.json", process)
+        _wait_until_serving(base_url + ready_path, process)
         yield base_url, process.pid
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def direct_app(redis_url: str, log_dir: Path) -> AbstractContextManager[tuple[str, int]]:
+    """bench/compare/fastapi_direct.py under uvicorn, one process, on a free port."""
+    port = free_port()
+    command = [
+        *(sys.executable, "-m", "uvicorn", "bench.compare.fastapi_direct:app"),
+        *("--host", "127.0.0.1", "--port", str(port), "--no-access-log"),
+    ]
+    env = {**os.environ, "REDIS_URL": redis_url}
+    return server_process(command, env, log_dir / "direct.log", port, "/openapi.json")
+
+
+def transcoded_gateway(stack: Stack, log_dir: Path) -> AbstractContextManager[tuple[str, int]]:
+    """A second gateway over the same services with no hand-kept routes
+    (bench/compare/transcoded_gateway.py)."""
+    port = free_port()
+    command = [sys.executable, "-m", "bench.compare.transcoded_gateway"]
+    env = {**stack.env, "TASKFLOW_GATEWAY_PORT": str(port)}
+    return server_process(command, env, log_dir / "transcoded.log", port, "/live")
 
 
 def _wait_until_serving(url: str, process: subprocess.Popen[bytes]) -> None:
@@ -139,29 +153,6 @@ def _wait_until_serving(url: str, process: subprocess.Popen[bytes]) -> None:
             pass
         time.sleep(0.2)
     raise RuntimeError(f"{url} did not answer within {STARTUP_TIMEOUT_S} s")
-
-
-@contextmanager
-def transcoded_gateway(stack: Stack, log_dir: Path) -> Iterator[tuple[str, int]]:
-    """A second gateway over the same services with no hand-kept routes
-    (bench/compare/transcoded_gateway.py); yields its base URL and pid."""
-    port = free_port()
-    env = {**stack.env, "TASKFLOW_GATEWAY_PORT": str(port)}
-    with (log_dir / "transcoded.log").open("ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bench.compare.transcoded_gateway"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_serving(f"{base_url}/live", process)
-        yield base_url, process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def measure_transcoder(stack: Stack, log_dir: Path, options: Options, rounds: int = 3) -> None:

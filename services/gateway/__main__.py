@@ -13,10 +13,11 @@ from taskflow.settings import Settings
 SHUTDOWN_GRACE_S = 5
 
 
-def main() -> None:
+def main(*, hand_kept: bool = True) -> None:
+    """`hand_kept=False`: every RPC served by the transcoder (the benchmark's other side)."""
     settings = Settings()
     configure_logging(settings.log_level)
-    app = create_app(settings)
+    app = create_app(settings, hand_kept=hand_kept)
     freeze_startup_heap()
     uvicorn.run(
         app,
