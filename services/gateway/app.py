@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from google.protobuf.message import Message
 
 from services.gateway import dashboard, errors, slashes
 from services.gateway.auth import BearerAuthMiddleware, bearer_scheme
@@ -59,12 +59,14 @@ def create_app(settings: Settings, *, hand_kept: bool = True) -> FastAPI:
             await streams.close()
             await clients.close()
 
-    async def batched_create(request: Any, metadata: Metadata) -> Any:
-        """Transcoded CreateTask shares calls like the hand-kept creates (batching.py)."""
+    async def batched_create(request: Message, metadata: Metadata) -> Message:
+        """Transcoded CreateTask shares calls like the hand-kept creates (batching.py).
+        A request of a newer CreateTaskRequest than the gateway's is re-read as the
+        gateway's: the fields it does not know travel on as unknown fields."""
         clients: GrpcClients = app.state.clients
-        if isinstance(request, scheduler_pb.CreateTaskRequest):
-            return await clients.creates.create(request, metadata)
-        return await clients.scheduler.CreateTask(request, metadata=metadata)
+        if not isinstance(request, scheduler_pb.CreateTaskRequest):
+            request = scheduler_pb.CreateTaskRequest.FromString(request.SerializeToString())
+        return await clients.creates.create(request, metadata)
 
     app = FastAPI(
         title="AsyncTaskFlow",

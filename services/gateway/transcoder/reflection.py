@@ -3,7 +3,7 @@ services and the file descriptors (with their imports) that define them."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 
 from google.protobuf import descriptor_pb2
 from grpc import aio
@@ -32,12 +32,11 @@ async def reflect(
         for name in services:
             request = reflection_pb2.ServerReflectionRequest(file_containing_symbol=name)
             _collect(await _ask(call, request), files)
-        async for missing in _missing_imports(files):
+        for missing in _missing_imports(files):
             request = reflection_pb2.ServerReflectionRequest(file_by_filename=missing)
             _collect(await _ask(call, request), files)
     finally:
-        await call.done_writing()
-        call.cancel()
+        call.cancel()  # the answers are in; nothing more to say or hear
     return services, files
 
 
@@ -65,9 +64,7 @@ def _collect(
         files.setdefault(proto.name, proto)
 
 
-async def _missing_imports(
-    files: dict[str, descriptor_pb2.FileDescriptorProto],
-) -> AsyncIterator[str]:
+def _missing_imports(files: dict[str, descriptor_pb2.FileDescriptorProto]) -> Iterator[str]:
     """Imports not fetched yet, until there are none (the caller adds as it goes)."""
     asked: set[str] = set()
     while True:
