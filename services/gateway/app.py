@@ -51,11 +51,11 @@ def create_app(settings: Settings, *, hand_kept: bool = True) -> FastAPI:
         app.state.queue_streams = streams = QueueStreams(
             lambda metadata: clients.monitor.WatchQueues(watch, metadata=metadata)
         )
-        await discovery.start(clients.channels)
+        await transcoded.discovery.start(clients.channels)
         try:
             yield
         finally:
-            await discovery.close()
+            await transcoded.discovery.close()
             await streams.close()
             await clients.close()
 
@@ -87,14 +87,14 @@ def create_app(settings: Settings, *, hand_kept: bool = True) -> FastAPI:
         app.include_router(router, dependencies=secured)
     health = system.router()
     app.include_router(health)
-    slashes.install(app, [*routers, health])
     metrics = GatewayMetrics()
     app.include_router(metrics_router(metrics))
     # After the hand-kept routes (they win on the same path and method), before the
     # dashboard's catch-all.
-    discovery = install_transcoder(
+    transcoded = install_transcoder(
         app, bearer_metadata(settings.api_token), KNOWN_SERVICES, {CREATE_TASK: batched_create}
     )
+    slashes.install(app, [*routers, health], [transcoded])
     if dashboard.available(settings.frontend_dist):
         app.include_router(dashboard.router(settings.frontend_dist))
     else:

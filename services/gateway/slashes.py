@@ -44,8 +44,9 @@ def _handler(routes: Sequence[BaseRoute]) -> Callable[[Request, Exception], Awai
     return on_http_error
 
 
-def install(app: FastAPI, routers: Sequence[APIRouter]) -> None:
-    """Redirect to the other form of a path when one of `routers` serves it
-    (routers included with no extra prefix: their routes hold their full paths)."""
-    routes = [route for router in routers for route in router.routes]
+def install(app: FastAPI, routers: Sequence[APIRouter], more: Sequence[BaseRoute] = ()) -> None:
+    """Redirect to the other form of a path when one of `routers` (included with no
+    extra prefix: their routes hold their full paths) or of the routes `more` (the
+    transcoder's) serves it."""
+    routes = [*(route for router in routers for route in router.routes), *more]
     app.add_exception_handler(HTTPException, _handler(routes))

@@ -178,6 +178,13 @@ async def test_hand_kept_routes_win_with_the_original_shapes(http: httpx.AsyncCl
     assert created.json()["state"] == "PENDING"  # the proto JSON would say TASK_STATE_PENDING
 
 
+async def test_transcoded_paths_redirect_their_other_slash_form(http: httpx.AsyncClient) -> None:
+    """As the original does for its endpoints (seed-compat 7), transcoded or not."""
+    reply = await http.post("/api/v1/tasks/requeue-orphaned/")
+    assert reply.status_code == 307
+    assert reply.headers["location"] == "/api/v1/tasks/requeue-orphaned"
+
+
 async def test_without_hand_kept_routes_every_rpc_is_proto_json(stack: GatewayStack) -> None:
     async with (
         running_gateway(stack.settings, hand_kept=False) as base_url,

@@ -18,14 +18,14 @@ def install(
     metadata: Metadata,
     known: Mapping[str, list[str]],
     unary_overrides: Mapping[str, UnaryCall] | None = None,
-) -> Discovery:
-    """Route and OpenAPI; the caller starts the returned discovery in its lifespan.
+) -> TranscoderRoute:
+    """Route and OpenAPI; the caller starts the route's discovery in its lifespan.
     `known`: upstream -> services compiled into the gateway (discovery.py). Routes
     the app gets after this call come after the transcoder's."""
-    discovery = Discovery(metadata, known)
-    app.router.routes.append(TranscoderRoute(discovery, unary_overrides))
-    app.openapi = _merged_openapi(app.openapi, discovery)  # type: ignore[method-assign]
-    return discovery
+    route = TranscoderRoute(Discovery(metadata, known), unary_overrides)
+    app.router.routes.append(route)
+    app.openapi = _merged_openapi(app.openapi, route.discovery)  # type: ignore[method-assign]
+    return route
 
 
 def _merged_openapi(
