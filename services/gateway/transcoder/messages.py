@@ -16,20 +16,6 @@ from services.gateway.transcoder.catalog import Binding, field_path
 
 Json = dict[str, Any]
 FieldType = descriptor.FieldDescriptor
-_INTEGERS = frozenset(
-    {
-        FieldType.TYPE_INT32,
-        FieldType.TYPE_INT64,
-        FieldType.TYPE_UINT32,
-        FieldType.TYPE_UINT64,
-        FieldType.TYPE_SINT32,
-        FieldType.TYPE_SINT64,
-        FieldType.TYPE_FIXED32,
-        FieldType.TYPE_FIXED64,
-        FieldType.TYPE_SFIXED32,
-        FieldType.TYPE_SFIXED64,
-    }
-)
 _FLOATS = frozenset({FieldType.TYPE_FLOAT, FieldType.TYPE_DOUBLE})
 # Query parameters that are the gateway's own, never a request field.
 RESERVED_QUERY = frozenset({"token"})
@@ -52,13 +38,13 @@ def build_request(
         tree[binding.body] = _json(body)
     covered = {binding.body} if binding.body else set()
     for dotted, text in path_values.items():
-        _put(tree, binding, dotted, text, repeated_ok=False)
+        _put(tree, binding, dotted, text, from_query=False)
     if binding.body != "*":
         for dotted, text in query:
             top = dotted.split(".", 1)[0]
             if dotted in RESERVED_QUERY or top in covered or dotted in path_values:
                 continue
-            _put(tree, binding, dotted, text, repeated_ok=True)
+            _put(tree, binding, dotted, text, from_query=True)
     if _plain_strings(binding.request_descriptor, tree):
         return binding.request_class(**tree)
     request = binding.request_class()
@@ -117,13 +103,13 @@ def _json_object(body: bytes) -> Json:
     return value
 
 
-def _put(tree: Json, binding: Binding, dotted: str, text: str, *, repeated_ok: bool) -> None:
+def _put(tree: Json, binding: Binding, dotted: str, text: str, *, from_query: bool) -> None:
     """Set the field a path variable or query parameter names, converted from text
     by the field's type; unknown query parameters are ignored, as grpc-gateway does."""
     try:
         fields = field_path(binding.request_descriptor, dotted)
     except KeyError:
-        if repeated_ok:
+        if from_query:
             return
         raise BadRequest(f"the path names no field {dotted!r}") from None
     leaf = fields[-1]
@@ -137,7 +123,7 @@ def _put(tree: Json, binding: Binding, dotted: str, text: str, *, repeated_ok: b
         node = child
     value = _from_text(leaf, text, dotted)
     if _is_repeated(leaf):
-        if not repeated_ok:
+        if not from_query:
             raise BadRequest(f"the path variable {dotted!r} names a repeated field")
         node.setdefault(leaf.name, []).append(value)
     else:
@@ -191,6 +177,6 @@ def _from_text(field: descriptor.FieldDescriptor, text: str, name: str) -> Any:
         return number
     if kind == FieldType.TYPE_ENUM and text.lstrip("-").isdigit():
         return int(text)
-    if kind in _INTEGERS:
-        return text  # proto JSON takes integers as strings, and checks their range
+    # Strings, bytes, enum names, integers (proto JSON takes them as strings and
+    # checks their range), timestamps and durations: ParseDict reads the text.
     return text
