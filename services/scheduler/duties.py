@@ -39,14 +39,17 @@ async def promote_due_retries(store: TaskStore, stop: asyncio.Event) -> None:
 async def requeue_expired_leases(store: TaskStore, stop: asyncio.Event) -> None:
     while not stop.is_set():
         try:
-            requeued, dead = await store.reap_expired(BATCH)
+            requeued, dead, cancelled = await store.reap_expired(BATCH)
         except Exception:
             log.exception("event=reap_failed")
             await sleep_unless(stop, 1.0)
             continue
-        if requeued or dead:
-            log.warning("event=lost_tasks_recovered requeued=%d sent_to_dlq=%d", requeued, dead)
-        if requeued + dead < BATCH:
+        if requeued or dead or cancelled:
+            log.warning(
+                "event=lost_tasks_recovered requeued=%d sent_to_dlq=%d cancelled=%d",
+                requeued, dead, cancelled,
+            )  # fmt: skip
+        if requeued + dead + cancelled < BATCH:
             await sleep_unless(stop, REAP_EVERY_S)
 
 

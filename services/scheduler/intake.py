@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from taskflow.errors import InvalidInput, TooLarge
@@ -22,6 +22,10 @@ MAX_IDEMPOTENCY_KEY = 200
 MAX_METADATA_BYTES = 64 * 1024
 PDF_MAGIC = b"%PDF-"
 PDF_CONTENT_TYPE = "application/pdf"
+PRIORITY_RANGE = range(0, 10)
+# A run time further ahead than this is refused (issue 15).
+MAX_RUN_AHEAD = timedelta(days=365)
+DEFAULT_QUEUE = "default"
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,9 @@ class Intake:
         priority: int = 0,
         idempotency_key: str = "",
         payload: bytes = b"",
+        run_at: datetime | None = None,
+        delay: timedelta | None = None,
+        queue: str = "",
     ) -> NewTask:
         metadata = dict(metadata or {})
         self._check_sizes(content, metadata, payload)
@@ -68,6 +75,13 @@ class Intake:
             raise InvalidInput(f"idempotency_key is longer than {MAX_IDEMPOTENCY_KEY} characters")
         if not task_type:
             raise InvalidInput("task_type is required")
+        if priority not in PRIORITY_RANGE:
+            raise InvalidInput(
+                f"priority must be between {PRIORITY_RANGE.start} and {PRIORITY_RANGE.stop - 1}"
+            )
+        if queue not in ("", DEFAULT_QUEUE):
+            raise InvalidInput(f"queue {queue!r} does not exist (only {DEFAULT_QUEUE!r} for now)")
+        due = run_time(run_at, delay)
         validate_input(task_type, content, metadata, payload)
         return NewTask(
             task_type=task_type,
@@ -77,6 +91,7 @@ class Intake:
             priority=priority,
             idempotency_key=idempotency_key,
             payload=payload,
+            run_at=due,
         )
 
     def summarize(self, content: str, *, idempotency_key: str = "") -> NewTask:
@@ -123,6 +138,27 @@ class Intake:
             )
         if len(repr(metadata)) > MAX_METADATA_BYTES:
             raise TooLarge(f"metadata is larger than {MAX_METADATA_BYTES} bytes")
+
+
+def run_time(run_at: datetime | None, delay: timedelta | None) -> datetime | None:
+    """The absolute time a task asks to run at; None for "at once". A time in the
+    past also means at once (the store compares it with the Redis clock)."""
+    if run_at is not None and delay is not None:
+        raise InvalidInput("give run_at or delay, not both")
+    now = datetime.now(UTC)
+    if delay is not None:
+        if delay < timedelta(0):
+            raise InvalidInput("delay must not be negative")
+        if delay > MAX_RUN_AHEAD:
+            raise InvalidInput("delay must be at most 365 days")
+        return now + delay
+    if run_at is None:
+        return None
+    if run_at.tzinfo is None:
+        raise InvalidInput("run_at must carry a time zone")
+    if run_at - now > MAX_RUN_AHEAD:
+        raise InvalidInput("run_at must be at most 365 days ahead")
+    return run_at
 
 
 def check_issue_date(text: str) -> str:

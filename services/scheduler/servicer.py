@@ -10,10 +10,18 @@ from typing import Any, Protocol
 
 from grpc import aio
 
-from services.scheduler.intake import Intake
+from services.scheduler.intake import DEFAULT_QUEUE, Intake
 from taskflow.errors import InvalidInput, NotFound
 from taskflow.rpc import convert
-from taskflow.store import NewTask, QueueName, TaskPage, TaskQuery, TaskState, TaskStore
+from taskflow.store import (
+    CANCELLABLE_STATES,
+    NewTask,
+    QueueName,
+    TaskPage,
+    TaskQuery,
+    TaskState,
+    TaskStore,
+)
 from taskflow.tasks.registry import task_type
 from taskflow.v1 import enums_pb2
 from taskflow.v1 import scheduler_service_pb2 as pb
@@ -57,7 +65,9 @@ class SchedulerServicer(SchedulerServiceServicer):
     async def CreateTask(self, request: pb.CreateTaskRequest, context: Context) -> Any:
         created = await self.store.create(self._new_task(request))
         return pb.CreateTaskResponse(
-            task_id=created.task_id, state=PENDING, created=created.created
+            task_id=created.task_id,
+            state=convert.state_to_proto(created.state),
+            created=created.created,
         )
 
     async def CreateSummarizeTask(
@@ -96,7 +106,9 @@ class SchedulerServicer(SchedulerServiceServicer):
         created = await self.store.create_many(new_tasks)
         return pb.BatchCreateTasksResponse(
             tasks=[
-                pb.CreateTaskResponse(task_id=c.task_id, state=PENDING, created=c.created)
+                pb.CreateTaskResponse(
+                    task_id=c.task_id, state=convert.state_to_proto(c.state), created=c.created
+                )
                 for c in created
             ]
         )
@@ -110,6 +122,9 @@ class SchedulerServicer(SchedulerServiceServicer):
             priority=request.priority,
             idempotency_key=request.idempotency_key,
             payload=request.payload,
+            run_at=convert.datetime_of(request, "run_at"),
+            delay=request.delay.ToTimedelta() if request.HasField("delay") else None,
+            queue=request.queue,
         )
 
     # --- reading -------------------------------------------------------------------
@@ -150,6 +165,37 @@ class SchedulerServicer(SchedulerServiceServicer):
     async def RetryTask(self, request: pb.RetryTaskRequest, context: Context) -> Any:
         await self.store.retry(request.task_id, reset_retry_count=request.reset_retry_count)
         return pb.RetryTaskResponse(task_id=request.task_id, state=PENDING)
+
+    async def CancelTask(self, request: pb.CancelTaskRequest, context: Context) -> Any:
+        state = await self.store.cancel(request.task_id)
+        message = (
+            f"Task {request.task_id} cancelled"
+            if state is TaskState.CANCELLED
+            else f"Task {request.task_id} is running; its worker is stopping it"
+        )
+        return pb.CancelTaskResponse(
+            task_id=request.task_id, state=convert.state_to_proto(state), message=message
+        )
+
+    async def CancelTasks(self, request: pb.CancelTasksRequest, context: Context) -> Any:
+        states = [s for s in map(convert.state_from_proto, request.states) if s is not None]
+        if not states and not request.task_type and not request.queue:
+            raise InvalidInput("give states, task_type and/or queue; refusing to cancel everything")
+        wrong = [s.value for s in states if s not in CANCELLABLE_STATES]
+        if wrong:
+            raise InvalidInput(
+                f"only PENDING, SCHEDULED or ACTIVE tasks can be cancelled, not {wrong}"
+            )
+        if request.queue not in ("", DEFAULT_QUEUE):
+            raise NotFound(f"queue {request.queue!r} does not exist")
+        cancelled, marked = await self.store.cancel_where(
+            states or CANCELLABLE_STATES, request.task_type or None
+        )
+        return pb.CancelTasksResponse(
+            cancelled=cancelled,
+            cancel_requested=marked,
+            message=f"Cancelled {cancelled} tasks; asked workers to stop {marked} running ones",
+        )
 
     async def DeleteTask(self, request: pb.DeleteTaskRequest, context: Context) -> Any:
         state = await self.store.delete(request.task_id)

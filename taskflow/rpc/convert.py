@@ -125,6 +125,9 @@ def task_to_proto(task: Task) -> task_pb2.Task:
             for record in task.state_history
         ],
         worker_id=task.worker_id,
+        run_at=timestamp(task.run_at),
+        cancelled_at=timestamp(task.cancelled_at),
+        cancel_requested_at=timestamp(task.cancel_requested_at),
         priority=task.priority,
         idempotency_key=task.idempotency_key,
         has_payload=task.has_payload,

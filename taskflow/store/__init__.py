@@ -7,6 +7,7 @@ the hash, the state counters and the indexes, and publishes the event together.
 from taskflow.store.config import RetryRatio, StoreConfig
 from taskflow.store.keys import Keys
 from taskflow.store.models import (
+    CANCELLABLE_STATES,
     TERMINAL_STATES,
     ClaimedTask,
     Created,
@@ -24,6 +25,7 @@ from taskflow.store.models import (
 from taskflow.store.tasks import TaskStore
 
 __all__ = [
+    "CANCELLABLE_STATES",
     "TERMINAL_STATES",
     "ClaimedTask",
     "Created",

@@ -36,6 +36,9 @@ class EventKind(StrEnum):
     DELETED = "task_deleted"
 
 
+KNOWN_KINDS = frozenset(kind.value for kind in EventKind)
+
+
 @dataclass(frozen=True)
 class QueueEvent:
     """One change, with the whole system's counts right after it."""
@@ -54,6 +57,8 @@ def parse_event(raw: bytes | str) -> QueueEvent | None:
     """The event in one published message; None for one this version does not know."""
     try:
         data = json.loads(raw)
+        if data.get("type") not in KNOWN_KINDS:
+            return None  # e.g. task_cancel_requested: no counts change, nothing to relay
         return QueueEvent(
             kind=EventKind(data["type"]),
             task_id=str(data["task_id"]),

@@ -68,6 +68,11 @@ class Keys:
         return self._k("tasks:leases")
 
     @property
+    def cancelling(self) -> str:
+        """Ours: set of ACTIVE task ids a client asked to cancel (their workers poll it)."""
+        return self._k("tasks:cancelling")
+
+    @property
     def index_all(self) -> str:
         return self._k("tasks:index:all")
 

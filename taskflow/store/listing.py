@@ -103,13 +103,23 @@ class TaskLister:
         return int(await self.client.llen(key))
 
     async def ids_in_state(
-        self, state: TaskState, before: datetime | None, count: int
+        self,
+        state: TaskState,
+        before: datetime | None,
+        count: int,
+        *,
+        task_type: str | None = None,
+        offset: int = 0,
     ) -> list[str]:
-        """The oldest `count` ids in `state` created before `before`."""
+        """`count` ids in `state` (and of `task_type`) created before `before`,
+        oldest first from `offset`."""
         high = "+inf" if before is None else f"({_us(before, '')}"
-        raw = await self.client.zrange(
-            self.keys.index_state(state), "-inf", high, byscore=True, offset=0, num=count
+        index = (
+            self.keys.index_state_type(state, task_type)
+            if task_type
+            else self.keys.index_state(state)
         )
+        raw = await self.client.zrange(index, "-inf", high, byscore=True, offset=offset, num=count)
         return _ids(raw)
 
     async def load(self, ids: Sequence[str]) -> list[Task]:

@@ -21,9 +21,12 @@ class TaskState(StrEnum):
     FAILED = "FAILED"
     SCHEDULED = "SCHEDULED"
     DLQ = "DLQ"
+    CANCELLED = "CANCELLED"
 
 
-TERMINAL_STATES = frozenset({TaskState.COMPLETED, TaskState.DLQ})
+TERMINAL_STATES = frozenset({TaskState.COMPLETED, TaskState.DLQ, TaskState.CANCELLED})
+# The states a cancel acts on (docs/state-machine.md).
+CANCELLABLE_STATES = (TaskState.PENDING, TaskState.SCHEDULED, TaskState.ACTIVE)
 
 
 class QueueName(StrEnum):
@@ -61,12 +64,14 @@ class NewTask:
     priority: int = 0
     idempotency_key: str = ""
     payload: bytes = b""
+    run_at: datetime | None = None  # None: at once; a past time also runs at once
 
 
 @dataclass(frozen=True)
 class Created:
     task_id: str
     created: bool  # False: the idempotency key named an existing task
+    state: TaskState = TaskState.PENDING  # SCHEDULED when it has a future run time
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,9 @@ class Task:
     idempotency_key: str
     has_payload: bool
     payload_size: int
+    run_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    cancel_requested_at: datetime | None = None
 
     @classmethod
     def from_hash(cls, raw: Mapping[str, str]) -> Task:
@@ -133,6 +141,9 @@ class Task:
                 idempotency_key=raw.get("idempotency_key", ""),
                 has_payload=raw.get("has_payload", "0") == "1",
                 payload_size=int(raw.get("payload_size") or 0),
+                run_at=_time(raw.get("run_at", "")),
+                cancelled_at=_time(raw.get("cancelled_at", "")),
+                cancel_requested_at=_time(raw.get("cancel_requested_at", "")),
             )
         except (KeyError, ValueError, TypeError) as exc:
             raise CorruptTask(f"task {task_id} has malformed stored data: {exc}") from exc

@@ -22,6 +22,8 @@ SCRIPT_NAMES = (
     "retry",
     "delete",
     "requeue_orphans",
+    "cancel",
+    "cancelled",
 )
 
 

@@ -7,7 +7,7 @@ import json
 import random
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from redis.asyncio import Redis
@@ -87,7 +87,8 @@ class TaskStore:
         return (await self.create_many([task]))[0]
 
     async def create_many(self, tasks: Sequence[NewTask]) -> list[Created]:
-        """Create tasks in one round trip; all are PENDING in the primary queue after it."""
+        """Create tasks in one round trip: each PENDING in the primary queue after it,
+        or SCHEDULED when its run time is still ahead by the Redis clock."""
         args: list[Any] = [self.config.idempotency_ttl_s]
         for task in tasks:
             _check_new(task)
@@ -100,11 +101,15 @@ class TaskStore:
                 task.priority,
                 task.idempotency_key,
                 task.payload,
+                "" if task.run_at is None else int(task.run_at.timestamp() * 1000),
             ]
         if not tasks:
             return []
         flat = await self._run("create", self.keys.primary, *args)
-        return [Created(_text(flat[i]), flat[i + 1] == 1) for i in range(0, len(flat), 2)]
+        return [
+            Created(_text(flat[i]), flat[i + 1] == 1, TaskState(_text(flat[i + 2])))
+            for i in range(0, len(flat), 3)
+        ]
 
     # --- working on tasks (executors) ---------------------------------------------------
 
@@ -208,10 +213,11 @@ class TaskStore:
         moved, wait_ms = await self._run("promote", self.keys.scheduled, limit)
         return int(moved), (None if wait_ms < 0 else wait_ms / 1000)
 
-    async def reap_expired(self, limit: int = 1000) -> tuple[int, int]:
-        """Requeue tasks whose lease expired; returns (requeued, sent to the DLQ)."""
-        requeued, dead = await self._run("reap", self.keys.leases, limit)
-        return int(requeued), int(dead)
+    async def reap_expired(self, limit: int = 1000) -> tuple[int, int, int]:
+        """Requeue tasks whose lease expired; returns (requeued, sent to the DLQ,
+        cancelled: a client had asked to cancel them)."""
+        requeued, dead, cancelled = await self._run("reap", self.keys.leases, limit)
+        return int(requeued), int(dead), int(cancelled)
 
     async def requeue_orphans(self) -> tuple[int, int]:
         found, requeued = await self._run("requeue_orphans", self.keys.primary)
@@ -230,6 +236,51 @@ class TaskStore:
         await self._run(
             "retry", self.keys.retry, check_task_id(task_id), "1" if reset_retry_count else "0"
         )
+
+    async def cancel(self, task_id: str) -> TaskState:
+        """PENDING/SCHEDULED -> CANCELLED; an ACTIVE task is marked for its worker to
+        stop (returns ACTIVE). Conflict for a task that already ended."""
+        return TaskState(
+            _text(await self._run("cancel", self.keys.primary, check_task_id(task_id)))
+        )
+
+    async def cancel_where(
+        self, states: Iterable[TaskState], task_type: str | None
+    ) -> tuple[int, int]:
+        """Cancel every task in `states` (of `task_type`) that exists now; returns
+        (made CANCELLED, ACTIVE ones marked)."""
+        before = datetime.now(UTC)
+        cancelled = marked = 0
+        for state in states:
+            if state is TaskState.ACTIVE:
+                # Marked tasks stay ACTIVE (in the index): page through them once.
+                offset = 0
+                while ids := await self._lister.ids_in_state(
+                    state, before, _SLICE, task_type=task_type, offset=offset
+                ):
+                    marked += await self._each(ids, "cancel", self.keys.primary)
+                    offset += len(ids)
+                continue
+            while ids := await self._lister.ids_in_state(
+                state, before, _SLICE, task_type=task_type
+            ):
+                cancelled += await self._each(ids, "cancel", self.keys.primary)
+        return cancelled, marked
+
+    async def cancel_requested(self, task_ids: Sequence[str]) -> set[str]:
+        """Which of these (ACTIVE) tasks a client asked to cancel (workers poll this)."""
+        if not task_ids:
+            return set()
+        flags = await self.client.smismember(self.keys.cancelling, list(task_ids))
+        return {task_id for task_id, flag in zip(task_ids, flags, strict=True) if flag}
+
+    async def cancelled(self, claim: ClaimedTask) -> None:
+        """ACTIVE -> CANCELLED once the handler stopped; LeaseLost if this worker no
+        longer holds the task (it finished or was requeued meanwhile)."""
+        (code,) = await self._run("cancelled", self.keys.primary, claim.task_id, claim.lease_token)
+        outcome = _outcome(_text(code), claim)
+        if outcome is not None:
+            raise outcome
 
     async def delete(self, task_id: str) -> TaskState:
         """Delete a task in any state; returns the state it was in."""

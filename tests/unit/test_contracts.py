@@ -52,6 +52,8 @@ CONTRACT_ROUTES = {
     ("POST", "/api/v1/executors/pause"): "ExecutorService.PauseExecutor",
     ("POST", "/api/v1/executors/resume"): "ExecutorService.ResumeExecutor",
     ("GET", "/api/v1/openrouter/rate-limit"): "ExecutorService.GetRateLimitStatus",
+    ("POST", "/api/v1/tasks/{task_id}/cancel"): "SchedulerService.CancelTask",
+    ("POST", "/api/v1/tasks/cancel"): "SchedulerService.CancelTasks",
 }
 
 

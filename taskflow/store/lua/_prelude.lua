@@ -27,17 +27,19 @@ local LEASES = key('tasks:leases')
 local INDEX_ALL = key('tasks:index:all')
 local INDEX_IDS = key('tasks:index:ids')
 local LEASE_SEQ = key('tasks:lease_seq')
+-- ACTIVE tasks a client asked to cancel; their workers poll it (docs/state-machine.md).
+local CANCELLING = key('tasks:cancelling')
 local CHANNEL = key('queue-updates')
 -- Idle workers block on this list (BLPOP) instead of polling the queues.
 local WAKEUP = key('tasks:wakeup')
 local WAKEUP_CAP = 64
-local STATES = { 'PENDING', 'ACTIVE', 'COMPLETED', 'FAILED', 'SCHEDULED', 'DLQ' }
+local STATES = { 'PENDING', 'ACTIVE', 'COMPLETED', 'FAILED', 'SCHEDULED', 'DLQ', 'CANCELLED' }
 local IS_STATE = {}
 for _, s in ipairs(STATES) do IS_STATE[s] = true end
 -- The timestamp field set when a task enters each state.
 local ENTERED_AT = {
   ACTIVE = 'started_at', COMPLETED = 'completed_at', FAILED = 'failed_at',
-  SCHEDULED = 'scheduled_at', DLQ = 'dlq_at',
+  SCHEDULED = 'scheduled_at', DLQ = 'dlq_at', CANCELLED = 'cancelled_at',
 }
 
 -- Server clock, read once per script call.
@@ -74,7 +76,7 @@ local function fail_with(code, message) error({ err = code .. ' ' .. message }) 
 -- Reads the fields a transition needs and checks them before anything is written,
 -- so a script either changes everything or nothing.
 local TASK_FIELDS = { 'state', 'task_type', 'created_us', 'retry_count', 'max_retries',
-  'lease_token', 'worker_id', 'queue', 'idempotency_key', 'state_history' }
+  'lease_token', 'worker_id', 'queue', 'idempotency_key', 'state_history', 'cancel_requested_at' }
 local function load_task(id)
   local values = redis.call('HMGET', task_key(id), unpack(TASK_FIELDS))
   if not values[1] then return nil end
@@ -192,11 +194,12 @@ local function error_fields(t, message, error_type, transition, fields)
   return fields
 end
 
--- Drops a task's hold by a worker (lease and active-task set); the caller clears
--- the hash's lease_token in its move_state fields.
+-- Drops a task's hold by a worker (lease, active-task set, pending cancel); the
+-- caller clears the hash's lease_token in its move_state fields.
 local function release_hold(t)
   redis.call('ZREM', LEASES, t.id)
   if t.worker_id ~= '' then redis.call('SREM', active_tasks_key(t.worker_id), t.id) end
+  if t.cancel_requested_at ~= '' then redis.call('SREM', CANCELLING, t.id) end
 end
 
 local function enter_dlq(t)
@@ -208,7 +211,8 @@ end
 
 local function snapshot()
   local counts = redis.call('MGET', counter_key('PENDING'), counter_key('ACTIVE'),
-    counter_key('COMPLETED'), counter_key('FAILED'), counter_key('SCHEDULED'), counter_key('DLQ'))
+    counter_key('COMPLETED'), counter_key('FAILED'), counter_key('SCHEDULED'), counter_key('DLQ'),
+    counter_key('CANCELLED'))
   local state_counts = {}
   for i, s in ipairs(STATES) do state_counts[s] = tonumber(counts[i]) or 0 end
   return {

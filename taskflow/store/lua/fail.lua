@@ -1,5 +1,6 @@
 -- fail: ACTIVE -> SCHEDULED (retries left, error retryable) or -> DLQ, only for the
--- lease holder. The error goes to error_history with its transition.
+-- lease holder. The error goes to error_history with its transition. A task a
+-- client asked to cancel is not tried again: CANCELLED instead of SCHEDULED.
 -- KEYS[1]  tasks:pending:primary
 -- ARGV[1]  key prefix
 -- ARGV[2]  task_id
@@ -20,17 +21,22 @@ end
 release_hold(t)
 count_worker(t.worker_id, 'failed')
 local new_state = 'SCHEDULED'
-if permanent or (consumes and t.retry_count >= t.max_retries) then new_state = 'DLQ' end
+if permanent or (consumes and t.retry_count >= t.max_retries) then new_state = 'DLQ'
+elseif t.cancel_requested_at ~= '' then new_state = 'CANCELLED' end
 local fields = error_fields(t, message, error_type, 'ACTIVE -> ' .. new_state, { 'lease_token', '' })
 if new_state == 'DLQ' then
   move_state(t, 'DLQ', fields)
   enter_dlq(t)
+elseif new_state == 'CANCELLED' then
+  move_state(t, 'CANCELLED', fields)
 else
   local due = NOW_MS + delay_ms
   fields[#fields + 1] = 'retry_count'
   fields[#fields + 1] = consumes and t.retry_count + 1 or t.retry_count
   fields[#fields + 1] = 'retry_after'
   fields[#fields + 1] = iso_ms(due)
+  fields[#fields + 1] = 'queue'
+  fields[#fields + 1] = 'retry'
   move_state(t, 'SCHEDULED', fields)
   redis.call('ZADD', SCHEDULED, due, id)
 end

@@ -1,5 +1,7 @@
--- promote: SCHEDULED tasks whose due time has come -> PENDING at the tail of
--- tasks:pending:retry. Safe with several schedulers: each id moves once.
+-- promote: SCHEDULED tasks whose due time has come -> PENDING at the tail of the
+-- list their `queue` field names: tasks:pending:retry for a retry (fail.lua sets
+-- it), tasks:pending:primary for a task created with a run time that never ran.
+-- retry_count is untouched. Safe with several schedulers: each id moves once.
 -- KEYS[1]  tasks:scheduled
 -- ARGV[1]  key prefix
 -- ARGV[2]  how many at most in this call
@@ -11,8 +13,9 @@ for _, id in ipairs(due) do
   redis.call('ZREM', SCHEDULED, id)
   local t = load_task(id)
   if t and t.state == 'SCHEDULED' then
-    move_state(t, 'PENDING', { 'queue', 'retry' })
-    redis.call('LPUSH', RETRY, id)
+    local first_run = t.queue == 'primary'
+    move_state(t, 'PENDING', { 'queue', first_run and 'primary' or 'retry' })
+    redis.call('LPUSH', first_run and PRIMARY or RETRY, id)
     wake()
     events[#events + 1] = changed(t, 'SCHEDULED', 'PENDING')
   end

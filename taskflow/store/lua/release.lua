@@ -1,5 +1,6 @@
 -- release: a worker shutting down hands tasks it has not finished back, ACTIVE ->
--- PENDING at the head of the queue they came from, with no retry counted.
+-- PENDING at the head of the queue they came from, with no retry counted; one a
+-- client asked to cancel becomes CANCELLED instead.
 -- KEYS[1]  tasks:pending:primary
 -- ARGV[1]  key prefix
 -- ARGV[2..] pairs of task_id, lease token
@@ -11,11 +12,15 @@ for i = #ARGV - 1, 2, -2 do
   local t = load_task(ARGV[i])
   if t and t.state == 'ACTIVE' and t.lease_token == ARGV[i + 1] then
     release_hold(t)
-    move_state(t, 'PENDING', { 'lease_token', '' })
-    -- RPUSH puts it at the consuming end: it is the next one taken.
-    redis.call('RPUSH', t.queue == 'retry' and RETRY or PRIMARY, t.id)
-    wake()
-    events[#events + 1] = changed(t, 'ACTIVE', 'PENDING')
+    if t.cancel_requested_at ~= '' then
+      move_state(t, 'CANCELLED', { 'lease_token', '' })
+    else
+      move_state(t, 'PENDING', { 'lease_token', '' })
+      -- RPUSH puts it at the consuming end: it is the next one taken.
+      redis.call('RPUSH', t.queue == 'retry' and RETRY or PRIMARY, t.id)
+      wake()
+    end
+    events[#events + 1] = changed(t, 'ACTIVE', t.state)
   end
 end
 finish(events)

@@ -1,0 +1,31 @@
+-- cancel: a client cancels a task. PENDING (in its list) or SCHEDULED (in
+-- tasks:scheduled) -> CANCELLED at once. ACTIVE: the task stays ACTIVE and is
+-- marked (cancel_requested_at, id in tasks:cancelling, a task_cancel_requested
+-- event); its worker stops the handler and reports with cancelled.lua, or any
+-- other script that ends it honours the mark (docs/state-machine.md).
+-- KEYS[1]  tasks:pending:primary
+-- ARGV[1]  key prefix
+-- ARGV[2]  task_id
+-- Returns  the state after the call (CANCELLED, or ACTIVE when marked); errors
+--          NOTFOUND, CONFLICT (already COMPLETED, DLQ, CANCELLED or FAILED), CORRUPT
+local id = ARGV[2]
+local t = must_load(id)
+local old_state = t.state
+if t.state == 'PENDING' then
+  redis.call('LREM', PRIMARY, 0, id)
+  redis.call('LREM', RETRY, 0, id)
+elseif t.state == 'SCHEDULED' then
+  redis.call('ZREM', SCHEDULED, id)
+elseif t.state == 'ACTIVE' then
+  if t.cancel_requested_at == '' then
+    redis.call('HSET', task_key(id), 'cancel_requested_at', NOW_ISO, 'updated_at', NOW_ISO)
+    redis.call('SADD', CANCELLING, id)
+    finish({ { type = 'task_cancel_requested', task_id = id, task_type = t.task_type } })
+  end
+  return 'ACTIVE'
+else
+  fail_with('CONFLICT', 'task ' .. id .. ' is ' .. t.state .. '; only PENDING, SCHEDULED or ACTIVE tasks can be cancelled')
+end
+move_state(t, 'CANCELLED', {})
+finish({ changed(t, old_state, 'CANCELLED') })
+return 'CANCELLED'
