@@ -28,6 +28,7 @@ from taskflow.errors import CorruptTask, LeaseLost, NotFound
 from taskflow.store import ClaimedTask, TaskStore
 from taskflow.store.workers import WorkerRegistry
 from taskflow.tasks import NetworkTimeout, PermanentError, TaskContext, task_type
+from taskflow.tasks.registry import CancelSignal
 
 log = logging.getLogger(__name__)
 # How long an idle worker blocks waiting for a wake-up before it looks again.
@@ -35,6 +36,9 @@ IDLE_WAIT_S = 1.0
 # Redis unreachable: expected during a restart or failover, so a one-line warning
 # rather than a traceback per attempt.
 REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+# How often a worker running tasks asks whether a client cancelled any of them: a
+# cancel reaches the handler within this (plus one round trip).
+CANCEL_POLL_S = 0.25
 # Saving an outcome is retried with backoff up to this delay between attempts.
 SAVE_RETRY_MAX_DELAY_S = 2.0
 T = TypeVar("T")
@@ -75,6 +79,7 @@ class Worker:
         self._is_paused = is_paused
         self._services = services or {}
         self._running: dict[str, tuple[ClaimedTask, asyncio.Task[None]]] = {}
+        self._signals: dict[str, CancelSignal] = {}
         self._slot_free = asyncio.Event()
         self._completer = Completer(store)
         self._started_at = time.time()
@@ -98,10 +103,11 @@ class Worker:
         drained = asyncio.Event()
         completer = asyncio.create_task(self._completer.run(drained), name="completer")
         heartbeat = asyncio.create_task(self._heartbeat_loop(drained), name="heartbeat")
+        cancels = asyncio.create_task(self._cancel_loop(drained), name="cancel-watch")
         await self._fetch_loop(stop)
         await self._drain()
         drained.set()
-        await asyncio.gather(completer, heartbeat)
+        await asyncio.gather(completer, heartbeat, cancels)
         await self._completer.flush()
         await self.registry.leave(self.worker_id)
         log.info("event=worker_stopped worker_id=%s", self.worker_id)
@@ -126,22 +132,32 @@ class Worker:
                 continue
             for claim in claims:
                 task_id = claim.task_id
-                runner = asyncio.create_task(self._execute(claim), name=f"task-{task_id}")
+                signal = CancelSignal()
+                runner = asyncio.create_task(self._execute(claim, signal), name=f"task-{task_id}")
                 self._running[task_id] = (claim, runner)
+                self._signals[task_id] = signal
                 runner.add_done_callback(self._finished)
 
     def _finished(self, runner: asyncio.Task[None]) -> None:
-        self._running.pop(runner.get_name().removeprefix("task-"), None)
+        task_id = runner.get_name().removeprefix("task-")
+        self._running.pop(task_id, None)
+        self._signals.pop(task_id, None)
         self._slot_free.set()
 
-    async def _execute(self, claim: ClaimedTask) -> None:
+    async def _execute(self, claim: ClaimedTask, signal: CancelSignal) -> None:
         started = time.perf_counter()
         try:
-            result = await self._call_handler(claim)
+            result = await self._call_handler(claim, signal)
         except asyncio.CancelledError:
+            if signal.interrupted:
+                await self._cancelled(claim)
+                return
             raise  # shutdown or a lost lease: the caller decides what happens to it
         except Exception as error:
             await self._fail(claim, error)
+            return
+        if signal.interrupted:  # the handler caught the cancellation and returned
+            await self._cancelled(claim)
             return
         try:
             await self._save("result", claim, lambda: self._completer.complete(claim, result))
@@ -155,7 +171,39 @@ class Worker:
             claim.task_id, claim.task_type, self.worker_id, time.perf_counter() - started,
         )  # fmt: skip
 
-    async def _call_handler(self, claim: ClaimedTask) -> str:
+    async def _cancelled(self, claim: ClaimedTask) -> None:
+        try:
+            await self._save("cancel", claim, lambda: self.store.cancelled(claim))
+        except (LeaseLost, NotFound, OutcomeDropped) as lost:
+            log.warning("event=cancel_discarded task_id=%s reason=%r", claim.task_id, str(lost))
+            return
+        log.info(
+            "event=task_cancelled task_id=%s task_type=%s worker_id=%s",
+            claim.task_id, claim.task_type, self.worker_id,
+        )  # fmt: skip
+
+    async def _cancel_loop(self, stop: asyncio.Event) -> None:
+        """Stop handlers of tasks a client cancelled, within CANCEL_POLL_S."""
+        while not await sleep_unless(stop, CANCEL_POLL_S):
+            if not self._running:
+                continue
+            try:
+                wanted = await self.store.cancel_requested(list(self._running))
+            except Exception as error:
+                self._log_redis_error("cancel_poll_failed", error)
+                continue
+            for task_id in wanted:
+                signal, entry = self._signals.get(task_id), self._running.get(task_id)
+                if signal is None or entry is None or signal.requested:
+                    continue
+                signal.requested = True
+                # A handler that already returned keeps its outcome (being saved).
+                if not signal.handler_done:
+                    signal.interrupted = True
+                    entry[1].cancel()
+                log.info("event=cancel_requested task_id=%s worker_id=%s", task_id, self.worker_id)
+
+    async def _call_handler(self, claim: ClaimedTask, signal: CancelSignal) -> str:
         try:
             kind = task_type(claim.task_type)
         except Exception as exc:
@@ -172,6 +220,7 @@ class Worker:
             retry_count=claim.retry_count,
             load_payload=lambda: self.store.payload(claim.task_id),
             services=self._services,
+            cancel_signal=signal,
         )
         try:
             async with asyncio.timeout(self.config.task_time_limit_s):
@@ -185,6 +234,8 @@ class Worker:
             raise NetworkTimeout(
                 f"task exceeded its time limit of {self.config.task_time_limit_s:g} s"
             ) from None
+        finally:
+            signal.handler_done = True
         return outcome if isinstance(outcome, str) else json.dumps(outcome)
 
     async def _fail(self, claim: ClaimedTask, error: Exception) -> None:

@@ -24,9 +24,23 @@ Handler = Callable[["TaskContext"], Awaitable[str] | str]
 Validator = Callable[[str, Mapping[str, Any], bytes], None]
 
 
+class CancelSignal:
+    """Set by the worker when a client cancels the running task (issue 17)."""
+
+    __slots__ = ("handler_done", "interrupted", "requested")
+
+    def __init__(self) -> None:
+        self.requested = False  # a client asked to cancel the task
+        self.interrupted = False  # the worker cancelled the handler's coroutine
+        self.handler_done = False  # the handler returned or raised: too late to stop
+
+
 @dataclass(frozen=True)
 class TaskContext:
-    """What a handler gets: the task's input, and a way to read its binary payload."""
+    """What a handler gets: the task's input, a way to read its binary payload, and
+    whether a client cancelled it. An async handler is also cancelled at its next
+    await (CancelledError: clean up in `finally`); a CPU-bound one should look at
+    `cancelled` now and then and stop early."""
 
     task_id: str
     task_type: str
@@ -35,9 +49,15 @@ class TaskContext:
     retry_count: int
     load_payload: Callable[[], Awaitable[bytes]]
     services: Mapping[str, Any] = field(default_factory=dict)
+    cancel_signal: CancelSignal = field(default_factory=CancelSignal)
 
     async def payload(self) -> bytes:
         return await self.load_payload()
+
+    @property
+    def cancelled(self) -> bool:
+        """True once a client has asked to cancel this task."""
+        return self.cancel_signal.requested
 
 
 @dataclass(frozen=True)
