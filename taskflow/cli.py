@@ -8,6 +8,7 @@ import logging
 import runpy
 import signal
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -24,6 +25,7 @@ from taskflow.settings import Settings
 from taskflow.status_view import Snapshot, render
 from taskflow.supervisor import Supervisor, child_env, wait_until_stopped
 from taskflow.v1 import enums_pb2, monitor_service_pb2, scheduler_service_pb2
+from taskflow.when import parse_at, parse_delay
 
 app = typer.Typer(help="AsyncTaskFlow: distributed task processing.", no_args_is_help=True)
 console = Console(stderr=True)
@@ -31,7 +33,11 @@ log = logging.getLogger(__name__)
 SERVICES = ("scheduler", "monitor", "executor", "gateway")
 # Children get the executor's grace period, plus this long to exit.
 EXIT_MARGIN_S = 15.0
-TERMINAL = {enums_pb2.TASK_STATE_COMPLETED, enums_pb2.TASK_STATE_DLQ}
+TERMINAL = {
+    enums_pb2.TASK_STATE_COMPLETED,
+    enums_pb2.TASK_STATE_DLQ,
+    enums_pb2.TASK_STATE_CANCELLED,
+}
 
 
 @app.command()
@@ -102,15 +108,39 @@ def submit(
     issue_date: Annotated[str, typer.Option(help="Issue date of the PDF (ISO 8601).")] = "",
     task_type: Annotated[str | None, typer.Option("--type", help="Any registered type.")] = None,
     wait: Annotated[bool, typer.Option(help="Follow the task to its result.")] = True,
+    run_in: Annotated[
+        str | None, typer.Option("--in", help="Run after this delay: 90s, 10m, 1h30m, 2d.")
+    ] = None,
+    run_at: Annotated[
+        str | None, typer.Option("--at", help="Run at this ISO 8601 time (local if no zone).")
+    ] = None,
 ) -> None:
     """Submit a task and (by default) follow it live to its result."""
     settings = Settings()
     try:
-        code = asyncio.run(_submit(settings, text, pdf, issue_date, task_type, wait))
+        when = _run_time(run_in, run_at, pdf)
+        code = asyncio.run(_submit(settings, text, pdf, issue_date, task_type, wait, when))
     except grpc.aio.AioRpcError as error:
         console.print(f"[red]{error.code().name}[/red]: {error.details()}")
         raise typer.Exit(2) from None
     raise typer.Exit(code)
+
+
+def _run_time(run_in: str | None, run_at: str | None, pdf: Path | None) -> datetime | None:
+    if run_in is None and run_at is None:
+        return None
+    if run_in is not None and run_at is not None:
+        raise typer.BadParameter("give --in or --at, not both")
+    if pdf is not None:
+        raise typer.BadParameter("--in/--at do not apply to --pdf yet")
+    try:
+        return (
+            datetime.now(UTC) + parse_delay(run_in)
+            if run_in is not None
+            else parse_at(run_at or "")
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 async def _submit(
@@ -120,9 +150,10 @@ async def _submit(
     issue_date: str,
     task_type: str | None,
     wait: bool,
+    when: datetime | None = None,
 ) -> int:
     async with connect(settings) as clients:
-        task_id = await _create(clients, text, pdf, issue_date, task_type)
+        task_id = await _create(clients, text, pdf, issue_date, task_type, when)
         typer.echo(task_id)
         if not wait:
             return 0
@@ -130,7 +161,12 @@ async def _submit(
 
 
 async def _create(
-    clients: Clients, text: str | None, pdf: Path | None, issue_date: str, task_type: str | None
+    clients: Clients,
+    text: str | None,
+    pdf: Path | None,
+    issue_date: str,
+    task_type: str | None,
+    when: datetime | None = None,
 ) -> str:
     md = clients.metadata
     if pdf is not None:
@@ -138,8 +174,12 @@ async def _create(
             pdf=await asyncio.to_thread(pdf.read_bytes), filename=pdf.name, issue_date=issue_date
         )
         return (await clients.scheduler.CreatePdfxtractTask(request, metadata=md)).task_id
-    if task_type is not None:
-        generic = scheduler_service_pb2.CreateTaskRequest(task_type=task_type, content=text or "")
+    if task_type is not None or when is not None:
+        generic = scheduler_service_pb2.CreateTaskRequest(
+            task_type=task_type or "summarize", content=text or ""
+        )
+        if when is not None:
+            generic.run_at.FromDatetime(when)
         return (await clients.scheduler.CreateTask(generic, metadata=md)).task_id
     if text is None:
         raise typer.BadParameter("give a text to summarize, --pdf FILE, or --type TYPE")
@@ -164,6 +204,9 @@ async def _follow(clients: Clients, task_id: str) -> int:
         return 1
     if last.state == enums_pb2.TASK_STATE_DLQ:
         console.print(f"[red]DLQ[/red] {last.error_type}: {last.last_error}")
+        return 1
+    if last.state == enums_pb2.TASK_STATE_CANCELLED:
+        console.print("[yellow]CANCELLED[/yellow]")
         return 1
     console.print("[green]COMPLETED[/green]")
     typer.echo(last.result)

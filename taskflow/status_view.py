@@ -11,7 +11,7 @@ from rich.text import Text
 
 from taskflow.v1 import enums_pb2, monitor_service_pb2
 
-STATES = ("pending", "active", "completed", "failed", "scheduled", "dlq")
+STATES = ("pending", "active", "completed", "failed", "scheduled", "dlq", "cancelled")
 QUEUES = ("primary", "retry", "scheduled", "dlq")
 BREAKER_STYLE = {"CLOSED": "green", "HALF_OPEN": "yellow", "OPEN": "red"}
 

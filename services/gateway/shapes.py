@@ -19,7 +19,7 @@ from taskflow.v1 import executor_service_pb2 as executor_pb
 from taskflow.v1 import monitor_service_pb2 as monitor_pb
 
 Json = dict[str, Any]
-STATE_NAMES = ("PENDING", "ACTIVE", "COMPLETED", "FAILED", "SCHEDULED", "DLQ")
+STATE_NAMES = ("PENDING", "ACTIVE", "COMPLETED", "FAILED", "SCHEDULED", "DLQ", "CANCELLED")
 QUEUE_NAMES = ("primary", "retry", "scheduled", "dlq")
 
 

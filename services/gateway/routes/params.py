@@ -22,6 +22,7 @@ class StateName(enum.StrEnum):
     FAILED = "FAILED"
     SCHEDULED = "SCHEDULED"
     DLQ = "DLQ"
+    CANCELLED = "CANCELLED"
 
 
 class QueueName(enum.StrEnum):

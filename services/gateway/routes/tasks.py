@@ -12,7 +12,7 @@ from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
 from fastapi.sse import EventSourceResponse
 from google.protobuf import struct_pb2
 from grpc import aio
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from services.gateway import shapes, sse
 from services.gateway.deps import CallerRpc
@@ -37,6 +37,8 @@ NOT_A_PDF = {grpc.StatusCode.INVALID_ARGUMENT: status.HTTP_400_BAD_REQUEST}
 # Retrying a task that is neither FAILED nor in the DLQ: 400, as the original's tester checks.
 NOT_RETRYABLE = {grpc.StatusCode.FAILED_PRECONDITION: status.HTTP_400_BAD_REQUEST}
 MAX_AGE_S = 100 * 365 * 24 * 3600  # older_than_seconds: a century is "everything"
+# What a proto Duration holds with room to spare; the scheduler refuses over a year.
+MAX_DELAY = timedelta(days=3650)
 Json = dict[str, Any]
 
 
@@ -52,6 +54,23 @@ class CreateTaskBody(BaseModel):
     max_retries: int | None = Field(default=None, ge=0, le=INT32_MAX)
     priority: int = Field(default=0, ge=INT32_MIN, le=INT32_MAX)
     idempotency_key: str = ""
+    run_at: AwareDatetime | None = Field(
+        default=None, description="Run no earlier than this (ISO 8601 with a zone)."
+    )
+    delay: timedelta | None = Field(
+        default=None,
+        le=MAX_DELAY,
+        description='Run this long after creation: seconds, "600s" or ISO 8601 ("PT10M").',
+    )
+    queue: str = Field(default="", description='Queue of the task ("default").')
+
+    @field_validator("delay", mode="before")
+    @classmethod
+    def _proto_duration(cls, value: Any) -> Any:
+        """The proto JSON spelling of a Duration ("600s", "1.5s") as seconds."""
+        if isinstance(value, str) and value.endswith("s") and not value.startswith("P"):
+            return value[:-1]
+        return value
 
     @field_validator("metadata")
     @classmethod
@@ -192,9 +211,14 @@ def _create_request(body: CreateTaskBody) -> pb.CreateTaskRequest:
         metadata=metadata,
         priority=body.priority,
         idempotency_key=body.idempotency_key,
+        queue=body.queue,
     )
     if body.max_retries is not None:
         request.max_retries = body.max_retries
+    if body.run_at is not None:
+        request.run_at.FromDatetime(body.run_at.astimezone(UTC))
+    if body.delay is not None:
+        request.delay.FromTimedelta(body.delay)
     return request
 
 
