@@ -128,3 +128,24 @@ async def test_an_unreachable_service_is_a_clear_error(tmp_path: Path) -> None:
     assert ran.code == 2
     assert "UNAVAILABLE" in ran.err
     assert "Traceback" not in ran.err
+
+
+async def test_submit_in_and_at_run_the_task_later(redis_url: str, redis_client: Redis) -> None:
+    async with services(redis_url, redis_client) as env:
+        later = await taskflow("submit", "--type", "echo", "--in", "2s", "later", env=env)
+        past = await taskflow(
+            "submit", "--type", "echo", "--at", "2020-01-01T00:00:00+00:00", "--no-wait", env=env
+        )
+        bad = await taskflow("submit", "--type", "echo", "--in", "10 parsecs", "x", env=env)
+    assert later.code == 0, later.err
+    task_id, result = later.out.splitlines()
+    assert result == "later"
+    run_at, started_at = await redis_client.hmget(f"task:{task_id}", "run_at", "started_at")
+    assert run_at
+    assert started_at
+    assert str(started_at) >= str(run_at)  # ISO 8601 in UTC: text order is time order
+    assert past.code == 0, past.err
+    assert await redis_client.hget(f"task:{past.out.strip()}", "run_at") == b""
+    assert bad.code == 2
+    assert "10 parsecs" in bad.err
+    assert "Traceback" not in bad.err

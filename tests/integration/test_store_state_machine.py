@@ -1,6 +1,7 @@
 """Random sequences of store operations against the real server, checked against a
 plain Python model after every step: states, FIFO queues, the structure each id
-sits in, and the `metrics:tasks:state:*` counters against a full count of hashes."""
+sits in, and the `metrics:tasks:state:*` counters against a full count of hashes.
+Delayed creation and cancel (docs/state-machine.md) are among the operations."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import time
 from collections import Counter
 from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import pytest
@@ -44,6 +46,8 @@ class Model:
     retry_count: int
     max_retries: int
     transitions: int = 1  # the creation counts: state_history starts with PENDING
+    delayed: bool = False  # created with a run time an hour ahead: never due here
+    cancel_requested: bool = False  # cancelled while ACTIVE; cleared when it ends
 
     @property
     def state(self) -> TaskState:
@@ -53,6 +57,8 @@ class Model:
     def state(self, new: TaskState) -> None:
         self._state = new
         self.transitions += 1
+        if new is not TaskState.ACTIVE:
+            self.cancel_requested = False
 
 
 class StoreMachine(RuleBasedStateMachine):
@@ -97,6 +103,47 @@ class StoreMachine(RuleBasedStateMachine):
             self.tasks[c.task_id] = Model(TaskState.PENDING, 0, max_retries)
             self.primary.append(c.task_id)
 
+    @rule(count=st.integers(1, 3))
+    def create_delayed(self, count: int) -> None:
+        later = datetime.now(UTC) + timedelta(hours=1)
+        created = self.run(self.store.create_many([NewTask("echo", "x", run_at=later)] * count))
+        for c in created:
+            assert c.state is TaskState.SCHEDULED
+            self.tasks[c.task_id] = Model(TaskState.SCHEDULED, 0, 3, delayed=True)
+
+    @precondition(lambda self: bool(self.tasks))
+    @rule(data=st.data())
+    def cancel(self, data: st.DataObject) -> None:
+        task_id = data.draw(st.sampled_from(sorted(self.tasks)))
+        model = self.tasks[task_id]
+        if model.state not in (TaskState.PENDING, TaskState.SCHEDULED, TaskState.ACTIVE):
+            with pytest.raises(Conflict):
+                self.run(self.store.cancel(task_id))
+            return
+        state = self.run(self.store.cancel(task_id))
+        if model.state is TaskState.ACTIVE:
+            assert state is TaskState.ACTIVE
+            model.cancel_requested = True
+            return
+        assert state is TaskState.CANCELLED
+        model.state = TaskState.CANCELLED
+        for queue in (self.primary, self.retry):
+            if task_id in queue:
+                queue.remove(task_id)
+
+    @rule(claimed=consumes(claims))
+    def acknowledge_cancel(self, claimed: list[ClaimedTask]) -> None:
+        for claim in claimed:
+            model = self.tasks[claim.task_id]
+            if not model.cancel_requested:
+                with pytest.raises(LeaseLost):
+                    self.run(self.store.cancelled(claim))
+                self.run(self.store.complete(claim, "done"))
+                model.state = TaskState.COMPLETED
+                continue
+            self.run(self.store.cancelled(claim))
+            model.state = TaskState.CANCELLED
+
     @rule(target=claims, worker=st.sampled_from(WORKERS), wanted=st.integers(1, 3))
     def claim(self, worker: str, wanted: int) -> list[ClaimedTask]:
         got = self.run(self.store.claim(worker, wanted))
@@ -128,6 +175,8 @@ class StoreMachine(RuleBasedStateMachine):
             )
             if permanent or model.retry_count >= model.max_retries:
                 expected = TaskState.DLQ
+            elif model.cancel_requested:
+                expected = TaskState.CANCELLED
             else:
                 expected = TaskState.SCHEDULED
                 model.retry_count += 1
@@ -139,6 +188,9 @@ class StoreMachine(RuleBasedStateMachine):
         assert self.run(self.store.release(claimed)) == len(claimed)
         for claim in reversed(claimed):
             task_id = claim.task_id
+            if self.tasks[task_id].cancel_requested:
+                self.tasks[task_id].state = TaskState.CANCELLED
+                continue
             self.tasks[task_id].state = TaskState.PENDING
             queue = (
                 self.retry
@@ -150,7 +202,7 @@ class StoreMachine(RuleBasedStateMachine):
     @rule()
     def promote(self) -> None:
         time.sleep(0.002)  # every retry scheduled with delay 0 is now due
-        due = set(self.in_state(TaskState.SCHEDULED))
+        due = {i for i in self.in_state(TaskState.SCHEDULED) if not self.tasks[i].delayed}
         moved, _ = self.run(self.store.promote_due())
         assert moved == len(due)
         # Same-millisecond retries have no defined order among themselves.
@@ -175,6 +227,18 @@ class StoreMachine(RuleBasedStateMachine):
                 model.state = TaskState.PENDING
                 model.retry_count += 1
                 self.retry.append(task_id)
+        return got
+
+    @rule(target=lost_claims, wanted=st.integers(1, 2))
+    def cancel_then_lose_the_lease(self, wanted: int) -> list[ClaimedTask]:
+        got = self.run(self.short_lease.claim("w3", wanted))
+        self.take(got, wanted)
+        for claim in got:
+            assert self.run(self.store.cancel(claim.task_id)) is TaskState.ACTIVE
+        time.sleep(0.003)
+        assert self.run(self.store.reap_expired()) == (0, 0, len(got))
+        for claim in got:
+            self.tasks[claim.task_id].state = TaskState.CANCELLED
         return got
 
     @rule(lost=consumes(lost_claims))
@@ -246,6 +310,9 @@ class StoreMachine(RuleBasedStateMachine):
         assert sorted(dlq) == sorted(self.in_state(TaskState.DLQ))
         assert all(sync.exists(k.dlq_task(i)) for i in dlq)
         assert leased == set(self.in_state(TaskState.ACTIVE))
+        marked = {i for i, m in self.tasks.items() if m.cancel_requested}
+        assert set(sync.smembers(k.cancelling)) == marked
+        assert marked <= set(self.in_state(TaskState.ACTIVE))
         assert active == Counter(self.in_state(TaskState.ACTIVE))
         for task_id, model in self.tasks.items():
             assert sync.hget(k.task(task_id), "state") == model.state.value

@@ -66,3 +66,16 @@ async def tally(ctx: TaskContext) -> str:
 def _append(path: str, line: str) -> None:
     with open(path, "a") as log:
         log.write(line)
+
+
+@task("cancellable")
+async def cancellable(ctx: TaskContext) -> str:
+    """Sleeps `content` seconds (60 if empty) unless cancelled; when cancelled it
+    appends "<task_id> <unix time> <ctx.cancelled>" to `metadata.log`, then stops."""
+    try:
+        await asyncio.sleep(float(ctx.content or 60))
+    except asyncio.CancelledError:
+        line = f"{ctx.task_id} {time.time():.6f} {ctx.cancelled}\n"
+        await asyncio.to_thread(_append, ctx.metadata["log"], line)
+        raise
+    return "not cancelled"
