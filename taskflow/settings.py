@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     retry_queue_warning: int = Field(default=1000, ge=1, alias="RETRY_QUEUE_WARNING")
     retry_queue_critical: int = Field(default=5000, ge=1, alias="RETRY_QUEUE_CRITICAL")
 
+    # Ours: every Nth claim of new work serves a priority level below the highest
+    # waiting one, in turn, so low priorities never starve; 0 = strict priority.
+    priority_lower_every: int = Field(default=10, ge=0, alias="TASKFLOW_PRIORITY_LOWER_EVERY")
+
     # Ours: multiplies every retry delay (tests and demos shorten the schedules).
     retry_delay_scale: float = Field(default=1.0, ge=0.0, alias="TASKFLOW_RETRY_DELAY_SCALE")
 

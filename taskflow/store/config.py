@@ -29,12 +29,15 @@ class StoreConfig:
     lease_ms: int = 30_000
     idempotency_ttl_s: int = 24 * 3600
     retry_ratio: RetryRatio = RetryRatio()
+    # Every Nth new-work claim serves a lower priority level (0: strict priority).
+    lower_priority_every: int = 10
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "StoreConfig":
         return cls(
             prefix=settings.key_prefix,
             lease_ms=int(settings.lease_seconds * 1000),
+            lower_priority_every=settings.priority_lower_every,
             retry_ratio=RetryRatio(
                 default=settings.default_retry_ratio,
                 warning_length=settings.retry_queue_warning,

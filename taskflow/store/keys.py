@@ -24,6 +24,10 @@ class Keys:
     def primary(self) -> str:
         return self._k("tasks:pending:primary")
 
+    def primary_level(self, priority: int) -> str:
+        """New work of priority 1..9 (0 is `primary` itself): docs/state-machine.md."""
+        return self.primary if priority == 0 else self._k(f"tasks:pending:primary:p{priority}")
+
     @property
     def retry(self) -> str:
         return self._k("tasks:pending:retry")

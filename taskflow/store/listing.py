@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 
 from taskflow.errors import CorruptTask, InvalidInput
 from taskflow.store.keys import Keys
-from taskflow.store.models import QueueName, Task, TaskPage, TaskQuery, TaskState
+from taskflow.store.models import PRIORITIES, QueueName, Task, TaskPage, TaskQuery, TaskState
 
 MAX_PAGE_SIZE = 100
 # An id-prefix search reads at most this many matches (ids are random UUIDs, so a
@@ -89,17 +89,37 @@ class TaskLister:
         key = self.keys.queue(queue)
         if queue is QueueName.SCHEDULED:
             stop = -1 if limit is None else offset + limit - 1
-            raw = await self.client.zrange(key, offset, stop)
-        else:
-            # Lists are pushed on the left and consumed on the right.
-            start = -(offset + limit) if limit is not None else 0
-            raw = list(reversed(await self.client.lrange(key, start, -(offset + 1))))
-        return _ids(raw)
+            return _ids(await self.client.zrange(key, offset, stop))
+        if queue is not QueueName.PRIMARY:
+            return await self._list_ids(key, offset, limit)
+        # New work: the highest priority level first, as the claim takes it (the
+        # share it gives lower levels aside).
+        ids: list[str] = []
+        for level in reversed(PRIORITIES):
+            level_key = self.keys.primary_level(level)
+            length = int(await self.client.llen(level_key))
+            if offset >= length:
+                offset -= length
+                continue
+            wanted = None if limit is None else limit - len(ids)
+            ids += await self._list_ids(level_key, offset, wanted)
+            offset = 0
+            if limit is not None and len(ids) >= limit:
+                break
+        return ids
+
+    async def _list_ids(self, key: str, offset: int, limit: int | None) -> list[str]:
+        # Lists are pushed on the left and consumed on the right.
+        start = -(offset + limit) if limit is not None else 0
+        return _ids(reversed(await self.client.lrange(key, start, -(offset + 1))))
 
     async def _queue_length(self, queue: QueueName) -> int:
         key = self.keys.queue(queue)
         if queue is QueueName.SCHEDULED:
             return int(await self.client.zcard(key))
+        if queue is QueueName.PRIMARY:
+            levels = [self.keys.primary_level(level) for level in PRIORITIES]
+            return sum([int(await self.client.llen(k)) for k in levels])
         return int(await self.client.llen(key))
 
     async def ids_in_state(

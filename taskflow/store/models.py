@@ -25,6 +25,8 @@ class TaskState(StrEnum):
 
 
 TERMINAL_STATES = frozenset({TaskState.COMPLETED, TaskState.DLQ, TaskState.CANCELLED})
+# Priority levels, lowest first; higher is claimed sooner (docs/state-machine.md).
+PRIORITIES = range(10)
 # The states a cancel acts on (docs/state-machine.md).
 CANCELLABLE_STATES = (TaskState.PENDING, TaskState.SCHEDULED, TaskState.ACTIVE)
 

@@ -26,6 +26,7 @@ from taskflow.store.config import StoreConfig
 from taskflow.store.keys import Keys
 from taskflow.store.listing import TaskLister
 from taskflow.store.models import (
+    PRIORITIES,
     ClaimedTask,
     Created,
     NewTask,
@@ -128,6 +129,7 @@ class TaskStore:
             ratio.at_warning,
             ratio.critical_length,
             ratio.at_critical,
+            self.config.lower_priority_every,
         )
         return [
             ClaimedTask(
@@ -342,9 +344,12 @@ class TaskStore:
             # One GET per counter, not MGET: cluster pipelines refuse multi-key commands.
             for state in TaskState:
                 pipe.get(k.state_counter(state))
-            primary, retry, scheduled, dlq, *counts = await pipe.execute()
+            for level in PRIORITIES[1:]:
+                pipe.llen(k.primary_level(level))
+            primary, retry, scheduled, dlq, *rest = await pipe.execute()
+        counts, by_level = rest[: len(TaskState)], rest[len(TaskState) :]
         return QueueStatus(
-            queues=QueueDepths(primary, retry, scheduled, dlq),
+            queues=QueueDepths(primary + sum(by_level), retry, scheduled, dlq),
             states={s: int(c or 0) for s, c in zip(TaskState, counts, strict=True)},
             retry_ratio=self.config.retry_ratio.for_length(retry),
         )
@@ -374,6 +379,8 @@ def _check_new(task: NewTask) -> None:
         raise InvalidInput(f"task_type {task.task_type!r} must be a non-empty identifier")
     if task.max_retries < 0:
         raise InvalidInput("max_retries must be >= 0")
+    if task.priority not in PRIORITIES:
+        raise InvalidInput(f"priority must be between 0 and {PRIORITIES[-1]}")
     if len(task.idempotency_key) > 200:
         raise InvalidInput("idempotency_key must be at most 200 characters")
 

@@ -23,6 +23,10 @@ local PRIMARY = key('tasks:pending:primary')
 local RETRY = key('tasks:pending:retry')
 local SCHEDULED = key('tasks:scheduled')
 local DLQ = key('dlq:tasks')
+-- Priorities (docs/state-machine.md): level 0 is the original primary list, levels
+-- 1..9 a list each; LEVELS holds the levels that may be non-empty (score = level).
+local LEVELS = key('tasks:pending:levels')
+local LEVEL_TURN = key('tasks:pending:level_turn')
 local LEASES = key('tasks:leases')
 local INDEX_ALL = key('tasks:index:all')
 local INDEX_IDS = key('tasks:index:ids')
@@ -76,7 +80,8 @@ local function fail_with(code, message) error({ err = code .. ' ' .. message }) 
 -- Reads the fields a transition needs and checks them before anything is written,
 -- so a script either changes everything or nothing.
 local TASK_FIELDS = { 'state', 'task_type', 'created_us', 'retry_count', 'max_retries',
-  'lease_token', 'worker_id', 'queue', 'idempotency_key', 'state_history', 'cancel_requested_at' }
+  'lease_token', 'worker_id', 'queue', 'idempotency_key', 'state_history', 'cancel_requested_at',
+  'priority' }
 local function load_task(id)
   local values = redis.call('HMGET', task_key(id), unpack(TASK_FIELDS))
   if not values[1] then return nil end
@@ -85,6 +90,7 @@ local function load_task(id)
   t.id = id
   t.retry_count = tonumber(t.retry_count)
   t.max_retries = tonumber(t.max_retries)
+  t.priority = tonumber(t.priority) or 0
   if not IS_STATE[t.state] or not tonumber(t.created_us) or not t.retry_count
       or not t.max_retries or t.task_type == '' then
     fail_with('CORRUPT', 'task ' .. id .. ' has malformed stored fields')
@@ -95,6 +101,23 @@ local function must_load(id)
   local t = load_task(id)
   if not t then fail_with('NOTFOUND', 'task ' .. id .. ' does not exist') end
   return t
+end
+
+-- The new-work list of a priority level.
+local function level_list(level)
+  if level == 0 then return PRIMARY end
+  return PRIMARY .. ':p' .. level
+end
+-- Puts an id on the new-work list of its priority: at the tail, or at the head
+-- (the next one out) for a task handed back.
+local function push_new(id, priority, at_head)
+  local level = tonumber(priority) or 0
+  redis.call(at_head and 'RPUSH' or 'LPUSH', level_list(level), id)
+  if level > 0 then redis.call('ZADD', LEVELS, level, level) end
+end
+local function remove_new(id, priority)
+  local level = tonumber(priority) or 0
+  redis.call('LREM', level_list(level), 0, id)
 end
 
 -- A JSON list with one more entry, by splicing text: no decode and re-encode of the
@@ -215,8 +238,12 @@ local function snapshot()
     counter_key('CANCELLED'))
   local state_counts = {}
   for i, s in ipairs(STATES) do state_counts[s] = tonumber(counts[i]) or 0 end
+  local primary = redis.call('LLEN', PRIMARY)
+  for _, level in ipairs(redis.call('ZRANGE', LEVELS, 0, -1)) do
+    primary = primary + redis.call('LLEN', level_list(tonumber(level)))
+  end
   return {
-    primary = redis.call('LLEN', PRIMARY), retry = redis.call('LLEN', RETRY),
+    primary = primary, retry = redis.call('LLEN', RETRY),
     scheduled = redis.call('ZCARD', SCHEDULED), dlq = redis.call('LLEN', DLQ),
   }, state_counts
 end

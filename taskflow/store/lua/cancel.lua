@@ -12,7 +12,7 @@ local id = ARGV[2]
 local t = must_load(id)
 local old_state = t.state
 if t.state == 'PENDING' then
-  redis.call('LREM', PRIMARY, 0, id)
+  remove_new(id, t.priority)
   redis.call('LREM', RETRY, 0, id)
 elseif t.state == 'SCHEDULED' then
   redis.call('ZREM', SCHEDULED, id)

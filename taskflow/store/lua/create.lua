@@ -1,5 +1,6 @@
 -- create: add one or more tasks. A task with no run time, or one already due by
--- the server clock, is PENDING at the tail of tasks:pending:primary; one due
+-- the server clock, is PENDING at the tail of tasks:pending:primary (priority 0)
+-- or of its priority's list tasks:pending:primary:p{1..9}; one due
 -- later is SCHEDULED in tasks:scheduled (score = due ms) until promote.lua moves
 -- it to the primary queue (docs/state-machine.md).
 -- KEYS[1]  tasks:pending:primary (routes the call in Redis Cluster)
@@ -55,7 +56,7 @@ for i = 3, #ARGV, 9 do
       redis.call('ZADD', SCHEDULED, run_ms, id)
       events[#events + 1] = { type = 'task_created', task_id = id, task_type = task_type, state = state }
     else
-      redis.call('LPUSH', PRIMARY, id)
+      push_new(id, priority)
       wake()
       events[#events + 1] = { type = 'task_created', task_id = id, task_type = task_type }
     end

@@ -15,7 +15,7 @@ for _, id in ipairs(due) do
   if t and t.state == 'SCHEDULED' then
     local first_run = t.queue == 'primary'
     move_state(t, 'PENDING', { 'queue', first_run and 'primary' or 'retry' })
-    redis.call('LPUSH', first_run and PRIMARY or RETRY, id)
+    if first_run then push_new(id, t.priority) else redis.call('LPUSH', RETRY, id) end
     wake()
     events[#events + 1] = changed(t, 'SCHEDULED', 'PENDING')
   end

@@ -17,7 +17,7 @@ for i = #ARGV - 1, 2, -2 do
     else
       move_state(t, 'PENDING', { 'lease_token', '' })
       -- RPUSH puts it at the consuming end: it is the next one taken.
-      redis.call('RPUSH', t.queue == 'retry' and RETRY or PRIMARY, t.id)
+      if t.queue == 'retry' then redis.call('RPUSH', RETRY, t.id) else push_new(t.id, t.priority, true) end
       wake()
     end
     events[#events + 1] = changed(t, 'ACTIVE', t.state)

@@ -1,11 +1,15 @@
 -- requeue_orphans: PENDING tasks in no queue, and ACTIVE tasks under no lease, go to
--- the tail of tasks:pending:primary. Our own transitions never leave such tasks;
+-- the tail of the new-work list of their priority. Our own transitions never leave such tasks;
 -- this repairs data written by older versions or by hand. O(pending + active).
 -- KEYS[1]  tasks:pending:primary
 -- ARGV[1]  key prefix
 -- Returns  {found, requeued}
 local queued = {}
-for _, q in ipairs({ PRIMARY, RETRY }) do
+local lists = { PRIMARY, RETRY }
+for _, level in ipairs(redis.call('ZRANGE', LEVELS, 0, -1)) do
+  lists[#lists + 1] = level_list(tonumber(level))
+end
+for _, q in ipairs(lists) do
   for _, id in ipairs(redis.call('LRANGE', q, 0, -1)) do queued[id] = true end
 end
 local events, found = {}, 0
@@ -13,7 +17,7 @@ for _, id in ipairs(redis.call('ZRANGE', state_index('PENDING'), 0, -1)) do
   if not queued[id] then
     found = found + 1
     redis.call('HSET', task_key(id), 'queue', 'primary')
-    redis.call('LPUSH', PRIMARY, id)
+    push_new(id, redis.call('HGET', task_key(id), 'priority'))
     wake()
   end
 end
@@ -24,7 +28,7 @@ for _, id in ipairs(redis.call('ZRANGE', state_index('ACTIVE'), 0, -1)) do
       found = found + 1
       release_hold(t)
       move_state(t, 'PENDING', { 'queue', 'primary', 'lease_token', '' })
-      redis.call('LPUSH', PRIMARY, id)
+      push_new(id, t.priority)
       wake()
       events[#events + 1] = changed(t, 'ACTIVE', 'PENDING')
     end
