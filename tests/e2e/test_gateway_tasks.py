@@ -153,6 +153,13 @@ def nested(levels: int) -> list[Any]:
         {"task_type": "echo", "priority": 2**31},
         {"task_type": "echo", "priority": -(2**31) - 1},
         {"task_type": "echo", "metadata": {"deep": nested(40)}},
+        {"task_type": "echo", "priority": 10},  # priorities are 0..9
+        {"task_type": "echo", "queue": "elsewhere"},
+        {"task_type": "echo", "run_at": "2030-01-01T00:00:00"},  # no time zone
+        {"task_type": "echo", "delay": "10 parsecs"},
+        {"task_type": "echo", "delay": 400 * 86400},  # over a year
+        {"task_type": "echo", "delay": -1},
+        {"task_type": "echo", "delay": 5, "run_at": "2030-01-01T00:00:00Z"},
     ],
 )
 async def test_generic_create_refuses_bad_requests(
@@ -222,6 +229,25 @@ async def test_batch_creates_all_or_none(http: httpx.AsyncClient) -> None:
     assert "tasks[3]" in bad.json()["detail"]
     assert (await http.get("/api/v1/tasks/")).json()["total_items"] == 3
     assert (await http.post("/api/v1/tasks/batch", json={"tasks": []})).status_code == 422
+
+
+async def test_create_with_a_run_time_waits_scheduled(http: httpx.AsyncClient) -> None:
+    later = (datetime.now(UTC) + timedelta(minutes=10)).isoformat()
+    past = "2020-01-01T00:00:00+00:00"
+    bodies = [{"run_at": later}, {"delay": "600s"}, {"delay": 600}, {"delay": "PT10M"}]
+    for body in bodies:
+        reply = await http.post("/api/v1/tasks", json={"task_type": "echo", **body})
+        assert reply.status_code == 201, reply.text
+        assert reply.json()["state"] == "SCHEDULED"
+    batch = await http.post(
+        "/api/v1/tasks/batch",
+        json={
+            "tasks": [{"task_type": "echo", "delay": 600}, {"task_type": "echo", "run_at": past}]
+        },
+    )
+    assert [t["state"] for t in batch.json()["tasks"]] == ["SCHEDULED", "PENDING"]
+    status = (await http.get("/api/v1/queues/status")).json()
+    assert status["queues"]["scheduled"] == len(bodies) + 1
 
 
 # --- reading -----------------------------------------------------------------------------

@@ -68,8 +68,11 @@ class CreateTaskBody(BaseModel):
     @classmethod
     def _proto_duration(cls, value: Any) -> Any:
         """The proto JSON spelling of a Duration ("600s", "1.5s") as seconds."""
-        if isinstance(value, str) and value.endswith("s") and not value.startswith("P"):
-            return value[:-1]
+        if isinstance(value, str) and value.endswith("s"):
+            try:
+                return float(value[:-1])
+            except ValueError:
+                return value
         return value
 
     @field_validator("metadata")
