@@ -130,13 +130,46 @@ local function json_append(raw, entry)
   return string.sub(raw, 1, -2) .. ',' .. item .. ']'
 end
 
+-- Listing-index changes are collected per script call and written in finish(), a
+-- few ZADD/ZREM calls per index instead of several calls per task (a batch of
+-- claims or promotions moves many ids between the same indexes).
+local INDEX_ADD, INDEX_REM, INDEXED = {}, {}, {}
+local function index_add(index, score, id)
+  local members = INDEX_ADD[index]
+  if not members then members = {}; INDEX_ADD[index] = members end
+  members[#members + 1] = score
+  members[#members + 1] = id
+end
+local function index_remove(index, id)
+  local ids = INDEX_REM[index]
+  if not ids then ids = {}; INDEX_REM[index] = ids end
+  ids[#ids + 1] = id
+end
+local INDEX_CHUNK = 4000  -- arguments per call, well inside Lua's unpack limit
+local function flush_indexes()
+  for index, members in pairs(INDEX_ADD) do
+    for i = 1, #members, INDEX_CHUNK do
+      redis.call('ZADD', index, unpack(members, i, math.min(i + INDEX_CHUNK - 1, #members)))
+    end
+  end
+  for index, ids in pairs(INDEX_REM) do
+    for i = 1, #ids, INDEX_CHUNK do
+      redis.call('ZREM', index, unpack(ids, i, math.min(i + INDEX_CHUNK - 1, #ids)))
+    end
+  end
+  INDEX_ADD, INDEX_REM, INDEXED = {}, {}, {}
+end
 local function add_to_indexes(t, state)
-  redis.call('ZADD', state_index(state), t.created_us, t.id)
-  redis.call('ZADD', state_type_index(state, t.task_type), t.created_us, t.id)
+  index_add(state_index(state), t.created_us, t.id)
+  index_add(state_type_index(state, t.task_type), t.created_us, t.id)
 end
 local function remove_from_indexes(t, state)
-  redis.call('ZREM', state_index(state), t.id)
-  redis.call('ZREM', state_type_index(state, t.task_type), t.id)
+  -- An id changed twice in one call: write the first change before queuing the
+  -- second, so a removal never overtakes the addition it undoes.
+  if INDEXED[t.id] then flush_indexes() end
+  INDEXED[t.id] = true
+  index_remove(state_index(state), t.id)
+  index_remove(state_type_index(state, t.task_type), t.id)
 end
 
 -- Counter and worker-stat changes are summed per script call and written once, in
@@ -252,6 +285,7 @@ end
 -- stats, then publishes the events (contract §5) with the queue depths and state
 -- counts as they stand after this call's writes (that shared part encoded once).
 local function finish(events)
+  flush_indexes()
   write_series()
   for state, delta in pairs(COUNTER_DELTA) do
     if delta ~= 0 then redis.call('INCRBY', counter_key(state), delta) end

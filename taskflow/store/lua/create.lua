@@ -47,9 +47,9 @@ for i = 3, #ARGV, 9 do
     if idem ~= '' then redis.call('SET', idempotency_key(idem), id, 'EX', idem_ttl) end
     local t = { id = id, task_type = task_type, created_us = created_us }
     add_to_indexes(t, state)
-    redis.call('ZADD', INDEX_ALL, created_us, id)
-    redis.call('ZADD', INDEX_IDS, 0, id)
-    redis.call('ZADD', type_index(task_type), created_us, id)
+    index_add(INDEX_ALL, created_us, id)
+    index_add(INDEX_IDS, 0, id)
+    index_add(type_index(task_type), created_us, id)
     count(state, 1)
     series('created', 1)
     if delayed then
