@@ -234,7 +234,12 @@ async def test_batch_creates_all_or_none(http: httpx.AsyncClient) -> None:
 async def test_create_with_a_run_time_waits_scheduled(http: httpx.AsyncClient) -> None:
     later = (datetime.now(UTC) + timedelta(minutes=10)).isoformat()
     past = "2020-01-01T00:00:00+00:00"
-    bodies = [{"run_at": later}, {"delay": "600s"}, {"delay": 600}, {"delay": "PT10M"}]
+    bodies: list[dict[str, Any]] = [
+        {"run_at": later},
+        {"delay": "600s"},
+        {"delay": 600},
+        {"delay": "PT10M"},
+    ]
     for body in bodies:
         reply = await http.post("/api/v1/tasks", json={"task_type": "echo", **body})
         assert reply.status_code == 201, reply.text
