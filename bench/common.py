@@ -40,6 +40,13 @@ class Timer:
         self.seconds = time.perf_counter() - self.start
 
 
+async def server_cpu_s(client: Redis) -> float:
+    """CPU seconds the server's main thread has used: the work a command cost, which
+    a loaded machine (our benches share two cores) hardly changes, unlike wall time."""
+    cpu = await client.info("cpu")
+    return float(cpu["used_cpu_user_main_thread"]) + float(cpu["used_cpu_sys_main_thread"])
+
+
 def report(name: str, count: int, seconds: float, unit: str = "tasks/s") -> None:
     print(f"{name:<48} {count / seconds:>10,.0f} {unit}   ({count:,} in {seconds:.2f} s)")
 
