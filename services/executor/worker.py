@@ -154,7 +154,10 @@ class Worker:
                 return
             raise  # shutdown or a lost lease: the caller decides what happens to it
         except Exception as error:
-            await self._fail(claim, error)
+            if signal.interrupted:  # its clean-up failed: it was still cancelled
+                await self._cancelled(claim)
+            else:
+                await self._fail(claim, error)
             return
         if signal.interrupted:  # the handler caught the cancellation and returned
             await self._cancelled(claim)

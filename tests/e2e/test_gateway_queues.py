@@ -14,7 +14,7 @@ from tests.support.sse import EventStream
 
 pytestmark = MODULE_LOOP
 DEPTHS = {"primary", "retry", "scheduled", "dlq"}
-STATES = {"PENDING", "ACTIVE", "COMPLETED", "FAILED", "SCHEDULED", "DLQ"}
+STATES = {"PENDING", "ACTIVE", "COMPLETED", "FAILED", "SCHEDULED", "DLQ", "CANCELLED"}
 
 
 @pytest_asyncio.fixture(loop_scope="module")
