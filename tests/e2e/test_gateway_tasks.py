@@ -255,6 +255,23 @@ async def test_create_with_a_run_time_waits_scheduled(http: httpx.AsyncClient) -
     assert status["queues"]["scheduled"] == len(bodies) + 1
 
 
+async def test_cancel_over_rest(http: httpx.AsyncClient) -> None:
+    created = await http.post("/api/v1/tasks", json={"task_type": "echo", "delay": 600})
+    task_id = created.json()["task_id"]
+    reply = await http.post(f"/api/v1/tasks/{task_id}/cancel")  # served by the transcoder
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["state"] == "TASK_STATE_CANCELLED"
+    again = await http.post(f"/api/v1/tasks/{task_id}/cancel")
+    assert again.status_code in {400, 409}
+    listed = await http.get("/api/v1/tasks/", params={"status": "CANCELLED"})
+    assert [t["task_id"] for t in listed.json()["tasks"]] == [task_id]
+    for _ in range(2):
+        await http.post("/api/v1/tasks", json={"task_type": "echo", "delay": 600})
+    bulk = await http.post("/api/v1/tasks/cancel", json={"task_type": "echo"})
+    assert bulk.status_code == 200, bulk.text
+    assert (bulk.json()["cancelled"], bulk.json()["cancel_requested"]) == (2, 0)
+
+
 # --- reading -----------------------------------------------------------------------------
 
 
