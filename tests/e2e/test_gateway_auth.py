@@ -108,6 +108,7 @@ async def test_every_api_call_with_the_token_succeeds(http: httpx.AsyncClient) -
         ("GET", "/api/v1/tasks/metrics/latency", {}),
         ("GET", "/api/v1/redis/health", {}),
         ("GET", "/api/v1/redis/pool-stats", {}),
+        ("POST", "/api/v1/tasks/cancel", {"json": {"task_type": "echo"}}),
     ]
     await wait_for_state_with_token(http, created["task_id"], "DLQ")
     for method, path, kwargs in calls:
@@ -116,6 +117,8 @@ async def test_every_api_call_with_the_token_succeeds(http: httpx.AsyncClient) -
     await wait_for_state_with_token(http, doomed["task_id"], "DLQ")
     await call("POST", f"/api/v1/tasks/{doomed['task_id']}/retry")
     await call("DELETE", f"/api/v1/tasks/{doomed['task_id']}")
+    later = await call("POST", "/api/v1/tasks", json={"task_type": "echo", "delay": 600})
+    await call("POST", f"/api/v1/tasks/{later['task_id']}/cancel")
     followed = await call("POST", "/api/v1/tasks", json={"task_type": "echo"})
     async with http.stream(
         "GET", f"/api/v1/tasks/{followed['task_id']}/events", headers=BEARER
@@ -129,6 +132,7 @@ async def test_every_api_call_with_the_token_succeeds(http: httpx.AsyncClient) -
         ("POST", "/api/v1/tasks"),
         ("GET", "/api/v1/tasks/{task_id}"),
         ("POST", "/api/v1/tasks/{task_id}/retry"),
+        ("POST", "/api/v1/tasks/{task_id}/cancel"),
         ("DELETE", "/api/v1/tasks/{task_id}"),
         ("GET", "/api/v1/tasks/{task_id}/events"),
         ("GET", "/api/v1/queues/status/stream"),
