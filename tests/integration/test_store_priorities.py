@@ -5,10 +5,12 @@ tenth claim of new work serves a lower level in turn, so none waits forever."""
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import Redis
 
-from taskflow.store import NewTask, QueueName, StoreConfig, TaskStore
+from taskflow.store import NewTask, QueueName, StoreConfig, TaskState, TaskStore
+from tests.support.waiting import eventually
 
 TOTAL = 10_000
 LEVELS = 10
@@ -72,3 +74,20 @@ async def test_strict_priority_when_lower_turns_are_off(redis_client: Redis) -> 
     order = await seed(store)
     taken = await claim_all(store, batch=64)
     assert taken == sorted(order, key=lambda i: (-order[i][0], order[i][1]))
+
+
+async def test_a_delayed_task_keeps_its_priority_when_it_comes_due(store: TaskStore) -> None:
+    soon = datetime.now(UTC) + timedelta(milliseconds=200)
+    low = await store.create(NewTask("echo", "low"))
+    (due,) = await store.create_many([NewTask("echo", "due", priority=7, run_at=soon)])
+    assert due.state is TaskState.SCHEDULED
+
+    async def promoted() -> bool:
+        moved, _ = await store.promote_due()
+        return moved == 1
+
+    await eventually(promoted, within=10, what="the delayed task promoted")
+    assert await store.queue_heads(QueueName.PRIMARY) == [due.task_id, low.task_id]
+    claimed = await store.claim("w1", 2)
+    assert [c.task_id for c in claimed] == [due.task_id, low.task_id]
+    assert (await store.get(due.task_id)).retry_count == 0

@@ -1,23 +1,41 @@
 -- promote: SCHEDULED tasks whose due time has come -> PENDING at the tail of the
 -- list their `queue` field names: tasks:pending:retry for a retry (fail.lua sets
--- it), tasks:pending:primary for a task created with a run time that never ran.
--- retry_count is untouched. Safe with several schedulers: each id moves once.
+-- it), the new-work list of their priority for a task created with a run time
+-- that never ran. retry_count is untouched. Safe with several schedulers: each id
+-- moves once. The ids leave tasks:scheduled and join their lists in one call per
+-- key, not one per task (a mass of due tasks is what this script meets).
 -- KEYS[1]  tasks:scheduled
 -- ARGV[1]  key prefix
 -- ARGV[2]  how many at most in this call
 -- Returns  {moved, ms until the next due task or -1 when none is scheduled}
 local limit = tonumber(ARGV[2])
 local due = redis.call('ZRANGE', SCHEDULED, '-inf', NOW_MS, 'BYSCORE', 'LIMIT', 0, limit)
-local events = {}
+local CHUNK = 4000
+for i = 1, #due, CHUNK do
+  redis.call('ZREM', SCHEDULED, unpack(due, i, math.min(i + CHUNK - 1, #due)))
+end
+local events, pushes, order = {}, {}, {}
 for _, id in ipairs(due) do
-  redis.call('ZREM', SCHEDULED, id)
   local t = load_task(id)
   if t and t.state == 'SCHEDULED' then
     local first_run = t.queue == 'primary'
     move_state(t, 'PENDING', { 'queue', first_run and 'primary' or 'retry' })
-    if first_run then push_new(id, t.priority) else redis.call('LPUSH', RETRY, id) end
+    local list = first_run and level_list(t.priority) or RETRY
+    if not pushes[list] then
+      pushes[list] = {}
+      order[#order + 1] = list
+      if first_run and t.priority > 0 then redis.call('ZADD', LEVELS, t.priority, t.priority) end
+    end
+    local ids = pushes[list]
+    ids[#ids + 1] = id
     wake()
     events[#events + 1] = changed(t, 'SCHEDULED', 'PENDING')
+  end
+end
+for _, list in ipairs(order) do
+  local ids = pushes[list]
+  for i = 1, #ids, CHUNK do
+    redis.call('LPUSH', list, unpack(ids, i, math.min(i + CHUNK - 1, #ids)))
   end
 end
 finish(events)
