@@ -16,7 +16,7 @@ ADDITIONS = {
     "enum value": (
         "enums.proto",
         "  TASK_STATE_DLQ = 6;\n",
-        "  TASK_STATE_DLQ = 6;\n  TASK_STATE_PAUSED = 7;\n",
+        "  TASK_STATE_DLQ = 6;\n  TASK_STATE_PAUSED = 99;\n",
     ),
     "rpc": (
         "scheduler_service.proto",
