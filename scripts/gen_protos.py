@@ -2,11 +2,10 @@
 
     python scripts/gen_protos.py              # regenerate taskflow/v1/*_pb2*.py[i]
     python scripts/gen_protos.py --check      # fail if taskflow/v1 differs from proto/
-    python scripts/gen_protos.py --deps-only  # only stage the googleapis protos for buf
 
-The googleapis protos we import are not committed: they are copied from the
-googleapis-common-protos package into build/protodeps, where both protoc and buf
-find them.
+The googleapis protos we import are vendored in proto/third_party/googleapis (with
+their licence); no stubs are generated for them (Python code imports them from
+googleapis-common-protos).
 """
 
 from __future__ import annotations
@@ -23,20 +22,17 @@ from grpc_tools import protoc
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTO_ROOT = ROOT / "proto"
-DEPS_ROOT = ROOT / "build" / "protodeps"
+THIRD_PARTY = PROTO_ROOT / "third_party"
+DEPS_ROOT = THIRD_PARTY / "googleapis"
 OUTPUT_PACKAGE = Path("taskflow") / "v1"
 # Beside the stubs: our protos with their comments (the gateway's OpenAPI descriptions).
 DESCRIPTOR_SET = "taskflow.binpb"
-GOOGLEAPIS_FILES = ("annotations.proto", "http.proto")
 
 
-def stage_googleapis(deps_root: Path = DEPS_ROOT) -> None:
-    """Copy google/api/{annotations,http}.proto out of googleapis-common-protos."""
-    source = resources.files("google.api")
-    target = deps_root / "google" / "api"
-    target.mkdir(parents=True, exist_ok=True)
-    for name in GOOGLEAPIS_FILES:
-        (target / name).write_bytes(source.joinpath(name).read_bytes())
+def own_protos() -> list[str]:
+    """Our .proto files, relative to proto/ (the vendored third-party ones left out)."""
+    found = (p for p in PROTO_ROOT.rglob("*.proto") if not p.is_relative_to(THIRD_PARTY))
+    return sorted(str(p.relative_to(PROTO_ROOT)) for p in found)
 
 
 def plugin(name: str) -> str:
@@ -49,7 +45,7 @@ def plugin(name: str) -> str:
 
 
 def generate(out_dir: Path) -> None:
-    protos = sorted(str(p.relative_to(PROTO_ROOT)) for p in PROTO_ROOT.rglob("*.proto"))
+    protos = own_protos()
     well_known = resources.files("grpc_tools") / "_proto"
     (out_dir / OUTPUT_PACKAGE).mkdir(parents=True, exist_ok=True)
     args = [
@@ -97,11 +93,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true", help="fail if the stubs drifted")
-    mode.add_argument("--deps-only", action="store_true", help="only stage googleapis")
     options = parser.parse_args()
-    stage_googleapis()
-    if options.deps_only:
-        return 0
     if options.check:
         return check()
     target = ROOT / OUTPUT_PACKAGE

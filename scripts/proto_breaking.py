@@ -8,8 +8,10 @@ Clients generated from a released contract must keep working against newer
 servers, so `buf breaking` (FILE rules, from buf.yaml) compares the working tree's
 protos with those of the release. Releases are recorded in proto/RELEASES (version
 and commit, see scripts/proto_releases.py), which travels with the branch; the
-release commit's tree is exported from git history to a scratch directory with the
-googleapis imports staged beside it, as they are never committed. Without a
+release commit's protos are exported from git history to a scratch directory laid
+out as this tree is (its buf.yaml and vendored googleapis protos, which releases
+from before the vendoring lack), since buf pairs the modules of the two sides by
+their paths. Without a
 recorded release, or without its commit in this clone, the check fails: it never
 passes by comparing with nothing.
 """
@@ -25,19 +27,21 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from gen_protos import stage_googleapis
 from proto_releases import Release, ReleaseError, baseline, git, require_in_history
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def export(root: Path, release: Release, target: Path) -> None:
-    """The release commit's proto/ and buf.yaml, with the googleapis imports they need."""
-    archive = git(root, "archive", "--format=tar", release.commit, "proto", "buf.yaml")
+    """The release commit's proto/, with this tree's buf.yaml and vendored imports."""
+    archive = git(root, "archive", "--format=tar", release.commit, "proto")
     archive.check_returncode()
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
         tar.extractall(target, filter="data")
-    stage_googleapis(target / "build" / "protodeps")
+    shutil.copy(root / "buf.yaml", target / "buf.yaml")
+    third_party = target / "proto" / "third_party"
+    shutil.rmtree(third_party, ignore_errors=True)
+    shutil.copytree(root / "proto" / "third_party", third_party)
 
 
 def buf() -> str:
@@ -58,7 +62,6 @@ def main() -> int:
         print(f"proto compatibility: cannot check: {error}", file=sys.stderr)
         return 1
     named = f"{release.version} (commit {release.commit[:12]})"
-    stage_googleapis(root / "build" / "protodeps")
     with tempfile.TemporaryDirectory(prefix="proto-release-") as scratch:
         export(root, release, Path(scratch))
         checked = subprocess.run([buf(), "breaking", "--against", scratch], cwd=root, check=False)

@@ -7,7 +7,6 @@ import asyncio
 import json
 import os
 import shutil
-import sys
 from importlib import resources
 from pathlib import Path
 
@@ -19,7 +18,6 @@ from tests.support.gateway_stack import GatewayStack, wait_for_state
 
 pytestmark = MODULE_LOOP
 CLIENT_DIR = Path(__file__).resolve().parents[1] / "support" / "node_client"
-ROOT = CLIENT_DIR.parents[2]
 
 
 async def run(*command: str, env: dict[str, str] | None = None) -> str:
@@ -50,8 +48,6 @@ async def test_node_client_creates_and_reads_a_task(
 ) -> None:
     if not (CLIENT_DIR / "node_modules" / "@grpc" / "grpc-js").is_dir():
         await run("npm", "ci", "--no-audit", "--no-fund")
-    if not (ROOT / "build" / "protodeps" / "google" / "api" / "annotations.proto").exists():
-        await run(sys.executable, str(ROOT / "scripts" / "gen_protos.py"), "--deps-only")
     well_known = resources.files("grpc_tools") / "_proto"
     env = {**os.environ, "TASKFLOW_PROTO_INCLUDES": str(well_known)}
 

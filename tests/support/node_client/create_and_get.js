@@ -4,9 +4,8 @@
 //
 //   node create_and_get.js <host:port> [token]
 //
-// Proto include dirs: proto/ and build/protodeps/ (staged by
-// `scripts/gen_protos.py --deps-only`), plus any in TASKFLOW_PROTO_INCLUDES
-// (path-separated), e.g. grpc_tools' well-known types.
+// Proto include dirs: proto/ and proto/third_party/googleapis/ (vendored), plus any
+// in TASKFLOW_PROTO_INCLUDES (path-separated), e.g. grpc_tools' well-known types.
 'use strict';
 
 const path = require('node:path');
@@ -20,7 +19,7 @@ const extraIncludes = (process.env.TASKFLOW_PROTO_INCLUDES || '')
 
 function loadScheduler() {
   const definition = protoLoader.loadSync('taskflow/v1/scheduler_service.proto', {
-    includeDirs: [path.join(ROOT, 'proto'), path.join(ROOT, 'build', 'protodeps'), ...extraIncludes],
+    includeDirs: [path.join(ROOT, 'proto'), path.join(ROOT, 'proto', 'third_party', 'googleapis'), ...extraIncludes],
     keepCase: true,
     longs: String,
     enums: String,
