@@ -61,8 +61,11 @@ class Intake:
         payload: bytes = b"",
         run_at: datetime | None = None,
         delay: timedelta | None = None,
+        remote_queue: str = "",
         queue: str = "",
     ) -> NewTask:
+        """`remote_queue`: the named queue of a remote worker's task type, which only
+        that worker can validate; empty for a type registered here."""
         metadata = dict(metadata or {})
         self._check_sizes(content, metadata, payload)
         try:
@@ -82,7 +85,8 @@ class Intake:
         if queue not in ("", DEFAULT_QUEUE):
             raise InvalidInput(f"queue {queue!r} does not exist (only {DEFAULT_QUEUE!r} for now)")
         due = run_time(run_at, delay)
-        validate_input(task_type, content, metadata, payload)
+        if not remote_queue:
+            validate_input(task_type, content, metadata, payload)
         return NewTask(
             task_type=task_type,
             content=content,
@@ -92,6 +96,7 @@ class Intake:
             idempotency_key=idempotency_key,
             payload=payload,
             run_at=due,
+            queue=remote_queue,
         )
 
     def summarize(self, content: str, *, idempotency_key: str = "") -> NewTask:

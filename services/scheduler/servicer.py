@@ -6,6 +6,7 @@ errors become status codes in the shared interceptor.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from grpc import aio
@@ -22,6 +23,8 @@ from taskflow.store import (
     TaskState,
     TaskStore,
 )
+from taskflow.store.remote import RemoteQueues
+from taskflow.tasks import registered
 from taskflow.tasks.registry import task_type
 from taskflow.v1 import enums_pb2
 from taskflow.v1 import scheduler_service_pb2 as pb
@@ -59,11 +62,13 @@ class SchedulerServicer(SchedulerServiceServicer):
     def __init__(self, store: TaskStore, intake: Intake) -> None:
         self.store = store
         self.intake = intake
+        self.remote = RemoteQueues(store)
 
     # --- creating ------------------------------------------------------------------
 
     async def CreateTask(self, request: pb.CreateTaskRequest, context: Context) -> Any:
-        created = await self.store.create(self._new_task(request))
+        queues = await self._remote_queues([request])
+        created = await self.store.create(self._new_task(request, queues))
         return pb.CreateTaskResponse(
             task_id=created.task_id,
             state=convert.state_to_proto(created.state),
@@ -98,9 +103,10 @@ class SchedulerServicer(SchedulerServiceServicer):
         if not request.tasks:
             raise InvalidInput("tasks must not be empty")
         new_tasks = []
+        queues = await self._remote_queues(request.tasks)
         for index, item in enumerate(request.tasks):
             try:
-                new_tasks.append(self._new_task(item))
+                new_tasks.append(self._new_task(item, queues))
             except InvalidInput as exc:
                 raise type(exc)(f"tasks[{index}]: {exc}") from None
         created = await self.store.create_many(new_tasks)
@@ -113,7 +119,13 @@ class SchedulerServicer(SchedulerServiceServicer):
             ]
         )
 
-    def _new_task(self, request: pb.CreateTaskRequest) -> NewTask:
+    async def _remote_queues(self, requests: Iterable[pb.CreateTaskRequest]) -> dict[str, str]:
+        """Named queues of the requested types that no handler here knows but a
+        remote worker registered (one Redis read, none when every type is ours)."""
+        local = set(registered())
+        return await self.remote.queues_for(sorted({r.task_type for r in requests} - local))
+
+    def _new_task(self, request: pb.CreateTaskRequest, queues: Mapping[str, str]) -> NewTask:
         return self.intake.task(
             request.task_type,
             request.content,
@@ -125,14 +137,22 @@ class SchedulerServicer(SchedulerServiceServicer):
             run_at=convert.datetime_of(request, "run_at"),
             delay=request.delay.ToTimedelta() if request.HasField("delay") else None,
             queue=request.queue,
+            remote_queue=queues.get(request.task_type, ""),
         )
 
     # --- reading -------------------------------------------------------------------
+
+    async def _check_listed_type(self, name: str) -> None:
+        """A listing filter names a type registered here or by a remote worker;
+        InvalidInput otherwise."""
+        if name and name not in registered() and not await self.remote.queues_for([name]):
+            task_type(name)  # raises InvalidInput naming the known types
 
     async def GetTask(self, request: pb.GetTaskRequest, context: Context) -> Any:
         return pb.GetTaskResponse(task=convert.task_to_proto(await self.store.get(request.task_id)))
 
     async def ListTasks(self, request: pb.ListTasksRequest, context: Context) -> Any:
+        await self._check_listed_type(request.task_type)
         page = await self.store.list_tasks(_query(request))
         return pb.ListTasksResponse(
             tasks=[convert.task_to_proto(t) for t in page.tasks], **_envelope(page, request)
@@ -141,6 +161,7 @@ class SchedulerServicer(SchedulerServiceServicer):
     async def ListTaskSummaries(
         self, request: pb.ListTaskSummariesRequest, context: Context
     ) -> Any:
+        await self._check_listed_type(request.task_type)
         page = await self.store.list_tasks(_query(request))
         return pb.ListTaskSummariesResponse(
             tasks=[convert.task_summary_to_proto(t) for t in page.tasks],
@@ -235,8 +256,6 @@ def _query(request: _Listing) -> TaskQuery:
     if request.sort_by not in SORTABLE:
         fields = ", ".join(SORTABLE[1:])
         raise InvalidInput(f"sort_by must be one of {fields}, not {request.sort_by!r}")
-    if request.task_type:
-        task_type(request.task_type)  # an unknown type is InvalidInput
     prefix = request.task_id.strip().lower()
     if prefix and not all(c in "0123456789abcdef-" for c in prefix):
         raise InvalidInput(f"task_id {request.task_id!r} is not a task id or a prefix of one")

@@ -118,6 +118,20 @@ class Keys:
         """Ours: tokens pushed with each enqueued task; idle workers BLPOP here."""
         return self._k("tasks:wakeup")
 
+    # Ours: named queues of remote workers (WorkerService).
+    def named_queue(self, name: str) -> str:
+        """Pending tasks of a named queue, FIFO like the primary queue."""
+        return self._k(f"tasks:pending:queue:{name}")
+
+    def named_queue_wakeup(self, name: str) -> str:
+        """Tokens pushed with each task enqueued there; idle remote streams BLPOP here."""
+        return f"{self.named_queue(name)}:wakeup"
+
+    @property
+    def remote_task_types(self) -> str:
+        """Hash: task type -> the named queue its tasks go to (set by remote workers)."""
+        return self._k("workers:remote_task_types")
+
     @property
     def channel(self) -> str:
         """The pub/sub channel of live events (contract §5)."""

@@ -67,6 +67,8 @@ class NewTask:
     idempotency_key: str = ""
     payload: bytes = b""
     run_at: datetime | None = None  # None: at once; a past time also runs at once
+    # A named queue (a remote worker's task type); empty: the primary queue.
+    queue: str = ""
 
 
 @dataclass(frozen=True)

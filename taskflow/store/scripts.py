@@ -24,6 +24,7 @@ SCRIPT_NAMES = (
     "requeue_orphans",
     "cancel",
     "cancelled",
+    "remote_claim",
 )
 
 

@@ -103,6 +103,7 @@ class TaskStore:
                 task.idempotency_key,
                 task.payload,
                 "" if task.run_at is None else int(task.run_at.timestamp() * 1000),
+                task.queue,
             ]
         if not tasks:
             return []
@@ -113,6 +114,10 @@ class TaskStore:
         ]
 
     # --- working on tasks (executors) ---------------------------------------------------
+
+    async def run_script(self, name: str, key: str, *args: Any) -> Any:
+        """Run one of the store's scripts (for the store's other modules)."""
+        return await self._run(name, key, *args)
 
     async def claim(self, worker_id: str, max_tasks: int = 1) -> list[ClaimedTask]:
         """Take up to `max_tasks` PENDING tasks for `worker_id`, each under a lease."""
@@ -131,17 +136,7 @@ class TaskStore:
             ratio.at_critical,
             self.config.lower_priority_every,
         )
-        return [
-            ClaimedTask(
-                task_id=task_id.decode(),
-                task_type=task_type.decode(),
-                retry_count=int(retry_count),
-                content=content.decode(),
-                metadata_json=metadata.decode(),
-                lease_token=token.decode(),
-            )
-            for token, task_id, task_type, retry_count, content, metadata in rows
-        ]
+        return claimed_tasks(rows)
 
     async def complete(self, claim: ClaimedTask, result: str) -> None:
         """ACTIVE -> COMPLETED; LeaseLost if this worker no longer holds the task."""
@@ -365,6 +360,21 @@ class TaskStore:
         return await self._lister.load(await self.queue_heads(QueueName.DLQ, limit))
 
 
+def claimed_tasks(rows: Sequence[Sequence[bytes]]) -> list[ClaimedTask]:
+    """The rows claim.lua and remote_claim.lua return, as ClaimedTask values."""
+    return [
+        ClaimedTask(
+            task_id=task_id.decode(),
+            task_type=task_type.decode(),
+            retry_count=int(retry_count),
+            content=content.decode(),
+            metadata_json=metadata.decode(),
+            lease_token=token.decode(),
+        )
+        for token, task_id, task_type, retry_count, content, metadata in rows
+    ]
+
+
 def _outcome(code: str, claim: ClaimedTask) -> TaskflowError | None:
     if code == "OK":
         return None
@@ -383,6 +393,15 @@ def _check_new(task: NewTask) -> None:
         raise InvalidInput(f"priority must be between 0 and {PRIORITIES[-1]}")
     if len(task.idempotency_key) > 200:
         raise InvalidInput("idempotency_key must be at most 200 characters")
+    if task.queue:
+        check_queue_name(task.queue)
+
+
+def check_queue_name(name: str) -> str:
+    """Named queues are short identifiers: they become part of a Redis key."""
+    if not (0 < len(name) <= 100 and name.replace("_", "").replace("-", "").isalnum()):
+        raise InvalidInput(f"queue {name!r} must be an identifier of at most 100 characters")
+    return name
 
 
 def _text(value: bytes | str | int) -> str:

@@ -37,6 +37,13 @@ local CHANNEL = key('queue-updates')
 -- Idle workers block on this list (BLPOP) instead of polling the queues.
 local WAKEUP = key('tasks:wakeup')
 local WAKEUP_CAP = 64
+-- Named queues (tasks for remote workers, see remote_claim.lua): a task whose
+-- `queue` field is 'queue:NAME' waits in tasks:pending:queue:NAME, and idle remote
+-- streams block on that list's ':wakeup' list.
+local function named_list(queue_field)
+  if string.sub(queue_field, 1, 6) == 'queue:' then return key('tasks:pending:' .. queue_field) end
+  return nil
+end
 local STATES = { 'PENDING', 'ACTIVE', 'COMPLETED', 'FAILED', 'SCHEDULED', 'DLQ', 'CANCELLED' }
 local IS_STATE = {}
 for _, s in ipairs(STATES) do IS_STATE[s] = true end
@@ -175,9 +182,23 @@ end
 -- Counter and worker-stat changes are summed per script call and written once, in
 -- finish(), before the events go out.
 local COUNTER_DELTA, STATS_DELTA = {}, {}
-local WAKE = 0
+local WAKE, NAMED_WAKE = 0, {}
 -- Called for every id pushed onto a pending queue: one token wakes one idle worker.
 local function wake() WAKE = WAKE + 1 end
+local function wake_named(list) NAMED_WAKE[list] = (NAMED_WAKE[list] or 0) + 1 end
+-- Where a task goes for another try, and the `queue` field it then has: its named
+-- queue if it has one, else the retry queue.
+local function retry_target(t)
+  local named = named_list(t.queue)
+  if named then return named, t.queue end
+  return RETRY, 'retry'
+end
+-- Pushes a task onto `list` (at the consuming end when `at_head`) and wakes a worker
+-- of that list.
+local function enqueue(list, id, at_head)
+  redis.call(at_head and 'RPUSH' or 'LPUSH', list, id)
+  if list == PRIMARY or list == RETRY then wake() else wake_named(list) end
+end
 local function count(state, delta) COUNTER_DELTA[state] = (COUNTER_DELTA[state] or 0) + delta end
 local function count_worker(worker, field)
   if worker == '' then return end
@@ -298,6 +319,12 @@ local function finish(events)
     for i = 1, math.min(WAKE, WAKEUP_CAP) do tokens[i] = '1' end
     redis.call('LPUSH', WAKEUP, unpack(tokens))
     redis.call('LTRIM', WAKEUP, 0, WAKEUP_CAP - 1)
+  end
+  for list, n in pairs(NAMED_WAKE) do
+    local tokens = {}
+    for i = 1, math.min(n, WAKEUP_CAP) do tokens[i] = '1' end
+    redis.call('LPUSH', list .. ':wakeup', unpack(tokens))
+    redis.call('LTRIM', list .. ':wakeup', 0, WAKEUP_CAP - 1)
   end
   if #events == 0 then return end
   local depths, counts = snapshot()

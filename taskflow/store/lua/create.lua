@@ -3,22 +3,25 @@
 -- or of its priority's list tasks:pending:primary:p{1..9}; one due
 -- later is SCHEDULED in tasks:scheduled (score = due ms) until promote.lua moves
 -- it to the primary queue (docs/state-machine.md).
+-- A task of a remote worker's type goes to its named queue instead
+-- (tasks:pending:queue:NAME), whatever its priority.
 -- KEYS[1]  tasks:pending:primary (routes the call in Redis Cluster)
 -- ARGV[1]  key prefix
 -- ARGV[2]  idempotency key TTL in seconds
--- ARGV[3..] nine values per task: task_id, task_type, content, metadata (JSON),
+-- ARGV[3..] ten values per task: task_id, task_type, content, metadata (JSON),
 --          max_retries, priority, idempotency_key ('' = none), payload ('' = none),
---          run time in unix ms ('' = at once)
+--          run time in unix ms ('' = at once), named queue ('' = none)
 -- Returns  a flat list: task_id, created (1, or 0 when the idempotency key already
 --          named a task, whose id is returned instead), state
 local idem_ttl = tonumber(ARGV[2])
 local out, events = {}, {}
 -- Each task of a batch gets its own microsecond, so index order is creation order.
 local seq = 0
-for i = 3, #ARGV, 9 do
+for i = 3, #ARGV, 10 do
   local id, task_type, content, metadata = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local max_retries, priority, idem, payload = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
   local run_ms = tonumber(ARGV[i + 8])
+  local queue = ARGV[i + 9] == '' and 'primary' or 'queue:' .. ARGV[i + 9]
   local existing = idem ~= '' and redis.call('GET', idempotency_key(idem))
   if existing and redis.call('EXISTS', task_key(existing)) == 1 then
     out[#out + 1] = existing
@@ -41,7 +44,7 @@ for i = 3, #ARGV, 9 do
       'error_history', '[]',
       'state_history', cjson.encode({ { state = state, timestamp = NOW_ISO } }),
       'worker_id', '', 'idempotency_key', idem, 'created_us', created_us,
-      'lease_token', '', 'queue', 'primary', 'has_payload', payload ~= '' and 1 or 0,
+      'lease_token', '', 'queue', queue, 'has_payload', payload ~= '' and 1 or 0,
       'payload_size', string.len(payload))
     if payload ~= '' then redis.call('SET', payload_key(id), payload) end
     if idem ~= '' then redis.call('SET', idempotency_key(idem), id, 'EX', idem_ttl) end
@@ -56,8 +59,12 @@ for i = 3, #ARGV, 9 do
       redis.call('ZADD', SCHEDULED, run_ms, id)
       events[#events + 1] = { type = 'task_created', task_id = id, task_type = task_type, state = state }
     else
-      push_new(id, priority)
-      wake()
+      if named_list(queue) then
+        enqueue(named_list(queue), id, false)
+      else
+        push_new(id, priority)
+        wake()
+      end
       events[#events + 1] = { type = 'task_created', task_id = id, task_type = task_type }
     end
     out[#out + 1] = id

@@ -9,6 +9,7 @@ local t = must_load(id)
 if t.state == 'PENDING' then
   remove_new(id, t.priority)
   redis.call('LREM', RETRY, 0, id)
+  if named_list(t.queue) then redis.call('LREM', named_list(t.queue), 0, id) end
 elseif t.state == 'SCHEDULED' then
   redis.call('ZREM', SCHEDULED, id)
 elseif t.state == 'DLQ' then

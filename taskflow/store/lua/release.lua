@@ -17,8 +17,13 @@ for i = #ARGV - 1, 2, -2 do
     else
       move_state(t, 'PENDING', { 'lease_token', '' })
       -- RPUSH puts it at the consuming end: it is the next one taken.
-      if t.queue == 'retry' then redis.call('RPUSH', RETRY, t.id) else push_new(t.id, t.priority, true) end
-      wake()
+      local named = named_list(t.queue)
+      if named then
+        enqueue(named, t.id, true)
+      else
+        if t.queue == 'retry' then redis.call('RPUSH', RETRY, t.id) else push_new(t.id, t.priority, true) end
+        wake()
+      end
     end
     events[#events + 1] = changed(t, 'ACTIVE', t.state)
   end

@@ -13,8 +13,12 @@ for _, q in ipairs(lists) do
   for _, id in ipairs(redis.call('LRANGE', q, 0, -1)) do queued[id] = true end
 end
 local events, found = {}, 0
+local function in_named_queue(id)
+  local named = named_list(redis.call('HGET', task_key(id), 'queue') or '')
+  return named and redis.call('LPOS', named, id)
+end
 for _, id in ipairs(redis.call('ZRANGE', state_index('PENDING'), 0, -1)) do
-  if not queued[id] then
+  if not queued[id] and not in_named_queue(id) then
     found = found + 1
     redis.call('HSET', task_key(id), 'queue', 'primary')
     push_new(id, redis.call('HGET', task_key(id), 'priority'))
