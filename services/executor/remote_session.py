@@ -1,0 +1,244 @@
+"""One remote worker's session (WorkerService.Work), free of gRPC.
+
+The session claims tasks from the worker's named queue as far as its credit goes,
+renews the leases of the tasks it handed out while it lasts, and records the
+outcomes the worker sends with the store's own transitions (complete_many, fail),
+so fencing, retry schedules and the DLQ are exactly those of our own workers.
+What it has to say to the worker goes into `outbox`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from services.executor.retry_policy import retry_delay
+from taskflow.aio import first_of, sleep_unless
+from taskflow.errors import LeaseLost, NotFound, TaskflowError
+from taskflow.store import ClaimedTask, TaskState, TaskStore
+from taskflow.store.remote import RemoteQueues
+from taskflow.store.workers import WorkerRegistry
+
+log = logging.getLogger(__name__)
+# Most tasks one claim takes (and one TaskBatch carries).
+MAX_BATCH = 256
+# How long an idle session blocks on its queue's wake-up list before looking again.
+IDLE_WAIT_S = 0.5
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    worker_id: str
+    queue: str
+    executor_id: str
+    heartbeat_s: float
+    retry_delay_scale: float
+    concurrency: int = 0
+    runtime: str = ""
+
+
+@dataclass(frozen=True)
+class Failure:
+    error: str
+    error_type: str
+    permanent: bool
+    retry_after_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A finished task as the worker reports it: `result`, or else `failure`."""
+
+    task_id: str
+    lease_token: str
+    result: str | None = None
+    failure: Failure | None = None
+
+
+@dataclass(frozen=True)
+class Ack:
+    task_id: str
+    error: TaskflowError | None  # None: recorded
+    state: TaskState | None = None
+
+
+@dataclass(frozen=True)
+class Assigned:
+    tasks: list[ClaimedTask]
+
+
+@dataclass(frozen=True)
+class Acks:
+    acks: list[Ack]
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    task_ids: list[str]
+    reason: str
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    pass
+
+
+Message = Assigned | Acks | Cancelled | Heartbeat
+
+
+class RemoteSession:
+    def __init__(
+        self,
+        store: TaskStore,
+        config: SessionConfig,
+        *,
+        is_paused: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.remote = RemoteQueues(store)
+        self.registry = WorkerRegistry(store.client, store.keys)
+        self.outbox: asyncio.Queue[Message] = asyncio.Queue()
+        self.held: dict[str, ClaimedTask] = {}
+        self._is_paused = is_paused
+        self._credit = 0
+        self._credit_given = asyncio.Event()
+        self._started_at = time.time()
+        self._sent_at = time.monotonic()
+
+    def grant(self, slots: int) -> None:
+        if slots > 0:
+            self._credit += slots
+            self._credit_given.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Feed tasks and renew leases until `stop`; held tasks keep their leases."""
+        await self._beat()
+        renewer = asyncio.create_task(self._renew_loop(stop), name="remote-renew")
+        try:
+            await self._feed_loop(stop)
+        finally:
+            await renewer
+            await self.registry.leave(self.config.worker_id)
+
+    async def record(self, outcomes: Sequence[Outcome]) -> list[Ack]:
+        """Record a batch of outcomes; per outcome, whether it was accepted."""
+        completed = [o for o in outcomes if o.failure is None]
+        done = await self.store.complete_many(
+            [(self._claim_for(o), o.result or "") for o in completed]
+        )
+        verdicts: dict[int, Ack] = {
+            id(o): Ack(o.task_id, error, None if error else TaskState.COMPLETED)
+            for o, error in zip(completed, done, strict=True)
+        }
+        for outcome in outcomes:
+            if outcome.failure is not None:
+                verdicts[id(outcome)] = await self._fail(outcome, outcome.failure)
+        for outcome in outcomes:
+            self.held.pop(outcome.task_id, None)
+        return [verdicts[id(o)] for o in outcomes]
+
+    async def release(self, leases: Sequence[tuple[str, str]]) -> int:
+        """Hand tasks the worker will not finish back to the head of their queue."""
+        for task_id, _ in leases:
+            self.held.pop(task_id, None)
+        return await self.store.release(_lease(task_id, token) for task_id, token in leases)
+
+    def progress(self, task_id: str, fraction: float, lines: Sequence[str]) -> None:
+        worker = self.config.worker_id
+        if fraction >= 0:
+            log.info("event=task_progress task_id=%s worker_id=%s fraction=%.3f",
+                     task_id, worker, fraction)  # fmt: skip
+        for line in lines:
+            log.info("event=task_log task_id=%s worker_id=%s line=%r", task_id, worker, line)
+
+    async def _fail(self, outcome: Outcome, failure: Failure) -> Ack:
+        held = self.held.get(outcome.task_id)
+        try:
+            retry_count = (held or await self.store.get(outcome.task_id)).retry_count
+            delay = 0.0
+            if not failure.permanent:
+                after = failure.retry_after_s or None
+                delay = retry_delay(failure.error_type or "Default", retry_count, after)
+            state = await self.store.fail(
+                self._claim_for(outcome),
+                failure.error or failure.error_type or "failed",
+                failure.error_type or "Default",
+                permanent=failure.permanent,
+                retry_delay_s=delay * self.config.retry_delay_scale,
+            )
+        except (LeaseLost, NotFound) as error:
+            return Ack(outcome.task_id, error)
+        return Ack(outcome.task_id, None, state)
+
+    def _claim_for(self, outcome: Outcome) -> ClaimedTask:
+        # The worker's token, never the one on record: it is what fencing checks.
+        return _lease(outcome.task_id, outcome.lease_token)
+
+    async def _feed_loop(self, stop: asyncio.Event) -> None:
+        queues = [self.config.queue]
+        while not stop.is_set():
+            if self._credit <= 0:
+                self._credit_given.clear()
+                await first_of(stop, self._credit_given)
+                continue
+            if self._is_paused():
+                await sleep_unless(stop, 0.2)
+                continue
+            wanted = min(self._credit, MAX_BATCH)
+            claims = await self.remote.claim(self.config.worker_id, queues, wanted)
+            if not claims:
+                await self.remote.wait_for_work(queues, IDLE_WAIT_S)
+                continue
+            self._credit -= len(claims)
+            for claim in claims:
+                self.held[claim.task_id] = claim
+            self._send(Assigned(claims))
+
+    async def _renew_loop(self, stop: asyncio.Event) -> None:
+        while not await sleep_unless(stop, self.config.heartbeat_s):
+            try:
+                await self._beat()
+                lost = await self.store.renew(list(self.held.values()))
+            except Exception as error:
+                log.warning("event=remote_renew_failed worker_id=%s error=%r",
+                            self.config.worker_id, str(error))  # fmt: skip
+                continue
+            for task_id in lost:
+                self.held.pop(task_id, None)
+            if lost:
+                self._send(Cancelled(lost, "lease lost"))
+            elif time.monotonic() - self._sent_at >= self.config.heartbeat_s:
+                self._send(Heartbeat())
+
+    def _send(self, message: Message) -> None:
+        self._sent_at = time.monotonic()
+        self.outbox.put_nowait(message)
+
+    async def _beat(self) -> None:
+        ttl = max(int(self.config.heartbeat_s * 6), 10)
+        await self.registry.beat(
+            self.config.worker_id,
+            {
+                "executor_id": self.config.executor_id,
+                "hostname": socket.gethostname(),
+                "pid": os.getpid(),
+                "concurrency": self.config.concurrency,
+                "started_at": f"{self._started_at:.3f}",
+                "in_flight": len(self.held),
+                "remote": 1,
+                "runtime": self.config.runtime,
+                "queue": self.config.queue,
+            },
+            ttl,
+        )
+
+
+def _lease(task_id: str, token: str) -> ClaimedTask:
+    """The hold a worker names by id and token: all the store's fencing needs."""
+    return ClaimedTask(task_id, "", 0, "", "{}", token)

@@ -1,0 +1,217 @@
+"""WorkerService over gRPC: remote workers in any language (see worker_service.proto).
+
+Thin: it turns messages into calls on a RemoteSession and the session's messages
+into responses; the session and the store do the work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from grpc import aio
+
+from services.executor.remote_session import (
+    Ack,
+    Acks,
+    Assigned,
+    Cancelled,
+    Failure,
+    Heartbeat,
+    Message,
+    Outcome,
+    RemoteSession,
+    SessionConfig,
+)
+from taskflow.errors import InvalidInput, LeaseLost, NotFound
+from taskflow.rpc import convert
+from taskflow.store import TaskStore
+from taskflow.store.remote import RemoteQueues
+from taskflow.store.tasks import check_task_id
+from taskflow.v1 import enums_pb2
+from taskflow.v1 import worker_service_pb2 as pb
+from taskflow.v1.worker_service_pb2_grpc import WorkerServiceServicer
+
+log = logging.getLogger(__name__)
+Context = aio.ServicerContext[Any, Any]
+DEFAULT_QUEUE = "default"
+
+
+class WorkerServicer(WorkerServiceServicer):
+    def __init__(
+        self,
+        store: TaskStore,
+        executor_id: str,
+        *,
+        heartbeat_s: float,
+        retry_delay_scale: float,
+        is_paused: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.store = store
+        self.executor_id = executor_id
+        self.heartbeat_s = heartbeat_s
+        self.retry_delay_scale = retry_delay_scale
+        self.is_paused = is_paused
+
+    async def Work(
+        self, request_iterator: AsyncIterator[pb.WorkRequest], context: Context
+    ) -> AsyncIterator[pb.WorkResponse]:
+        first = await anext(aiter(request_iterator), None)
+        if first is None or first.WhichOneof("kind") != "register":
+            raise InvalidInput("the first message of a Work stream must be `register`")
+        session = await self._open(first.register)
+        yield pb.WorkResponse(
+            registered=pb.WorkerRegistered(
+                worker_id=session.config.worker_id,
+                lease_seconds=self.store.config.lease_ms / 1000,
+                heartbeat_seconds=self.heartbeat_s,
+            )
+        )
+        stop = asyncio.Event()
+        running = asyncio.create_task(session.run(stop), name="remote-session")
+        reader = asyncio.create_task(_read(request_iterator, session), name="remote-reader")
+        try:
+            while not reader.done():
+                message = await _next_message(session, reader)
+                if message is not None:
+                    yield _response(message)
+            reader.result()
+        finally:
+            stop.set()
+            reader.cancel()
+            # The session ends on its own within a wake-up wait; the stream need not.
+            running.add_done_callback(_log_end(session.config.worker_id))
+
+    async def _open(self, registration: pb.WorkerRegistration) -> RemoteSession:
+        queue = registration.queue or DEFAULT_QUEUE
+        task_types = list(registration.task_types)
+        if not task_types:
+            raise InvalidInput("register at least one task type")
+        await RemoteQueues(self.store).register(task_types, queue)
+        config = SessionConfig(
+            worker_id=registration.worker_id or f"remote-{uuid.uuid4().hex[:12]}",
+            queue=queue,
+            executor_id=self.executor_id,
+            heartbeat_s=self.heartbeat_s,
+            retry_delay_scale=self.retry_delay_scale,
+            concurrency=registration.concurrency,
+            runtime=registration.runtime,
+        )
+        log.info("event=remote_worker_registered worker_id=%s queue=%s task_types=%s runtime=%r",
+                 config.worker_id, queue, ",".join(task_types), config.runtime)  # fmt: skip
+        return RemoteSession(self.store, config, is_paused=self.is_paused)
+
+    async def CompleteTask(self, request: pb.CompleteTaskRequest, context: Context) -> Any:
+        outcome = Outcome(check_task_id(request.task_id), request.lease_token, request.result)
+        state = await self._record_one(outcome)
+        return pb.CompleteTaskResponse(state=convert.state_to_proto(state))
+
+    async def FailTask(self, request: pb.FailTaskRequest, context: Context) -> Any:
+        outcome = Outcome(
+            check_task_id(request.task_id), request.lease_token, failure=_failure(request.failure)
+        )
+        state = await self._record_one(outcome)
+        return pb.FailTaskResponse(state=convert.state_to_proto(state))
+
+    async def _record_one(self, outcome: Outcome) -> Any:
+        session = RemoteSession(
+            self.store,
+            SessionConfig("", "", self.executor_id, self.heartbeat_s, self.retry_delay_scale),
+        )
+        (ack,) = await session.record([outcome])
+        if ack.error is not None:
+            raise ack.error
+        return ack.state
+
+
+async def _read(requests: AsyncIterator[pb.WorkRequest], session: RemoteSession) -> None:
+    async for request in requests:
+        kind = request.WhichOneof("kind")
+        if kind == "credit":
+            session.grant(request.credit.slots)
+        elif kind == "outcomes":
+            outcomes = [_outcome(o) for o in request.outcomes.outcomes]
+            session.outbox.put_nowait(Acks(await session.record(outcomes)))
+        elif kind == "progress":
+            p = request.progress
+            session.progress(p.task_id, p.fraction, list(p.log_lines))
+        elif kind == "release":
+            await session.release([(t.task_id, t.lease_token) for t in request.release.tasks])
+        else:
+            raise InvalidInput(f"unexpected {kind!r} message on a registered Work stream")
+
+
+async def _next_message(session: RemoteSession, reader: asyncio.Task[None]) -> Message | None:
+    """The session's next message, or None once the reader ended (stream closed)."""
+    getter = asyncio.ensure_future(session.outbox.get())
+    await asyncio.wait([getter, reader], return_when=asyncio.FIRST_COMPLETED)
+    if getter.done():
+        return getter.result()
+    getter.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await getter
+    return None
+
+
+def _outcome(message: pb.TaskOutcome) -> Outcome:
+    if message.WhichOneof("result") == "failed":
+        return Outcome(message.task_id, message.lease_token, failure=_failure(message.failed))
+    return Outcome(message.task_id, message.lease_token, result=message.completed)
+
+
+def _failure(message: pb.TaskFailure) -> Failure:
+    return Failure(
+        message.error, message.error_type, message.permanent, max(message.retry_after_seconds, 0)
+    )
+
+
+def _response(message: Message) -> pb.WorkResponse:
+    if isinstance(message, Assigned):
+        return pb.WorkResponse(
+            tasks=pb.TaskBatch(
+                tasks=[
+                    pb.AssignedTask(
+                        task_id=t.task_id,
+                        task_type=t.task_type,
+                        content=t.content,
+                        metadata_json=t.metadata_json,
+                        retry_count=t.retry_count,
+                        lease_token=t.lease_token,
+                    )
+                    for t in message.tasks
+                ]
+            )
+        )
+    if isinstance(message, Acks):
+        return pb.WorkResponse(acks=pb.OutcomeAcks(acks=[_ack(a) for a in message.acks]))
+    if isinstance(message, Cancelled):
+        return pb.WorkResponse(
+            cancel=pb.CancelTasks(task_ids=message.task_ids, reason=message.reason)
+        )
+    assert isinstance(message, Heartbeat)
+    return pb.WorkResponse(heartbeat=pb.WorkHeartbeat())
+
+
+def _ack(ack: Ack) -> pb.OutcomeAck:
+    status = pb.OUTCOME_STATUS_ACCEPTED
+    if isinstance(ack.error, LeaseLost):
+        status = pb.OUTCOME_STATUS_LEASE_LOST
+    elif isinstance(ack.error, NotFound):
+        status = pb.OUTCOME_STATUS_NOT_FOUND
+    state = convert.state_to_proto(ack.state) if ack.state else enums_pb2.TASK_STATE_UNSPECIFIED
+    return pb.OutcomeAck(task_id=ack.task_id, status=status, state=state)
+
+
+def _log_end(worker_id: str) -> Callable[[asyncio.Task[None]], None]:
+    def ended(task: asyncio.Task[None]) -> None:
+        error = None if task.cancelled() else task.exception()
+        if error is not None:
+            log.warning("event=remote_session_failed worker_id=%s error=%r", worker_id, str(error))
+        else:
+            log.info("event=remote_worker_left worker_id=%s", worker_id)
+
+    return ended
