@@ -43,8 +43,13 @@ test-frontend: frontend/node_modules/.package-lock.json ## Type-check and unit-t
 	cd frontend && npm run lint && npm test
 
 .PHONY: proto
-proto: ## Regenerate Python stubs (+ .pyi types) from proto/ into taskflow/v1
+proto: ## Regenerate Python stubs (+ .pyi types) from proto/ into taskflow/v1 and the Python SDK
 	$(RUN) python scripts/gen_protos.py
+	$(RUN) python sdk/python/stubgen.py
+
+.PHONY: sdk-python
+sdk-python: ## Build the Python SDK wheel (stubs generated into it) into dist/
+	$(UV) build --wheel sdk/python -o dist
 
 .PHONY: lint-proto
 lint-proto: ## Stubs match the protos; buf lint, format and breaking (against the last release in proto/RELEASES)

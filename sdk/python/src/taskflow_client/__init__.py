@@ -1,0 +1,40 @@
+"""AsyncTaskFlow from any Python service: a typed async client, and remote workers.
+
+    async with TaskflowClient("scheduler:50051", monitor_address="monitor:50053") as tf:
+        created = await tf.create("word_count", "count these words")
+        task = await tf.wait(created.task_id)
+
+The generated gRPC stubs are in `taskflow_client.v1` for anything else.
+"""
+
+from taskflow_client.client import TaskflowClient
+from taskflow_client.errors import (
+    InvalidArgument,
+    LeaseLost,
+    NotFound,
+    PermanentError,
+    TaskError,
+    TaskflowError,
+    Unauthenticated,
+    Unavailable,
+)
+from taskflow_client.models import Created, NewTask, TaskInfo
+from taskflow_client.worker import TaskContext, Worker, WorkerStats
+
+__all__ = [
+    "Created",
+    "InvalidArgument",
+    "LeaseLost",
+    "NewTask",
+    "NotFound",
+    "PermanentError",
+    "TaskContext",
+    "TaskError",
+    "TaskInfo",
+    "TaskflowClient",
+    "TaskflowError",
+    "Unauthenticated",
+    "Unavailable",
+    "Worker",
+    "WorkerStats",
+]

@@ -1,0 +1,153 @@
+"""TaskflowClient: create tasks, read them, and wait for their results, over gRPC."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import grpc
+from google.protobuf import struct_pb2
+
+from taskflow_client.channels import open_channel
+from taskflow_client.errors import TaskflowError, from_rpc_error
+from taskflow_client.models import Created, NewTask, TaskInfo
+from taskflow_client.v1 import (
+    monitor_service_pb2,
+    monitor_service_pb2_grpc,
+    scheduler_service_pb2,
+    scheduler_service_pb2_grpc,
+)
+
+if TYPE_CHECKING:  # the async stub types exist in the .pyi files only
+    from taskflow_client.v1.monitor_service_pb2_grpc import MonitorServiceAsyncStub
+    from taskflow_client.v1.scheduler_service_pb2_grpc import SchedulerServiceAsyncStub
+
+
+class TaskflowClient:
+    """An async client of SchedulerService (creating, reading) and MonitorService
+    (watching). Use it in `async with`, or call `close()`.
+
+    `token`: the services' TASKFLOW_API_TOKEN, if they have one. `credentials`:
+    grpc.ssl_channel_credentials(...) for services serving TLS."""
+
+    def __init__(
+        self,
+        scheduler_address: str = "127.0.0.1:50051",
+        *,
+        monitor_address: str = "127.0.0.1:50053",
+        token: str | None = None,
+        credentials: grpc.ChannelCredentials | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self._scheduler_channel = open_channel(scheduler_address, credentials)
+        self._monitor_channel = open_channel(monitor_address, credentials)
+        scheduler = scheduler_service_pb2_grpc.SchedulerServiceStub(self._scheduler_channel)
+        monitor = monitor_service_pb2_grpc.MonitorServiceStub(self._monitor_channel)
+        self._scheduler: SchedulerServiceAsyncStub = scheduler
+        self._monitor: MonitorServiceAsyncStub = monitor
+        self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
+        self._timeout = timeout
+
+    async def __aenter__(self) -> TaskflowClient:
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self._scheduler_channel.close(None)
+        await self._monitor_channel.close(None)
+
+    async def create(
+        self,
+        task_type: str,
+        content: str = "",
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        max_retries: int | None = None,
+        priority: int = 0,
+        idempotency_key: str = "",
+        payload: bytes = b"",
+    ) -> Created:
+        """Create one task (PENDING). A second create with the same
+        `idempotency_key` returns the first task, with `created=False`."""
+        task = NewTask(
+            task_type, content, metadata or {}, max_retries, priority, idempotency_key, payload
+        )
+        try:
+            reply = await self._scheduler.CreateTask(
+                _request(task), metadata=self._metadata, timeout=self._timeout
+            )
+        except grpc.aio.AioRpcError as error:
+            raise from_rpc_error(error) from None
+        return Created(reply.task_id, reply.created)
+
+    async def create_many(self, tasks: Iterable[NewTask]) -> list[Created]:
+        """Create tasks in one call, all or none; results in the order given."""
+        request = scheduler_service_pb2.BatchCreateTasksRequest(tasks=[_request(t) for t in tasks])
+        try:
+            reply = await self._scheduler.BatchCreateTasks(
+                request, metadata=self._metadata, timeout=self._timeout
+            )
+        except grpc.aio.AioRpcError as error:
+            raise from_rpc_error(error) from None
+        return [Created(t.task_id, t.created) for t in reply.tasks]
+
+    async def get(self, task_id: str) -> TaskInfo:
+        """The task as stored now; NotFound if there is no such task."""
+        try:
+            reply = await self._scheduler.GetTask(
+                scheduler_service_pb2.GetTaskRequest(task_id=task_id),
+                metadata=self._metadata,
+                timeout=self._timeout,
+            )
+        except grpc.aio.AioRpcError as error:
+            raise from_rpc_error(error) from None
+        return TaskInfo.from_proto(reply.task)
+
+    async def wait(self, task_id: str) -> TaskInfo:
+        """The task once it is done (COMPLETED or in the DLQ), followed live over
+        MonitorService.WatchTask rather than polled; NotFound if it does not exist
+        or is deleted meanwhile. Bound the wait with `asyncio.timeout(...)`."""
+        call = self._monitor.WatchTask(
+            monitor_service_pb2.WatchTaskRequest(task_id=task_id), metadata=self._metadata
+        )
+        try:
+            async for change in call:
+                if change.deleted:
+                    raise TaskflowError(f"task {task_id} was deleted", grpc.StatusCode.NOT_FOUND)
+                task = TaskInfo.from_proto(change.task)
+                if task.done:
+                    return task
+        except grpc.aio.AioRpcError as error:
+            raise from_rpc_error(error) from None
+        finally:
+            call.cancel()
+        return await self.get(task_id)
+
+    async def run(self, task_type: str, content: str = "", **fields: Any) -> TaskInfo:
+        """Create a task and wait until it is done (fields as for `create`)."""
+        created = await self.create(task_type, content, **fields)
+        return await self.wait(created.task_id)
+
+
+def _request(task: NewTask) -> scheduler_service_pb2.CreateTaskRequest:
+    metadata = struct_pb2.Struct()
+    metadata.update(dict(task.metadata))
+    request = scheduler_service_pb2.CreateTaskRequest(
+        task_type=task.task_type,
+        content=task.content,
+        metadata=metadata,
+        priority=task.priority,
+        idempotency_key=task.idempotency_key,
+        payload=task.payload,
+    )
+    if task.max_retries is not None:
+        request.max_retries = task.max_retries
+    return request

@@ -1,0 +1,75 @@
+"""The values the client returns and accepts, as plain typed dataclasses."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from google.protobuf import json_format
+
+from taskflow_client.v1 import enums_pb2, task_pb2
+
+# States after which a task changes no more unless someone acts on it.
+TERMINAL_STATES = frozenset({"COMPLETED", "DLQ", "CANCELLED"})
+
+
+@dataclass(frozen=True)
+class NewTask:
+    """A task to create (see TaskflowClient.create for the fields)."""
+
+    task_type: str
+    content: str = ""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    max_retries: int | None = None
+    priority: int = 0
+    idempotency_key: str = ""
+    payload: bytes = b""
+
+
+@dataclass(frozen=True)
+class Created:
+    task_id: str
+    created: bool  # False: the idempotency key named a task that already existed
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    """A task as stored."""
+
+    task_id: str
+    task_type: str
+    state: str  # PENDING, ACTIVE, COMPLETED, FAILED, SCHEDULED, DLQ
+    content: str
+    metadata: dict[str, Any]
+    result: str
+    retry_count: int
+    max_retries: int
+    last_error: str
+    error_type: str
+    worker_id: str
+
+    @property
+    def done(self) -> bool:
+        """True once the task will not change unless someone acts on it."""
+        return self.state in TERMINAL_STATES
+
+    @classmethod
+    def from_proto(cls, task: task_pb2.Task) -> TaskInfo:
+        return cls(
+            task_id=task.task_id,
+            task_type=task.task_type,
+            state=state_name(task.state),
+            content=task.content,
+            metadata=json_format.MessageToDict(task.metadata),
+            result=task.result,
+            retry_count=task.retry_count,
+            max_retries=task.max_retries,
+            last_error=task.last_error,
+            error_type=task.error_type,
+            worker_id=task.worker_id,
+        )
+
+
+def state_name(value: enums_pb2.TaskState.ValueType) -> str:
+    return enums_pb2.TaskState.Name(value).removeprefix("TASK_STATE_")

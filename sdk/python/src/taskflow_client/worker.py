@@ -1,0 +1,316 @@
+"""A remote worker: your handlers, run in this process, fed over WorkerService.
+
+    worker = Worker("127.0.0.1:50052", queue="images")
+
+    @worker.task("thumbnail")
+    async def thumbnail(task: TaskContext) -> str: ...
+
+    asyncio.run(worker.run())
+
+One Work stream carries everything: the server sends tasks in batches as far as
+the credit this worker grants (its free slots); outcomes go back in batches with
+the lease token each task came with. The server renews the leases while the
+stream is open. If the stream breaks, running handlers go on and their outcomes
+are sent on the next stream; a task whose lease lapsed meanwhile was requeued, and
+its late outcome is refused (counted in `refused`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import json
+import logging
+import os
+import platform
+import signal
+import socket
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import grpc
+
+from taskflow_client.channels import open_channel
+from taskflow_client.errors import PermanentError, TaskError, from_rpc_error
+from taskflow_client.v1 import worker_service_pb2 as pb
+from taskflow_client.v1 import worker_service_pb2_grpc
+
+if TYPE_CHECKING:
+    from taskflow_client.v1.worker_service_pb2_grpc import WorkerServiceAsyncStub
+
+log = logging.getLogger("taskflow_client.worker")
+Handler = Callable[["TaskContext"], Any]
+H = TypeVar("H", bound=Handler)
+# Errors after which reconnecting cannot help.
+FATAL = (
+    grpc.StatusCode.UNAUTHENTICATED,
+    grpc.StatusCode.INVALID_ARGUMENT,
+    grpc.StatusCode.PERMISSION_DENIED,
+    grpc.StatusCode.UNIMPLEMENTED,
+)
+
+
+@dataclass
+class TaskContext:
+    """What a handler gets: the task's input, and ways to report on it."""
+
+    task_id: str
+    task_type: str
+    content: str
+    metadata: dict[str, Any]
+    retry_count: int
+    _report: Callable[[pb.TaskProgress], None] = field(repr=False)
+    _lease_token: str = field(repr=False)
+
+    def progress(self, fraction: float, *lines: str) -> None:
+        """Report progress (0..1; negative if unknown) and log lines, logged by the executor."""
+        self._report(
+            pb.TaskProgress(
+                task_id=self.task_id,
+                lease_token=self._lease_token,
+                fraction=fraction,
+                log_lines=list(lines),
+            )
+        )
+
+    def log(self, *lines: str) -> None:
+        self.progress(-1.0, *lines)
+
+
+@dataclass
+class WorkerStats:
+    completed: int = 0  # outcomes accepted as COMPLETED
+    failed: int = 0  # failure outcomes accepted
+    refused: int = 0  # outcomes refused: lease lost or task gone
+    cancelled: int = 0  # handlers stopped because the server said so
+
+
+class Worker:
+    """Runs registered handlers for tasks of the executor at `address`."""
+
+    def __init__(
+        self,
+        address: str = "127.0.0.1:50052",
+        *,
+        queue: str = "default",
+        concurrency: int = 8,
+        worker_id: str | None = None,
+        token: str | None = None,
+        credentials: grpc.ChannelCredentials | None = None,
+        reconnect_delay: float = 1.0,
+    ) -> None:
+        self.address = address
+        self.queue = queue
+        self.concurrency = concurrency
+        self.worker_id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.stats = WorkerStats()
+        self._credentials = credentials
+        self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
+        self._reconnect_delay = reconnect_delay
+        self._handlers: dict[str, Handler] = {}
+        self._running: dict[str, tuple[asyncio.Task[None], str]] = {}
+        self._outcomes: list[pb.TaskOutcome] = []
+        self._outcome_ready = asyncio.Event()
+        self._requests: asyncio.Queue[pb.WorkRequest | None] = asyncio.Queue()
+        self._freed = 0
+
+    def task(self, task_type: str) -> Callable[[H], H]:
+        """Decorator: `fn` handles tasks of `task_type` (async or plain function;
+        a plain one runs in a thread). Its return value is the result: text, or
+        anything JSON-serialisable. Raise TaskError/PermanentError to choose the
+        retry schedule or the DLQ; any other exception retries on the default one."""
+
+        def register(handler: H) -> H:
+            self._handlers[task_type] = handler
+            return handler
+
+        return register
+
+    async def run(self, stop: asyncio.Event | None = None, *, grace: float = 25.0) -> None:
+        """Work until `stop` is set (or SIGINT/SIGTERM when none is given), then let
+        running tasks finish within `grace` seconds and hand the rest back."""
+        if not self._handlers:
+            raise ValueError("register at least one handler with @worker.task(...)")
+        stop = stop or _stop_on_signals()
+        async with open_channel(self.address, self._credentials) as channel:
+            stub: WorkerServiceAsyncStub = worker_service_pb2_grpc.WorkerServiceStub(channel)
+            while not stop.is_set():
+                try:
+                    await self._session(stub, stop, grace)
+                except grpc.aio.AioRpcError as error:
+                    if error.code() in FATAL:
+                        raise from_rpc_error(error) from None
+                    log.warning("event=stream_broken worker_id=%s code=%s detail=%r",
+                                self.worker_id, error.code().name, error.details())  # fmt: skip
+                    await _sleep_unless(stop, self._reconnect_delay)
+
+    async def _session(
+        self, stub: WorkerServiceAsyncStub, stop: asyncio.Event, grace: float
+    ) -> None:
+        self._requests = asyncio.Queue()
+        call = stub.Work(self._request_stream(), metadata=self._metadata)
+        self._send(
+            pb.WorkRequest(
+                register=pb.WorkerRegistration(
+                    worker_id=self.worker_id,
+                    task_types=sorted(self._handlers),
+                    queue=self.queue,
+                    concurrency=self.concurrency,
+                    runtime=f"python/{platform.python_version()} asynctaskflow-client",
+                )
+            )
+        )
+        reader = asyncio.create_task(self._read(call), name="taskflow-reader")
+        self._freed = 0
+        self._flush(credit=self.concurrency - len(self._running))
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            while not reader.done():
+                ready = asyncio.create_task(self._outcome_ready.wait())
+                await asyncio.wait([reader, ready, stopping], return_when=asyncio.FIRST_COMPLETED)
+                ready.cancel()
+                if stopping.done():
+                    await self._wind_down(grace)
+                    break
+                self._flush(credit=self._freed)
+            if reader.done():
+                reader.result()
+        finally:
+            stopping.cancel()
+            self._send(None)
+            if not reader.done():
+                await reader
+
+    async def _request_stream(self) -> AsyncIterator[pb.WorkRequest]:
+        requests = self._requests
+        while (request := await requests.get()) is not None:
+            yield request
+
+    def _send(self, request: pb.WorkRequest | None) -> None:
+        self._requests.put_nowait(request)
+
+    def _flush(self, *, credit: int) -> None:
+        """Send the outcomes gathered so far in one batch, then the slots they freed."""
+        self._outcome_ready.clear()
+        if self._outcomes:
+            batch, self._outcomes = self._outcomes, []
+            self._send(pb.WorkRequest(outcomes=pb.TaskOutcomes(outcomes=batch)))
+        if credit > 0:
+            self._freed -= min(credit, self._freed)
+            self._send(pb.WorkRequest(credit=pb.WorkCredit(slots=credit)))
+
+    async def _read(self, call: Any) -> None:
+        async for response in call:
+            kind = response.WhichOneof("kind")
+            if kind == "tasks":
+                for task in response.tasks.tasks:
+                    self._start(task)
+            elif kind == "acks":
+                for ack in response.acks.acks:
+                    self._count(ack)
+            elif kind == "cancel":
+                for task_id in response.cancel.task_ids:
+                    entry = self._running.get(task_id)
+                    if entry:
+                        self.stats.cancelled += 1
+                        entry[0].cancel()
+
+    def _count(self, ack: pb.OutcomeAck) -> None:
+        if ack.status != pb.OUTCOME_STATUS_ACCEPTED:
+            self.stats.refused += 1
+            log.warning("event=outcome_refused task_id=%s status=%s", ack.task_id,
+                        pb.OutcomeStatus.Name(ack.status))  # fmt: skip
+        elif ack.state == 3:  # TASK_STATE_COMPLETED
+            self.stats.completed += 1
+        else:
+            self.stats.failed += 1
+
+    def _start(self, task: pb.AssignedTask) -> None:
+        context = TaskContext(
+            task_id=task.task_id,
+            task_type=task.task_type,
+            content=task.content,
+            metadata=_metadata(task.metadata_json),
+            retry_count=task.retry_count,
+            _report=lambda p: self._send(pb.WorkRequest(progress=p)),
+            _lease_token=task.lease_token,
+        )
+        runner = asyncio.create_task(self._execute(context, task.lease_token))
+        self._running[task.task_id] = (runner, task.lease_token)
+
+    async def _execute(self, context: TaskContext, lease_token: str) -> None:
+        outcome = pb.TaskOutcome(task_id=context.task_id, lease_token=lease_token)
+        try:
+            outcome.completed = await self._call(context)
+        except asyncio.CancelledError:
+            self._running.pop(context.task_id, None)
+            self._freed += 1
+            self._outcome_ready.set()
+            raise
+        except TaskError as error:
+            outcome.failed.CopyFrom(
+                pb.TaskFailure(
+                    error=str(error) or error.error_type,
+                    error_type=error.error_type,
+                    permanent=error.permanent,
+                    retry_after_seconds=error.retry_after or 0.0,
+                )
+            )
+        except Exception as error:
+            outcome.failed.CopyFrom(
+                pb.TaskFailure(error=f"{type(error).__name__}: {error}", error_type="Default")
+            )
+        self._running.pop(context.task_id, None)
+        self._outcomes.append(outcome)
+        self._freed += 1
+        self._outcome_ready.set()
+
+    async def _call(self, context: TaskContext) -> str:
+        handler = self._handlers.get(context.task_type)
+        if handler is None:
+            raise PermanentError(f"no handler for {context.task_type!r}")
+        if inspect.iscoroutinefunction(handler):
+            value = await handler(context)
+        else:
+            value = await asyncio.to_thread(handler, context)
+            if inspect.isawaitable(value):
+                value = await value
+        return value if isinstance(value, str) else json.dumps(value)
+
+    async def _wind_down(self, grace: float) -> None:
+        """Stop taking tasks; let running ones finish within `grace`; hand back the rest."""
+        runners = [runner for runner, _ in self._running.values()]
+        if runners:
+            await asyncio.wait(runners, timeout=grace)
+        leftovers = list(self._running.items())
+        for _, (runner, _) in leftovers:
+            runner.cancel()
+        await asyncio.gather(*(runner for _, (runner, _) in leftovers), return_exceptions=True)
+        self._flush(credit=0)
+        if leftovers:
+            leases = [pb.TaskLease(task_id=i, lease_token=t) for i, (_, t) in leftovers]
+            self._send(pb.WorkRequest(release=pb.ReleaseTasks(tasks=leases)))
+
+
+def _metadata(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
