@@ -34,6 +34,19 @@ tests/support/node_client/node_modules/.package-lock.json: tests/support/node_cl
 	cd tests/support/node_client && npm ci --no-audit --no-fund
 	touch $@
 
+# The TypeScript SDK's toolchain (buf, protoc-gen-es, tsc) comes from its own lock.
+sdk/typescript/node_modules/.package-lock.json: sdk/typescript/package-lock.json
+	cd sdk/typescript && npm ci --no-audit --no-fund
+	touch $@
+
+.PHONY: sdk-typescript
+sdk-typescript: sdk/typescript/node_modules/.package-lock.json ## Build the TypeScript SDK (stubs from proto/) into sdk/typescript/dist
+	cd sdk/typescript && npm run build
+
+.PHONY: test-sdk-typescript
+test-sdk-typescript: sdk-typescript ## The TypeScript SDK's own tests (its live ones run in tests/sdk, against the services)
+	cd sdk/typescript && npm test
+
 .PHONY: frontend
 frontend: frontend/node_modules/.package-lock.json ## Build the dashboard into frontend/dist
 	cd frontend && npm run build
@@ -85,6 +98,7 @@ browser: ## Install Debian's chromium for the browser tests, if it is missing
 test: install browser tests/support/node_client/node_modules/.package-lock.json ## Install everything, run every check and the whole test suite
 	$(MAKE) --no-print-directory check
 	$(MAKE) --no-print-directory test-frontend
+	$(MAKE) --no-print-directory test-sdk-typescript
 	$(RUN) pytest -q
 
 .PHONY: run

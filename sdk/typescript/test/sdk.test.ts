@@ -1,0 +1,75 @@
+// The package's own tests. Those marked "live" need the real services and run when
+// tests/sdk/test_typescript_sdk.py starts them and passes their addresses
+// (TASKFLOW_SCHEDULER_ADDRESS, TASKFLOW_MONITOR_ADDRESS, TASKFLOW_EXECUTOR_ADDRESS).
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { Code, PermanentError, TaskError, TaskflowClient, Worker, isDone, v1 } from "../src/index.js";
+
+const scheduler = process.env.TASKFLOW_SCHEDULER_ADDRESS;
+const monitor = process.env.TASKFLOW_MONITOR_ADDRESS;
+const executor = process.env.TASKFLOW_EXECUTOR_ADDRESS;
+const live = { skip: !(scheduler && monitor && executor) && "needs the services (run by tests/sdk/test_typescript_sdk.py)" };
+
+test("the generated descriptors name the services of taskflow.v1", () => {
+  assert.equal(v1.WorkerService.typeName, "taskflow.v1.WorkerService");
+  assert.deepEqual(v1.WorkerService.methods.map((m) => m.name), ["Work", "CompleteTask", "FailTask"]);
+  assert.equal(v1.WorkerService.method.work.methodKind, "bidi_streaming");
+  assert.equal(v1.SchedulerService.typeName, "taskflow.v1.SchedulerService");
+});
+
+test("handler errors carry their retry class", () => {
+  const limited = new TaskError("slow down", "RateLimitError", { retryAfter: 30 });
+  assert.deepEqual([limited.errorType, limited.permanent, limited.retryAfter], ["RateLimitError", false, 30]);
+  const hopeless = new PermanentError("bad input");
+  assert.deepEqual([hopeless.errorType, hopeless.permanent], ["PermanentError", true]);
+});
+
+test("a worker without handlers refuses to run", async () => {
+  await assert.rejects(new Worker().run(), /register at least one handler/);
+});
+
+test("live: the client creates, reads and waits; the Python executor runs the tasks", live, async () => {
+  const client = new TaskflowClient({ scheduler, monitor });
+  const created = await client.create("echo", "hello from node", { metadata: { client: "ts" } });
+  assert.equal(created.created, true);
+  const done = await client.wait(created.taskId);
+  assert.deepEqual([done.state, done.result, done.metadata], ["COMPLETED", "hello from node", { client: "ts" }]);
+  assert.ok(isDone(done));
+  const many = await client.createMany([1, 2, 3].map((i) => ({ taskType: "echo", content: `n${i}` })));
+  const results = await Promise.all(many.map(async (c) => (await client.wait(c.taskId)).result));
+  assert.deepEqual(results, ["n1", "n2", "n3"]);
+  await assert.rejects(client.create("no_such_type", "x"), (error: { code: Code }) => error.code === Code.InvalidArgument);
+  await assert.rejects(client.get("00000000-0000-4000-8000-000000000000"), (error: { code: Code }) => error.code === Code.NotFound);
+});
+
+test("live: a Node worker runs its task type, retries by error class, and stops cleanly", live, async () => {
+  const worker = new Worker({ address: executor, queue: "ts-own-tests", concurrency: 4, workerId: "ts-own-tests" });
+  worker.task("ts_reverse", async (task) => {
+    if (task.content === "flaky" && task.retryCount === 0) throw new TaskError("slow down", "RateLimitError");
+    if (task.content === "hopeless") throw new PermanentError("never");
+    task.log(`reversing ${task.content.length} characters`);
+    return [...task.content].reverse().join("");
+  });
+  const stop = new AbortController();
+  const running = worker.run(stop.signal);
+  const client = new TaskflowClient({ scheduler, monitor });
+  let created;
+  for (;;) {
+    try {
+      created = await client.createMany(["abc", "flaky", "hopeless"].map((content) => ({ taskType: "ts_reverse", content })));
+      break;
+    } catch (error) {
+      // Until the worker registered its type, the scheduler does not know it.
+      assert.equal((error as { code: Code }).code, Code.InvalidArgument);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  const [abc, flaky, hopeless] = await Promise.all(created.map((c) => client.wait(c.taskId)));
+  assert.deepEqual([abc.state, abc.result, abc.workerId], ["COMPLETED", "cba", "ts-own-tests"]);
+  assert.deepEqual([flaky.state, flaky.result, flaky.retryCount, flaky.errorType], ["COMPLETED", "ykalf", 1, "RateLimitError"]);
+  assert.deepEqual([hopeless.state, hopeless.errorType], ["DLQ", "PermanentError"]);
+  stop.abort();
+  await running;
+  assert.deepEqual(worker.stats, { completed: 2, failed: 2, refused: 0, cancelled: 0 });
+});
