@@ -4,6 +4,7 @@ pip-installed into a fresh venv, used by real processes against the real stack
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import subprocess
@@ -22,7 +23,7 @@ from taskflow.redis_server import BundledRedis
 from taskflow.v1 import scheduler_service_pb2 as spb
 from taskflow.v1 import scheduler_service_pb2_grpc
 from tests.support.gateway_stack import GatewayStack, gateway_stack, wait_for_state
-from tests.support.sdk_venv import build_and_install, run_script, start_script
+from tests.support.sdk_venv import EXAMPLES, build_and_install, run_script, start_script
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.slow]
@@ -186,3 +187,37 @@ async def test_a_sigkilled_remote_worker_loses_nothing_and_nothing_runs_twice(
         task = await grpc_task(stack, task_id)
         assert (task.retry_count, task.error_type, task.worker_id) == (1, "WorkerLost", "rescuer")
     assert sum(n for line, n in done.items() if line.startswith("done ")) == len(ids)
+
+
+async def test_the_readme_examples_run_as_written(
+    sdk_python: Path,
+    stack: GatewayStack,
+    http: httpx.AsyncClient,
+    tmp_path: Path,
+    workers: list[subprocess.Popen[bytes]],
+) -> None:
+    s = stack.settings
+    env = {
+        "TASKFLOW_SCHEDULER_ADDRESS": s.scheduler_address,
+        "TASKFLOW_MONITOR_ADDRESS": s.monitor_address,
+        "TASKFLOW_EXECUTOR_ADDRESS": s.executor_address,
+    }
+    answer = json.loads(
+        await run_script(sdk_python, str(EXAMPLES / "client.py"), cwd=tmp_path, env=env)
+    )
+    assert answer["state"] == "COMPLETED"
+    assert answer["result"].startswith("[extractive summary] ")
+    worker = start_script(sdk_python, str(EXAMPLES / "worker.py"), cwd=tmp_path, env=env)
+    workers.append(worker)
+
+    async def reverse_registered() -> bool:
+        details = (await http.get("/api/v1/workers/")).json()["worker_details"]
+        return any(f"-{worker.pid}-" in d["worker_id"] for d in details)
+
+    await eventually(reverse_registered, within=60, what="the example worker registered")
+    reply = await http.post("/api/v1/tasks", json={"task_type": "reverse", "content": "stressed"})
+    assert reply.status_code == 201, reply.text
+    done = await wait_for_state(http, reply.json()["task_id"], "COMPLETED", within=60)
+    assert done["result"] == "desserts"
+    worker.send_signal(signal.SIGTERM)
+    assert await asyncio.to_thread(worker.wait, 30) == 0

@@ -12,6 +12,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = Path(__file__).resolve().parent / "sdk_scripts"
+EXAMPLES = ROOT / "sdk" / "python" / "examples"
 
 
 def uv() -> str:
@@ -45,15 +46,17 @@ def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
 
 
-async def run_script(python: Path, script: str, *args: str, cwd: Path) -> str:
-    """Run sdk_scripts/`script` with the venv's python, without blocking the loop that
-    serves the in-process services; its stdout."""
+async def run_script(
+    python: Path, script: str, *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> str:
+    """Run sdk_scripts/`script` (or a path) with the venv's python, without blocking
+    the loop that serves the in-process services; its stdout."""
     process = await asyncio.create_subprocess_exec(
         str(python),
         str(SCRIPTS / script),
         *args,
         cwd=cwd,
-        env=clean_env(),
+        env={**clean_env(), **(env or {})},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -63,13 +66,16 @@ async def run_script(python: Path, script: str, *args: str, cwd: Path) -> str:
     return out.decode()
 
 
-def start_script(python: Path, script: str, *args: str, cwd: Path) -> subprocess.Popen[bytes]:
-    """Start sdk_scripts/`script` as a process of its own (output in cwd/<script>.log)."""
+def start_script(
+    python: Path, script: str, *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start sdk_scripts/`script` (or a path) as a process of its own (output in
+    cwd/<script>.log)."""
     with (cwd / f"{Path(script).stem}.log").open("ab") as log:
         return subprocess.Popen(
             [str(python), str(SCRIPTS / script), *args],
             cwd=cwd,
-            env=clean_env(),
+            env={**clean_env(), **(env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
         )
