@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 REMOTE = ROOT / "bench" / "remote"
 BENCH_NODE = ROOT / "build" / "bench-node"
 BULLMQ_VERSION = "5"
+KINDS = ("executor", "python", "node", "bullmq")
 
 
 @contextlib.contextmanager
@@ -143,11 +144,14 @@ async def main(options: argparse.Namespace) -> None:
         store = TaskStore(client, StoreConfig())
         for index in range(options.rounds):
             print(f"--- round {index + 1} of {options.rounds}")
-            result = await drain(server.url, store, n, 1, concurrency)
-            report_drain(f"drain: 1 executor process, concurrency {concurrency}", n, result)
-            await remote_drain(server.url, store, n, "python", concurrency)
-            await remote_drain(server.url, store, n, "node", concurrency)
-            await bullmq_drain(server.url, client, n, concurrency)
+            if "executor" in options.only:
+                result = await drain(server.url, store, n, 1, concurrency)
+                report_drain(f"drain: 1 executor process, concurrency {concurrency}", n, result)
+            for kind in ("python", "node"):
+                if kind in options.only:
+                    await remote_drain(server.url, store, n, kind, concurrency)
+            if "bullmq" in options.only:
+                await bullmq_drain(server.url, client, n, concurrency)
         await client.aclose()
 
 
@@ -156,4 +160,7 @@ if __name__ == "__main__":
     parser.add_argument("--tasks", type=int, default=20_000, help="tasks per drain")
     parser.add_argument("--concurrency", type=int, default=32, help="slots of every worker")
     parser.add_argument("--rounds", type=int, default=1, help="repeat everything this often")
+    parser.add_argument(
+        "--only", nargs="+", default=list(KINDS), choices=KINDS, help="which workers to drain with"
+    )
     asyncio.run(main(parser.parse_args()))

@@ -11,6 +11,11 @@ export class PushQueue<T> implements AsyncIterable<T> {
     this.notify();
   }
 
+  /** True once close() was called: nothing pushed reaches the stream any more. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   close(): void {
     this.closed = true;
     this.notify();

@@ -221,14 +221,17 @@ export class Worker {
   }
 
   private flush(credit: number): void {
+    // Between streams outcomes wait: the next session sends them first.
+    if (this.requests.isClosed) return;
+    // Credit first: the server claims the next batch while it records these outcomes.
+    if (credit > 0) {
+      this.freed = Math.max(0, this.freed - credit);
+      this.requests.push({ kind: { case: "credit", value: { slots: credit } } });
+    }
     if (this.outcomes.length > 0) {
       const outcomes = this.outcomes;
       this.outcomes = [];
       this.requests.push({ kind: { case: "outcomes", value: { outcomes } } });
-    }
-    if (credit > 0) {
-      this.freed = Math.max(0, this.freed - credit);
-      this.requests.push({ kind: { case: "credit", value: { slots: credit } } });
     }
   }
 

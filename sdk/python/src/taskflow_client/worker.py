@@ -193,14 +193,15 @@ class Worker:
         self._requests.put_nowait(request)
 
     def _flush(self, *, credit: int) -> None:
-        """Send the outcomes gathered so far in one batch, then the slots they freed."""
+        """Send the slots freed, then the outcomes gathered so far in one batch."""
         self._outcome_ready.clear()
-        if self._outcomes:
-            batch, self._outcomes = self._outcomes, []
-            self._send(pb.WorkRequest(outcomes=pb.TaskOutcomes(outcomes=batch)))
+        # Credit first: the server claims the next batch while it records these outcomes.
         if credit > 0:
             self._freed -= min(credit, self._freed)
             self._send(pb.WorkRequest(credit=pb.WorkCredit(slots=credit)))
+        if self._outcomes:
+            batch, self._outcomes = self._outcomes, []
+            self._send(pb.WorkRequest(outcomes=pb.TaskOutcomes(outcomes=batch)))
 
     async def _read(self, call: Any) -> None:
         async for response in call:
