@@ -89,15 +89,18 @@ async def remote_drain(url: str, store: TaskStore, n: int, kind: str, concurrenc
         async def completed() -> int:
             return (await store.status()).states[TaskState.COMPLETED]
 
+        await client.config_resetstat()
         await control.resume()
         seconds = await steady_drain(completed, n)
         cpu = {name: process_cpu_s(pid) - before[name] for name, pid in pids.items()}
         server = await server_cpu_s(client) - server_before
+        scripts = (await client.info("commandstats")).get("cmdstat_evalsha", {})
     await client.flushall()
     report(f"drain: 1 remote {kind} worker process, concurrency {concurrency}", n, seconds)
     print(
         f"{'':<8}CPU per task: {kind} worker {cpu['worker'] / n * 1e6:.0f} µs, executor "
-        f"{cpu['executor'] / n * 1e6:.0f} µs, valkey {server / n * 1e6:.0f} µs"
+        f"{cpu['executor'] / n * 1e6:.0f} µs, valkey {server / n * 1e6:.0f} µs; "
+        f"{n / max(int(scripts.get('calls', 0)), 1):.1f} tasks per script call"
     )
 
 
