@@ -222,3 +222,16 @@ async def test_the_executor_keeps_running_its_own_types_beside_remote_ones(
     await eventually(ours_done, what="the echo task run by the executor")
     assert (await task(api, remote)).state == enums.TASK_STATE_PENDING
     call.cancel()
+
+
+async def test_a_task_the_worker_no_longer_holds_is_cancelled_on_its_stream(
+    api: SchedulerClient, workers: Any
+) -> None:
+    call = await register(workers)
+    (task_id,) = await create(api, "deleted while running")
+    await call.write(pb.WorkRequest(credit=pb.WorkCredit(slots=1)))
+    (held,) = (await read_kind(call, "tasks")).tasks
+    await api.stub.DeleteTask(spb.DeleteTaskRequest(task_id=task_id))
+    cancel = await read_kind(call, "cancel")
+    assert (list(cancel.task_ids), cancel.reason) == ([held.task_id], "lease lost")
+    call.cancel()

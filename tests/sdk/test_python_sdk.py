@@ -8,63 +8,29 @@ import asyncio
 import json
 import signal
 import subprocess
-from collections import Counter
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
-from grpc import aio
-from redis.asyncio import Redis
 
-from taskflow.redis_server import BundledRedis
-from taskflow.v1 import scheduler_service_pb2 as spb
-from taskflow.v1 import scheduler_service_pb2_grpc
-from tests.support.gateway_stack import GatewayStack, gateway_stack, wait_for_state
+from tests.sdk.conftest import (
+    MODULE_LOOP,
+    addresses,
+    effects,
+    grpc_create,
+    grpc_task,
+    registered,
+    sigkill_mid_task_then_rescue,
+)
+from tests.support.gateway_stack import GatewayStack, wait_for_state
 from tests.support.sdk_venv import EXAMPLES, build_and_install, run_script, start_script
-from tests.support.waiting import eventually
 
-pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.slow]
-# Short leases: a killed worker's tasks come back within seconds.
-LEASE_SECONDS = 2
+pytestmark = [MODULE_LOOP, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
 def sdk_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_and_install(tmp_path_factory.mktemp("sdk"))
-
-
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def stack(redis_server: BundledRedis) -> AsyncIterator[GatewayStack]:
-    client = Redis.from_url(redis_server.url)
-    try:
-        async with gateway_stack(
-            redis_server.url, client, TASKFLOW_LEASE_SECONDS=LEASE_SECONDS
-        ) as running:
-            yield running
-    finally:
-        await client.aclose()
-
-
-@pytest.fixture
-def http(stack: GatewayStack, redis_url: str) -> httpx.AsyncClient:
-    return stack.http
-
-
-@pytest.fixture
-def workers() -> Iterator[list[subprocess.Popen[bytes]]]:
-    started: list[subprocess.Popen[bytes]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 async def test_the_installed_client_creates_reads_and_waits(
@@ -91,38 +57,6 @@ async def test_the_installed_client_creates_reads_and_waits(
     assert seen["errors"] == ["InvalidArgument", "NotFound"]
 
 
-async def registered(http: httpx.AsyncClient, worker_id: str) -> None:
-    async def listed() -> bool:
-        details = (await http.get("/api/v1/workers/")).json()["worker_details"]
-        return any(d["worker_id"] == worker_id for d in details)
-
-    await eventually(listed, within=60, what=f"remote worker {worker_id} registered")
-
-
-async def create(stack: GatewayStack, *contents: str) -> list[str]:
-    """Tasks created from Python over gRPC (the services' own stubs)."""
-    async with aio.insecure_channel(stack.settings.scheduler_address) as channel:
-        stub = scheduler_service_pb2_grpc.SchedulerServiceStub(channel)
-        request = spb.BatchCreateTasksRequest(
-            tasks=[spb.CreateTaskRequest(task_type="sdk_shout", content=c) for c in contents]
-        )
-        reply = await stub.BatchCreateTasks(request)
-        return [t.task_id for t in reply.tasks]
-
-
-async def grpc_task(stack: GatewayStack, task_id: str) -> Any:
-    async with aio.insecure_channel(stack.settings.scheduler_address) as channel:
-        stub = scheduler_service_pb2_grpc.SchedulerServiceStub(channel)
-        return (await stub.GetTask(spb.GetTaskRequest(task_id=task_id))).task
-
-
-def effects(path: Path) -> Counter[str]:
-    """How often each `start <id>` / `done <id>` line was written."""
-    if not path.exists():
-        return Counter()
-    return Counter(line for line in path.read_text().splitlines() if line)
-
-
 async def test_a_remote_python_worker_runs_tasks_created_from_python(
     sdk_python: Path,
     stack: GatewayStack,
@@ -134,7 +68,7 @@ async def test_a_remote_python_worker_runs_tasks_created_from_python(
     address = stack.settings.executor_address
     workers.append(start_script(sdk_python, "remote_worker.py", address, str(log), cwd=tmp_path))
     await registered(http, "shouter")
-    ids = await create(stack, "hello", "remote", "fail")
+    ids = await grpc_create(stack, "sdk_shout", "hello", "remote", "fail")
     for task_id, expected in zip(ids, ["HELLO", "REMOTE", "FAIL"], strict=True):
         via_rest = await wait_for_state(http, task_id, "COMPLETED", within=60)
         assert via_rest["result"] == expected
@@ -153,40 +87,16 @@ async def test_a_sigkilled_remote_worker_loses_nothing_and_nothing_runs_twice(
     workers: list[subprocess.Popen[bytes]],
 ) -> None:
     address = stack.settings.executor_address
-    first_log, second_log = tmp_path / "victim.effects", tmp_path / "rescuer.effects"
-    victim = start_script(
-        sdk_python, "remote_worker.py", address, str(first_log), "--hang", cwd=tmp_path
-    )
-    workers.append(victim)
-    await registered(http, "victim")
-    contents = ["hang" if i % 5 == 0 else f"task {i}" for i in range(30)]
-    ids = await create(stack, *contents)
-    hanging = {task_id for task_id, c in zip(ids, contents, strict=True) if c == "hang"}
 
-    async def stuck_with_all_results_saved() -> bool:
-        seen = effects(first_log)
-        held = sum(seen[f"start {i}"] for i in hanging)
-        done = sum(n for line, n in seen.items() if line.startswith("done "))
-        completed = (await http.get("/api/v1/queues/status")).json()["states"]["COMPLETED"]
-        return held == 4 and completed == done
+    def start(log: Path, hang: bool) -> subprocess.Popen[bytes]:
+        flags = ["--hang"] if hang else []
+        worker = start_script(
+            sdk_python, "remote_worker.py", address, str(log), *flags, cwd=tmp_path
+        )
+        workers.append(worker)
+        return worker
 
-    # Its four slots hang mid-task; every task it finished before is saved.
-    await eventually(stuck_with_all_results_saved, within=60, what="the victim stuck mid-task")
-    victim.send_signal(signal.SIGKILL)
-    victim.wait()
-    workers.append(
-        start_script(sdk_python, "remote_worker.py", address, str(second_log), cwd=tmp_path)
-    )
-    for task_id in ids:
-        await wait_for_state(http, task_id, "COMPLETED", within=90)
-    done = effects(first_log) + effects(second_log)
-    assert {task_id: done[f"done {task_id}"] for task_id in ids} == dict.fromkeys(ids, 1)
-    killed = [i for i in hanging if effects(first_log)[f"start {i}"]]
-    assert len(killed) == 4
-    for task_id in killed:
-        task = await grpc_task(stack, task_id)
-        assert (task.retry_count, task.error_type, task.worker_id) == (1, "WorkerLost", "rescuer")
-    assert sum(n for line, n in done.items() if line.startswith("done ")) == len(ids)
+    await sigkill_mid_task_then_rescue(start, "sdk_shout", stack, http, tmp_path)
 
 
 async def test_the_readme_examples_run_as_written(
@@ -196,12 +106,7 @@ async def test_the_readme_examples_run_as_written(
     tmp_path: Path,
     workers: list[subprocess.Popen[bytes]],
 ) -> None:
-    s = stack.settings
-    env = {
-        "TASKFLOW_SCHEDULER_ADDRESS": s.scheduler_address,
-        "TASKFLOW_MONITOR_ADDRESS": s.monitor_address,
-        "TASKFLOW_EXECUTOR_ADDRESS": s.executor_address,
-    }
+    env = addresses(stack)
     answer = json.loads(
         await run_script(sdk_python, str(EXAMPLES / "client.py"), cwd=tmp_path, env=env)
     )
@@ -210,11 +115,7 @@ async def test_the_readme_examples_run_as_written(
     worker = start_script(sdk_python, str(EXAMPLES / "worker.py"), cwd=tmp_path, env=env)
     workers.append(worker)
 
-    async def reverse_registered() -> bool:
-        details = (await http.get("/api/v1/workers/")).json()["worker_details"]
-        return any(f"-{worker.pid}-" in d["worker_id"] for d in details)
-
-    await eventually(reverse_registered, within=60, what="the example worker registered")
+    await registered(http, f"-{worker.pid}-")
     reply = await http.post("/api/v1/tasks", json={"task_type": "reverse", "content": "stressed"})
     assert reply.status_code == 201, reply.text
     done = await wait_for_state(http, reply.json()["task_id"], "COMPLETED", within=60)

@@ -10,24 +10,24 @@ import os
 import shutil
 import signal
 import subprocess
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
-from grpc import aio
-from redis.asyncio import Redis
 
-from taskflow.redis_server import BundledRedis
-from taskflow.v1 import scheduler_service_pb2 as spb
-from taskflow.v1 import scheduler_service_pb2_grpc
-from tests.support.gateway_stack import GatewayStack, gateway_stack, wait_for_state
-from tests.support.waiting import eventually
+from tests.sdk.conftest import (
+    MODULE_LOOP,
+    addresses,
+    grpc_create,
+    grpc_task,
+    registered,
+    sigkill_mid_task_then_rescue,
+)
+from tests.support.gateway_stack import GatewayStack, wait_for_state
 
-pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.slow]
+pytestmark = [MODULE_LOOP, pytest.mark.slow]
 PACKAGE = Path(__file__).resolve().parents[2] / "sdk" / "typescript"
+SCRIPTS = Path(__file__).resolve().parents[1] / "support" / "sdk_scripts"
 
 
 def npm(*args: str, cwd: Path) -> None:
@@ -57,39 +57,15 @@ def node_app(tmp_path_factory: pytest.TempPathFactory) -> Path:
     app.mkdir()
     (app / "package.json").write_text('{"name": "app", "private": true, "type": "module"}')
     npm("install", str(tarball), cwd=app)
-    for example in (PACKAGE / "examples").glob("*.mjs"):
-        shutil.copy(example, app / example.name)
+    for script in [*(PACKAGE / "examples").glob("*.mjs"), SCRIPTS / "remote_worker.mjs"]:
+        shutil.copy(script, app / script.name)
     return app
 
 
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def stack(redis_server: BundledRedis) -> AsyncIterator[GatewayStack]:
-    client = Redis.from_url(redis_server.url)
-    try:
-        async with gateway_stack(redis_server.url, client) as running:
-            yield running
-    finally:
-        await client.aclose()
-
-
-@pytest.fixture
-def http(stack: GatewayStack, redis_url: str) -> httpx.AsyncClient:
-    return stack.http
-
-
-def addresses(stack: GatewayStack) -> dict[str, str]:
-    s = stack.settings
-    return {
-        **os.environ,
-        "TASKFLOW_SCHEDULER_ADDRESS": s.scheduler_address,
-        "TASKFLOW_MONITOR_ADDRESS": s.monitor_address,
-        "TASKFLOW_EXECUTOR_ADDRESS": s.executor_address,
-    }
-
-
 async def node(*args: str, cwd: Path, env: dict[str, str]) -> str:
+    """`node args...` with `env` added to ours; its stdout."""
     process = await asyncio.create_subprocess_exec(
-        "node", *args, cwd=cwd, env=env,
+        "node", *args, cwd=cwd, env={**os.environ, **env},
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     async with asyncio.timeout(180):
@@ -98,24 +74,18 @@ async def node(*args: str, cwd: Path, env: dict[str, str]) -> str:
     return out.decode()
 
 
-def start_node(script: str, *, cwd: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """`node script` as a process of its own, its output in cwd/<script>.log."""
+def start_node(
+    script: str, *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """`node script args...` as a process of its own, its output in cwd/<script>.log."""
     with (cwd / f"{script}.log").open("ab") as log:
-        return subprocess.Popen(["node", script], cwd=cwd, env=env, stdout=log, stderr=log)
-
-
-@pytest.fixture
-def started() -> Iterator[list[subprocess.Popen[bytes]]]:
-    processes: list[subprocess.Popen[bytes]] = []
-    yield processes
-    for process in processes:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        return subprocess.Popen(
+            ["node", script, *args],
+            cwd=cwd,
+            env={**os.environ, **(env or {})},
+            stdout=log,
+            stderr=log,
+        )
 
 
 async def test_the_packages_own_tests_pass_against_the_services(
@@ -137,35 +107,15 @@ async def test_a_node_client_creates_tasks_the_python_executor_runs(
     assert stored["result"] == answer["result"]
 
 
-async def grpc_create(stack: GatewayStack, task_type: str, *contents: str) -> list[str]:
-    async with aio.insecure_channel(stack.settings.scheduler_address) as channel:
-        stub = scheduler_service_pb2_grpc.SchedulerServiceStub(channel)
-        request = spb.BatchCreateTasksRequest(
-            tasks=[spb.CreateTaskRequest(task_type=task_type, content=c) for c in contents]
-        )
-        return [t.task_id for t in (await stub.BatchCreateTasks(request)).tasks]
-
-
-async def grpc_task(stack: GatewayStack, task_id: str) -> Any:
-    async with aio.insecure_channel(stack.settings.scheduler_address) as channel:
-        stub = scheduler_service_pb2_grpc.SchedulerServiceStub(channel)
-        return (await stub.GetTask(spb.GetTaskRequest(task_id=task_id))).task
-
-
 async def test_a_node_worker_runs_tasks_created_from_python(
     node_app: Path,
     stack: GatewayStack,
     http: httpx.AsyncClient,
-    started: list[subprocess.Popen[bytes]],
+    workers: list[subprocess.Popen[bytes]],
 ) -> None:
     worker = start_node("worker.mjs", cwd=node_app, env=addresses(stack))
-    started.append(worker)
-
-    async def registered() -> bool:
-        details = (await http.get("/api/v1/workers/")).json()["worker_details"]
-        return any(f"-{worker.pid}-" in d["worker_id"] for d in details)
-
-    await eventually(registered, within=60, what="the Node worker registered")
+    workers.append(worker)
+    await registered(http, f"-{worker.pid}-")
     ids = await grpc_create(stack, "shout", "hello", "from python", "")
     for task_id, expected in zip(ids[:2], ["HELLO", "FROM PYTHON"], strict=True):
         assert (await wait_for_state(http, task_id, "COMPLETED", within=60))["result"] == expected
@@ -174,3 +124,21 @@ async def test_a_node_worker_runs_tasks_created_from_python(
     assert (dead["error_type"], dead["last_error"]) == ("PermanentError", "nothing to shout")
     worker.send_signal(signal.SIGTERM)
     assert await asyncio.to_thread(worker.wait, 30) == 0
+
+
+async def test_a_sigkilled_node_worker_loses_nothing_and_nothing_runs_twice(
+    node_app: Path,
+    stack: GatewayStack,
+    http: httpx.AsyncClient,
+    tmp_path: Path,
+    workers: list[subprocess.Popen[bytes]],
+) -> None:
+    address = stack.settings.executor_address
+
+    def start(log: Path, hang: bool) -> subprocess.Popen[bytes]:
+        flags = ["--hang"] if hang else []
+        worker = start_node("remote_worker.mjs", address, str(log), *flags, cwd=node_app)
+        workers.append(worker)
+        return worker
+
+    await sigkill_mid_task_then_rescue(start, "ts_shout", stack, http, tmp_path)

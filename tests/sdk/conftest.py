@@ -1,0 +1,143 @@
+"""The SDKs against the whole stack: one stack per test module (tests of a module
+share its event loop), an empty Redis for each test, and the worker processes a
+test starts, stopped with SIGTERM at its end."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from grpc import aio
+from redis.asyncio import Redis
+
+from taskflow.redis_server import BundledRedis
+from taskflow.v1 import scheduler_service_pb2 as spb
+from taskflow.v1 import scheduler_service_pb2_grpc
+from tests.support.gateway_stack import GatewayStack, gateway_stack, wait_for_state
+from tests.support.waiting import eventually
+
+MODULE_LOOP = pytest.mark.asyncio(loop_scope="module")
+# Short leases: a killed worker's tasks come back within seconds.
+LEASE_SECONDS = 2
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def stack(redis_server: BundledRedis) -> AsyncIterator[GatewayStack]:
+    client = Redis.from_url(redis_server.url)
+    try:
+        async with gateway_stack(
+            redis_server.url, client, TASKFLOW_LEASE_SECONDS=LEASE_SECONDS
+        ) as running:
+            yield running
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
+def http(stack: GatewayStack, redis_url: str) -> httpx.AsyncClient:
+    """The gateway's client; `redis_url` empties Redis before the test."""
+    return stack.http
+
+
+@pytest.fixture
+def workers() -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Worker processes a test starts; any still running at its end get SIGTERM."""
+    started: list[subprocess.Popen[bytes]] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def addresses(stack: GatewayStack) -> dict[str, str]:
+    """Where the services listen, as the SDK examples read it from the environment."""
+    s = stack.settings
+    return {
+        "TASKFLOW_SCHEDULER_ADDRESS": s.scheduler_address,
+        "TASKFLOW_MONITOR_ADDRESS": s.monitor_address,
+        "TASKFLOW_EXECUTOR_ADDRESS": s.executor_address,
+    }
+
+
+async def registered(http: httpx.AsyncClient, marker: str) -> None:
+    """Until a worker whose id holds `marker` is listed (its stream is registered)."""
+
+    async def listed() -> bool:
+        details = (await http.get("/api/v1/workers/")).json()["worker_details"]
+        return any(marker in d["worker_id"] for d in details)
+
+    await eventually(listed, within=60, what=f"a remote worker {marker!r} registered")
+
+
+async def grpc_create(stack: GatewayStack, task_type: str, *contents: str) -> list[str]:
+    """Tasks created from Python over gRPC (the services' own stubs), in one batch."""
+    async with aio.insecure_channel(stack.settings.scheduler_address) as channel:
+        stub = scheduler_service_pb2_grpc.SchedulerServiceStub(channel)
+        request = spb.BatchCreateTasksRequest(
+            tasks=[spb.CreateTaskRequest(task_type=task_type, content=c) for c in contents]
+        )
+        return [t.task_id for t in (await stub.BatchCreateTasks(request)).tasks]
+
+
+async def grpc_task(stack: GatewayStack, task_id: str) -> Any:
+    """The task as SchedulerService.GetTask answers."""
+    async with aio.insecure_channel(stack.settings.scheduler_address) as channel:
+        stub = scheduler_service_pb2_grpc.SchedulerServiceStub(channel)
+        return (await stub.GetTask(spb.GetTaskRequest(task_id=task_id))).task
+
+
+def effects(path: Path) -> Counter[str]:
+    """How often each `start <id>` / `done <id>` line was written by a test worker."""
+    if not path.exists():
+        return Counter()
+    return Counter(line for line in path.read_text().splitlines() if line)
+
+
+StartWorker = Callable[[Path, bool], subprocess.Popen[bytes]]
+
+
+async def sigkill_mid_task_then_rescue(
+    start: StartWorker, task_type: str, stack: GatewayStack, http: httpx.AsyncClient, tmp: Path
+) -> None:
+    """A worker (`start(effects file, hang)`, id = the file's stem) is SIGKILLed while
+    its four slots hang mid-task and everything it finished before is saved; a second
+    worker then runs the rest. Every task completes, and its work was done exactly once."""
+    first_log, second_log = tmp / "victim.effects", tmp / "rescuer.effects"
+    victim = start(first_log, True)
+    await registered(http, "victim")
+    contents = ["hang" if i % 5 == 0 else f"task {i}" for i in range(30)]
+    ids = await grpc_create(stack, task_type, *contents)
+    hanging = {task_id for task_id, c in zip(ids, contents, strict=True) if c == "hang"}
+
+    async def stuck_with_all_results_saved() -> bool:
+        seen = effects(first_log)
+        held = sum(seen[f"start {i}"] for i in hanging)
+        done = sum(n for line, n in seen.items() if line.startswith("done "))
+        completed = (await http.get("/api/v1/queues/status")).json()["states"]["COMPLETED"]
+        return held == 4 and completed == done
+
+    await eventually(stuck_with_all_results_saved, within=60, what="the victim stuck mid-task")
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    start(second_log, False)
+    for task_id in ids:
+        await wait_for_state(http, task_id, "COMPLETED", within=90)
+    done = effects(first_log) + effects(second_log)
+    assert {task_id: done[f"done {task_id}"] for task_id in ids} == dict.fromkeys(ids, 1)
+    killed = [i for i in hanging if effects(first_log)[f"start {i}"]]
+    assert len(killed) == 4
+    for task_id in killed:
+        task = await grpc_task(stack, task_id)
+        assert (task.retry_count, task.error_type, task.worker_id) == (1, "WorkerLost", "rescuer")

@@ -1,0 +1,27 @@
+// The Node twin of remote_worker.py, on the installed @asynctaskflow/client only, run
+// by tests/sdk/ as a process (from the Node project the packed SDK is installed in).
+//
+//   node remote_worker.mjs <executor address> <side-effect file> [--hang]
+//
+// Handles `ts_shout` (upper-cases the content) on the queue "sdk-node". Every
+// handler run appends `start <id>` to the side-effect file when it begins and
+// `done <id>` just before it returns. With --hang, tasks whose content is "hang"
+// never finish (to be SIGKILLed mid-task).
+import { appendFileSync } from "node:fs";
+import { parse } from "node:path";
+import { Worker } from "@asynctaskflow/client";
+
+const [address, effects, ...flags] = process.argv.slice(2);
+const hang = flags.includes("--hang");
+const worker = new Worker({ address, queue: "sdk-node", concurrency: 4, workerId: parse(effects).name });
+
+worker.task("ts_shout", async (task) => {
+  appendFileSync(effects, `start ${task.taskId}\n`);
+  if (hang && task.content === "hang") await new Promise(() => {});
+  appendFileSync(effects, `done ${task.taskId}\n`);
+  return task.content.toUpperCase();
+});
+
+const stop = new AbortController();
+process.on("SIGTERM", () => stop.abort());
+await worker.run(stop.signal);
