@@ -35,3 +35,16 @@ class CorruptTask(TaskflowError):
 
 class Unavailable(TaskflowError):
     """A dependency (Redis, a service, the provider) cannot be reached right now."""
+
+
+# Error messages travel back as gRPC status details (an HTTP/2 header, a few KiB at
+# most): a message quoting a 17,000-character id would not fit. Quote input through this.
+QUOTE_LIMIT = 80
+
+
+def quoted(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """`value` as repr() quotes it, cut to `limit` characters with its length said."""
+    text = str(value)
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text)} characters)"

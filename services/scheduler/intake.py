@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from taskflow.errors import InvalidInput, TooLarge
+from taskflow.errors import InvalidInput, TooLarge, quoted
 from taskflow.metadata_rules import check_metadata
 from taskflow.settings import Settings
 from taskflow.store import NewTask
@@ -114,7 +114,7 @@ class Intake:
         idempotency_key: str = "",
     ) -> NewTask:
         if content_type and content_type != PDF_CONTENT_TYPE:
-            raise InvalidInput(f"file must be {PDF_CONTENT_TYPE}, not {content_type}")
+            raise InvalidInput(f"file must be {PDF_CONTENT_TYPE}, not {quoted(content_type)}")
         if not pdf:
             raise InvalidInput("file is empty")
         if len(pdf) > self.limits.max_payload_bytes:
@@ -175,4 +175,4 @@ def check_issue_date(text: str) -> str:
             return parse(text).isoformat()
         except ValueError:
             continue
-    raise InvalidInput(f"issue_date {text!r} is not an ISO 8601 date")
+    raise InvalidInput(f"issue_date {quoted(text)} is not an ISO 8601 date")

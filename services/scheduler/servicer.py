@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from grpc import aio
 
 from services.scheduler.intake import DEFAULT_QUEUE, Intake
-from taskflow.errors import InvalidInput, NotFound
+from taskflow.errors import InvalidInput, NotFound, quoted
 from taskflow.rpc import convert
 from taskflow.store import (
     CANCELLABLE_STATES,
@@ -173,7 +173,7 @@ class SchedulerServicer(SchedulerServiceServicer):
             queue = QueueName(request.queue_name)
         except ValueError:
             names = ", ".join(q.value for q in QueueName)
-            raise NotFound(f"queue {request.queue_name!r} does not exist ({names})") from None
+            raise NotFound(f"queue {quoted(request.queue_name)} does not exist ({names})") from None
         limit = _limit(request.limit, DEFAULT_QUEUE_LIMIT)
         return pb.ListQueueTasksResponse(task_ids=await self.store.queue_heads(queue, limit))
 
@@ -255,10 +255,10 @@ class SchedulerServicer(SchedulerServiceServicer):
 def _query(request: _Listing) -> TaskQuery:
     if request.sort_by not in SORTABLE:
         fields = ", ".join(SORTABLE[1:])
-        raise InvalidInput(f"sort_by must be one of {fields}, not {request.sort_by!r}")
+        raise InvalidInput(f"sort_by must be one of {fields}, not {quoted(request.sort_by)}")
     prefix = request.task_id.strip().lower()
     if prefix and not all(c in "0123456789abcdef-" for c in prefix):
-        raise InvalidInput(f"task_id {request.task_id!r} is not a task id or a prefix of one")
+        raise InvalidInput(f"task_id {quoted(request.task_id)} is not a task id or a prefix of one")
     return TaskQuery(
         state=convert.state_from_proto(request.status),
         task_type=request.task_type or None,

@@ -1,4 +1,9 @@
-"""Server interceptors: bearer-token auth, and domain errors mapped to status codes."""
+"""Server interceptors: bearer-token auth, and domain errors mapped to status codes.
+
+Request bytes that do not decode as the method's request message are the caller's
+mistake: INVALID_ARGUMENT with one short log line, for every service (grpc would
+otherwise answer UNKNOWN and log a traceback per call).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import grpc
+from google.protobuf.message import DecodeError
 from grpc import aio
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -21,6 +27,9 @@ log = logging.getLogger(__name__)
 ERROR_KIND_KEY = "taskflow-error-kind"
 # Health checks and reflection stay open so probes and tools work without a token.
 OPEN_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
+# Status details ride in an HTTP/2 header: whatever a message says, this much at most.
+MAX_DETAILS_CHARS = 1000
+UNDECODABLE = "the request is not a valid {} message"
 if TYPE_CHECKING:
     # grpc's runtime classes are not generic; only the stubs (grpc-stubs) are.
     Handler = grpc.RpcMethodHandler[Any, Any]
@@ -32,7 +41,7 @@ else:
 async def _abort_for(error: BaseException, context: aio.ServicerContext[Any, Any]) -> None:
     if isinstance(error, TaskflowError):
         context.set_trailing_metadata(((ERROR_KIND_KEY, type(error).__name__),))
-        await context.abort(status_for(error), str(error))
+        await context.abort(status_for(error), _bounded(str(error)))
     if isinstance(error, RedisConnectionError | RedisTimeoutError):
         log.warning("event=redis_unavailable error=%r", str(error))
         await context.abort(grpc.StatusCode.UNAVAILABLE, "the task store (Redis) is unreachable")
@@ -40,8 +49,43 @@ async def _abort_for(error: BaseException, context: aio.ServicerContext[Any, Any
     await context.abort(grpc.StatusCode.INTERNAL, "internal error (see the service log)")
 
 
+def _bounded(details: str) -> str:
+    if len(details) <= MAX_DETAILS_CHARS:
+        return details
+    return details[:MAX_DETAILS_CHARS] + "..."
+
+
+class Undecodable:
+    """What the request deserializer hands on instead of raising: grpc would log a
+    traceback and answer UNKNOWN. The wrapped behaviour answers INVALID_ARGUMENT."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    if deserializer is None:
+        return None
+    message = getattr(getattr(deserializer, "__self__", None), "__name__", "request")
+
+    def deserialize(data: bytes) -> Any:
+        try:
+            return deserializer(data)
+        except (DecodeError, ValueError, RuntimeError):
+            return Undecodable(message)
+
+    return deserialize
+
+
+async def _refuse_undecodable(request: Undecodable, context: aio.ServicerContext[Any, Any]) -> None:
+    log.info("event=undecodable_request message=%s", request.message)
+    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, UNDECODABLE.format(request.message))
+
+
 def _wrap_unary(behavior: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
     async def wrapped(request: Any, context: aio.ServicerContext[Any, Any]) -> Any:
+        if isinstance(request, Undecodable):
+            await _refuse_undecodable(request, context)
         try:
             return await behavior(request, context)
         except (aio.AbortError, grpc.RpcError):
@@ -54,6 +98,8 @@ def _wrap_unary(behavior: Callable[..., Awaitable[Any]]) -> Callable[..., Awaita
 
 def _wrap_stream(behavior: Callable[..., AsyncIterator[Any]]) -> Callable[..., AsyncIterator[Any]]:
     async def wrapped(request: Any, context: aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
+        if isinstance(request, Undecodable):
+            await _refuse_undecodable(request, context)
         try:
             async for item in behavior(request, context):
                 yield item
@@ -82,13 +128,13 @@ class DomainErrorInterceptor(ServerInterceptor):
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
                 _wrap_unary(handler.unary_unary),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=_tolerant(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
                 _wrap_stream(handler.unary_stream),  # type: ignore[arg-type]  # aio streams are async
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=_tolerant(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         if handler.stream_stream:

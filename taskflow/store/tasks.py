@@ -21,6 +21,7 @@ from taskflow.errors import (
     LeaseLost,
     NotFound,
     TaskflowError,
+    quoted,
 )
 from taskflow.store.config import StoreConfig
 from taskflow.store.keys import Keys
@@ -63,7 +64,7 @@ def check_task_id(task_id: str) -> str:
     try:
         return str(uuid.UUID(task_id))
     except (ValueError, TypeError, AttributeError):
-        raise InvalidInput(f"task_id {task_id!r} is not a UUID") from None
+        raise InvalidInput(f"task_id {quoted(task_id)} is not a UUID") from None
 
 
 class TaskStore:
@@ -380,13 +381,13 @@ def _outcome(code: str, claim: ClaimedTask) -> TaskflowError | None:
         return None
     task_id = claim.task_id
     if code == "NOTFOUND":
-        return NotFound(f"task {task_id} does not exist")
+        return NotFound(f"task {quoted(task_id)} does not exist")
     return LeaseLost(f"task {task_id} is no longer held with this lease")
 
 
 def _check_new(task: NewTask) -> None:
     if not task.task_type or not task.task_type.replace("_", "").replace("-", "").isalnum():
-        raise InvalidInput(f"task_type {task.task_type!r} must be a non-empty identifier")
+        raise InvalidInput(f"task_type {quoted(task.task_type)} must be a non-empty identifier")
     if task.max_retries < 0:
         raise InvalidInput("max_retries must be >= 0")
     if task.priority not in PRIORITIES:

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from taskflow.errors import InvalidInput
+from taskflow.errors import InvalidInput, quoted
 
 Handler = Callable[["TaskContext"], Awaitable[str] | str]
 Validator = Callable[[str, Mapping[str, Any], bytes], None]
@@ -97,7 +97,7 @@ def task_type(name: str) -> TaskType:
         return _REGISTRY[name]
     except KeyError:
         known = ", ".join(sorted(_REGISTRY)) or "none"
-        raise InvalidInput(f"unknown task_type {name!r} (registered: {known})") from None
+        raise InvalidInput(f"unknown task_type {quoted(name)} (registered: {known})") from None
 
 
 def registered() -> list[str]:

@@ -3,6 +3,7 @@ nothing half-written in Redis."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
@@ -16,7 +17,7 @@ from taskflow.rpc.interceptors import ERROR_KIND_KEY
 from taskflow.store import NewTask, TaskStore
 from taskflow.v1 import enums_pb2 as enums
 from taskflow.v1 import scheduler_service_pb2 as pb
-from tests.support.stack import SchedulerClient, scheduler, settings_for
+from tests.support.stack import SchedulerClient, monitor, scheduler, settings_for
 
 UNKNOWN_ID = "0b0a3f52-8f5e-4e36-a8f0-3b1f8a4a2c11"
 
@@ -157,3 +158,56 @@ async def test_bad_reads_and_changes(api: SchedulerClient, store: TaskStore) -> 
     assert (await store.get(pending)).state.value == "PENDING"
     listed = await stub.ListTasks(pb.ListTasksRequest(status=enums.TASK_STATE_PENDING))
     assert [t.task_id for t in listed.tasks] == [pending]
+
+
+# Bytes no protobuf message decodes: a field tag of 0 and a truncated length prefix.
+UNDECODABLE_BYTES = (b"\x00", b"\x0a\xff\xff\xff\xff\x0f", b"\x0a\x05ab")
+
+
+@pytest.mark.parametrize("method", ["GetTask", "CreateTask", "ListTasks"])
+@pytest.mark.parametrize("data", UNDECODABLE_BYTES)
+async def test_undecodable_request_bytes_are_invalid_argument_with_one_short_log_line(
+    api: SchedulerClient, caplog: pytest.LogCaptureFixture, method: str, data: bytes
+) -> None:
+    raw = api.channel.unary_unary(f"/taskflow.v1.SchedulerService/{method}", None, None)
+    with caplog.at_level(logging.INFO):
+        error = await refused(raw(data))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, error.details()
+    assert "not a valid" in (error.details() or "")
+    lines = [r for r in caplog.records if "undecodable" in r.getMessage()]
+    assert len(lines) == 1, [r.getMessage() for r in caplog.records]
+    assert lines[0].exc_info is None
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_undecodable_stream_request_is_invalid_argument(
+    redis_url: str, redis_client: Redis
+) -> None:
+    async with monitor(settings_for(redis_url), redis_client) as client:
+        raw = client.channel.unary_stream("/taskflow.v1.MonitorService/WatchTask", None, None)
+        error = await refused(raw(b"\x00").read())
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, error.details()
+
+
+HUGE = "x" * 17_000
+
+
+async def test_errors_quote_a_bounded_part_of_huge_input(api: SchedulerClient) -> None:
+    """A message echoing 17,000 characters would exceed the metadata limit and reach
+    the client as RESOURCE_EXHAUSTED ("Stream removed") instead of the real status."""
+    stub = api.stub
+    invalid = grpc.StatusCode.INVALID_ARGUMENT
+    calls: list[Awaitable[Any]] = [
+        stub.GetTask(pb.GetTaskRequest(task_id=HUGE)),
+        stub.CreateTask(pb.CreateTaskRequest(task_type=HUGE)),
+        stub.ListTasks(pb.ListTasksRequest(sort_by=HUGE)),
+        stub.ListTasks(pb.ListTasksRequest(task_id=HUGE)),
+    ]
+    for call in calls:
+        error = await refused(call)
+        assert error.code() == invalid, (error.code(), (error.details() or "")[:200])
+        assert "17000 characters" in (error.details() or "")
+        assert len(error.details() or "") < 1000
+    error = await refused(stub.ListQueueTasks(pb.ListQueueTasksRequest(queue_name=HUGE)))
+    assert error.code() == grpc.StatusCode.NOT_FOUND, error.code()
+    assert len(error.details() or "") < 1000
