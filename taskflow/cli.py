@@ -44,7 +44,7 @@ TERMINAL = {
 def up() -> None:
     """Start everything: the bundled Redis (unless REDIS_URL is set) and every service."""
     settings = Settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.secret_values())
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

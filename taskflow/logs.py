@@ -1,13 +1,55 @@
-"""Structured logs: one event per line, key=value, to stderr."""
+"""Structured logs: one event per line, key=value, to stderr, with secrets masked.
+
+Every line passes one filter on the way out, whichever logger wrote it (uvicorn's
+access log included): bearer tokens, `token=` query values and the configured
+secret values themselves (API token, provider key...) are replaced by `***`.
+"""
+
+from __future__ import annotations
 
 import logging
+import re
 import sys
+from collections.abc import Iterable
+
+MASK = "***"
+# `Bearer <token>` anywhere, and a `token=` / `api_key=` / `key=` query parameter.
+SECRET_PATTERNS = (
+    re.compile(r"(?i)(bearer\s+)[^\s'\",;]+"),
+    re.compile(r"(?i)([?&](?:access_)?(?:token|api_key|apikey|key)=)[^&\s'\"]+"),
+)
 
 
-def configure_logging(level: str = "INFO") -> None:
+class RedactSecrets(logging.Filter):
+    """Masks secrets in a record's message and traceback before any handler formats it."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, MASK)
+        for pattern in SECRET_PATTERNS:
+            text = pattern.sub(rf"\g<1>{MASK}", text)
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self.redact(record.getMessage())
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        return True
+
+
+def configure_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactSecrets(secrets))
     logging.basicConfig(
         level=level.upper(),
-        stream=sys.stderr,
         format="ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
+        handlers=[handler],
         force=True,
     )

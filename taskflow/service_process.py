@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 def run_service(name: str, serve: Serve, settings: Settings | None = None) -> None:
     """Run `serve` until SIGTERM/SIGINT, then let it shut down gracefully."""
     settings = settings or Settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.secret_values())
     if not (settings.redis_url or settings.redis_sentinels):
         raise SystemExit(
             f"{name}: set REDIS_URL or REDIS_SENTINELS (or run the whole system with `taskflow up`)"

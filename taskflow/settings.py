@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -95,6 +96,8 @@ class Settings(BaseSettings):
     gateway_port: int = Field(default=8000, ge=0, le=65535, alias="TASKFLOW_GATEWAY_PORT")
     # One INFO line per request; off behind a proxy that keeps its own access log.
     gateway_access_log: bool = Field(default=True, alias="TASKFLOW_GATEWAY_ACCESS_LOG")
+    # With TASKFLOW_API_TOKEN set, /metrics needs the token too unless this opens it.
+    metrics_public: bool = Field(default=False, alias="TASKFLOW_METRICS_PUBLIC")
 
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
     debug: bool = Field(default=False, alias="DEBUG")
@@ -200,6 +203,13 @@ class Settings(BaseSettings):
     def redis_data_dir(self) -> Path:
         """Where the bundled server keeps its append-only file."""
         return self.data_dir / "redis"
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret, for the log filter to mask wherever it appears."""
+        secrets = [self.api_token or "", urlsplit(self.redis_url or "").password or ""]
+        for secret in (self.openrouter_api_key, self.redis_sentinel_password):
+            secrets.append(secret.get_secret_value() if secret else "")
+        return [value for value in secrets if value]
 
 
 def _host_and_port(address: str) -> tuple[str, int]:

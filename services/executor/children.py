@@ -33,7 +33,7 @@ def _die_with_parent() -> None:
 
 def _child_main(settings: Settings, executor_id: str) -> None:
     _die_with_parent()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.secret_values())
     asyncio.run(_child(settings, executor_id))
 
 

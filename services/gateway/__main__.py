@@ -16,7 +16,7 @@ SHUTDOWN_GRACE_S = 5
 def main(*, hand_kept: bool = True) -> None:
     """`hand_kept=False`: every RPC served by the transcoder (the benchmark's other side)."""
     settings = Settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.secret_values())
     app = create_app(settings, hand_kept=hand_kept)
     freeze_startup_heap()
     uvicorn.run(

@@ -36,8 +36,8 @@ KNOWN_SERVICES = {
 
 DESCRIPTION = """The REST and SSE API of AsyncTaskFlow, served over its gRPC services
 (SchedulerService, ExecutorService, MonitorService). Errors are `{"detail": "..."}`.
-When TASKFLOW_API_TOKEN is set, every /api/v1 call needs `Authorization: Bearer
-<token>` (the SSE streams also accept `?token=`)."""
+When TASKFLOW_API_TOKEN is set, every /api/v1 call (and /metrics) needs
+`Authorization: Bearer <token>` (the SSE streams also accept `?token=`)."""
 
 
 def create_app(settings: Settings, *, hand_kept: bool = True) -> FastAPI:
@@ -108,7 +108,11 @@ def create_app(settings: Settings, *, hand_kept: bool = True) -> FastAPI:
         per_path={tasks.PDFXTRACT_PATH: tasks.upload_limit(settings)},
     )
     if settings.api_token:
-        app.add_middleware(BearerAuthMiddleware, token=settings.api_token)
+        app.add_middleware(
+            BearerAuthMiddleware,
+            token=settings.api_token,
+            metrics_public=settings.metrics_public,
+        )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     if settings.cors_origins:
         app.add_middleware(

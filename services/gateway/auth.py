@@ -3,8 +3,10 @@
 With TASKFLOW_API_TOKEN set, every /api/v1 request needs `Authorization: Bearer
 <token>`; the two SSE routes also take `?token=`, since a browser's EventSource
 cannot set headers. The check runs before the body is read, so a refused upload
-costs nothing. The token then rides on each gRPC call as `authorization`
-metadata, where the services check it again.
+costs nothing. `/metrics` needs the token too (Prometheus scrapes with a bearer
+token) unless TASKFLOW_METRICS_PUBLIC opens it. The token then rides on each gRPC
+call as `authorization` metadata, where the services check it again; a token gRPC
+metadata cannot carry (not printable ASCII) is never forwarded.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from services.gateway.clients import Metadata, bearer_metadata
 from services.gateway.errors import detail
 
 API_PREFIX = "/api/v1"
+METRICS_PATH = "/metrics"
 SSE_PATH = re.compile(r"^/api/v1/(queues/status/stream|tasks/[^/]+/events)$")
 # Declares the scheme in /openapi.json (the "Authorize" button of /docs).
 bearer_scheme = HTTPBearer(auto_error=False, description="TASKFLOW_API_TOKEN, when it is set")
@@ -43,12 +46,13 @@ def presented_token(scope: Scope) -> str | None:
 class BearerAuthMiddleware:
     """Answers 401 for an /api/v1 request without the right token."""
 
-    def __init__(self, app: ASGIApp, token: str) -> None:
+    def __init__(self, app: ASGIApp, token: str, *, metrics_public: bool = False) -> None:
         self.app = app
         self.expected = token.encode()
+        self.metrics_public = metrics_public
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not _is_api(scope.get("path", "")):
+        if scope["type"] != "http" or not self._guards(scope.get("path", "")):
             await self.app(scope, receive, send)
             return
         given = (presented_token(scope) or "").encode()
@@ -58,12 +62,18 @@ class BearerAuthMiddleware:
         response = detail(401, "Missing or invalid bearer token", {"WWW-Authenticate": "Bearer"})
         await response(scope, receive, send)
 
-
-def _is_api(path: str) -> bool:
-    return path == API_PREFIX or path.startswith(API_PREFIX + "/")
+    def _guards(self, path: str) -> bool:
+        if path == METRICS_PATH:
+            return not self.metrics_public
+        return path == API_PREFIX or path.startswith(API_PREFIX + "/")
 
 
 def forwarded_metadata(request: Request) -> Metadata:
     """What the gRPC services get: the caller's token (checked above when one is
-    configured; passed on as given otherwise, for the services to judge)."""
-    return bearer_metadata(presented_token(request.scope))
+    configured; passed on as given otherwise, for the services to judge). A token
+    that is not printable ASCII cannot be gRPC metadata: it is dropped, and a service
+    that wants a token answers UNAUTHENTICATED."""
+    token = presented_token(request.scope)
+    if token is not None and not (token.isascii() and token.isprintable()):
+        token = None
+    return bearer_metadata(token)

@@ -20,7 +20,12 @@ from taskflow.redis_server import BundledRedis
 from taskflow.v1 import scheduler_service_pb2 as pb
 from taskflow.v1 import scheduler_service_pb2_grpc
 from tests.e2e.conftest import MODULE_LOOP, SETTINGS
-from tests.support.gateway_stack import GatewayStack, gateway_stack, wait_for_state
+from tests.support.gateway_stack import (
+    GatewayStack,
+    gateway_stack,
+    running_gateway,
+    wait_for_state,
+)
 
 pytestmark = MODULE_LOOP
 TOKEN = "s3cret-token"
@@ -161,8 +166,28 @@ async def test_streams_take_the_token_in_the_query(http: httpx.AsyncClient) -> N
 
 
 async def test_open_endpoints_need_no_token(http: httpx.AsyncClient) -> None:
-    for path in ("/live", "/ready", "/health", "/metrics", "/docs", "/openapi.json"):
+    for path in ("/live", "/ready", "/health", "/docs", "/openapi.json"):
         assert (await http.get(path)).status_code == 200, path
+
+
+async def test_metrics_need_the_token(http: httpx.AsyncClient) -> None:
+    """Prometheus scrapes with a bearer token; the `?token=` of the streams is no
+    key to /metrics."""
+    for headers in ({}, {"Authorization": "Bearer wrong"}):
+        reply = await http.get("/metrics", headers=headers)
+        assert reply.status_code == 401, headers
+        assert reply.headers["www-authenticate"] == "Bearer"
+    assert (await http.get("/metrics", params={"token": TOKEN})).status_code == 401
+    scraped = await http.get("/metrics", headers=BEARER)
+    assert scraped.status_code == 200
+    assert "taskflow_gateway_requests" in scraped.text
+
+
+async def test_metrics_public_opens_only_metrics(secured: GatewayStack) -> None:
+    settings = secured.settings.model_copy(update={"metrics_public": True})
+    async with running_gateway(settings) as base_url, httpx.AsyncClient(base_url=base_url) as http:
+        assert (await http.get("/metrics")).status_code == 200
+        assert (await http.get("/api/v1/queues/status")).status_code == 401
 
 
 async def test_grpc_needs_the_token_but_health_and_reflection_do_not(
