@@ -12,6 +12,7 @@ from typing import Any
 
 from grpc import aio
 
+from taskflow.errors import NotFound, quoted
 from taskflow.provider import PROVIDER_SERVICE
 from taskflow.rpc import convert
 from taskflow.store.breaker import BreakerStatus, CircuitBreakerStore
@@ -89,11 +90,15 @@ class ExecutorServicer(ExecutorServiceServicer):
     async def _each_breaker(
         self, service: str, change: Callable[[str], Awaitable[BreakerStatus]]
     ) -> list[pb.CircuitBreakerResult]:
-        """Apply `change` to one named breaker, or to every known one (at least the
-        provider's)."""
-        services = (
-            [service] if service else sorted({*await self.breakers.services(), PROVIDER_SERVICE})
-        )
+        """Apply `change` to one named breaker, or to every known one: those in use,
+        and the provider's. NotFound for any other name, which would create a breaker
+        nothing ever passes."""
+        known = sorted({*await self.breakers.services(), PROVIDER_SERVICE})
+        if service and service not in known:
+            raise NotFound(
+                f"no circuit breaker named {quoted(service)} (known: {', '.join(known)})"
+            )
+        services = [service] if service else known
         results = []
         for name in services:
             before = await self.breakers.state(name)

@@ -34,3 +34,61 @@ async def test_an_authorization_header_grpc_cannot_carry_is_no_500(
     ]:
         reply = await http.request(method, path, headers=headers)
         assert reply.status_code < 500, (method, path, reply.status_code, reply.text)
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/tasks", {"task_type": "echo", "eta": "2030-01-01T00:00:00Z"}),
+        ("/api/v1/tasks", {"task_type": "echo", "countdown": 60}),
+        ("/api/v1/tasks", {"task_type": "echo", "queue": "retry"}),
+        ("/api/v1/tasks/batch", {"tasks": [{"task_type": "echo", "countdown": 60}]}),
+        ("/api/v1/tasks/batch", {"tasks": [{"task_type": "echo"}], "atomic": True}),
+        ("/api/v1/tasks/cleanup", {"states": ["COMPLETED"], "dry_run": True}),
+        ("/api/v1/queues/dlq/retry-all", {"reset_retry_count": True, "limit": 5}),
+    ],
+)
+async def test_our_own_bodies_refuse_unknown_fields(
+    http: httpx.AsyncClient, path: str, body: dict[str, object]
+) -> None:
+    reply = await http.post(path, json=body)
+    assert reply.status_code == 422, reply.text
+    [problem] = reply.json()["detail"]
+    assert problem["type"] == "extra_forbidden"
+    listed = await http.get("/api/v1/tasks/")
+    assert listed.json()["total_items"] == 0, "a refused body created a task"
+
+
+async def test_the_originals_bodies_still_ignore_unknown_fields(http: httpx.AsyncClient) -> None:
+    summarize = await http.post(
+        "/api/v1/tasks/summarize/", json={"content": "Some text.", "priority": "high"}
+    )
+    assert summarize.status_code == 201, summarize.text
+    for path in ("/api/v1/workers/reset-circuit-breaker", "/api/v1/workers/open-circuit-breaker"):
+        reply = await http.post(path, json={"force": True})
+        assert reply.status_code == 200, (path, reply.text)
+    await http.post("/api/v1/workers/reset-circuit-breaker")
+
+
+async def test_breaker_admin_refuses_unknown_names(http: httpx.AsyncClient) -> None:
+    """Each name used to create a Redis hash: a fuzz run left 13 junk breakers."""
+    for path in ("/api/v1/workers/reset-circuit-breaker", "/api/v1/workers/open-circuit-breaker"):
+        for name in ("no-such-service", "x" * 5000):
+            reply = await http.post(path, json={"service": name})
+            assert reply.status_code == 404, (path, reply.status_code, reply.text[:200])
+            assert len(reply.json()["detail"]) < 300
+    known = await http.post("/api/v1/workers/reset-circuit-breaker", json={"service": "openrouter"})
+    assert known.status_code == 200
+    every = (await http.post("/api/v1/workers/reset-circuit-breaker")).json()
+    assert [result["service"] for result in every["results"]] == ["openrouter"]
+
+
+async def test_a_huge_task_id_is_a_clear_4xx(http: httpx.AsyncClient) -> None:
+    """A 17,000-character id once came back as a 429 `Stream removed`."""
+    huge = "x" * 17_000
+    for method in ("GET", "DELETE"):
+        reply = await http.request(method, f"/api/v1/tasks/{huge}")
+        assert reply.status_code == 422, (method, reply.status_code, reply.text[:200])
+        assert "17000 characters" in reply.json()["detail"]
+    reply = await http.post("/api/v1/tasks", json={"task_type": huge})
+    assert reply.status_code == 422, reply.text[:200]

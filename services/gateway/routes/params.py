@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Query
 from google.protobuf import timestamp_pb2
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from taskflow.v1 import enums_pb2
 
@@ -35,6 +35,10 @@ class QueueName(enum.StrEnum):
 # The REST layer refuses what the gRPC messages cannot carry (their int32 fields), so
 # such input is a 422 naming the field; what is allowed is the scheduler's call.
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+# Bodies of our own endpoints refuse unknown fields (422): a misspelt or unsupported
+# option ("eta", "countdown") must not be silently dropped while the task runs at
+# once. The original's endpoints (contract §4) keep ignoring what they ignored.
+OWN_BODY = ConfigDict(extra="forbid")
 
 
 def state_to_proto(state: StateName) -> enums_pb2.TaskState.ValueType:

@@ -20,6 +20,7 @@ from services.gateway.errors import GrpcHTTPError
 from services.gateway.routes.params import (
     INT32_MAX,
     INT32_MIN,
+    OWN_BODY,
     ListingQuery,
     StateName,
     state_to_proto,
@@ -48,6 +49,8 @@ class SummarizeBody(BaseModel):
 
 
 class CreateTaskBody(BaseModel):
+    model_config = OWN_BODY
+
     task_type: str = Field(min_length=1, description="A registered task type.")
     content: str = ""
     metadata: dict[str, Any] = Field(default_factory=dict)
@@ -83,6 +86,8 @@ class CreateTaskBody(BaseModel):
 
 
 class BatchBody(BaseModel):
+    model_config = OWN_BODY
+
     tasks: list[CreateTaskBody] = Field(min_length=1)
 
 
@@ -91,6 +96,8 @@ class RetryBody(BaseModel):
 
 
 class CleanupBody(BaseModel):
+    model_config = OWN_BODY
+
     states: list[StateName] = Field(default_factory=list)
     older_than_seconds: float | None = Field(default=None, ge=0, le=MAX_AGE_S, allow_inf_nan=False)
 
