@@ -15,6 +15,10 @@ import math
 from typing import Any
 
 MAX_METADATA_DEPTH = 32
+# The other per-task limits both edges state: the gateway in /openapi.json (a 422
+# before any call), the scheduler for every gRPC client.
+MAX_RETRIES_CEILING = 100
+MAX_IDEMPOTENCY_KEY = 200
 
 
 def check_metadata(metadata: Any) -> None:

@@ -13,10 +13,11 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from google.protobuf.message import Message
 
-from services.gateway import dashboard, errors, slashes
+from services.gateway import dashboard, errors, openapi, slashes
 from services.gateway.auth import BearerAuthMiddleware, bearer_scheme
 from services.gateway.clients import GrpcClients, Metadata, bearer_metadata
 from services.gateway.limits import BodyLimitMiddleware
+from services.gateway.methods import MethodNotAllowedMiddleware
 from services.gateway.metrics import GatewayMetrics, MetricsMiddleware
 from services.gateway.metrics import router as metrics_router
 from services.gateway.queue_stream import QueueStreams
@@ -76,6 +77,7 @@ def create_app(settings: Settings, *, hand_kept: bool = True) -> FastAPI:
     )
     app.state.own_metadata = bearer_metadata(settings.api_token)
     errors.install(app)
+    openapi.install(app)
 
     secured = [Depends(bearer_scheme)]
     routers = (
@@ -102,6 +104,7 @@ def create_app(settings: Settings, *, hand_kept: bool = True) -> FastAPI:
 
     # Last added runs first: CORS answers preflights before auth; metrics see 401s;
     # auth refuses before a body is read.
+    app.add_middleware(MethodNotAllowedMiddleware, openapi=lambda: app.openapi())
     app.add_middleware(
         BodyLimitMiddleware,
         default=settings.gateway_max_body_bytes,

@@ -45,6 +45,21 @@ HTTP_STATUS_FOR_KIND: Mapping[str, int] = {"TooLarge": 413}
 BAD_GATEWAY = (502, "A backend service failed; see the gateway and service logs")
 UNREADABLE = (502, "A backend service sent a reply the gateway could not decode; see its log")
 INTERNAL = "Internal server error"
+# Every error status an /api/v1 call may answer, for /openapi.json (services.gateway.openapi).
+API_ERRORS: Mapping[int, str] = {
+    401: "Missing or invalid bearer token (when TASKFLOW_API_TOKEN is set)",
+    403: "The service refused the caller",
+    404: "Not found",
+    409: "The resource's state does not allow this",
+    429: "A service is out of a resource; try again later",
+    502: BAD_GATEWAY[1],
+    503: "A backend service is unavailable, or the gateway is busy; try again shortly",
+    504: PLUMBING[Code.DEADLINE_EXCEEDED][1],
+}
+BODY_ERRORS: Mapping[int, str] = {
+    400: "The body could not be parsed",
+    413: "The body or a field in it is over its size limit",
+}
 NOT_UNICODE = "text in the request is not valid Unicode (a lone surrogate such as \\ud800)"
 
 

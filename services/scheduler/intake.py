@@ -12,13 +12,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from taskflow.errors import InvalidInput, TooLarge, quoted
-from taskflow.metadata_rules import check_metadata
+from taskflow.metadata_rules import MAX_IDEMPOTENCY_KEY, MAX_RETRIES_CEILING, check_metadata
 from taskflow.settings import Settings
 from taskflow.store import NewTask
 from taskflow.tasks import validate_input
 
-MAX_RETRIES_CEILING = 100
-MAX_IDEMPOTENCY_KEY = 200
 MAX_METADATA_BYTES = 64 * 1024
 PDF_MAGIC = b"%PDF-"
 PDF_CONTENT_TYPE = "application/pdf"

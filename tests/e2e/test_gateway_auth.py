@@ -91,6 +91,7 @@ async def test_every_api_call_with_the_token_succeeds(http: httpx.AsyncClient) -
         ("POST", "/api/v1/tasks/pdfxtract", {"files": pdf}),
         ("POST", "/api/v1/tasks/batch", {"json": {"tasks": [{"task_type": "echo"}]}}),
         ("GET", "/api/v1/tasks/", {}),
+        ("GET", "/api/v1/tasks", {}),
         ("GET", "/api/v1/tasks/summaries/", {}),
         ("GET", f"/api/v1/tasks/{summarize['task_id']}", {}),
         ("POST", "/api/v1/tasks/requeue-orphaned", {}),

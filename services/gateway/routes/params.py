@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Query
 from google.protobuf import timestamp_pb2
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from taskflow.v1 import enums_pb2
 
@@ -56,6 +56,18 @@ def timestamp(moment: datetime) -> timestamp_pb2.Timestamp:
     return stamp
 
 
+# The fields the scheduler sorts by (SchedulerService.ListTasks `sort_by`).
+SortField = Literal[
+    "created_at",
+    "updated_at",
+    "started_at",
+    "completed_at",
+    "failed_at",
+    "scheduled_at",
+    "dlq_at",
+]
+
+
 class TaskListing(BaseModel):
     """Filters, sorting and paging of GET /api/v1/tasks/ and /api/v1/tasks/summaries/."""
 
@@ -67,7 +79,7 @@ class TaskListing(BaseModel):
     queue: QueueName | None = Field(default=None, description="Only tasks now in this queue.")
     start_date: datetime | None = Field(default=None, description="Created at or after.")
     end_date: datetime | None = Field(default=None, description="Created at or before.")
-    sort_by: str = Field(
+    sort_by: SortField = Field(
         default="created_at",
         description="A timestamp field (created_at, updated_at, completed_at...); pages"
         " are ordered by creation time whichever is named.",
@@ -75,7 +87,20 @@ class TaskListing(BaseModel):
     sort_order: Literal["asc", "desc"] = "desc"
     page: int = Field(default=1, ge=1, le=INT32_MAX)
     page_size: int = Field(default=20, ge=1, le=100)
-    task_id: str | None = Field(default=None, description="A task id or a prefix of one.")
+    task_id: str | None = Field(
+        default=None, pattern=r"^[0-9a-fA-F-]*$", description="A task id or a prefix of one."
+    )
+
+    @field_validator("start_date", "end_date", mode="before")
+    @classmethod
+    def _iso_8601(cls, value: Any) -> Any:
+        """ISO 8601 text only: pydantic would also read `0.5` as a Unix time."""
+        if value is None or isinstance(value, datetime):
+            return value
+        try:
+            return datetime.fromisoformat(str(value))
+        except ValueError:
+            raise ValueError("not an ISO 8601 date-time") from None
 
     def fields(self) -> dict[str, Any]:
         """The fields of ListTasksRequest / ListTaskSummariesRequest."""

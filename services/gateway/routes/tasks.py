@@ -6,13 +6,22 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
+from uuid import UUID
 
 import grpc
-from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
+from fastapi import APIRouter, File, Form, HTTPException, Path, UploadFile, status
 from fastapi.sse import EventSourceResponse
 from google.protobuf import struct_pb2
 from grpc import aio
-from pydantic import AwareDatetime, BaseModel, Field, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    field_validator,
+    model_validator,
+)
 
 from services.gateway import shapes, sse
 from services.gateway.deps import CallerRpc
@@ -25,7 +34,7 @@ from services.gateway.routes.params import (
     StateName,
     state_to_proto,
 )
-from taskflow.metadata_rules import check_metadata
+from taskflow.metadata_rules import MAX_IDEMPOTENCY_KEY, MAX_RETRIES_CEILING, check_metadata
 from taskflow.settings import Settings
 from taskflow.v1 import scheduler_service_pb2 as pb
 from taskflow.v1.monitor_service_pb2 import WatchTaskRequest
@@ -41,11 +50,17 @@ MAX_AGE_S = 100 * 365 * 24 * 3600  # older_than_seconds: a century is "everythin
 # What a proto Duration holds with room to spare; the scheduler refuses over a year.
 MAX_DELAY = timedelta(days=3650)
 Json = dict[str, Any]
+# Task ids are UUIDs: /openapi.json says so, and anything else is a 422 naming the field.
+TaskId = Annotated[UUID, Path(description="The task's id (a UUID).")]
 
 
 class SummarizeBody(BaseModel):
     content: str = Field(min_length=1, description="The text to summarize.")
-    idempotency_key: str = Field(default="", description="Ours: a repeat returns the first task.")
+    idempotency_key: str = Field(
+        default="",
+        max_length=MAX_IDEMPOTENCY_KEY,
+        description="Ours: a repeat returns the first task.",
+    )
 
 
 class CreateTaskBody(BaseModel):
@@ -54,9 +69,9 @@ class CreateTaskBody(BaseModel):
     task_type: str = Field(min_length=1, description="A registered task type.")
     content: str = ""
     metadata: dict[str, Any] = Field(default_factory=dict)
-    max_retries: int | None = Field(default=None, ge=0, le=INT32_MAX)
+    max_retries: int | None = Field(default=None, ge=0, le=MAX_RETRIES_CEILING)
     priority: int = Field(default=0, ge=INT32_MIN, le=INT32_MAX)
-    idempotency_key: str = ""
+    idempotency_key: str = Field(default="", max_length=MAX_IDEMPOTENCY_KEY)
     run_at: AwareDatetime | None = Field(
         default=None, description="Run no earlier than this (ISO 8601 with a zone)."
     )
@@ -96,10 +111,31 @@ class RetryBody(BaseModel):
 
 
 class CleanupBody(BaseModel):
-    model_config = OWN_BODY
+    """At least one of the two: the service refuses to delete everything."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["states"], "properties": {"states": {"minItems": 1}}},
+                {
+                    "required": ["older_than_seconds"],
+                    "properties": {"older_than_seconds": {"type": "number"}},
+                },
+            ]
+        },
+    )
 
     states: list[StateName] = Field(default_factory=list)
-    older_than_seconds: float | None = Field(default=None, ge=0, le=MAX_AGE_S, allow_inf_nan=False)
+    older_than_seconds: StrictFloat | None = Field(
+        default=None, ge=0, le=MAX_AGE_S, allow_inf_nan=False
+    )
+
+    @model_validator(mode="after")
+    def _names_what_to_delete(self) -> CleanupBody:
+        if not self.states and self.older_than_seconds is None:
+            raise ValueError("give states and/or older_than_seconds; refusing to delete everything")
+        return self
 
 
 def router(settings: Settings) -> APIRouter:
@@ -153,7 +189,7 @@ def router(settings: Settings) -> APIRouter:
         }
 
     @api.get("/")
-    @api.get("", include_in_schema=False)
+    @api.get("")
     async def list_tasks(query: ListingQuery, rpc: CallerRpc) -> Json:
         reply = await rpc.call(rpc.scheduler.ListTasks, pb.ListTasksRequest(**query.fields()))
         return _page([shapes.task_detail(t) for t in reply.tasks], reply)
@@ -174,17 +210,17 @@ def router(settings: Settings) -> APIRouter:
         return {"deleted": reply.deleted, "message": reply.message}
 
     @api.get("/{task_id}")
-    async def get_task(task_id: str, rpc: CallerRpc) -> Json:
-        reply = await rpc.call(rpc.scheduler.GetTask, pb.GetTaskRequest(task_id=task_id))
+    async def get_task(task_id: TaskId, rpc: CallerRpc) -> Json:
+        reply = await rpc.call(rpc.scheduler.GetTask, pb.GetTaskRequest(task_id=str(task_id)))
         return shapes.task_detail(reply.task)
 
     @api.post(
         "/{task_id}/retry",
         responses={400: {"description": "The task is neither FAILED nor in the DLQ"}},
     )
-    async def retry_task(task_id: str, rpc: CallerRpc, body: RetryBody | None = None) -> Json:
+    async def retry_task(task_id: TaskId, rpc: CallerRpc, body: RetryBody | None = None) -> Json:
         request = pb.RetryTaskRequest(
-            task_id=task_id, reset_retry_count=bool(body and body.reset_retry_count)
+            task_id=str(task_id), reset_retry_count=bool(body and body.reset_retry_count)
         )
         try:
             reply = await rpc.call(rpc.scheduler.RetryTask, request)
@@ -193,11 +229,11 @@ def router(settings: Settings) -> APIRouter:
         return shapes.created(reply.task_id, reply.state)
 
     @api.get("/{task_id}/events", responses=sse.RESPONSES)
-    async def follow_task(task_id: str, rpc: CallerRpc) -> EventSourceResponse:
+    async def follow_task(task_id: TaskId, rpc: CallerRpc) -> EventSourceResponse:
         """SSE: `{"type": "task", "task", "old_state"}` per change, until the task is
         COMPLETED, in the DLQ, or deleted (`{"type": "deleted"}`). With auth on, an
         EventSource passes the token as `?token=`."""
-        call = rpc.stream(rpc.monitor.WatchTask, WatchTaskRequest(task_id=task_id))
+        call = rpc.stream(rpc.monitor.WatchTask, WatchTaskRequest(task_id=str(task_id)))
         return await sse.open_stream(call, sse.task_event)
 
     return api
