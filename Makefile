@@ -116,6 +116,7 @@ bench: install bench-tools ## Run the benchmarks (figures go to docs/performance
 	$(RUN) python -m bench.provider
 	$(RUN) python -m bench.dashboard
 	$(RUN) python -m bench.gateway
+	$(RUN) python -m bench.uploads
 
 .PHONY: format
 format: ## Format the code

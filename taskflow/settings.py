@@ -145,6 +145,11 @@ class Settings(BaseSettings):
     gateway_max_body_bytes: int = Field(
         default=16 * 1024 * 1024, ge=1, alias="TASKFLOW_GATEWAY_MAX_BODY_BYTES"
     )
+    # Memory all PDF uploads in flight may hold in the gateway; each counts twice its
+    # size (the request, and gRPC's copy while sending). Beyond it: 503, Retry-After.
+    gateway_upload_memory_bytes: int = Field(
+        default=256 * 1024 * 1024, ge=1, alias="TASKFLOW_GATEWAY_UPLOAD_MEMORY_BYTES"
+    )
 
     @field_validator("redis_sentinels", mode="before")
     @classmethod

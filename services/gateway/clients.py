@@ -47,6 +47,10 @@ CHANNEL_OPTIONS = [
 ]
 
 
+_SCHEDULER = scheduler_pb.DESCRIPTOR.services_by_name["SchedulerService"]
+CREATE_PDFXTRACT_PATH = f"/{_SCHEDULER.full_name}/CreatePdfxtractTask"
+
+
 def bearer_metadata(token: str | None) -> Metadata:
     return (("authorization", f"Bearer {token}"),) if token else ()
 
@@ -74,6 +78,14 @@ class GrpcClients:
             self.channels["monitor"]
         )
         self.creates = CreateBatcher(self.scheduler, CALL_TIMEOUT_S)
+        # CreatePdfxtractTask taking its request already serialised (services.gateway.uploads).
+        self.create_pdfxtract_wire: aio.UnaryUnaryMultiCallable[
+            bytes, scheduler_pb.CreatePdfxtractTaskResponse
+        ] = self.channels["scheduler"].unary_unary(
+            CREATE_PDFXTRACT_PATH,
+            request_serializer=None,
+            response_deserializer=scheduler_pb.CreatePdfxtractTaskResponse.FromString,
+        )
 
     async def close(self) -> None:
         await asyncio.gather(*(channel.close(None) for channel in self.channels.values()))

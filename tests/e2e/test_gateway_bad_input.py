@@ -1,6 +1,6 @@
 """Input no client should send still gets a clear 4xx, never a 500 or a misleading
 status: odd header values, unknown fields in our own bodies, huge ids, unknown
-breaker names."""
+breaker names, more upload bytes than the gateway may hold (503)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import MODULE_LOOP
+from tests.support.gateway_stack import GatewayStack, running_gateway
 
 pytestmark = MODULE_LOOP
 TASK_ID = "0b0a3f52-8f5e-4e36-a8f0-3b1f8a4a2c11"
+PDFXTRACT = "/api/v1/tasks/pdfxtract"
 ODD_AUTHORIZATION = [
     "Bearer café".encode(),
     b"Bearer \xff\xfe",
@@ -94,3 +96,25 @@ async def test_a_huge_task_id_is_a_clear_4xx(http: httpx.AsyncClient) -> None:
     reply = await http.post("/api/v1/tasks", json={"task_type": huge})
     assert reply.status_code == 422, reply.text[:200]
     assert "17000 characters" in reply.json()["detail"]
+
+
+async def test_uploads_beyond_the_memory_budget_are_503_with_retry_after(
+    stack: GatewayStack, redis_url: str
+) -> None:
+    """Each upload counts twice its size against TASKFLOW_GATEWAY_UPLOAD_MEMORY_BYTES;
+    one that does not fit is refused before it is read into memory, and the budget
+    comes back once an upload is answered, refused or not."""
+    settings = stack.settings.model_copy(update={"gateway_upload_memory_bytes": 50_000})
+    big = {"file": ("big.pdf", b"%PDF-" + b"0" * 40_000, "application/pdf")}
+    small = {"file": ("small.pdf", b"%PDF-" + b"0" * 10_000, "application/pdf")}
+    async with (
+        running_gateway(settings) as base_url,
+        httpx.AsyncClient(base_url=base_url, timeout=30) as http,
+    ):
+        for _ in range(3):
+            refused = await http.post(PDFXTRACT, files=big)
+            assert refused.status_code == 503, refused.text
+            assert int(refused.headers["retry-after"]) > 0
+            assert "uploads in flight" in refused.json()["detail"]
+            accepted = await http.post(PDFXTRACT, files=small)
+            assert accepted.status_code == 201, accepted.text

@@ -4,8 +4,9 @@ requeue-orphaned answer proto JSON: the transcoder serves them)."""
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, BinaryIO
 from uuid import UUID
 
 import grpc
@@ -22,8 +23,9 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from starlette.concurrency import run_in_threadpool
 
-from services.gateway import shapes, sse
+from services.gateway import shapes, sse, uploads
 from services.gateway.deps import CallerRpc
 from services.gateway.errors import GrpcHTTPError
 from services.gateway.routes.params import (
@@ -140,6 +142,7 @@ class CleanupBody(BaseModel):
 
 def router(settings: Settings) -> APIRouter:
     api = APIRouter(prefix=PREFIX, tags=["tasks"])
+    budget = uploads.UploadBudget(settings.gateway_upload_memory_bytes)
 
     @api.post("/summarize/", status_code=201)
     async def create_summarize(body: SummarizeBody, rpc: CallerRpc) -> Json:
@@ -159,18 +162,22 @@ def router(settings: Settings) -> APIRouter:
         rpc: CallerRpc,
         issue_date: Annotated[str, Form(description="ISO 8601 date of the issue.")] = "",
     ) -> Json:
-        if file.size is not None and file.size > settings.max_payload_bytes:
-            raise_too_large(file.size, settings.max_payload_bytes)
-        request = pb.CreatePdfxtractTaskRequest(
-            pdf=await file.read(),
+        size = file.size if file.size is not None else await run_in_threadpool(_size, file.file)
+        if size > settings.max_payload_bytes:
+            raise_too_large(size, settings.max_payload_bytes)
+        fields = pb.CreatePdfxtractTaskRequest(
             filename=file.filename or "",
             issue_date=issue_date,
             content_type=file.content_type or "",
         )
-        try:
-            reply = await rpc.call(rpc.scheduler.CreatePdfxtractTask, request)
-        except aio.AioRpcError as error:
-            raise GrpcHTTPError(error, NOT_A_PDF) from None
+        with budget.reserve(uploads.memory_needed(size, fields)):
+            request = await run_in_threadpool(uploads.serialized_request, file.file, size, fields)
+            try:
+                reply = await rpc.call(rpc.clients.create_pdfxtract_wire, request)
+            except aio.AioRpcError as error:
+                raise GrpcHTTPError(error, NOT_A_PDF) from None
+            finally:
+                del request
         return shapes.created(reply.task_id, reply.state)
 
     @api.post("", status_code=201)
@@ -242,6 +249,10 @@ def router(settings: Settings) -> APIRouter:
 def upload_limit(settings: Settings) -> int:
     """The body limit of the pdfxtract upload: the largest PDF plus its envelope."""
     return settings.max_payload_bytes + MULTIPART_OVERHEAD_BYTES
+
+
+def _size(upload: BinaryIO) -> int:
+    return upload.seek(0, os.SEEK_END)
 
 
 def raise_too_large(size: int, limit: int) -> None:
