@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
+import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 from redis.asyncio import Redis
 
 from taskflow.redis_server import BundledRedis
@@ -89,3 +91,18 @@ async def seed_finished(redis_url: str, total: int, dlq_every: int = 100) -> flo
         return timer.seconds
     finally:
         await client.aclose()
+
+
+def wait_until_serving(url: str, process: subprocess.Popen[bytes], timeout: float) -> None:
+    """Until `url` answers 200; RuntimeError if `process` exits or `timeout` passes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url}: the server exited with {process.returncode}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout} s")

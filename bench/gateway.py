@@ -30,7 +30,7 @@ from pathlib import Path
 import httpx
 
 from bench import wrk
-from bench.common import bundled_server, host, seed_finished
+from bench.common import bundled_server, host, seed_finished, wait_until_serving
 from taskflow.redis_server import free_port
 from tests.browser.specs import ensure_dashboard_built
 from tests.browser.stack import Stack, provider_env, running_stack
@@ -114,7 +114,7 @@ def server_process(
             command, cwd=ROOT, env=dict(env), stdout=log, stderr=subprocess.STDOUT
         )
     try:
-        _wait_until_serving(base_url + ready_path, process)
+        wait_until_serving(base_url + ready_path, process, STARTUP_TIMEOUT_S)
         yield base_url, process.pid
     finally:
         process.terminate()
@@ -139,20 +139,6 @@ def transcoded_gateway(stack: Stack, log_dir: Path) -> AbstractContextManager[tu
     command = [sys.executable, "-m", "bench.compare.transcoded_gateway"]
     env = {**stack.env, "TASKFLOW_GATEWAY_PORT": str(port)}
     return server_process(command, env, log_dir / "transcoded.log", port, "/live")
-
-
-def _wait_until_serving(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url}: the server exited with {process.returncode}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer within {STARTUP_TIMEOUT_S} s")
 
 
 def measure_transcoder(stack: Stack, log_dir: Path, options: Options, rounds: int = 3) -> None:

@@ -26,7 +26,7 @@ from pathlib import Path
 import grpc
 import httpx
 
-from bench.common import bundled_server, host, machine
+from bench.common import bundled_server, host, machine, wait_until_serving
 from taskflow.redis_server import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,8 +37,10 @@ MIB = 1024 * 1024
 
 
 @contextmanager
-def service(name: str, env: dict[str, str], source: Path, log: Path) -> Iterator[int]:
-    """`python -m services.<name>` from `source`; yields its pid."""
+def service(
+    name: str, env: dict[str, str], source: Path, log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`python -m services.<name>` from `source`."""
     with log.open("ab") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", f"services.{name}"],
@@ -48,7 +50,7 @@ def service(name: str, env: dict[str, str], source: Path, log: Path) -> Iterator
             stderr=subprocess.STDOUT,
         )
     try:
-        yield process.pid
+        yield process
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -64,18 +66,6 @@ def memory_kib(pid: int, field: str) -> int:
 def wait_for_grpc(address: str) -> None:
     with grpc.insecure_channel(address) as channel:
         grpc.channel_ready_future(channel).result(timeout=STARTUP_TIMEOUT_S)
-
-
-def wait_until_serving(url: str) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer within {STARTUP_TIMEOUT_S} s")
 
 
 async def upload_all(base_url: str, pdf: bytes) -> list[int]:
@@ -115,13 +105,13 @@ def main() -> None:
             service("gateway", env, options.source, Path(logs) / "gateway.log") as gateway,
         ):
             base_url = f"http://127.0.0.1:{port}"
-            wait_until_serving(f"{base_url}/live")
+            wait_until_serving(f"{base_url}/live", gateway, STARTUP_TIMEOUT_S)
             wait_for_grpc(scheduler)
-            idle = memory_kib(gateway, "VmRSS")
+            idle = memory_kib(gateway.pid, "VmRSS")
             started = time.perf_counter()
             statuses = asyncio.run(upload_all(base_url, pdf))
             seconds = time.perf_counter() - started
-            peak = memory_kib(gateway, "VmHWM")
+            peak = memory_kib(gateway.pid, "VmHWM")
     print(f"gateway from {options.source}; budget {options.budget or 'default'}")
     print(f"{UPLOADS} concurrent uploads of {UPLOAD_BYTES / 1e6:.0f} MB in {seconds:.1f} s")
     print(f"statuses: {sorted(statuses)}")

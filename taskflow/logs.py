@@ -35,7 +35,11 @@ class RedactSecrets(logging.Filter):
         return text
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = self.redact(record.getMessage())
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # bad arguments: the handler reports it as usual
+            return True
+        record.msg = self.redact(message)
         record.args = None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)

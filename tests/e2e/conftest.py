@@ -4,6 +4,7 @@ Redis for each test."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -25,14 +26,21 @@ SETTINGS: dict[str, Any] = {
 }
 
 
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def stack(redis_server: BundledRedis) -> AsyncIterator[GatewayStack]:
+@contextlib.asynccontextmanager
+async def whole_stack(redis_server: BundledRedis, **overrides: Any) -> AsyncIterator[GatewayStack]:
+    """The stack with SETTINGS and `overrides` (Settings aliases) on the test Redis."""
     client = Redis.from_url(redis_server.url)
     try:
-        async with gateway_stack(redis_server.url, client, **SETTINGS) as running:
+        async with gateway_stack(redis_server.url, client, **SETTINGS, **overrides) as running:
             yield running
     finally:
         await client.aclose()
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def stack(redis_server: BundledRedis) -> AsyncIterator[GatewayStack]:
+    async with whole_stack(redis_server) as running:
+        yield running
 
 
 @pytest.fixture

@@ -14,15 +14,13 @@ import pytest_asyncio
 from grpc import aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-from redis.asyncio import Redis
 
 from taskflow.redis_server import BundledRedis
 from taskflow.v1 import scheduler_service_pb2 as pb
 from taskflow.v1 import scheduler_service_pb2_grpc
-from tests.e2e.conftest import MODULE_LOOP, SETTINGS
+from tests.e2e.conftest import MODULE_LOOP, whole_stack
 from tests.support.gateway_stack import (
     GatewayStack,
-    gateway_stack,
     running_gateway,
     wait_for_state,
 )
@@ -39,14 +37,8 @@ SERVICES = {
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def secured(redis_server: BundledRedis) -> AsyncIterator[GatewayStack]:
-    client = Redis.from_url(redis_server.url)
-    try:
-        async with gateway_stack(
-            redis_server.url, client, TASKFLOW_API_TOKEN=TOKEN, **SETTINGS
-        ) as running:
-            yield running
-    finally:
-        await client.aclose()
+    async with whole_stack(redis_server, TASKFLOW_API_TOKEN=TOKEN) as running:
+        yield running
 
 
 @pytest.fixture

@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from redis.asyncio import Redis
 
 from taskflow.redis_server import BundledRedis
-from tests.e2e.conftest import MODULE_LOOP, SETTINGS
-from tests.support.gateway_stack import GatewayStack, gateway_stack
+from tests.e2e.conftest import MODULE_LOOP, whole_stack
+from tests.support.gateway_stack import GatewayStack
 
 pytestmark = [MODULE_LOOP, pytest.mark.slow, pytest.mark.timeout(300)]
 TOKEN = "schemathesis-token"
@@ -30,14 +29,8 @@ RUN_DEADLINE_S = 240
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def secured(redis_server: BundledRedis) -> AsyncIterator[GatewayStack]:
     """With a token, so the auth checks (missing or wrong credentials) apply too."""
-    client = Redis.from_url(redis_server.url)
-    try:
-        async with gateway_stack(
-            redis_server.url, client, TASKFLOW_API_TOKEN=TOKEN, **SETTINGS
-        ) as running:
-            yield running
-    finally:
-        await client.aclose()
+    async with whole_stack(redis_server, TASKFLOW_API_TOKEN=TOKEN) as running:
+        yield running
 
 
 async def test_every_operation_answers_as_its_schema_says(
