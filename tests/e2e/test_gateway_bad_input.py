@@ -55,8 +55,9 @@ async def test_our_own_bodies_refuse_unknown_fields(
 ) -> None:
     reply = await http.post(path, json=body)
     assert reply.status_code == 422, reply.text
-    [problem] = reply.json()["detail"]
-    assert problem["type"] == "extra_forbidden"
+    unknown = set(body) - {"task_type", "tasks", "states", "reset_retry_count"}
+    unknown |= {k for t in body.get("tasks", []) for k in t if k != "task_type"}  # type: ignore[attr-defined]
+    assert all(name in reply.text for name in unknown), reply.text
     listed = await http.get("/api/v1/tasks/")
     assert listed.json()["total_items"] == 0, "a refused body created a task"
 
@@ -91,8 +92,11 @@ async def test_a_huge_task_id_is_a_clear_4xx(http: httpx.AsyncClient) -> None:
     for method in ("GET", "DELETE"):
         reply = await http.request(method, f"/api/v1/tasks/{huge}")
         assert reply.status_code == 422, (method, reply.status_code, reply.text[:200])
-        [problem] = reply.json()["detail"]
-        assert problem["loc"] == ["path", "task_id"]
+        detail = reply.json()["detail"]
+        if isinstance(detail, str):  # the service's words (a transcoded route): bounded
+            assert "17000 characters" in detail
+        else:  # the gateway's validation list
+            assert detail[0]["loc"] == ["path", "task_id"]
     reply = await http.post("/api/v1/tasks", json={"task_type": huge})
     assert reply.status_code == 422, reply.text[:200]
     assert "17000 characters" in reply.json()["detail"]

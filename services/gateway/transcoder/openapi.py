@@ -116,6 +116,19 @@ def _success(binding: Binding, schemas: _Schemas) -> Json:
     return {"description": reply.name, "content": {"application/json": {"schema": schema}}}
 
 
+def _or_null(schema: Json) -> Json:
+    """`schema` or null; its description stays on the outside, where readers look."""
+    inner = {key: value for key, value in schema.items() if key != "description"}
+    wrapped: Json = {"anyOf": [inner, {"type": "null"}]}
+    if "description" in schema:
+        wrapped["description"] = schema["description"]
+    return wrapped
+
+
+def _is_or_null(schema: Json) -> bool:
+    return {"type": "null"} in schema.get("anyOf", [])
+
+
 def _error(description: str) -> Json:
     return {"description": description, "content": {"application/json": {"schema": ERROR_SCHEMA}}}
 
@@ -136,11 +149,20 @@ class _Schemas:
         return {"$ref": f"#/components/schemas/{message.full_name}"}
 
     def body(self, request: Any, binding: Binding) -> Json:
+        """What a body may be: `null` (no fields, like an empty body), and at its top
+        level `null` for any field (its default), as proto JSON reads them."""
         if binding.body != "*":
-            return self.field(request.fields_by_name[binding.body])
-        if not binding.path_fields:
-            return self.ref(request)
-        return self._object(request, skip=binding.path_fields)
+            return _or_null(self.field(request.fields_by_name[binding.body]))
+        if binding.path_fields:
+            whole = self._object(request, skip=binding.path_fields)
+        else:  # the request message's own component, which only requests use
+            whole = self.schemas[self.ref(request)["$ref"].rsplit("/", 1)[1]]
+            reference = {"$ref": f"#/components/schemas/{request.full_name}"}
+        whole["properties"] = {
+            name: field if _is_or_null(field) else _or_null(field)
+            for name, field in whole["properties"].items()
+        }
+        return _or_null(reference if not binding.path_fields else whole)
 
     def for_path(self, request: Any, dotted: str) -> Json:
         current: Any = request
