@@ -81,7 +81,9 @@ class Intake:
                 f"priority must be between {PRIORITY_RANGE.start} and {PRIORITY_RANGE.stop - 1}"
             )
         if queue not in ("", DEFAULT_QUEUE):
-            raise InvalidInput(f"queue {queue!r} does not exist (only {DEFAULT_QUEUE!r} for now)")
+            raise InvalidInput(
+                f"queue {quoted(queue)} does not exist (only {DEFAULT_QUEUE!r} for now)"
+            )
         due = run_time(run_at, delay)
         if not remote_queue:
             validate_input(task_type, content, metadata, payload)

@@ -208,7 +208,7 @@ class SchedulerServicer(SchedulerServiceServicer):
                 f"only PENDING, SCHEDULED or ACTIVE tasks can be cancelled, not {wrong}"
             )
         if request.queue not in ("", DEFAULT_QUEUE):
-            raise NotFound(f"queue {request.queue!r} does not exist")
+            raise NotFound(f"queue {quoted(request.queue)} does not exist")
         cancelled, marked = await self.store.cancel_where(
             states or CANCELLABLE_STATES, request.task_type or None
         )
