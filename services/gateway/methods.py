@@ -53,7 +53,9 @@ def compile_paths(schema: Mapping[str, Any]) -> Paths:
         pattern = PARAMETER.sub(
             "[^/]+", re.escape(template).replace(r"\{", "{").replace(r"\}", "}")
         )
-        compiled.append((re.compile(f"^{pattern}$"), PARAMETER.search(template) is None, methods))
+        # fullmatch, not ^...$: `$` also matches before a final newline, so
+        # /api/v1/tasks/%0A would count as the literal /api/v1/tasks/.
+        compiled.append((re.compile(pattern), PARAMETER.search(template) is None, methods))
     return compiled
 
 
@@ -63,6 +65,6 @@ def allowed_methods(paths: Paths, path: str) -> set[str]:
     literal: set[str] = set()
     templated: set[str] = set()
     for pattern, is_literal, methods in paths:
-        if pattern.match(path):
+        if pattern.fullmatch(path):
             (literal if is_literal else templated).update(methods)
     return literal or templated

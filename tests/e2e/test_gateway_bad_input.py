@@ -73,6 +73,16 @@ async def test_the_originals_bodies_still_ignore_unknown_fields(http: httpx.Asyn
     await http.post("/api/v1/workers/reset-circuit-breaker")
 
 
+async def test_an_id_ending_in_a_newline_is_no_405(http: httpx.AsyncClient) -> None:
+    """`/api/v1/tasks/%0A` is a (bad) task id, not the listing path /api/v1/tasks/
+    asked with the wrong method (a regex `$` matches before a final newline)."""
+    for method in ("DELETE", "POST"):
+        path = "/api/v1/tasks/%0A" + ("/cancel" if method == "POST" else "")
+        reply = await http.request(method, path)
+        assert reply.status_code in (404, 422), (method, reply.status_code, reply.text)
+        assert "detail" in reply.json()
+
+
 async def test_breaker_admin_refuses_unknown_names(http: httpx.AsyncClient) -> None:
     """Each name used to create a Redis hash: a fuzz run left 13 junk breakers."""
     for path in ("/api/v1/workers/reset-circuit-breaker", "/api/v1/workers/open-circuit-breaker"):
