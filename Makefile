@@ -111,12 +111,19 @@ bench-tools: browser ## Install the load generator the benchmarks drive (Debian'
 
 .PHONY: bench
 bench: install bench-tools ## Run the benchmarks (figures go to docs/performance.md by hand)
+	$(RUN) python -m bench.versus
 	$(RUN) python -m bench.store
 	$(RUN) python -m bench.lifecycle --compare
 	$(RUN) python -m bench.provider
 	$(RUN) python -m bench.dashboard
 	$(RUN) python -m bench.gateway
 	$(RUN) python -m bench.uploads
+
+# The drain against BullMQ only, one round of 5,000 tasks each (BullMQ is installed
+# from npm into build/bench-bullmq on first use): a regression check, not a test.
+.PHONY: bench-quick
+bench-quick: $(UV) proto ## Drain ours and BullMQ once each, in under a minute; prints the ratio
+	$(RUN) python -m bench.versus --quick --tasks 5000 --rounds 1
 
 .PHONY: format
 format: ## Format the code
