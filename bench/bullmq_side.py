@@ -26,6 +26,8 @@ CONCURRENCY = 50
 # Where BullMQ keeps the ids of completed jobs of the queue "bench" (its own key,
 # read here only to count the drain).
 COMPLETED_KEY = "bull:bench:completed"
+# Any one command (fill, latency, add, addbulk) ends well within this, or has hung.
+COMMAND_TIMEOUT_S = 300.0
 
 
 def install() -> Path:
@@ -55,7 +57,12 @@ async def run(redis_url: str, *args: object) -> dict[str, Any]:
     process = await asyncio.create_subprocess_exec(
         *_command(*args), env=_env(redis_url), stdout=asyncio.subprocess.PIPE
     )
-    stdout, _ = await process.communicate()
+    try:
+        stdout, _ = await asyncio.wait_for(process.communicate(), COMMAND_TIMEOUT_S)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise
     if process.returncode != 0:
         raise RuntimeError(f"bench.mjs {args} exited with {process.returncode}")
     result: dict[str, Any] = json.loads(stdout.decode().strip().splitlines()[-1])

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
 RATE_HZ = 250
 # Only the event loop's thread is counted (gRPC keeps idle threads of its own).
 LOOP = "BaseEventLoop._run_once (asyncio/base_events.py"
@@ -76,7 +77,7 @@ def _short(frame: str) -> str:
     """'name (/long/path/site-packages/redis/connection.py:123)' -> 'name (redis/connection.py'."""
     name, _, where = frame.partition(" (")
     path = where.rsplit(":", 1)[0]
-    for marker in ("site-packages/", "/lib/python3.11/", "/work/main/"):
+    for marker in ("site-packages/", "/lib/python3.11/", f"{ROOT}/"):
         if marker in path:
             path = path.split(marker, 1)[1]
     parts = path.split("/")
@@ -105,6 +106,8 @@ def summary(path: Path, top: int = 15) -> list[str]:
                 inclusive[frame] += n
     lines.append("  own time (leaf frame):")
     lines += [f"    {n / total:>5.1%}  {frame}" for frame, n in own.most_common(top)]
+    # Frames in every sample (however the process was started) say nothing either.
+    telling = Counter({frame: n for frame, n in inclusive.items() if n < total})
     lines.append("  inclusive time:")
-    lines += [f"    {n / total:>5.1%}  {frame}" for frame, n in inclusive.most_common(top)]
+    lines += [f"    {n / total:>5.1%}  {frame}" for frame, n in telling.most_common(top)]
     return lines
