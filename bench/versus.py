@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import statistics
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -160,6 +161,8 @@ async def main(options: argparse.Namespace) -> None:
         finally:
             for client, _ in servers.values():
                 await client.aclose()
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    print(f"load average after the run {load}")
 
 
 if __name__ == "__main__":
