@@ -18,13 +18,6 @@ from taskflow.store.control import ExecutorControl
 
 ROOT = Path(__file__).resolve().parent.parent
 TASKFLOW = Path(sys.executable).parent / "taskflow"
-TICKS_PER_S = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS_PER_S
 
 
 def rss_mb(pid: int) -> float:

@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 
 from bench import foreign, pyspy
 from bench.common import bundled_server, host
-from bench.ours_side import Queue, service
+from bench.ours_side import Queue, server_pid, service
 from bench.versus import measure
 from bench.versus_extras import serving
 from taskflow.redis_server import free_port
@@ -34,7 +34,7 @@ async def main(n: int) -> None:
         with service("executor", server.url, Path(tmp), TASKFLOW_EXECUTOR_ADDRESS=address) as ex:
             await serving(address)
             recording = pyspy.Recording(py_spy, ex.pid, Path(tmp) / "stacks.txt")
-            valkey_pid = int((await client.info("server"))["process_id"])
+            valkey_pid = await server_pid(client)
 
             async def start() -> None:
                 await client.config_resetstat()

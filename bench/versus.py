@@ -31,8 +31,8 @@ from redis.asyncio import Redis
 
 from bench import bullmq_side, versus_extras
 from bench.common import bundled_server, host
-from bench.lifecycle import steady_drain
-from bench.ours_side import Queue, cpu_s, server_pid, service
+from bench.lifecycle import process_cpu_s, steady_drain
+from bench.ours_side import Queue, server_pid, service
 from taskflow.redis_server import free_port
 
 
@@ -47,12 +47,12 @@ async def measure(
     n: int, worker_pids: list[int], valkey_pid: int,
     start: Callable[[], Awaitable[None]], completed: Callable[[], Awaitable[int]],
 ) -> Drain:  # fmt: skip
-    worker_before = sum(map(cpu_s, worker_pids))
-    server_before = cpu_s(valkey_pid)
+    worker_before = sum(map(process_cpu_s, worker_pids))
+    server_before = process_cpu_s(valkey_pid)
     await start()
     seconds = await steady_drain(completed, n)
-    worker = sum(map(cpu_s, worker_pids)) - worker_before
-    server = cpu_s(valkey_pid) - server_before
+    worker = sum(map(process_cpu_s, worker_pids)) - worker_before
+    server = process_cpu_s(valkey_pid) - server_before
     return Drain(n / seconds, worker / n * 1e6, server / n * 1e6)
 
 
