@@ -4,59 +4,13 @@ workers, and an unreachable service is a clear message, not a traceback."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import os
-import sys
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from redis.asyncio import Redis
 
 from taskflow.redis_server import free_port
-from tests.support.stack import executor, monitor, scheduler, settings_for
+from tests.support.cli import clean_env, services, taskflow
 from tests.support.tiny_pdf import text_pdf
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@dataclass
-class Ran:
-    code: int
-    out: str
-    err: str
-
-
-@contextlib.asynccontextmanager
-async def services(redis_url: str, client: Redis) -> AsyncIterator[dict[str, str]]:
-    """Scheduler, executor and monitor in-process; yields the command's environment."""
-    addresses = {
-        "TASKFLOW_SCHEDULER_ADDRESS": f"127.0.0.1:{free_port()}",
-        "TASKFLOW_MONITOR_ADDRESS": f"127.0.0.1:{free_port()}",
-    }
-    settings = settings_for(redis_url, **addresses)
-    async with (
-        scheduler(settings, client),
-        monitor(settings, client),
-        executor(settings, client, free_port()),
-    ):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TASKFLOW_")}
-        # A wide terminal, so rich keeps each table row on one line.
-        env.update(addresses, COLUMNS="200")
-        yield env
-
-
-async def taskflow(*args: str, env: dict[str, str]) -> Ran:
-    """Run the command without blocking the loop that serves the services."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "taskflow.cli", *args,
-        cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    async with asyncio.timeout(60):
-        out, err = await process.communicate()
-    assert process.returncode is not None
-    return Ran(process.returncode, out.decode(), err.decode())
 
 
 async def test_submit_follows_a_task_to_its_result(redis_url: str, redis_client: Redis) -> None:
@@ -110,23 +64,37 @@ async def test_status_shows_queues_states_and_workers(redis_url: str, redis_clie
         ran = await taskflow("status", env=env)
     assert ran.code == 0, ran.err
     rows = {
-        line.split("│")[3].strip(): line for line in ran.out.splitlines() if line.count("│") >= 5
+        line.split("│")[1].strip(): line for line in ran.out.splitlines() if line.count("│") == 3
     }
-    # Zero rows are shown too (proto3 leaves zero fields out of ListFields).
-    assert "│ primary   │     0 │ PENDING" in rows["PENDING"]
-    assert "│ dlq       │     1 │ FAILED" in rows["FAILED"]
-    assert rows["COMPLETED"].rstrip("│ ").endswith("1")
+    # Queues and states in tables of their own; zero rows are shown too (proto3
+    # leaves zero fields out of ListFields).
+    assert rows["primary"].split("│")[2].strip() == "0"
+    assert rows["dlq"].split("│")[2].strip() == "1"
+    assert rows["COMPLETED"].split("│")[2].strip() == "1"
+    assert rows["PENDING"].split("│")[2].strip() == "0"
+    assert "Executors: running" in ran.out
     assert "Workers: 1 (1 healthy, 0 stale)" in ran.out
     worker_row = next(line for line in ran.out.splitlines() if "healthy │" in line)
     assert "│    1 │      1 │" in worker_row  # one done, one failed
 
 
-async def test_an_unreachable_service_is_a_clear_error(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKFLOW_")}
-    env["TASKFLOW_MONITOR_ADDRESS"] = f"127.0.0.1:{free_port()}"
+async def test_an_unreachable_stack_says_how_to_start_it() -> None:
+    env = clean_env()
+    env["TASKFLOW_MONITOR_ADDRESS"] = address = f"127.0.0.1:{free_port()}"
     ran = await taskflow("status", env=env)
+    assert ran.code == 5
+    assert f"cannot reach the monitor at {address}" in ran.err
+    assert "taskflow up" in ran.err
+    assert "TASKFLOW_MONITOR_ADDRESS" in ran.err
+    assert "Traceback" not in ran.err
+    assert len(ran.err.strip().splitlines()) <= 3
+
+
+async def test_a_missing_pdf_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    ran = await taskflow("submit", "--pdf", str(tmp_path / "missing.pdf"), env=clean_env())
     assert ran.code == 2
-    assert "UNAVAILABLE" in ran.err
+    assert "missing.pdf" in ran.err
+    assert "No such file" in ran.err
     assert "Traceback" not in ran.err
 
 

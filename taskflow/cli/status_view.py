@@ -1,10 +1,12 @@
-"""What `taskflow status` prints: queues, task states, workers and breakers, as
-rich renderables built from the monitor's answers (nothing here talks gRPC)."""
+"""What `taskflow status`, `queues` and `workers` print: rich renderables built
+from the services' answers (nothing here talks gRPC)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from google.protobuf.timestamp_pb2 import Timestamp
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -20,30 +22,44 @@ BREAKER_STYLE = {"CLOSED": "green", "HALF_OPEN": "yellow", "OPEN": "red"}
 class Snapshot:
     queues: monitor_service_pb2.GetQueueStatusResponse
     workers: monitor_service_pb2.ListWorkersResponse
+    paused: bool | None  # None: the executor could not be asked
 
 
 def render(snapshot: Snapshot) -> RenderableType:
-    return Group(queue_table(snapshot.queues), workers_table(snapshot.workers))
+    parts: list[RenderableType] = [pause_line(snapshot.paused)]
+    parts += [queue_table(snapshot.queues), state_table(snapshot.queues)]
+    parts.append(workers_table(snapshot.workers))
+    return Group(*parts)
+
+
+def pause_line(paused: bool | None) -> Text:
+    if paused is None:
+        return Text("Executors: unknown (the executor service is unreachable)", style="yellow")
+    if paused:
+        return Text(
+            "Executors: PAUSED: nothing new is claimed until `taskflow resume`",
+            style="bold yellow",
+        )
+    return Text("Executors: running", style="green")
 
 
 def queue_table(status: monitor_service_pb2.GetQueueStatusResponse) -> Table:
     # Every row, zeros included: proto3 leaves zero fields out of ListFields().
-    table = Table(title="Queues and tasks", title_justify="left")
+    table = Table(title="Queues", title_justify="left")
     table.add_column("queue", style="bold")
     table.add_column("depth", justify="right")
+    for queue in QUEUES:
+        table.add_row(queue, str(getattr(status.queues, queue)))
+    table.caption = f"retry ratio {status.retry_ratio:g}"
+    return table
+
+
+def state_table(status: monitor_service_pb2.GetQueueStatusResponse) -> Table:
+    table = Table(title="Tasks by state", title_justify="left")
     table.add_column("state", style="bold")
     table.add_column("tasks", justify="right")
-    rows = max(len(QUEUES), len(STATES))
-    for i in range(rows):
-        queue = QUEUES[i] if i < len(QUEUES) else ""
-        state = STATES[i] if i < len(STATES) else ""
-        table.add_row(
-            queue,
-            str(getattr(status.queues, queue)) if queue else "",
-            state.upper(),
-            str(getattr(status.states, state)) if state else "",
-        )
-    table.caption = f"retry ratio {status.retry_ratio:g}"
+    for state in STATES:
+        table.add_row(state.upper(), str(getattr(status.states, state)))
     return table
 
 
@@ -55,16 +71,22 @@ def workers_table(workers: monitor_service_pb2.ListWorkersResponse) -> Table:
         ),
         title_justify="left",
     )
-    for column in ("worker", "health", "active", "done", "failed", "last seen"):
-        table.add_column(column, justify="left" if column in ("worker", "health") else "right")
+    columns = ("worker", "host", "pid", "health", "active", "done", "failed", "up since", "seen")
+    for column in columns:
+        table.add_column(
+            column, justify="left" if column in ("worker", "host", "health") else "right"
+        )
     for worker in sorted(workers.worker_details, key=lambda w: w.worker_id):
         healthy = worker.status == enums_pb2.WORKER_HEALTH_HEALTHY
         table.add_row(
             worker.worker_id,
+            worker.hostname,
+            str(worker.pid) if worker.pid else "",
             Text("healthy" if healthy else "stale", style="green" if healthy else "red"),
             f"{len(worker.active_task_ids)}/{worker.concurrency}",
             str(worker.success_count),
             str(worker.failure_count),
+            when(worker.started_at),
             f"{worker.seconds_since_heartbeat:.0f} s ago",
         )
     breakers = [
@@ -74,6 +96,20 @@ def workers_table(workers: monitor_service_pb2.ListWorkersResponse) -> Table:
     if breakers:
         table.caption = Text("circuit breakers: ").append(Text(", ").join(breakers))
     return table
+
+
+def when(stamp: Timestamp) -> str:
+    """A timestamp as UTC seconds, or empty when unset."""
+    if not stamp.seconds and not stamp.nanos:
+        return ""
+    return stamp.ToDatetime(tzinfo=UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def ago(stamp: Timestamp, now: datetime) -> str:
+    """How long before `now` a timestamp was, e.g. `3.2 s`."""
+    if not stamp.seconds and not stamp.nanos:
+        return ""
+    return f"{(now - stamp.ToDatetime(tzinfo=UTC)).total_seconds():.1f} s"
 
 
 def _breaker_text(state: enums_pb2.CircuitState.ValueType) -> Text:

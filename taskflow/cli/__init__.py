@@ -1,0 +1,32 @@
+"""The `taskflow` command: run the whole system or one service; submit, inspect and
+control tasks, queues and workers over gRPC. One module per command group."""
+
+from __future__ import annotations
+
+import typer
+
+from taskflow.cli import control, events, status, submit, system, tasks
+
+app = typer.Typer(help="AsyncTaskFlow: distributed task processing.", no_args_is_help=True)
+for command in (
+    system.up,
+    system.scheduler,
+    system.executor,
+    system.monitor,
+    system.gateway,
+    submit.submit,
+    status.status,
+    status.queues,
+    status.workers,
+    control.pause,
+    control.resume,
+    events.events,
+    system.reset,
+    system.version,
+):
+    app.command()(command)
+app.add_typer(tasks.app, name="tasks")
+
+
+def main() -> None:
+    app()
