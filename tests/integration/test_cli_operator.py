@@ -1,0 +1,136 @@
+"""The operator's commands as subprocesses against real services: tasks list, show,
+retry and delete; queues; workers; pause and resume; the live event tail. Each read
+command prints JSON with --json, and the exit code tells a script what happened."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from redis.asyncio import Redis
+
+from tests.support.cli import services, start, taskflow
+from tests.support.waiting import eventually
+
+
+async def test_tasks_list_show_retry_and_delete(redis_url: str, redis_client: Redis) -> None:
+    async with services(redis_url, redis_client) as env:
+        doomed = await taskflow("submit", "--type", "doomed", "x", env=env)
+        done = await taskflow("submit", "--type", "echo", "fine", env=env)
+        doomed_id, done_id = doomed.out.split()[0], done.out.split()[0]
+
+        listed = await taskflow("tasks", "list", "--status", "dlq", "--json", env=env)
+        table = await taskflow("tasks", "list", "--type", "echo", env=env)
+        shown = await taskflow("tasks", "show", doomed_id, "--json", env=env)
+        human = await taskflow("tasks", "show", doomed_id, env=env)
+        retried = await taskflow("tasks", "retry", doomed_id, env=env)
+        not_retryable = await taskflow("tasks", "retry", done_id, env=env)
+        deleted = await taskflow("tasks", "delete", done_id, env=env)
+        gone = await taskflow("tasks", "show", done_id, env=env)
+        bad_state = await taskflow("tasks", "list", "--status", "sleeping", env=env)
+
+    page = json.loads(listed.out)
+    assert listed.code == 0, listed.err
+    assert [t["task_id"] for t in page["tasks"]] == [doomed_id]
+    assert page["total_items"] == "1"  # int64 is a string in proto3 JSON
+    assert table.code == 0
+    assert done_id in table.out
+    assert doomed_id not in table.out
+    task = json.loads(shown.out)
+    assert (task["state"], task["error_type"]) == ("TASK_STATE_DLQ", "PermanentError")
+    assert "this input can never work" in human.out
+    assert "DLQ" in human.out
+    assert retried.code == 0
+    assert "PENDING" in retried.err
+    assert not_retryable.code == 4, not_retryable.err
+    assert deleted.code == 0, deleted.err
+    assert gone.code == 3
+    assert "NOT_FOUND" in gone.err
+    assert bad_state.code == 2
+    assert "sleeping" in bad_state.err
+    for ran in (not_retryable, gone, bad_state):
+        assert "Traceback" not in ran.err
+
+
+async def test_queues_and_workers_as_json(redis_url: str, redis_client: Redis) -> None:
+    async with services(redis_url, redis_client) as env:
+        await taskflow("submit", "--type", "doomed", "x", env=env)
+        queues = await taskflow("queues", "--json", env=env)
+        queues_table = await taskflow("queues", env=env)
+        workers = await taskflow("workers", "--json", env=env)
+        workers_table = await taskflow("workers", env=env)
+    depths = json.loads(queues.out)
+    assert depths["queues"]["dlq"] == "1"
+    assert depths["queues"]["primary"] == "0"
+    assert depths["states"]["dlq"] == "1"
+    assert "Queues" in queues_table.out
+    assert "Tasks by state" in queues_table.out
+    (worker,) = json.loads(workers.out)["worker_details"]
+    assert worker["hostname"]
+    assert worker["pid"] > 0
+    assert worker["concurrency"] > 0
+    assert worker["failure_count"] == "1"
+    assert worker["hostname"] in workers_table.out
+    assert str(worker["pid"]) in workers_table.out
+
+
+async def test_pause_shows_in_status_and_submit_until_resume(
+    redis_url: str, redis_client: Redis
+) -> None:
+    async with services(redis_url, redis_client) as env:
+        paused = await taskflow("pause", env=env)
+        status = await taskflow("status", env=env)
+        status_json = json.loads((await taskflow("status", "--json", env=env)).out)
+        follower = await start("submit", "--type", "echo", "after the pause", env=env)
+        assert follower.stderr is not None
+        assert follower.stdout is not None
+        async with asyncio.timeout(30):
+            warning = await follower.stderr.readline()
+        resumed = await taskflow("resume", env=env)
+        async with asyncio.timeout(60):
+            out, _ = await follower.communicate()
+        after = json.loads((await taskflow("status", "--json", env=env)).out)
+    assert paused.code == 0
+    assert "Paused" in paused.err
+    assert "PAUSED" in status.out
+    assert status_json["paused"] is True
+    assert b"paused" in warning
+    assert b"taskflow resume" in warning
+    assert resumed.code == 0
+    assert follower.returncode == 0
+    assert out.decode().splitlines()[-1] == "after the pause"
+    assert after["paused"] is False
+
+
+async def test_events_tail_filters_by_type_and_state(redis_url: str, redis_client: Redis) -> None:
+    async with services(redis_url, redis_client) as env:
+        tail = await start(
+            "events", "--json", "--type", "echo", "--state", "COMPLETED", "--limit", "2", env=env
+        )
+
+        async def tail_ended() -> bool:
+            # The tail may subscribe after the first tasks: keep the events coming.
+            await taskflow("submit", "--type", "doomed", "noise", env=env)
+            await taskflow("submit", "--type", "echo", "signal", env=env)
+            return tail.returncode is not None or await _exited(tail)
+
+        await eventually(tail_ended, within=60, what="the tail to print two events")
+        out, err = await tail.communicate()
+    assert tail.returncode == 0, err
+    events = [json.loads(line) for line in out.decode().splitlines()]
+    assert len(events) == 2
+    for event in events:
+        assert event["task_type"] == "echo"
+        assert (event["event"], event["old_state"], event["new_state"]) == (
+            "state_changed",
+            "ACTIVE",
+            "COMPLETED",
+        )
+
+
+async def _exited(process: asyncio.subprocess.Process) -> bool:
+    try:
+        await asyncio.wait_for(process.wait(), timeout=0.5)
+    except TimeoutError:
+        return False
+    return True
