@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 from google.protobuf.message import Message
 
 from services.gateway import dashboard, errors, openapi, slashes
@@ -39,6 +40,7 @@ DESCRIPTION = """The REST and SSE API of AsyncTaskFlow, served over its gRPC ser
 (SchedulerService, ExecutorService, MonitorService). Errors are `{"detail": "..."}`.
 When TASKFLOW_API_TOKEN is set, every /api/v1 call (and /metrics) needs
 `Authorization: Bearer <token>` (the SSE streams also accept `?token=`)."""
+DOCS_ASSETS = "/docs-assets"
 
 
 def create_app(settings: Settings, *, hand_kept: bool = True) -> FastAPI:
@@ -69,7 +71,10 @@ def create_app(settings: Settings, *, hand_kept: bool = True) -> FastAPI:
             request = scheduler_pb.CreateTaskRequest.FromString(request.SerializeToString())
         return await clients.creates.create(request, metadata)
 
-    app = FastAPI(
+    # /docs and /redoc load Swagger UI and ReDoc from the fastapi-offline package,
+    # under DOCS_ASSETS, not from a CDN: they work on a machine with no network.
+    app = FastAPIOffline(
+        static_url=DOCS_ASSETS,
         title="AsyncTaskFlow",
         version="0.1.0",
         description=DESCRIPTION,
