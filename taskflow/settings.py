@@ -91,6 +91,19 @@ class Settings(BaseSettings):
     # of the address they dial (e.g. services reached by IP).
     tls_server_name: str = Field(default="", alias="TASKFLOW_TLS_SERVER_NAME")
 
+    # Prometheus metrics of the gRPC services, each at /metrics on a port of its own
+    # (0: not served). An executor's extra worker processes use the next ports.
+    metrics_host: str = Field(default="127.0.0.1", alias="TASKFLOW_METRICS_HOST")
+    scheduler_metrics_port: int = Field(
+        default=9101, ge=0, le=65535, alias="TASKFLOW_SCHEDULER_METRICS_PORT"
+    )
+    executor_metrics_port: int = Field(
+        default=9102, ge=0, le=65535, alias="TASKFLOW_EXECUTOR_METRICS_PORT"
+    )
+    monitor_metrics_port: int = Field(
+        default=9103, ge=0, le=65535, alias="TASKFLOW_MONITOR_METRICS_PORT"
+    )
+
     # The REST gateway (and dashboard).
     gateway_host: str = Field(default="127.0.0.1", alias="TASKFLOW_GATEWAY_HOST")
     gateway_port: int = Field(default=8000, ge=0, le=65535, alias="TASKFLOW_GATEWAY_PORT")

@@ -76,7 +76,7 @@ async def serve(settings: Settings, client: Redis, stop: asyncio.Event) -> None:
     children.start()
     follower = asyncio.create_task(pause.run(stop), name="remote-pause-follower")
     try:
-        await run_worker(settings, client, executor_id, stop)
+        await run_worker(settings, client, executor_id, stop, settings.executor_metrics_port)
     finally:
         await follower
         await children.stop(settings.shutdown_grace_seconds + CHILD_EXIT_MARGIN_S)

@@ -31,17 +31,19 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def _child_main(settings: Settings, executor_id: str) -> None:
+def _child_main(settings: Settings, executor_id: str, index: int) -> None:
     _die_with_parent()
     configure_logging(settings.log_level, settings.secret_values())
-    asyncio.run(_child(settings, executor_id))
+    asyncio.run(_child(settings, executor_id, index))
 
 
-async def _child(settings: Settings, executor_id: str) -> None:
+async def _child(settings: Settings, executor_id: str, index: int) -> None:
     stop = asyncio.Event()
     stop_on_signals(stop)
+    # Child N serves its metrics on the executor's port + N.
+    port = settings.executor_metrics_port + index if settings.executor_metrics_port else 0
     async with connected(settings, settings.redis_url or "") as client:
-        await run_worker(settings, client, executor_id, stop)
+        await run_worker(settings, client, executor_id, stop, port)
 
 
 class WorkerProcesses:
@@ -58,7 +60,7 @@ class WorkerProcesses:
         for index in range(self.count):
             process = context.Process(
                 target=_child_main,
-                args=(self.settings, self.executor_id),
+                args=(self.settings, self.executor_id, index + 1),
                 name=f"{self.executor_id}-worker-{index + 1}",
                 daemon=False,
             )

@@ -6,11 +6,15 @@ import asyncio
 
 from redis.asyncio import Redis
 
+from services.executor.metrics import ExecutorMetrics, follow_shared_state
 from services.executor.pause import PauseFollower
 from services.executor.worker import Worker, WorkerConfig
+from taskflow.metrics_http import exposed
 from taskflow.settings import Settings
 from taskflow.store import StoreConfig, TaskStore
+from taskflow.store.breaker import BreakerConfig, CircuitBreakerStore
 from taskflow.store.control import ExecutorControl
+from taskflow.store.rate_limit import RateLimiter
 from taskflow.tasks import load_task_modules
 from taskflow.tasks.services import build_task_services, close_task_services
 
@@ -27,17 +31,37 @@ def worker_config(settings: Settings, executor_id: str) -> WorkerConfig:
 
 
 async def run_worker(
-    settings: Settings, client: Redis, executor_id: str, stop: asyncio.Event
+    settings: Settings, client: Redis, executor_id: str, stop: asyncio.Event, metrics_port: int = 0
 ) -> None:
-    """Claim and run tasks until `stop`, then drain and hand back (see Worker.run)."""
+    """Claim and run tasks until `stop`, then drain and hand back (see Worker.run);
+    serve this process's metrics on `metrics_port` meanwhile (0: not served)."""
     load_task_modules(settings.task_modules)
     store = TaskStore(client, StoreConfig.from_settings(settings))
-    pause = PauseFollower(ExecutorControl(client, store.keys))
+    control = ExecutorControl(client, store.keys)
+    pause = PauseFollower(control)
     services = await build_task_services(settings, client)
-    worker = Worker(store, worker_config(settings, executor_id), is_paused=pause, services=services)
-    follower = asyncio.create_task(pause.run(stop), name="pause-follower")
+    metrics = ExecutorMetrics()
+    worker = Worker(
+        store,
+        worker_config(settings, executor_id),
+        is_paused=pause,
+        services=services,
+        metrics=metrics,
+    )
+    breakers = CircuitBreakerStore(
+        client, BreakerConfig.from_settings(settings), settings.key_prefix
+    )
+    gauges = follow_shared_state(
+        metrics, breakers, RateLimiter(client, settings.key_prefix), control,
+        settings.heartbeat_seconds, stop,
+    )  # fmt: skip
+    background = [
+        asyncio.create_task(pause.run(stop), name="pause-follower"),
+        asyncio.create_task(gauges, name="metrics-gauges"),
+    ]
     try:
-        await worker.run(stop)
+        with exposed(metrics.registry, settings.metrics_host, metrics_port, "executor"):
+            await worker.run(stop)
     finally:
-        await follower
+        await asyncio.gather(*background)
         await close_task_services(services)

@@ -22,6 +22,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from services.executor.completer import Completer
+from services.executor.metrics import ExecutorMetrics
 from services.executor.retry_policy import classify
 from taskflow.aio import first_of, sleep_unless
 from taskflow.errors import CorruptTask, LeaseLost, NotFound
@@ -42,6 +43,8 @@ CANCEL_POLL_S = 0.25
 # Saving an outcome is retried with backoff up to this delay between attempts.
 SAVE_RETRY_MAX_DELAY_S = 2.0
 T = TypeVar("T")
+# The metrics' outcome of a task whose result or failure could not be saved.
+DISCARDED = "discarded"
 
 
 class OutcomeDropped(Exception):
@@ -71,6 +74,7 @@ class Worker:
         *,
         is_paused: Callable[[], bool] = lambda: False,
         services: Mapping[str, Any] | None = None,
+        metrics: ExecutorMetrics | None = None,
     ) -> None:
         self.store = store
         self.config = config
@@ -83,6 +87,8 @@ class Worker:
         self._slot_free = asyncio.Event()
         self._completer = Completer(store)
         self._started_at = time.time()
+        self.metrics = metrics or ExecutorMetrics()
+        self.metrics.in_flight.set_function(lambda: self.in_flight)
 
     @property
     def in_flight(self) -> int:
@@ -124,7 +130,9 @@ class Worker:
                 continue
             try:
                 claims = await self.store.claim(self.worker_id, free)
-                if not claims:
+                if claims:
+                    self.metrics.claim_batch.observe(len(claims))
+                else:
                     await self.registry.wait_for_work(IDLE_WAIT_S)
             except Exception as error:
                 self._log_redis_error("claim_failed", error)
@@ -150,36 +158,42 @@ class Worker:
             result = await self._call_handler(claim, signal)
         except asyncio.CancelledError:
             if signal.interrupted:
-                await self._cancelled(claim)
+                await self._cancelled(claim, started)
                 return
             raise  # shutdown or a lost lease: the caller decides what happens to it
         except Exception as error:
             if signal.interrupted:  # its clean-up failed: it was still cancelled
-                await self._cancelled(claim)
+                await self._cancelled(claim, started)
             else:
-                await self._fail(claim, error)
+                outcome = await self._fail(claim, error)
+                self.metrics.ran(claim.task_type, outcome, time.perf_counter() - started)
             return
         if signal.interrupted:  # the handler caught the cancellation and returned
-            await self._cancelled(claim)
+            await self._cancelled(claim, started)
             return
         try:
             await self._save("result", claim, lambda: self._completer.complete(claim, result))
         except (LeaseLost, NotFound) as lost:
             log.warning("event=result_discarded task_id=%s reason=%r", claim.task_id, str(lost))
+            self.metrics.ran(claim.task_type, DISCARDED, time.perf_counter() - started)
             return
         except OutcomeDropped:
+            self.metrics.ran(claim.task_type, DISCARDED, time.perf_counter() - started)
             return
+        self.metrics.ran(claim.task_type, "completed", time.perf_counter() - started)
         log.info(
             "event=task_completed task_id=%s task_type=%s worker_id=%s seconds=%.3f",
             claim.task_id, claim.task_type, self.worker_id, time.perf_counter() - started,
         )  # fmt: skip
 
-    async def _cancelled(self, claim: ClaimedTask) -> None:
+    async def _cancelled(self, claim: ClaimedTask, started: float) -> None:
         try:
             await self._save("cancel", claim, lambda: self.store.cancelled(claim))
         except (LeaseLost, NotFound, OutcomeDropped) as lost:
             log.warning("event=cancel_discarded task_id=%s reason=%r", claim.task_id, str(lost))
+            self.metrics.ran(claim.task_type, DISCARDED, time.perf_counter() - started)
             return
+        self.metrics.ran(claim.task_type, "cancelled", time.perf_counter() - started)
         log.info(
             "event=task_cancelled task_id=%s task_type=%s worker_id=%s",
             claim.task_id, claim.task_type, self.worker_id,
@@ -241,7 +255,8 @@ class Worker:
             signal.handler_done = True
         return outcome if isinstance(outcome, str) else json.dumps(outcome)
 
-    async def _fail(self, claim: ClaimedTask, error: Exception) -> None:
+    async def _fail(self, claim: ClaimedTask, error: Exception) -> str:
+        """Save the failure; returns the outcome for the metrics (the new state)."""
         verdict = classify(error, claim.retry_count)
         message = str(error) or type(error).__name__
         try:
@@ -256,15 +271,16 @@ class Worker:
             )  # fmt: skip
         except (LeaseLost, NotFound) as lost:
             log.warning("event=failure_discarded task_id=%s reason=%r", claim.task_id, str(lost))
-            return
+            return DISCARDED
         except OutcomeDropped:
-            return
+            return DISCARDED
         log.warning(
             "event=task_failed task_id=%s task_type=%s worker_id=%s error_type=%s "
             "new_state=%s retry_in=%.1f error=%r",
             claim.task_id, claim.task_type, self.worker_id, verdict.error_type,
             state, verdict.delay_s, message,
         )  # fmt: skip
+        return str(state).lower()
 
     async def _save(self, what: str, claim: ClaimedTask, write: Callable[[], Awaitable[T]]) -> T:
         """`write` an outcome, retrying while Redis is unreachable (a restart, a

@@ -9,7 +9,9 @@ from collections.abc import AsyncIterator
 from redis.asyncio import Redis
 
 from services.monitor.hub import WatchHub
+from services.monitor.metrics import MonitorMetrics
 from services.monitor.servicer import MonitorServicer
+from taskflow.metrics_http import exposed
 from taskflow.provider.status import build_provider_status
 from taskflow.rpc.server import ServiceServer
 from taskflow.rpc.tls import server_credentials
@@ -53,11 +55,22 @@ async def running_monitor(
     server.add(
         monitor_service_pb2_grpc.add_MonitorServiceServicer_to_server, servicer, SERVICE_NAME
     )
+    metrics = MonitorMetrics(hub)
+    stop_metrics = asyncio.Event()
+    ages = asyncio.create_task(
+        metrics.follow_queue_ages(store, settings.heartbeat_seconds, stop_metrics),
+        name="metrics-queue-ages",
+    )
     await server.start()
     try:
-        yield server
+        with exposed(
+            metrics.registry, settings.metrics_host, settings.monitor_metrics_port, "monitor"
+        ):
+            yield server
     finally:
+        stop_metrics.set()
         await server.stop(STOP_GRACE_S)
+        await ages
         await hub.close()
         await provider.aclose()
 

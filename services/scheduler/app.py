@@ -10,7 +10,9 @@ from redis.asyncio import Redis
 
 from services.scheduler.duties import run_duties
 from services.scheduler.intake import Intake, Limits
+from services.scheduler.metrics import SchedulerMetrics
 from services.scheduler.servicer import SchedulerServicer
+from taskflow.metrics_http import exposed
 from taskflow.rpc.server import ServiceServer
 from taskflow.rpc.tls import server_credentials
 from taskflow.settings import Settings
@@ -32,15 +34,19 @@ async def running_scheduler(settings: Settings, client: Redis) -> AsyncIterator[
         api_token=settings.api_token,
         credentials=server_credentials(settings),
     )
-    servicer = SchedulerServicer(store, Intake(Limits.from_settings(settings)))
+    metrics = SchedulerMetrics()
+    servicer = SchedulerServicer(store, Intake(Limits.from_settings(settings)), metrics)
     server.add(
         scheduler_service_pb2_grpc.add_SchedulerServiceServicer_to_server, servicer, SERVICE_NAME
     )
     await server.start()
     stop_duties = asyncio.Event()
-    duties = asyncio.create_task(run_duties(store, stop_duties), name="scheduler-duties")
+    duties = asyncio.create_task(run_duties(store, metrics, stop_duties), name="scheduler-duties")
     try:
-        yield server
+        with exposed(
+            metrics.registry, settings.metrics_host, settings.scheduler_metrics_port, "scheduler"
+        ):
+            yield server
     finally:
         stop_duties.set()
         await server.stop(STOP_GRACE_S)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from services.scheduler.metrics import SchedulerMetrics
 from taskflow.aio import sleep_unless
 from taskflow.store import TaskStore
 
@@ -20,7 +21,9 @@ REAP_EVERY_S = 1.0
 BATCH = 1000
 
 
-async def promote_due_retries(store: TaskStore, stop: asyncio.Event) -> None:
+async def promote_due_retries(
+    store: TaskStore, metrics: SchedulerMetrics, stop: asyncio.Event
+) -> None:
     while not stop.is_set():
         try:
             moved, next_due_s = await store.promote_due(BATCH)
@@ -29,6 +32,7 @@ async def promote_due_retries(store: TaskStore, stop: asyncio.Event) -> None:
             await sleep_unless(stop, 1.0)
             continue
         if moved:
+            metrics.promoted.inc(moved)
             log.info("event=retries_promoted count=%d", moved)
         if moved == BATCH:
             continue  # more are due right now
@@ -36,7 +40,9 @@ async def promote_due_retries(store: TaskStore, stop: asyncio.Event) -> None:
         await sleep_unless(stop, wait)
 
 
-async def requeue_expired_leases(store: TaskStore, stop: asyncio.Event) -> None:
+async def requeue_expired_leases(
+    store: TaskStore, metrics: SchedulerMetrics, stop: asyncio.Event
+) -> None:
     while not stop.is_set():
         try:
             requeued, dead, cancelled = await store.reap_expired(BATCH)
@@ -45,6 +51,9 @@ async def requeue_expired_leases(store: TaskStore, stop: asyncio.Event) -> None:
             await sleep_unless(stop, 1.0)
             continue
         if requeued or dead or cancelled:
+            metrics.recovered.labels(outcome="requeued").inc(requeued)
+            metrics.recovered.labels(outcome="dlq").inc(dead)
+            metrics.recovered.labels(outcome="cancelled").inc(cancelled)
             log.warning(
                 "event=lost_tasks_recovered requeued=%d sent_to_dlq=%d cancelled=%d",
                 requeued, dead, cancelled,
@@ -53,5 +62,7 @@ async def requeue_expired_leases(store: TaskStore, stop: asyncio.Event) -> None:
             await sleep_unless(stop, REAP_EVERY_S)
 
 
-async def run_duties(store: TaskStore, stop: asyncio.Event) -> None:
-    await asyncio.gather(promote_due_retries(store, stop), requeue_expired_leases(store, stop))
+async def run_duties(store: TaskStore, metrics: SchedulerMetrics, stop: asyncio.Event) -> None:
+    await asyncio.gather(
+        promote_due_retries(store, metrics, stop), requeue_expired_leases(store, metrics, stop)
+    )

@@ -12,10 +12,12 @@ from typing import Any, Protocol
 from grpc import aio
 
 from services.scheduler.intake import DEFAULT_QUEUE, Intake
+from services.scheduler.metrics import SchedulerMetrics
 from taskflow.errors import InvalidInput, NotFound, quoted
 from taskflow.rpc import convert
 from taskflow.store import (
     CANCELLABLE_STATES,
+    Created,
     NewTask,
     QueueName,
     TaskPage,
@@ -59,16 +61,24 @@ class _Listing(Protocol):
 
 
 class SchedulerServicer(SchedulerServiceServicer):
-    def __init__(self, store: TaskStore, intake: Intake) -> None:
+    def __init__(
+        self, store: TaskStore, intake: Intake, metrics: SchedulerMetrics | None = None
+    ) -> None:
         self.store = store
         self.intake = intake
         self.remote = RemoteQueues(store)
+        self.metrics = metrics or SchedulerMetrics()
+
+    async def _create(self, new: NewTask) -> Created:
+        created = await self.store.create(new)
+        self.metrics.count_created([(new, created.created)])
+        return created
 
     # --- creating ------------------------------------------------------------------
 
     async def CreateTask(self, request: pb.CreateTaskRequest, context: Context) -> Any:
         queues = await self._remote_queues([request])
-        created = await self.store.create(self._new_task(request, queues))
+        created = await self._create(self._new_task(request, queues))
         return pb.CreateTaskResponse(
             task_id=created.task_id,
             state=convert.state_to_proto(created.state),
@@ -79,7 +89,7 @@ class SchedulerServicer(SchedulerServiceServicer):
         self, request: pb.CreateSummarizeTaskRequest, context: Context
     ) -> Any:
         new = self.intake.summarize(request.content, idempotency_key=request.idempotency_key)
-        created = await self.store.create(new)
+        created = await self._create(new)
         return pb.CreateSummarizeTaskResponse(
             task_id=created.task_id, state=PENDING, created=created.created
         )
@@ -94,7 +104,7 @@ class SchedulerServicer(SchedulerServiceServicer):
             content_type=request.content_type,
             idempotency_key=request.idempotency_key,
         )
-        created = await self.store.create(new)
+        created = await self._create(new)
         return pb.CreatePdfxtractTaskResponse(
             task_id=created.task_id, state=PENDING, created=created.created
         )
@@ -110,6 +120,7 @@ class SchedulerServicer(SchedulerServiceServicer):
             except InvalidInput as exc:
                 raise type(exc)(f"tasks[{index}]: {exc}") from None
         created = await self.store.create_many(new_tasks)
+        self.metrics.count_created(zip(new_tasks, (c.created for c in created), strict=True))
         return pb.BatchCreateTasksResponse(
             tasks=[
                 pb.CreateTaskResponse(

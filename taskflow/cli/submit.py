@@ -12,13 +12,13 @@ import typer
 
 from taskflow.cli.common import Exit, console, fail, run, state_name
 from taskflow.client import Clients
-from taskflow.when import parse_at, parse_delay
 from taskflow.v1 import (
     enums_pb2,
     executor_service_pb2,
     monitor_service_pb2,
     scheduler_service_pb2,
 )
+from taskflow.when import parse_at, parse_delay
 
 TERMINAL = {
     enums_pb2.TASK_STATE_COMPLETED,

@@ -350,6 +350,23 @@ class TaskStore:
             retry_ratio=self.config.retry_ratio.for_length(retry),
         )
 
+    async def waiting_since(self) -> dict[QueueName, datetime | None]:
+        """When the task next out of each pending queue (primary, retry) became
+        PENDING; None for an empty queue. Its age is how far the queue lags."""
+        queues = (QueueName.PRIMARY, QueueName.RETRY)
+        k = self.keys
+        async with self.client.pipeline(transaction=False) as pipe:
+            for queue in queues:
+                pipe.lindex(k.queue(queue), -1)  # taken from the right
+            heads = await pipe.execute()
+        since: dict[QueueName, datetime | None] = dict.fromkeys(queues)
+        for queue, head in zip(queues, heads, strict=True):
+            if head is not None:
+                stamp = await self.client.hget(k.task(head.decode()), "updated_at")
+                text = stamp.decode() if isinstance(stamp, bytes) else stamp
+                since[queue] = datetime.fromisoformat(text) if text else None
+        return since
+
     async def list_tasks(self, query: TaskQuery) -> TaskPage:
         return await self._lister.page(query)
 

@@ -40,6 +40,10 @@ def settings_for(redis_url: str, **overrides: Any) -> Settings:
         "TASKFLOW_HEARTBEAT_SECONDS": 0.2,
         "TASKFLOW_RETRY_DELAY_SCALE": 0.01,
         "TASKFLOW_SHUTDOWN_GRACE": 2,
+        # No metrics ports unless a test asks (parallel tests would share the defaults).
+        "TASKFLOW_SCHEDULER_METRICS_PORT": 0,
+        "TASKFLOW_EXECUTOR_METRICS_PORT": 0,
+        "TASKFLOW_MONITOR_METRICS_PORT": 0,
     }
     values.update(overrides)
     return Settings(**values)

@@ -1,0 +1,50 @@
+"""The monitor's Prometheus metrics: the live watches it serves, and how long the
+task next out of each pending queue has waited (read from the store every few
+seconds, since a scrape cannot await Redis)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+from prometheus_client import CollectorRegistry, Gauge
+
+from services.monitor.hub import WatchHub
+from taskflow.aio import sleep_unless
+from taskflow.store import TaskStore
+
+log = logging.getLogger(__name__)
+
+
+class MonitorMetrics:
+    """One registry per monitor (several can share a test process)."""
+
+    def __init__(self, hub: WatchHub) -> None:
+        self.registry = CollectorRegistry()
+        self.watchers = Gauge(
+            "taskflow_monitor_watchers",
+            "Open WatchQueues and WatchTask streams",
+            registry=self.registry,
+        )
+        self.watchers.set_function(lambda: hub.watchers)
+        self.queue_age = Gauge(
+            "taskflow_queue_oldest_age_seconds",
+            "How long the task next out of a pending queue has waited (0: empty)",
+            ["queue"],
+            registry=self.registry,
+        )
+
+    async def follow_queue_ages(
+        self, store: TaskStore, every_s: float, stop: asyncio.Event
+    ) -> None:
+        while True:
+            try:
+                now = datetime.now(UTC)
+                for queue, since in (await store.waiting_since()).items():
+                    age = (now - since).total_seconds() if since else 0.0
+                    self.queue_age.labels(queue=queue.value).set(max(age, 0.0))
+            except Exception as error:
+                log.warning("event=metrics_refresh_failed error=%r", str(error))
+            if await sleep_unless(stop, every_s):
+                return

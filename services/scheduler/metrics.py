@@ -1,0 +1,39 @@
+"""The scheduler's Prometheus metrics: tasks created, retries promoted, lost tasks
+recovered."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from prometheus_client import CollectorRegistry, Counter
+
+from taskflow.store import NewTask
+
+
+class SchedulerMetrics:
+    """One registry per scheduler (several can share a test process)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.created = Counter(
+            "taskflow_scheduler_tasks_created",
+            "Tasks created, by type (a repeated idempotency key creates none)",
+            ["task_type"],
+            registry=self.registry,
+        )
+        self.promoted = Counter(
+            "taskflow_scheduler_retries_promoted",
+            "SCHEDULED tasks whose retry time came, moved to the retry queue",
+            registry=self.registry,
+        )
+        self.recovered = Counter(
+            "taskflow_scheduler_tasks_recovered",
+            "ACTIVE tasks whose worker's lease expired, by outcome (requeued, dlq)",
+            ["outcome"],
+            registry=self.registry,
+        )
+
+    def count_created(self, new: Iterable[tuple[NewTask, bool]]) -> None:
+        for task, created in new:
+            if created:
+                self.created.labels(task_type=task.task_type).inc()

@@ -1,0 +1,35 @@
+"""Serving one process's Prometheus registry over HTTP (`/metrics` on a port of its
+own), for the services that have no web server: scheduler, executor, monitor."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, start_http_server
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def exposed(registry: CollectorRegistry, host: str, port: int, service: str) -> Iterator[int]:
+    """Serve `registry` on host:port while the block runs; yields the port served
+    (0: not served, because `port` is 0 or taken: a service without metrics still
+    does its work, so that is an error in the log, not a crash)."""
+    if not port:
+        yield 0
+        return
+    try:
+        server, thread = start_http_server(port, addr=host, registry=registry)
+    except OSError as error:
+        log.error("event=metrics_not_served service=%s port=%d error=%r", service, port, str(error))
+        yield 0
+        return
+    log.info("event=metrics_served service=%s address=%s:%d", service, host, port)
+    try:
+        yield server.server_port
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
