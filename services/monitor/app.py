@@ -58,8 +58,10 @@ async def running_monitor(
     metrics = MonitorMetrics(hub)
     stop_metrics = asyncio.Event()
     ages = asyncio.create_task(
-        metrics.follow_queue_ages(store, settings.heartbeat_seconds, stop_metrics),
-        name="metrics-queue-ages",
+        metrics.follow_store(
+            store, servicer.current_workers, settings.heartbeat_seconds, stop_metrics
+        ),
+        name="metrics-refresh",
     )
     await server.start()
     try:

@@ -1,16 +1,18 @@
-"""The monitor's Prometheus metrics: the live watches it serves, and how long the
-task next out of each pending queue has waited (read from the store every few
-seconds, since a scrape cannot await Redis)."""
+"""The monitor's Prometheus metrics: the live watches it serves, how long the task
+next out of each pending queue has waited, and the workers by health (the last two
+read from the store every few seconds, since a scrape cannot await Redis)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, Gauge
 
 from services.monitor.hub import WatchHub
+from services.monitor.workers import WorkersView
 from taskflow.aio import sleep_unless
 from taskflow.store import TaskStore
 
@@ -34,9 +36,19 @@ class MonitorMetrics:
             ["queue"],
             registry=self.registry,
         )
+        self.workers = Gauge(
+            "taskflow_workers",
+            "Workers seen lately, by health (healthy: heartbeat younger than the stale limit)",
+            ["health"],
+            registry=self.registry,
+        )
 
-    async def follow_queue_ages(
-        self, store: TaskStore, every_s: float, stop: asyncio.Event
+    async def follow_store(
+        self,
+        store: TaskStore,
+        read_workers: Callable[[], Awaitable[WorkersView]],
+        every_s: float,
+        stop: asyncio.Event,
     ) -> None:
         while True:
             try:
@@ -44,6 +56,9 @@ class MonitorMetrics:
                 for queue, since in (await store.waiting_since()).items():
                     age = (now - since).total_seconds() if since else 0.0
                     self.queue_age.labels(queue=queue.value).set(max(age, 0.0))
+                view = await read_workers()
+                self.workers.labels(health="healthy").set(view.healthy_count)
+                self.workers.labels(health="stale").set(view.stale_count)
             except Exception as error:
                 log.warning("event=metrics_refresh_failed error=%r", str(error))
             if await sleep_unless(stop, every_s):

@@ -109,7 +109,7 @@ class MonitorServicer(MonitorServiceServicer):
                 task = current
 
     async def ListWorkers(self, request: pb.ListWorkersRequest, context: Context) -> Any:
-        return messages.workers(await self._workers_view())
+        return messages.workers(await self.current_workers())
 
     async def GetProviderStatus(
         self, request: pb.GetProviderStatusRequest, context: Context
@@ -148,7 +148,7 @@ class MonitorServicer(MonitorServiceServicer):
         )
 
     async def GetSystemHealth(self, request: pb.GetSystemHealthRequest, context: Context) -> Any:
-        return messages.health(await system_health(self.store.client, self._workers_view))
+        return messages.health(await system_health(self.store.client, self.current_workers))
 
     async def GetTaskSeries(self, request: pb.GetTaskSeriesRequest, context: Context) -> Any:
         points = await read_series(
@@ -178,5 +178,5 @@ class MonitorServicer(MonitorServiceServicer):
             connection_type=stats.connection_type,
         )
 
-    async def _workers_view(self) -> WorkersView:
+    async def current_workers(self) -> WorkersView:
         return await workers_view(self.workers, self.breakers, self.stale_after_s)

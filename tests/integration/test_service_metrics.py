@@ -105,6 +105,8 @@ async def test_each_service_exports_its_metrics(redis_url: str, redis_client: Re
     assert sample(executor_text, "taskflow_executor_claim_batch_size_sum") == 6
     assert "taskflow_executor_rate_limit_tokens" in executor_text
     assert sample(monitor_open, "taskflow_monitor_watchers") == 1
+    assert sample(monitor_open, "taskflow_workers", health="healthy") == 1
+    assert sample(monitor_open, "taskflow_workers", health="stale") == 0
 
 
 async def test_a_taken_metrics_port_does_not_stop_the_service(
