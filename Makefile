@@ -94,8 +94,14 @@ CHROMIUM := /usr/bin/chromium
 browser: ## Install Debian's chromium for the browser tests, if it is missing
 	@test -x $(CHROMIUM) || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
 
+# promtool (from Debian's prometheus package) runs the alert rules' unit tests in
+# tests/deploy/test_observability.py.
+.PHONY: promtool
+promtool: ## Install Debian's prometheus (for promtool), if promtool is missing
+	@command -v promtool >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus; }
+
 .PHONY: test
-test: install browser tests/support/node_client/node_modules/.package-lock.json ## Install everything, run every check and the whole test suite
+test: install browser promtool tests/support/node_client/node_modules/.package-lock.json ## Install everything, run every check and the whole test suite
 	$(MAKE) --no-print-directory check
 	$(MAKE) --no-print-directory test-frontend
 	$(MAKE) --no-print-directory test-sdk-typescript

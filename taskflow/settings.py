@@ -92,16 +92,16 @@ class Settings(BaseSettings):
     tls_server_name: str = Field(default="", alias="TASKFLOW_TLS_SERVER_NAME")
 
     # Prometheus metrics of the gRPC services, each at /metrics on a port of its own
-    # (0: not served). An executor's extra worker processes use the next ports.
+    # (0: not served). The executor's is last: its extra worker processes use the next ports.
     metrics_host: str = Field(default="127.0.0.1", alias="TASKFLOW_METRICS_HOST")
     scheduler_metrics_port: int = Field(
         default=9101, ge=0, le=65535, alias="TASKFLOW_SCHEDULER_METRICS_PORT"
     )
     executor_metrics_port: int = Field(
-        default=9102, ge=0, le=65535, alias="TASKFLOW_EXECUTOR_METRICS_PORT"
+        default=9103, ge=0, le=65535, alias="TASKFLOW_EXECUTOR_METRICS_PORT"
     )
     monitor_metrics_port: int = Field(
-        default=9103, ge=0, le=65535, alias="TASKFLOW_MONITOR_METRICS_PORT"
+        default=9102, ge=0, le=65535, alias="TASKFLOW_MONITOR_METRICS_PORT"
     )
 
     # The REST gateway (and dashboard).
