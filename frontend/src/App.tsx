@@ -2,6 +2,7 @@
 // current hash route (#/dashboard, #/history, #/cleanup, #/new).
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { ConnectionBadge } from './components/ConnectionBadge';
+import { PauseBanner } from './components/PauseBanner';
 import { TokenDialog } from './components/TokenDialog';
 import { Button } from './components/ui';
 import { formatClock } from './format';
@@ -136,6 +137,7 @@ export function App({ services, stream }: { services: Services; stream?: QueueSt
             </div>
           </div>
         </div>
+        <PauseBanner />
         {declined && (
           <div role="alert" className="mb-4 flex flex-wrap items-center justify-between gap-2 rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-sm text-amber-900">
             The gateway needs an access token.

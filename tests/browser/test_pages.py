@@ -40,6 +40,10 @@ def test_the_circuit_breaker_is_opened_and_reset(live: Stack) -> None:
     run_spec("breaker", live.base_url)
 
 
+def test_pause_shows_a_banner_and_resumes_from_it(live: Stack) -> None:
+    run_spec("pause", live.base_url)
+
+
 def test_cleanup_operations_report_their_counts(live: Stack) -> None:
     run_spec("cleanup", live.base_url)
 

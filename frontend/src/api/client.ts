@@ -187,6 +187,19 @@ export class ApiClient {
     return workersStatus(await this.request('GET', '/api/v1/workers/', { signal }));
   }
 
+  /** Whether claiming is paused cluster-wide (every executor follows one flag). */
+  async executorsPaused(signal?: AbortSignal): Promise<boolean> {
+    return asJson(await this.request('GET', '/api/v1/executors/status', { signal })).paused === true;
+  }
+
+  async pauseExecutors(): Promise<boolean> {
+    return asJson(await this.request('POST', '/api/v1/executors/pause', { json: {} })).paused === true;
+  }
+
+  async resumeExecutors(): Promise<boolean> {
+    return asJson(await this.request('POST', '/api/v1/executors/resume', { json: {} })).paused === true;
+  }
+
   async resetCircuitBreaker(): Promise<BreakerActionResult> {
     const body = asJson(await this.request('POST', '/api/v1/workers/reset-circuit-breaker', { json: {} }));
     return { message: str(body.message, 'Circuit breaker reset'), count: num(body.successful_resets) };

@@ -5,6 +5,7 @@ import { formatClock, formatCount, parseTime } from '../format';
 import { useServices } from '../services';
 import { usePolling } from '../usePolling';
 import { ConfirmButton, type Outcome } from './ConfirmButton';
+import { announcePauseChange } from './PauseBanner';
 import { Card, ErrorMessage, HealthBadge } from './ui';
 
 export const WorkerStats = memo(function WorkerStats() {
@@ -37,6 +38,20 @@ export const WorkerStats = memo(function WorkerStats() {
         showResult={false}
         onOutcome={setOutcome}
         onDone={reload}
+      />
+      <ConfirmButton
+        label="Pause executors"
+        title="Pause the executors?"
+        message="Every worker stops claiming tasks: running tasks finish, queued tasks wait until you resume."
+        confirmLabel="Pause"
+        variant="warning"
+        action={async () => {
+          await client.pauseExecutors();
+          return 'Executors paused';
+        }}
+        showResult={false}
+        onOutcome={setOutcome}
+        onDone={announcePauseChange}
       />
     </div>
   );

@@ -1,0 +1,45 @@
+// Issue 20: pausing is visible on every page and controllable from the dashboard:
+// Worker Statistics pauses (after confirmation), a banner says so and resumes.
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { baseUrl, openPage, screenshot, type Browser, type PageErrors } from './support/browser';
+import { api, createTask, eventually, getTask, waitForState } from './support/gateway';
+
+let browser: Browser;
+let page: Page;
+let errors: PageErrors;
+
+beforeEach(async () => {
+  ({ browser, page, errors } = await openPage());
+});
+
+afterEach(async () => {
+  await api('POST', '/api/v1/executors/resume', {});
+  await browser.close();
+});
+
+const paused = async (): Promise<boolean> =>
+  (await api<{ paused: boolean }>('GET', '/api/v1/executors/status')).paused;
+
+it('pauses from Worker Statistics, shows a banner on every page, and resumes from it', async () => {
+  await page.goto(`${baseUrl()}/`);
+  const workers = page.getByRole('region', { name: 'Worker Statistics' });
+  await workers.getByRole('button', { name: 'Pause executors' }).click();
+  await page.getByRole('dialog', { name: 'Pause the executors?' }).getByRole('button', { name: 'Pause', exact: true }).click();
+  const banner = page.getByRole('alert', { name: 'Executors paused' });
+  await banner.waitFor();
+  await eventually(paused, 'executors paused');
+  await screenshot(page, 'pause-banner');
+
+  // A task created meanwhile waits; the banner follows to another page.
+  const taskId = await createTask('echo', 'waits for resume');
+  await page.goto(`${baseUrl()}/#/history`);
+  await banner.waitFor();
+  expect((await getTask(taskId)).state).toBe('PENDING');
+
+  await banner.getByRole('button', { name: 'Resume' }).click();
+  await banner.waitFor({ state: 'detached' });
+  await eventually(async () => !(await paused()), 'executors resumed');
+  await waitForState(taskId, 'COMPLETED');
+  expect(errors.messages).toEqual([]);
+});
