@@ -25,6 +25,9 @@ type TabId = (typeof TABS)[number]['id'];
 export interface Route {
   tab: TabId;
   params: URLSearchParams;
+  /** Counts navigations (hashchange events): a page keyed on it starts afresh from
+   * the URL on each, even when it is the same one. */
+  visit?: number;
 }
 
 export function parseRoute(hash: string): Route {
@@ -34,13 +37,13 @@ export function parseRoute(hash: string): Route {
 }
 
 function useRoute(): Route {
-  const [hash, setHash] = useState(() => window.location.hash);
+  const [location, setLocation] = useState(() => ({ hash: window.location.hash, visit: 0 }));
   useEffect(() => {
-    const onChange = (): void => setHash(window.location.hash);
+    const onChange = (): void => setLocation((current) => ({ hash: window.location.hash, visit: current.visit + 1 }));
     window.addEventListener('hashchange', onChange);
     return () => window.removeEventListener('hashchange', onChange);
   }, []);
-  return parseRoute(hash);
+  return { ...parseRoute(location.hash), visit: location.visit };
 }
 
 export function App({ services, stream }: { services: Services; stream?: QueueStream }) {
@@ -155,7 +158,7 @@ export function App({ services, stream }: { services: Services; stream?: QueueSt
             clock), which must not re-render a whole page each time. */}
         {route.tab === 'dashboard' && <DashboardPage />}
         {route.tab === 'history' && (
-          <TasksHistoryPage key={route.params.get('task_id') ?? ''} initialSearch={route.params.get('task_id') ?? ''} />
+          <TasksHistoryPage key={route.visit} query={route.params.toString()} />
         )}
         {route.tab === 'cleanup' && <TasksCleanupPage />}
         {route.tab === 'new' && <NewTaskPage />}

@@ -44,6 +44,10 @@ def test_pause_shows_a_banner_and_resumes_from_it(live: Stack) -> None:
     run_spec("pause", live.base_url)
 
 
+def test_filters_live_in_the_url_and_counters_click_through(live: Stack) -> None:
+    run_spec("filters", live.base_url)
+
+
 def test_cleanup_operations_report_their_counts(live: Stack) -> None:
     run_spec("cleanup", live.base_url)
 

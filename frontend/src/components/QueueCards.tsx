@@ -1,6 +1,8 @@
-// Current depth of each queue; the retry card shows the current retry ratio.
+// Current depth of each queue; the retry card shows the current retry ratio. Each
+// card links to the tasks now in its queue.
 import { formatCount } from '../format';
 import type { QueueDepths } from '../api/types';
+import { historyHash } from '../pages/historyFilters';
 
 const CARDS = [
   { key: 'primary', label: 'Primary', tone: 'border-orange-200 bg-orange-50' },
@@ -13,8 +15,17 @@ export function QueueCards({ queues, retryRatio }: { queues: QueueDepths; retryR
   return (
     <dl className="grid grid-cols-2 gap-3 lg:grid-cols-4">
       {CARDS.map((card) => (
-        <div key={card.key} className={`rounded-lg border p-4 text-center ${card.tone}`}>
-          <dt className="text-sm font-medium text-slate-600">{card.label}</dt>
+        <div key={card.key} className={`relative rounded-lg border p-4 text-center hover:shadow-sm ${card.tone}`}>
+          <dt className="text-sm font-medium text-slate-600">
+            {/* The link covers the card (after:inset-0), so the whole card clicks through. */}
+            <a
+              href={historyHash({ queue: card.key })}
+              className="after:absolute after:inset-0 focus:outline-none focus-visible:underline"
+              aria-label={`${card.label} queue: list its tasks`}
+            >
+              {card.label}
+            </a>
+          </dt>
           <dd className="text-2xl font-bold text-slate-900" data-testid={`queue-${card.key}`}>
             {formatCount(queues[card.key])}
           </dd>

@@ -13,12 +13,13 @@ import {
 } from '@xyflow/react';
 import '@xyflow/react/dist/style.css';
 import { formatCount } from '../format';
+import { historyHash, type HistoryFilters } from '../pages/historyFilters';
 import type { FlowEdge } from '../live/flow';
 import type { LiveState } from '../live/reducer';
 
 type Tone = 'blue' | 'green' | 'yellow' | 'red';
 
-type CountNodeData = { label: string; count: number | null; tone: Tone };
+type CountNodeData = { label: string; count: number | null; tone: Tone; href: string | null };
 type CountNode = Node<CountNodeData, 'count'>;
 
 const TONES: Record<Tone, string> = {
@@ -47,7 +48,13 @@ const CountNodeView = memo(function CountNodeView({ data }: NodeProps<CountNode>
       {SIDES.map(([side, position]) => (
         <Handle key={`t-${side}`} id={`t-${side}`} type="target" position={position} isConnectable={false} style={HIDDEN} />
       ))}
-      <span className="text-sm font-medium text-slate-800">{data.label}</span>
+      {data.href ? (
+        <a href={data.href} className="nodrag nopan pointer-events-auto text-sm font-medium text-blue-800 underline-offset-2 hover:underline">
+          {data.label}
+        </a>
+      ) : (
+        <span className="text-sm font-medium text-slate-800">{data.label}</span>
+      )}
       {data.count !== null && (
         <span className="text-lg font-bold text-slate-900" data-testid={`flow-count-${data.label}`}>
           {formatCount(data.count)}
@@ -99,6 +106,22 @@ export function flowCounts(live: Pick<LiveState, 'queues' | 'states'>): Record<N
   };
 }
 
+// Where each counter clicks through to: the tasks it counts.
+const LINKS: Partial<Record<NodeId, Partial<HistoryFilters>>> = {
+  primary: { queue: 'primary' },
+  retry: { queue: 'retry' },
+  active: { status: 'ACTIVE' },
+  completed: { status: 'COMPLETED' },
+  failed: { status: 'FAILED' },
+  scheduled: { status: 'SCHEDULED' },
+  dlq: { status: 'DLQ' },
+};
+
+function linkOf(id: NodeId): string | null {
+  const filters = LINKS[id];
+  return filters ? historyHash(filters) : null;
+}
+
 export function StateFlowGraph({ live, now }: { live: LiveState; now: number }) {
   const counts = flowCounts(live);
   const countKey = JSON.stringify(counts);
@@ -108,7 +131,7 @@ export function StateFlowGraph({ live, now }: { live: LiveState; now: number }) 
       id,
       type: 'count',
       position: { x: LAYOUT[id].x, y: LAYOUT[id].y },
-      data: { label: LAYOUT[id].label, count: parsed[id], tone: LAYOUT[id].tone },
+      data: { label: LAYOUT[id].label, count: parsed[id], tone: LAYOUT[id].tone, href: linkOf(id) },
       draggable: false,
       selectable: false,
       focusable: false,
@@ -166,7 +189,8 @@ export function StateFlowGraph({ live, now }: { live: LiveState; now: number }) 
           .filter((id) => counts[id] !== null)
           .map((id) => (
             <li key={id}>
-              {LAYOUT[id].label}: <span className="font-semibold text-slate-900">{formatCount(counts[id] ?? 0)}</span>
+              {linkOf(id) ? <a href={linkOf(id) ?? ''} className="text-blue-800 hover:underline">{LAYOUT[id].label}</a> : LAYOUT[id].label}:{' '}
+              <span className="font-semibold text-slate-900">{formatCount(counts[id] ?? 0)}</span>
             </li>
           ))}
       </ul>

@@ -1,45 +1,21 @@
 // Tasks History: one page of task summaries at a time (never all tasks), filtered
 // and sorted by the gateway, with rows patched live from the stream.
 import { memo, Fragment, useEffect, useMemo, useState, type ReactNode } from 'react';
-import { TASK_STATES, type Page, type TaskQuery, type TaskSummary } from '../api/types';
+import { QUEUE_NAMES, TASK_STATES, type Page, type TaskQuery, type TaskSummary } from '../api/types';
 import { ConfirmButton } from '../components/ConfirmButton';
 import { TaskDetails } from '../components/TaskDetails';
 import { Button, ErrorMessage, StatusBadge, TypeBadge } from '../components/ui';
 import { errorText, formatDateTime } from '../format';
 import type { TaskChange } from '../live/reducer';
 import { useServices } from '../services';
+import { DEFAULT_FILTERS, filtersFromParams, historyHash, type HistoryFilters } from './historyFilters';
 
-export const TASK_TYPES = ['summarize', 'pdfxtract'];
 const PAGE_SIZES = [10, 20, 50, 100];
 const SORT_FIELDS = [
   { value: 'created_at', label: 'Created' },
   { value: 'updated_at', label: 'Updated' },
   { value: 'completed_at', label: 'Completed' },
 ];
-
-export interface HistoryFilters {
-  search: string;
-  status: string;
-  taskType: string;
-  from: string;
-  to: string;
-  sortBy: string;
-  sortOrder: 'asc' | 'desc';
-  page: number;
-  pageSize: number;
-}
-
-export const DEFAULT_FILTERS: HistoryFilters = {
-  search: '',
-  status: '',
-  taskType: '',
-  from: '',
-  to: '',
-  sortBy: 'created_at',
-  sortOrder: 'desc',
-  page: 1,
-  pageSize: 10,
-};
 
 /** datetime-local value (local time) to ISO UTC; '' stays ''. */
 function toIso(local: string): string {
@@ -48,10 +24,19 @@ function toIso(local: string): string {
   return Number.isNaN(date.getTime()) ? '' : date.toISOString();
 }
 
+const NO_TYPES: string[] = [];
+
+/** The types to offer: the registered ones, plus the one filtered on (from a link). */
+function typeChoices(registered: string[], current: string): string[] {
+  const known = registered.length ? registered : ['summarize', 'pdfxtract'];
+  return current && !known.includes(current) ? [...known, current] : known;
+}
+
 export function toQuery(filters: HistoryFilters): TaskQuery {
   return {
     task_id: filters.search.trim() || undefined,
     status: filters.status || undefined,
+    queue: filters.queue || undefined,
     task_type: filters.taskType || undefined,
     start_date: toIso(filters.from) || undefined,
     end_date: toIso(filters.to) || undefined,
@@ -76,9 +61,18 @@ function useDebounced<T>(value: T, ms: number): T {
   return debounced;
 }
 
-export const TasksHistoryPage = memo(function TasksHistoryPage({ initialSearch = '' }: { initialSearch?: string }) {
+export const TasksHistoryPage = memo(function TasksHistoryPage({
+  query: routeQuery = '',
+  taskTypes = NO_TYPES,
+}: {
+  /** The route's query string: the filters to start from (see historyFilters.ts). */
+  query?: string;
+  /** Registered task types, for the type filter. */
+  taskTypes?: string[];
+}) {
   const { client, store } = useServices();
-  const [filters, setFilters] = useState<HistoryFilters>({ ...DEFAULT_FILTERS, search: initialSearch });
+  const [filters, setFilters] = useState<HistoryFilters>(() => filtersFromParams(new URLSearchParams(routeQuery)));
+  const initialSearch = filters.search;
   const [searchText, setSearchText] = useState(initialSearch);
   const search = useDebounced(searchText, 300);
   const [page, setPage] = useState<Page<Row> | null>(null);
@@ -90,6 +84,13 @@ export const TasksHistoryPage = memo(function TasksHistoryPage({ initialSearch =
   const [newTasks, setNewTasks] = useState(0);
 
   const query = useMemo(() => toQuery({ ...filters, search }), [filters, search]);
+
+  // The filters live in the URL; replaceState, so editing them adds no history
+  // entries and does not remount the page (no hashchange event).
+  useEffect(() => {
+    const hash = historyHash({ ...filters, search });
+    if (window.location.hash !== hash) window.history.replaceState(null, '', hash);
+  }, [filters, search]);
 
   useEffect(() => {
     const controller = new AbortController();
@@ -191,10 +192,20 @@ export const TasksHistoryPage = memo(function TasksHistoryPage({ initialSearch =
             ))}
           </select>
         </Labeled>
+        <Labeled label="Queue" htmlFor="f-queue">
+          <select id="f-queue" value={filters.queue} onChange={(e) => update({ queue: e.target.value })} className={INPUT}>
+            <option value="">Any Queue</option>
+            {QUEUE_NAMES.map((queue) => (
+              <option key={queue} value={queue}>
+                {queue}
+              </option>
+            ))}
+          </select>
+        </Labeled>
         <Labeled label="Type" htmlFor="f-type">
           <select id="f-type" value={filters.taskType} onChange={(e) => update({ taskType: e.target.value })} className={INPUT}>
             <option value="">All Types</option>
-            {TASK_TYPES.map((type) => (
+            {typeChoices(taskTypes, filters.taskType).map((type) => (
               <option key={type} value={type}>
                 {type}
               </option>
