@@ -6,6 +6,7 @@ errors become status codes in the shared interceptor.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
@@ -27,7 +28,7 @@ from taskflow.store import (
 )
 from taskflow.store.remote import RemoteQueues
 from taskflow.tasks import registered
-from taskflow.tasks.registry import task_type
+from taskflow.tasks.registry import registered_types, task_type
 from taskflow.v1 import enums_pb2
 from taskflow.v1 import scheduler_service_pb2 as pb
 from taskflow.v1.scheduler_service_pb2_grpc import SchedulerServiceServicer
@@ -43,6 +44,7 @@ DEFAULT_QUEUE_LIMIT = 10
 DEFAULT_DLQ_LIMIT = 100
 MAX_LIMIT = 1000
 PENDING = enums_pb2.TASK_STATE_PENDING
+BUILTIN_PACKAGE = "taskflow.tasks.builtin"
 
 
 class _Listing(Protocol):
@@ -135,6 +137,24 @@ class SchedulerServicer(SchedulerServiceServicer):
         remote worker registered (one Redis read, none when every type is ours)."""
         local = set(registered())
         return await self.remote.queues_for(sorted({r.task_type for r in requests} - local))
+
+    async def ListTaskTypes(self, request: pb.ListTaskTypesRequest, context: Context) -> Any:
+        limits = self.intake.limits
+        return pb.ListTaskTypesResponse(
+            task_types=[
+                pb.TaskTypeInfo(
+                    name=kind.name,
+                    description=(inspect.getdoc(kind.handler) or "").split("\n", 1)[0],
+                    cpu_bound=kind.cpu_bound,
+                    builtin=kind.handler.__module__.startswith(BUILTIN_PACKAGE),
+                    validates_input=kind.validate is not None,
+                    default_max_retries=limits.default_max_retries,
+                    max_content_bytes=limits.max_content_bytes,
+                    max_payload_bytes=limits.max_payload_bytes,
+                )
+                for kind in registered_types()
+            ]
+        )
 
     def _new_task(self, request: pb.CreateTaskRequest, queues: Mapping[str, str]) -> NewTask:
         return self.intake.task(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from taskflow.cli import control, events, status, submit, system, tasks
+from taskflow.cli import control, events, status, submit, system, tasks, types
 
 app = typer.Typer(help="AsyncTaskFlow: distributed task processing.", no_args_is_help=True)
 for command in (
@@ -21,6 +21,7 @@ for command in (
     control.pause,
     control.resume,
     events.events,
+    types.types,
     system.reset,
     system.version,
 ):

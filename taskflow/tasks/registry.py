@@ -104,6 +104,11 @@ def registered() -> list[str]:
     return sorted(_REGISTRY)
 
 
+def registered_types() -> list[TaskType]:
+    """Every registered type, by name."""
+    return [_REGISTRY[name] for name in sorted(_REGISTRY)]
+
+
 def validate_input(name: str, content: str, metadata: Mapping[str, Any], payload: bytes) -> None:
     """Check a new task's input against its type; InvalidInput says what is wrong."""
     kind = task_type(name)

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
+from taskflow.settings import Settings
 from taskflow.store import NewTask, StoreConfig, TaskStore
 from tests.e2e.conftest import MODULE_LOOP, SETTINGS
 from tests.support.gateway_stack import create_task, paused_executors, wait_for_state
@@ -504,3 +505,20 @@ async def test_task_events_of_an_unknown_task(http: httpx.AsyncClient) -> None:
     reply = await http.get(f"/api/v1/tasks/{UNKNOWN_ID}/events")
     assert reply.status_code == 404
     assert "detail" in reply.json()
+
+
+async def test_task_types_lists_every_registered_type_with_its_settings(
+    http: httpx.AsyncClient,
+) -> None:
+    reply = await http.get("/api/v1/task-types")
+    assert reply.status_code == 200
+    kinds = {kind["name"]: kind for kind in reply.json()["task_types"]}
+    assert {"summarize", "pdfxtract", "noop", "echo", "doomed"} <= set(kinds)
+    assert kinds["summarize"]["builtin"] is True
+    assert kinds["summarize"]["validates_input"] is True
+    assert kinds["echo"]["builtin"] is False
+    assert kinds["spin"]["cpu_bound"] is True
+    assert kinds["sleepy"]["description"] == "Sleeps `content` seconds, then returns its id."
+    assert kinds["echo"]["default_max_retries"] == Settings().max_retries
+    # Served by the transcoder: proto JSON, where an int64 is a string.
+    assert kinds["echo"]["max_content_bytes"] == str(SETTINGS["TASKFLOW_MAX_CONTENT_BYTES"])

@@ -134,3 +134,16 @@ async def _exited(process: asyncio.subprocess.Process) -> bool:
     except TimeoutError:
         return False
     return True
+
+
+async def test_types_lists_the_registered_task_types(redis_url: str, redis_client: Redis) -> None:
+    async with services(redis_url, redis_client) as env:
+        as_json = await taskflow("types", "--json", env=env)
+        table = await taskflow("types", env=env)
+    kinds = {kind["name"]: kind for kind in json.loads(as_json.out)["task_types"]}
+    assert kinds["noop"]["builtin"] is True
+    assert kinds["echo"]["builtin"] is False
+    assert kinds["spin"]["cpu_bound"] is True
+    assert table.code == 0
+    assert "summarize" in table.out
+    assert "echo" in table.out

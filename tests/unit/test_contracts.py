@@ -31,6 +31,7 @@ CONTRACT_ROUTES = {
     ("GET", "/api/v1/queues/status/stream"): "MonitorService.WatchQueues",
     ("GET", "/api/v1/queues/{queue_name}/tasks"): "SchedulerService.ListQueueTasks",
     ("GET", "/api/v1/queues/dlq"): "SchedulerService.ListDlqTasks",
+    ("GET", "/api/v1/task-types"): "SchedulerService.ListTaskTypes",
     ("GET", "/api/v1/workers/"): "MonitorService.ListWorkers",
     ("POST", "/api/v1/workers/reset-circuit-breaker"): "ExecutorService.ResetCircuitBreaker",
     ("POST", "/api/v1/workers/open-circuit-breaker"): "ExecutorService.OpenCircuitBreaker",
