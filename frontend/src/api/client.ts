@@ -31,6 +31,7 @@ import type {
   TaskDetail,
   TaskQuery,
   TaskSummary,
+  TaskTypeInfo,
   WorkersStatus,
 } from './types';
 
@@ -250,6 +251,26 @@ export class ApiClient {
   async task(taskId: string, signal?: AbortSignal): Promise<TaskDetail> {
     const body = asJson(await this.request('GET', `/api/v1/tasks/${encodeURIComponent(taskId)}`, { signal }));
     return taskDetail(body);
+  }
+
+  async taskTypes(signal?: AbortSignal): Promise<TaskTypeInfo[]> {
+    const body = asJson(await this.request('GET', '/api/v1/task-types', { signal }));
+    const kinds = Array.isArray(body.task_types) ? body.task_types : [];
+    return kinds.filter(isObject).map((kind) => ({
+      name: str(kind.name),
+      description: str(kind.description),
+      cpu_bound: kind.cpu_bound === true,
+      builtin: kind.builtin === true,
+      validates_input: kind.validates_input === true,
+      default_max_retries: num(kind.default_max_retries),
+      max_content_bytes: num(kind.max_content_bytes),
+      max_payload_bytes: num(kind.max_payload_bytes),
+    }));
+  }
+
+  /** A task of any registered type (POST /api/v1/tasks). */
+  async createTask(taskType: string, content: string, metadata: Record<string, unknown>): Promise<TaskCreated> {
+    return created(await this.request('POST', '/api/v1/tasks', { json: { task_type: taskType, content, metadata } }));
   }
 
   async createSummarize(content: string): Promise<TaskCreated> {

@@ -87,6 +87,18 @@ export interface TaskQuery {
   task_id?: string;
 }
 
+/** A registered task type and the settings a new task of it gets (GET /api/v1/task-types). */
+export interface TaskTypeInfo {
+  name: string;
+  description: string;
+  cpu_bound: boolean;
+  builtin: boolean;
+  validates_input: boolean;
+  default_max_retries: number;
+  max_content_bytes: number;
+  max_payload_bytes: number;
+}
+
 export interface TaskCreated {
   task_id: string;
   state: string;

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FakeEventSource } from '../test/fakeEventSource';
 import { json, testServices } from '../test/fakeGateway';
 import { renderWith } from '../test/render';
-import { NewTaskPage, pdfProblem } from './NewTaskPage';
+import { NewTaskPage, parseMetadata, pdfProblem } from './NewTaskPage';
 
 describe('NewTaskPage', () => {
   beforeEach(() => {
@@ -24,7 +24,7 @@ describe('NewTaskPage', () => {
     await user.type(screen.getByLabelText('Text to summarize'), 'A long article.');
     await user.click(submit);
     expect(await screen.findByTestId('followed-task-id')).toHaveTextContent('task-1');
-    expect(calls[0]?.body).toEqual({ content: 'A long article.' });
+    expect(calls.find((c) => c.method === 'POST')?.body).toEqual({ content: 'A long article.' });
 
     const source = FakeEventSource.last();
     expect(source.url).toBe('/api/v1/tasks/task-1/events');
@@ -61,7 +61,9 @@ describe('NewTaskPage', () => {
     await user.type(screen.getByLabelText('Issue date (optional)'), '2023-12-31');
     await user.click(screen.getByRole('button', { name: 'Submit PDF task' }));
     expect(await screen.findByRole('alert')).toHaveTextContent('File too large (HTTP 413)');
-    await waitFor(() => expect((calls[0]?.body as FormData).get('issue_date')).toBe('2023-12-31'));
+    await waitFor(() =>
+      expect((calls.find((c) => c.method === 'POST')?.body as FormData).get('issue_date')).toBe('2023-12-31'),
+    );
   });
 
   it('refuses files that are not PDFs or too large before sending', () => {
@@ -71,5 +73,14 @@ describe('NewTaskPage', () => {
     Object.defineProperty(huge, 'size', { value: 51 * 1024 * 1024 });
     expect(pdfProblem(huge)).toBe('The file is 51.0 MB; the limit is 50 MB.');
     expect(pdfProblem(new File(['%PDF'], 'ok.PDF'))).toBeNull();
+  });
+});
+
+describe('parseMetadata', () => {
+  it('takes a JSON object, nothing, and refuses anything else', () => {
+    expect(parseMetadata('')).toEqual({ value: {} });
+    expect(parseMetadata('{"a": 1}')).toEqual({ value: { a: 1 } });
+    expect(parseMetadata('[1]')).toHaveProperty('problem');
+    expect(parseMetadata('{oops')).toHaveProperty('problem');
   });
 });

@@ -1,5 +1,5 @@
-// New task: submit a text to summarize or a PDF to extract, then follow the task
-// live until its result is in.
+// New task: submit a text to summarize, a PDF to extract, or a task of any registered
+// type (content and JSON metadata), then follow the task live until its result is in.
 import { memo, useEffect, useState, type FormEvent } from 'react';
 import type { TaskDetail } from '../api/types';
 import { StateTimeline, ErrorTimeline } from '../components/Timeline';
@@ -9,6 +9,7 @@ import { formatBytes } from '../format';
 import { followTask } from '../live/taskFollower';
 import { useServices } from '../services';
 import { useAsyncAction } from '../useAsyncAction';
+import { useTaskTypes } from '../useTaskTypes';
 
 export const MAX_PDF_BYTES = 50 * 1024 * 1024;
 
@@ -30,6 +31,9 @@ export const NewTaskPage = memo(function NewTaskPage() {
     <div className="grid gap-6 lg:grid-cols-2">
       <SummarizeForm onCreated={setFollowed} />
       <PdfForm onCreated={setFollowed} />
+      <div className="lg:col-span-2">
+        <AnyTypeForm onCreated={setFollowed} />
+      </div>
       {followed && (
         <div className="lg:col-span-2">
           <FollowedTask key={followed} taskId={followed} />
@@ -72,6 +76,92 @@ function SummarizeForm({ onCreated }: { onCreated: (taskId: string) => void }) {
         <Button type="submit" variant="primary" disabled={busy || !content.trim()}>
           {busy ? 'Submitting…' : 'Submit summarize task'}
         </Button>
+      </form>
+    </Card>
+  );
+}
+
+/** The metadata text as a JSON object, or why it is not one. */
+export function parseMetadata(text: string): { value: Record<string, unknown> } | { problem: string } {
+  if (!text.trim()) return { value: {} };
+  try {
+    const value: unknown = JSON.parse(text);
+    if (value && typeof value === 'object' && !Array.isArray(value)) return { value: value as Record<string, unknown> };
+    return { problem: 'Metadata must be a JSON object, e.g. {"language": "en"}.' };
+  } catch (error) {
+    return { problem: `Metadata is not valid JSON: ${(error as Error).message}` };
+  }
+}
+
+function AnyTypeForm({ onCreated }: { onCreated: (taskId: string) => void }) {
+  const { client } = useServices();
+  const kinds = useTaskTypes();
+  const [chosen, setChosen] = useState('');
+  const [content, setContent] = useState('');
+  const [metadata, setMetadata] = useState('');
+  const taskType = chosen || kinds[0]?.name || '';
+  const kind = kinds.find((k) => k.name === taskType);
+  const parsed = parseMetadata(metadata);
+  const { busy, error, run } = useAsyncAction(async () => {
+    if ('problem' in parsed) return;
+    const created = await client.createTask(taskType, content, parsed.value);
+    onCreated(created.task_id);
+    setContent('');
+  });
+  const submit = (event: FormEvent): void => {
+    event.preventDefault();
+    void run();
+  };
+  return (
+    <Card title="Any task type" headingId="new-any">
+      <form onSubmit={submit} className="grid gap-3 sm:grid-cols-2">
+        <div className="sm:col-span-2">
+          <label htmlFor="any-type" className="mb-1 block text-sm font-medium text-slate-700">
+            Task type
+          </label>
+          <select id="any-type" value={taskType} onChange={(event) => setChosen(event.target.value)} className={INPUT}>
+            {kinds.map((k) => (
+              <option key={k.name} value={k.name}>
+                {k.name}
+              </option>
+            ))}
+          </select>
+          {kind && (
+            <p className="mt-1 text-xs text-slate-500" data-testid="task-type-settings">
+              {kind.description ? `${kind.description} · ` : ''}
+              {kind.builtin ? 'built-in' : 'from a task module'}
+              {kind.cpu_bound ? ' · CPU-bound' : ''} · {kind.default_max_retries} retries · content up to{' '}
+              {formatBytes(kind.max_content_bytes)}
+            </p>
+          )}
+        </div>
+        <div>
+          <label htmlFor="any-content" className="mb-1 block text-sm font-medium text-slate-700">
+            Content
+          </label>
+          <textarea id="any-content" rows={6} value={content} onChange={(event) => setContent(event.target.value)} className={INPUT} />
+        </div>
+        <div>
+          <label htmlFor="any-metadata" className="mb-1 block text-sm font-medium text-slate-700">
+            Metadata (JSON object)
+          </label>
+          <textarea
+            id="any-metadata"
+            rows={6}
+            value={metadata}
+            onChange={(event) => setMetadata(event.target.value)}
+            placeholder='{"key": "value"}'
+            aria-invalid={'problem' in parsed}
+            className={`${INPUT} font-mono`}
+          />
+          {'problem' in parsed && <p className="mt-1 text-xs text-red-700">{parsed.problem}</p>}
+        </div>
+        <div className="sm:col-span-2">
+          {error && <ErrorMessage>{error}</ErrorMessage>}
+          <Button type="submit" variant="primary" disabled={busy || !taskType || 'problem' in parsed}>
+            {busy ? 'Submitting…' : `Submit ${taskType || 'a'} task`}
+          </Button>
+        </div>
       </form>
     </Card>
   );

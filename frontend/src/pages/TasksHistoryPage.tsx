@@ -8,6 +8,7 @@ import { Button, ErrorMessage, StatusBadge, TypeBadge } from '../components/ui';
 import { errorText, formatDateTime } from '../format';
 import type { TaskChange } from '../live/reducer';
 import { useServices } from '../services';
+import { useTaskTypes } from '../useTaskTypes';
 import { DEFAULT_FILTERS, filtersFromParams, historyHash, type HistoryFilters } from './historyFilters';
 
 const PAGE_SIZES = [10, 20, 50, 100];
@@ -23,8 +24,6 @@ function toIso(local: string): string {
   const date = new Date(local);
   return Number.isNaN(date.getTime()) ? '' : date.toISOString();
 }
-
-const NO_TYPES: string[] = [];
 
 /** The types to offer: the registered ones, plus the one filtered on (from a link). */
 function typeChoices(registered: string[], current: string): string[] {
@@ -63,14 +62,12 @@ function useDebounced<T>(value: T, ms: number): T {
 
 export const TasksHistoryPage = memo(function TasksHistoryPage({
   query: routeQuery = '',
-  taskTypes = NO_TYPES,
 }: {
   /** The route's query string: the filters to start from (see historyFilters.ts). */
   query?: string;
-  /** Registered task types, for the type filter. */
-  taskTypes?: string[];
 }) {
   const { client, store } = useServices();
+  const taskTypes = useTaskTypes().map((kind) => kind.name);
   const [filters, setFilters] = useState<HistoryFilters>(() => filtersFromParams(new URLSearchParams(routeQuery)));
   const initialSearch = filters.search;
   const [searchText, setSearchText] = useState(initialSearch);

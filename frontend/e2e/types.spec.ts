@@ -1,0 +1,48 @@
+// Issue 20: every registered task type (from GET /api/v1/task-types) can be created
+// from New Task, with content and JSON metadata, and filtered on in Tasks History.
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { baseUrl, openPage, screenshot, type Browser, type PageErrors } from './support/browser';
+import { getTask, waitForState } from './support/gateway';
+
+let browser: Browser;
+let page: Page;
+let errors: PageErrors;
+
+beforeEach(async () => {
+  ({ browser, page, errors } = await openPage());
+});
+
+afterEach(async () => {
+  await browser.close();
+});
+
+it('creates a task of a module-registered type with metadata and filters on its type', async () => {
+  await page.goto(`${baseUrl()}/#/new`);
+  const form = page.getByRole('region', { name: 'Any task type' });
+  await form.getByLabel('Task type').locator('option[value="echo"]').waitFor({ state: 'attached' });
+  await form.getByLabel('Task type').selectOption('echo');
+  await form.getByTestId('task-type-settings').filter({ hasText: 'from a task module' }).waitFor();
+  await form.getByLabel('Content').fill('hello from any type');
+
+  await form.getByLabel('Metadata (JSON object)').fill('[1, 2]');
+  await form.getByText('Metadata must be a JSON object').waitFor();
+  expect(await form.getByRole('button', { name: 'Submit echo task' }).isDisabled()).toBe(true);
+  await form.getByLabel('Metadata (JSON object)').fill('{"source": "browser", "n": 2}');
+  await form.getByRole('button', { name: 'Submit echo task' }).click();
+
+  const taskId = (await page.getByTestId('followed-task-id').textContent())?.trim() ?? '';
+  await waitForState(taskId, 'COMPLETED');
+  await page.getByRole('region', { name: 'Your task' }).getByText('hello from any type').first().waitFor();
+  await screenshot(page, 'types-new-task');
+  const stored = (await getTask(taskId)) as unknown as { task_type: string; metadata: Record<string, unknown> };
+  expect(stored.task_type).toBe('echo');
+  expect(stored.metadata).toEqual({ source: 'browser', n: 2 });
+
+  await page.goto(`${baseUrl()}/#/history`);
+  await page.getByLabel('Type').locator('option[value="noop"]').waitFor({ state: 'attached' });
+  await page.getByLabel('Type').selectOption('echo');
+  await page.locator(`tr[data-task-id="${taskId}"]`).waitFor();
+  expect(new URL(page.url()).hash).toBe('#/history?type=echo');
+  expect(errors.messages).toEqual([]);
+});
