@@ -31,6 +31,15 @@ it('renders every page at phone width without horizontal overflow', async () => 
 
   await page.goto(`${baseUrl()}/#/history`);
   const row = page.locator(`tr[data-task-id="${taskId}"]`);
+  // The list comes first on a phone: the newest task is on the first screen, the
+  // filters fold behind a button.
+  await row.waitFor();
+  const top = (await row.boundingBox())?.y ?? Infinity;
+  expect(top, 'first row on the first screen').toBeLessThan(PHONE.height);
+  expect(await page.getByLabel('Status').isVisible()).toBe(false);
+  await page.getByRole('button', { name: 'Filters', exact: true }).click();
+  await page.getByLabel('Status').waitFor();
+  await page.getByRole('button', { name: 'Hide filters' }).click();
   await row.getByRole('button', { name: /View Details/ }).click();
   await page.getByTestId('task-details').getByText('Task Result').waitFor();
   await screenshot(page, 'phone-history');

@@ -18,6 +18,12 @@ const SORT_FIELDS = [
   { value: 'completed_at', label: 'Completed' },
 ];
 
+/** How many filters differ from the defaults (sort and page size aside). */
+function activeFilterCount(filters: HistoryFilters): number {
+  const keys = ['search', 'status', 'queue', 'taskType', 'from', 'to'] as const;
+  return keys.filter((key) => filters[key] !== DEFAULT_FILTERS[key]).length;
+}
+
 /** datetime-local value (local time) to ISO UTC; '' stays ''. */
 function toIso(local: string): string {
   if (!local) return '';
@@ -79,6 +85,7 @@ export const TasksHistoryPage = memo(function TasksHistoryPage({
   const [expanded, setExpanded] = useState<string | null>(initialSearch || null);
   const [versions, setVersions] = useState<Record<string, number>>({});
   const [newTasks, setNewTasks] = useState(0);
+  const [showFilters, setShowFilters] = useState(false);
 
   const query = useMemo(() => toQuery({ ...filters, search }), [filters, search]);
 
@@ -159,10 +166,22 @@ export const TasksHistoryPage = memo(function TasksHistoryPage({
   const last = page ? first + Math.max(0, page.tasks.length - 1) : 0;
   const totalPages = Math.max(1, page?.total_pages ?? 1);
 
+  const active = activeFilterCount({ ...filters, search });
+
   return (
     <div className="space-y-4">
+      {/* On a phone the list comes first: the filters fold behind this button. */}
+      <Button
+        className="w-full sm:hidden"
+        aria-expanded={showFilters}
+        aria-controls="history-filters"
+        onClick={() => setShowFilters((shown) => !shown)}
+      >
+        {showFilters ? 'Hide filters' : `Filters${active ? ` (${active} active)` : ''}`}
+      </Button>
       <form
-        className="grid gap-3 rounded-xl border border-slate-200 bg-white p-4 sm:grid-cols-2 lg:grid-cols-4"
+        id="history-filters"
+        className={`${showFilters ? 'grid' : 'hidden'} gap-3 rounded-xl border border-slate-200 bg-white p-4 sm:grid sm:grid-cols-2 lg:grid-cols-4`}
         onSubmit={(event) => event.preventDefault()}
         aria-label="Filter tasks"
       >
