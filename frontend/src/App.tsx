@@ -11,6 +11,7 @@ import { DashboardPage } from './pages/DashboardPage';
 import { NewTaskPage } from './pages/NewTaskPage';
 import { TasksCleanupPage } from './pages/TasksCleanupPage';
 import { TasksHistoryPage } from './pages/TasksHistoryPage';
+import { WorkersPage } from './pages/WorkersPage';
 import { ServicesContext, type Services } from './services';
 import type { QueueStream } from './live/queueStream';
 
@@ -19,6 +20,7 @@ export const TABS = [
   { id: 'history', label: 'Tasks History' },
   { id: 'cleanup', label: 'Tasks Cleanup' },
   { id: 'new', label: 'New Task' },
+  { id: 'workers', label: 'Workers' },
 ] as const;
 type TabId = (typeof TABS)[number]['id'];
 
@@ -162,6 +164,7 @@ export function App({ services, stream }: { services: Services; stream?: QueueSt
         )}
         {route.tab === 'cleanup' && <TasksCleanupPage />}
         {route.tab === 'new' && <NewTaskPage />}
+        {route.tab === 'workers' && <WorkersPage workerId={route.params.get('id') ?? ''} />}
       </main>
       {askToken && <TokenDialog onSubmit={answerToken} />}
     </ServicesContext.Provider>

@@ -52,6 +52,10 @@ def test_every_registered_type_in_new_task_and_the_type_filter(live: Stack) -> N
     run_spec("types", live.base_url)
 
 
+def test_the_workers_page_drills_down_to_running_tasks_and_failures(live: Stack) -> None:
+    run_spec("workers", live.base_url)
+
+
 def test_cleanup_operations_report_their_counts(live: Stack) -> None:
     run_spec("cleanup", live.base_url)
 

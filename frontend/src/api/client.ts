@@ -248,6 +248,12 @@ export class ApiClient {
     };
   }
 
+  /** A page of full task records (GET /api/v1/tasks/), e.g. to find a worker's failures. */
+  async tasks(query: TaskQuery, signal?: AbortSignal): Promise<TaskDetail[]> {
+    const body = asJson(await this.request('GET', '/api/v1/tasks/', { query: { ...query }, signal }));
+    return (Array.isArray(body.tasks) ? body.tasks : []).filter(isObject).map(taskDetail);
+  }
+
   async task(taskId: string, signal?: AbortSignal): Promise<TaskDetail> {
     const body = asJson(await this.request('GET', `/api/v1/tasks/${encodeURIComponent(taskId)}`, { signal }));
     return taskDetail(body);

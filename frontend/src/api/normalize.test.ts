@@ -17,8 +17,8 @@ describe('normalize', () => {
     expect(workers.overall_status).toBe('degraded');
     expect(workers.circuit_breaker_states).toEqual({ openrouter: 'open' });
     expect(workers.worker_details).toEqual([
-      { worker_id: 'w1', status: 'healthy', circuit_breaker_state: 'closed', success_count: 5, failure_count: 1, active_tasks: 2, last_seen: '2023-11-14T22:13:20.000Z' },
-      { worker_id: 'w2', status: 'stale', circuit_breaker_state: 'open', success_count: 7, failure_count: 2, active_tasks: 1, last_seen: null },
+      { worker_id: 'w1', status: 'healthy', circuit_breaker_state: 'closed', success_count: 5, failure_count: 1, active_tasks: 2, last_seen: '2023-11-14T22:13:20.000Z', active_task_ids: ['a', 'b'], hostname: '', pid: 0, concurrency: 0, started_at: null },
+      { worker_id: 'w2', status: 'stale', circuit_breaker_state: 'open', success_count: 7, failure_count: 2, active_tasks: 1, last_seen: null, active_task_ids: [], hostname: '', pid: 0, concurrency: 0, started_at: null },
     ]);
   });
 

@@ -121,6 +121,10 @@ function activeCount(raw: Json): number {
   return num(raw.active_task_count);
 }
 
+function taskIds(value: unknown): string[] {
+  return Array.isArray(value) ? value.map((id) => str(id)) : [];
+}
+
 export function workerDetail(value: unknown): WorkerDetail {
   const raw = isObject(value) ? value : {};
   return {
@@ -131,6 +135,11 @@ export function workerDetail(value: unknown): WorkerDetail {
     failure_count: num(raw.failure_count ?? raw.fail_count ?? raw.failed ?? raw.failures),
     active_tasks: activeCount(raw),
     last_seen: timestamp(raw.last_seen ?? raw.last_heartbeat),
+    active_task_ids: taskIds(raw.active_task_ids ?? raw.active_tasks),
+    hostname: str(raw.hostname),
+    pid: num(raw.pid),
+    concurrency: num(raw.concurrency),
+    started_at: timestamp(raw.started_at),
   };
 }
 

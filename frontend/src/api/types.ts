@@ -112,6 +112,13 @@ export interface WorkerDetail {
   failure_count: number;
   active_tasks: number;
   last_seen: string | null;
+  /** The ids of the tasks it runs now. */
+  active_task_ids: string[];
+  hostname: string;
+  pid: number;
+  /** Slots: tasks it may run at once. */
+  concurrency: number;
+  started_at: string | null;
 }
 
 export interface WorkersStatus {

@@ -1,7 +1,7 @@
 // Worker Statistics: totals, one row per worker, and the shared circuit breaker's
 // controls (reset closes it, open halts provider calls), both confirmed first.
 import { memo, useState } from 'react';
-import { formatClock, formatCount, parseTime } from '../format';
+import { formatClock, formatCount, formatDateTime, parseTime } from '../format';
 import { useServices } from '../services';
 import { usePolling } from '../usePolling';
 import { ConfirmButton, type Outcome } from './ConfirmButton';
@@ -93,7 +93,12 @@ export const WorkerStats = memo(function WorkerStats() {
                 <li key={worker.worker_id} className="rounded-lg border border-slate-200 p-4">
                   <div className="mb-2 flex flex-wrap items-center justify-between gap-2">
                     <div className="flex flex-wrap items-center gap-2">
-                      <span className="break-all font-mono text-sm text-slate-900">{worker.worker_id}</span>
+                      <a
+                        href={`#/workers?id=${encodeURIComponent(worker.worker_id)}`}
+                        className="break-all font-mono text-sm text-blue-800 hover:underline"
+                      >
+                        {worker.worker_id}
+                      </a>
                       <HealthBadge value={worker.status} />
                       <HealthBadge value={worker.circuit_breaker_state} label={`CB: ${worker.circuit_breaker_state}`} />
                     </div>
@@ -101,6 +106,10 @@ export const WorkerStats = memo(function WorkerStats() {
                       Last seen: {formatClock(parseTime(worker.last_seen)?.getTime() ?? null)}
                     </span>
                   </div>
+                  <p className="mb-2 text-xs text-slate-600" data-testid="worker-facts">
+                    {worker.hostname || 'unknown host'} · pid {worker.pid || '?'} · {worker.concurrency} slots
+                    {worker.started_at ? ` · up since ${formatDateTime(worker.started_at)}` : ''}
+                  </p>
                   <div className="grid grid-cols-3 text-center">
                     <Stat label="Success Count" value={worker.success_count} className="text-green-600" small />
                     <Stat label="Fail Count" value={worker.failure_count} className="text-red-600" small />
