@@ -25,6 +25,7 @@ class ExecutorMetrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._children: dict[tuple[str, str], tuple[Counter, Histogram]] = {}
         self.tasks = Counter(
             "taskflow_executor_tasks",
             "Tasks this process ran, by type and outcome (completed, scheduled: to be "
@@ -73,8 +74,17 @@ class ExecutorMetrics:
         )
 
     def ran(self, task_type: str, outcome: str, seconds: float) -> None:
-        self.tasks.labels(task_type=task_type, outcome=outcome).inc()
-        self.run_time.labels(task_type=task_type, outcome=outcome).observe(seconds)
+        # On the hot path (every task): the labelled children are looked up once per
+        # (type, outcome), since labels() costs several times inc() and observe().
+        key = (task_type, outcome)
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = (
+                self.tasks.labels(task_type=task_type, outcome=outcome),
+                self.run_time.labels(task_type=task_type, outcome=outcome),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
 
 
 async def follow_shared_state(
