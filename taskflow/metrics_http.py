@@ -1,13 +1,17 @@
 """Serving one process's Prometheus registry over HTTP (`/metrics` on a port of its
-own), for the services that have no web server: scheduler, executor, monitor."""
+own), for the services that have no web server: scheduler, executor, monitor; and
+refreshing gauges that mirror state in Redis (a scrape cannot await it)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 from prometheus_client import CollectorRegistry, start_http_server
+
+from taskflow.aio import sleep_unless
 
 log = logging.getLogger(__name__)
 
@@ -33,3 +37,17 @@ def exposed(registry: CollectorRegistry, host: str, port: int, service: str) -> 
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+async def refresh_every(
+    refresh: Callable[[], Awaitable[None]], every_s: float, stop: asyncio.Event
+) -> None:
+    """Run `refresh` now and every `every_s` until `stop`; a failed refresh (Redis
+    away) is a warning, and the gauges keep their last values."""
+    while True:
+        try:
+            await refresh()
+        except Exception as error:
+            log.warning("event=metrics_refresh_failed error=%r", str(error))
+        if await sleep_unless(stop, every_s):
+            return

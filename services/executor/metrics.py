@@ -5,16 +5,14 @@ store every few seconds, since a scrape cannot await Redis)."""
 from __future__ import annotations
 
 import asyncio
-import logging
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from taskflow.aio import sleep_unless
+from taskflow.metrics_http import refresh_every
 from taskflow.store.breaker import BreakerState, CircuitBreakerStore
 from taskflow.store.control import ExecutorControl
 from taskflow.store.rate_limit import RateLimiter
 
-log = logging.getLogger(__name__)
 BREAKER_VALUE = {BreakerState.CLOSED: 0, BreakerState.HALF_OPEN: 1, BreakerState.OPEN: 2}
 RUN_TIME_BUCKETS = (0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
@@ -96,15 +94,13 @@ async def follow_shared_state(
     stop: asyncio.Event,
 ) -> None:
     """Copy the cluster-wide breaker, limiter and pause state into the gauges."""
-    while True:
-        try:
-            for service, status in (await breakers.all_states()).items():
-                metrics.breaker.labels(service=service).set(BREAKER_VALUE[status.state])
-            limit = await limiter.status()
-            metrics.limiter_tokens.set(limit.tokens)
-            metrics.limiter_utilization.set(limit.utilization)
-            metrics.paused.set(int(await control.is_paused()))
-        except Exception as error:
-            log.warning("event=metrics_refresh_failed error=%r", str(error))
-        if await sleep_unless(stop, every_s):
-            return
+
+    async def refresh() -> None:
+        for service, status in (await breakers.all_states()).items():
+            metrics.breaker.labels(service=service).set(BREAKER_VALUE[status.state])
+        limit = await limiter.status()
+        metrics.limiter_tokens.set(limit.tokens)
+        metrics.limiter_utilization.set(limit.utilization)
+        metrics.paused.set(int(await control.is_paused()))
+
+    await refresh_every(refresh, every_s, stop)

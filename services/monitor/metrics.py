@@ -5,7 +5,6 @@ read from the store every few seconds, since a scrape cannot await Redis)."""
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -13,10 +12,8 @@ from prometheus_client import CollectorRegistry, Gauge
 
 from services.monitor.hub import WatchHub
 from services.monitor.workers import WorkersView
-from taskflow.aio import sleep_unless
+from taskflow.metrics_http import refresh_every
 from taskflow.store import TaskStore
-
-log = logging.getLogger(__name__)
 
 
 class MonitorMetrics:
@@ -50,16 +47,13 @@ class MonitorMetrics:
         every_s: float,
         stop: asyncio.Event,
     ) -> None:
-        while True:
-            try:
-                now = datetime.now(UTC)
-                for queue, since in (await store.waiting_since()).items():
-                    age = (now - since).total_seconds() if since else 0.0
-                    self.queue_age.labels(queue=queue.value).set(max(age, 0.0))
-                view = await read_workers()
-                self.workers.labels(health="healthy").set(view.healthy_count)
-                self.workers.labels(health="stale").set(view.stale_count)
-            except Exception as error:
-                log.warning("event=metrics_refresh_failed error=%r", str(error))
-            if await sleep_unless(stop, every_s):
-                return
+        async def refresh() -> None:
+            now = datetime.now(UTC)
+            for queue, since in (await store.waiting_since()).items():
+                age = (now - since).total_seconds() if since else 0.0
+                self.queue_age.labels(queue=queue.value).set(max(age, 0.0))
+            view = await read_workers()
+            self.workers.labels(health="healthy").set(view.healthy_count)
+            self.workers.labels(health="stale").set(view.stale_count)
+
+        await refresh_every(refresh, every_s, stop)
