@@ -23,6 +23,10 @@ def service_env(redis_url: str, **overrides: str | int | float) -> dict[str, str
             "TASKFLOW_HEARTBEAT_SECONDS": "0.2",
             "TASKFLOW_RETRY_DELAY_SCALE": "0.01",
             "TASKFLOW_EXECUTOR_ADDRESS": f"127.0.0.1:{free_port()}",
+            # No metrics ports: parallel tests (and the default ports) would collide.
+            "TASKFLOW_SCHEDULER_METRICS_PORT": "0",
+            "TASKFLOW_EXECUTOR_METRICS_PORT": "0",
+            "TASKFLOW_MONITOR_METRICS_PORT": "0",
             "LOG_LEVEL": "INFO",
         }
     )
