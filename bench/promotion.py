@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 
 from bench.common import SEED_BATCH, Timer, bundled_server, host, server_cpu_s
 from services.scheduler.duties import promote_due_retries
+from services.scheduler.metrics import SchedulerMetrics
 from taskflow.store import NewTask, StoreConfig, TaskState, TaskStore
 
 # Seconds between the planned end of creation and the common run time.
@@ -44,7 +45,10 @@ async def run(total: int, schedulers: int) -> None:
         assert left > 0, "creating took longer than planned: raise LEAD_S"
         cpu_before = await server_cpu_s(client)
         stop = asyncio.Event()
-        duties = [asyncio.create_task(promote_due_retries(store, stop)) for _ in range(schedulers)]
+        duties = [
+            asyncio.create_task(promote_due_retries(store, SchedulerMetrics(), stop))
+            for _ in range(schedulers)
+        ]
         await until_promoted(client, store)
         stop.set()
         await asyncio.gather(*duties)
