@@ -1,4 +1,4 @@
-"""`taskflow tasks list|show|retry|delete`: one task or a page of them."""
+"""`taskflow tasks list|show|retry|cancel|delete`: one task or a page of them."""
 
 from __future__ import annotations
 
@@ -8,12 +8,22 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from taskflow.cli.common import JsonOption, console, out, parse_state, print_json, run, state_name
+from taskflow.cli.common import (
+    Exit,
+    JsonOption,
+    console,
+    fail,
+    out,
+    parse_state,
+    print_json,
+    run,
+    state_name,
+)
 from taskflow.cli.status_view import when
 from taskflow.client import Clients
 from taskflow.v1 import enums_pb2, scheduler_service_pb2, task_pb2
 
-app = typer.Typer(help="List, show, retry and delete tasks.", no_args_is_help=True)
+app = typer.Typer(help="List, show, retry, cancel and delete tasks.", no_args_is_help=True)
 
 TaskId = Annotated[str, typer.Argument(help="The task's id.")]
 
@@ -130,6 +140,39 @@ def retry(
         )
         answer = await clients.scheduler.RetryTask(request, metadata=clients.metadata)
         console.print(f"{answer.task_id} is {state_name(answer.state)} again")
+
+    run(command)
+
+
+@app.command()
+def cancel(
+    task_id: Annotated[
+        str | None, typer.Argument(help="The task's id; omit it to cancel by filter.")
+    ] = None,
+    state: Annotated[
+        list[str] | None,
+        typer.Option("--status", "--state", help="With no id: only tasks in this state."),
+    ] = None,
+    task_type: Annotated[str, typer.Option("--type", help="With no id: only this type.")] = "",
+    queue: Annotated[str, typer.Option(help="With no id: only this queue.")] = "",
+) -> None:
+    """Cancel a task (PENDING or SCHEDULED at once; ACTIVE once its worker stops it),
+    or, with no id, every task matching the filters (at least one)."""
+    filtered = bool(state or task_type or queue)
+    if (task_id is None) == (not filtered):
+        fail("give a task id, or filters (--status, --type, --queue), not both", Exit.BAD_INPUT)
+
+    async def command(clients: Clients) -> None:
+        if task_id is not None:
+            request = scheduler_service_pb2.CancelTaskRequest(task_id=task_id)
+            answer = await clients.scheduler.CancelTask(request, metadata=clients.metadata)
+            console.print(f"{answer.task_id} is {state_name(answer.state)}: {answer.message}")
+            return
+        bulk = scheduler_service_pb2.CancelTasksRequest(
+            states=[parse_state(name) for name in state or []], task_type=task_type, queue=queue
+        )
+        done = await clients.scheduler.CancelTasks(bulk, metadata=clients.metadata)
+        console.print(done.message)
 
     run(command)
 

@@ -1,5 +1,5 @@
 """The operator's commands as subprocesses against real services: tasks list, show,
-retry and delete; queues; workers; pause and resume; the live event tail. Each read
+retry, cancel and delete; queues; workers; pause and resume; the live event tail. Each read
 command prints JSON with --json, and the exit code tells a script what happened."""
 
 from __future__ import annotations
@@ -49,6 +49,35 @@ async def test_tasks_list_show_retry_and_delete(redis_url: str, redis_client: Re
     assert bad_state.code == 2
     assert "sleeping" in bad_state.err
     for ran in (not_retryable, gone, bad_state):
+        assert "Traceback" not in ran.err
+
+
+async def test_tasks_cancel_one_and_by_filter(redis_url: str, redis_client: Redis) -> None:
+    async with services(redis_url, redis_client) as env:
+        later = [
+            (
+                await taskflow(
+                    "submit", "--type", "echo", "--in", "1h", "--no-wait", f"t{i}", env=env
+                )
+            ).out.split()[0]
+            for i in range(3)
+        ]
+        one = await taskflow("tasks", "cancel", later[0], env=env)
+        again = await taskflow("tasks", "cancel", later[0], env=env)
+        by_filter = await taskflow("tasks", "cancel", "--status", "scheduled", env=env)
+        cancelled = await taskflow("tasks", "list", "--status", "cancelled", "--json", env=env)
+        neither = await taskflow("tasks", "cancel", env=env)
+        unknown = await taskflow("tasks", "cancel", "0b0a3f52-8f5e-4e36-a8f0-3b1f8a4a2c11", env=env)
+    assert one.code == 0, one.err
+    assert "CANCELLED" in one.err
+    assert again.code == 4, again.err
+    assert by_filter.code == 0, by_filter.err
+    assert "2" in by_filter.err
+    listed = {t["task_id"] for t in json.loads(cancelled.out)["tasks"]}
+    assert listed == set(later)
+    assert neither.code == 2
+    assert unknown.code == 3
+    for ran in (again, neither, unknown):
         assert "Traceback" not in ran.err
 
 
