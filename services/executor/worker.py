@@ -22,11 +22,12 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from services.executor.completer import Completer
+from services.executor.failures import describe
 from services.executor.metrics import ExecutorMetrics
 from services.executor.retry_policy import classify
 from taskflow.aio import first_of, sleep_unless
 from taskflow.errors import CorruptTask, LeaseLost, NotFound
-from taskflow.store import ClaimedTask, TaskStore
+from taskflow.store import ClaimedTask, TaskState, TaskStore
 from taskflow.store.workers import WorkerRegistry
 from taskflow.tasks import NetworkTimeout, PermanentError, TaskContext, task_type
 from taskflow.tasks.registry import CancelSignal
@@ -258,15 +259,18 @@ class Worker:
     async def _fail(self, claim: ClaimedTask, error: Exception) -> str:
         """Save the failure; returns the outcome for the metrics (the new state)."""
         verdict = classify(error, claim.retry_count)
-        message = str(error) or type(error).__name__
+        described = describe(error)
+        delay_s = verdict.delay_s * self.config.retry_delay_scale
         try:
             state = await self._save(
                 "failure", claim,
                 lambda: self.store.fail(
-                    claim, message, verdict.error_type,
+                    claim, described.message, verdict.error_type,
                     permanent=verdict.permanent,
-                    retry_delay_s=verdict.delay_s * self.config.retry_delay_scale,
+                    retry_delay_s=delay_s,
                     consumes_retry=verdict.consumes_retry,
+                    exception=described.exception,
+                    traceback=described.traceback,
                 ),
             )  # fmt: skip
         except (LeaseLost, NotFound) as lost:
@@ -274,11 +278,14 @@ class Worker:
             return DISCARDED
         except OutcomeDropped:
             return DISCARDED
+        # A retry delay is logged only when there is a retry to wait for.
+        retry = f" retry_in={delay_s:.1f}" if state is TaskState.SCHEDULED else ""
+        exception = f" exception={described.exception}" if described.exception else ""
         log.warning(
-            "event=task_failed task_id=%s task_type=%s worker_id=%s error_type=%s "
-            "new_state=%s retry_in=%.1f error=%r",
-            claim.task_id, claim.task_type, self.worker_id, verdict.error_type,
-            state, verdict.delay_s, message,
+            "event=task_failed task_id=%s task_type=%s worker_id=%s error_type=%s%s "
+            "new_state=%s%s error=%r",
+            claim.task_id, claim.task_type, self.worker_id, verdict.error_type, exception,
+            state, retry, described.message,
         )  # fmt: skip
         return str(state).lower()
 

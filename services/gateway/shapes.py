@@ -29,6 +29,31 @@ def iso(message: Message, field: str) -> str | None:
     return str(getattr(message, field).ToDatetime(tzinfo=UTC).isoformat())
 
 
+def error_record(record: task_pb2.ErrorRecord) -> Json:
+    """An error_history entry; `exception` and `traceback` only when the failure
+    was an unexpected exception (the contract's five fields otherwise)."""
+    shaped: Json = {
+        "timestamp": iso(record, "timestamp"),
+        "error": record.error,
+        "error_type": record.error_type,
+        "retry_count": record.retry_count,
+        "state_transition": record.state_transition,
+    }
+    if record.exception:
+        shaped["exception"] = record.exception
+    if record.traceback:
+        shaped["traceback"] = record.traceback
+    return shaped
+
+
+def state_record(record: task_pb2.StateRecord) -> Json:
+    """A state_history entry; `reason` only when the task was parked."""
+    shaped: Json = {"state": state_name(record.state), "timestamp": iso(record, "timestamp")}
+    if record.reason:
+        shaped["reason"] = record.reason
+    return shaped
+
+
 def state_name(value: enums_pb2.TaskState.ValueType) -> str | None:
     if value == enums_pb2.TASK_STATE_UNSPECIFIED:
         return None
@@ -85,20 +110,8 @@ def task_detail(task: task_pb2.Task) -> Json:
         "scheduled_at": iso(task, "scheduled_at"),
         "dlq_at": iso(task, "dlq_at"),
         "result": task.result or None,
-        "error_history": [
-            {
-                "timestamp": iso(record, "timestamp"),
-                "error": record.error,
-                "error_type": record.error_type,
-                "retry_count": record.retry_count,
-                "state_transition": record.state_transition,
-            }
-            for record in task.error_history
-        ],
-        "state_history": [
-            {"state": state_name(record.state), "timestamp": iso(record, "timestamp")}
-            for record in task.state_history
-        ],
+        "error_history": [error_record(record) for record in task.error_history],
+        "state_history": [state_record(record) for record in task.state_history],
         "worker_id": task.worker_id or None,
         "priority": task.priority,
         "idempotency_key": task.idempotency_key or None,

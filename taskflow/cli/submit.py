@@ -128,6 +128,9 @@ async def _follow(clients: Clients, task_id: str) -> int:
         return Exit.TASK_FAILED
     if last.state == enums_pb2.TASK_STATE_DLQ:
         console.print(f"[red]DLQ[/red] {last.error_type}: {last.last_error}")
+        if last.error_history and last.error_history[-1].traceback:
+            # An unexpected exception: where it came from, as the worker saw it.
+            console.print(last.error_history[-1].traceback, markup=False, highlight=False)
         return Exit.TASK_FAILED
     if last.state == enums_pb2.TASK_STATE_CANCELLED:
         console.print("[yellow]CANCELLED[/yellow]")

@@ -114,6 +114,8 @@ def task_to_proto(task: Task) -> task_pb2.Task:
                 error_type=record.error_type,
                 retry_count=record.retry_count,
                 state_transition=record.state_transition,
+                exception=record.exception,
+                traceback=record.traceback,
             )
             for record in task.error_history
         ],
@@ -121,6 +123,7 @@ def task_to_proto(task: Task) -> task_pb2.Task:
             task_pb2.StateRecord(
                 state=state_to_proto(TaskState(record.state)),
                 timestamp=iso_timestamp(record.timestamp),
+                reason=record.reason,
             )
             for record in task.state_history
         ],

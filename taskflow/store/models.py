@@ -47,12 +47,16 @@ class ErrorRecord:
     error_type: str
     retry_count: int
     state_transition: str
+    # An unexpected exception: its class name and the end of its traceback.
+    exception: str = ""
+    traceback: str = ""
 
 
 @dataclass(frozen=True)
 class StateRecord:
     state: str
     timestamp: str
+    reason: str = ""  # why a task was held back (parked); empty for other moves
 
 
 @dataclass(frozen=True)

@@ -166,11 +166,15 @@ class TaskStore:
         permanent: bool,
         retry_delay_s: float = 0.0,
         consumes_retry: bool = True,
+        exception: str = "",
+        traceback: str = "",
     ) -> TaskState:
         """ACTIVE -> SCHEDULED (after `retry_delay_s`) or -> DLQ; returns the new state.
 
         `consumes_retry=False` (a call that was never attempted) reschedules without
-        counting a retry, so it never sends the task to the DLQ."""
+        counting a retry, so it never sends the task to the DLQ. `exception` and
+        `traceback` (an unexpected exception's class and the end of its traceback)
+        go into the error_history entry."""
         state = await self._run(
             "fail",
             self.keys.primary,
@@ -181,6 +185,8 @@ class TaskStore:
             "1" if permanent else "0",
             int(retry_delay_s * 1000),
             "1" if consumes_retry else "0",
+            exception,
+            traceback,
         )
         return TaskState(_text(state))
 

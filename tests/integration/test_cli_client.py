@@ -33,6 +33,17 @@ async def test_submit_of_a_doomed_task_says_why_and_fails(
     assert "this input can never work" in ran.err
 
 
+async def test_submit_of_a_task_whose_handler_crashes_shows_the_exception(
+    redis_url: str, redis_client: Redis
+) -> None:
+    async with services(redis_url, redis_client) as env:
+        ran = await taskflow("submit", "--type", "lookup", "missing", env=env)
+    assert ran.code == 1
+    assert "DLQ Default: KeyError: 'missing'" in ran.err
+    assert "Traceback (most recent call last)" in ran.err
+    assert "return table[ctx.content]" in ran.err
+
+
 async def test_submit_of_a_pdf_and_without_waiting(
     redis_url: str, redis_client: Redis, tmp_path: Path
 ) -> None:

@@ -2,11 +2,13 @@
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
 
+from services.executor.failures import TRACEBACK_LIMIT
 from services.executor.worker import Worker, WorkerConfig
 from taskflow.store import NewTask, TaskState, TaskStore
 from taskflow.tasks import load_task_modules
@@ -59,6 +61,62 @@ async def test_failures_follow_the_retry_policy(store: TaskStore) -> None:
     assert retried.scheduled_at is not None
     delay = (retried.retry_after - retried.scheduled_at).total_seconds()
     assert 5 <= delay <= 5.5 + 0.01  # Default schedule: 5 s + up to 10% jitter
+
+
+async def test_an_unexpected_exception_keeps_its_class_and_traceback(store: TaskStore) -> None:
+    bug = await store.create(NewTask("lookup", "missing"))
+    async with running(Worker(store, WorkerConfig(concurrency=1))):
+        await wait_for_state(store, bug.task_id, TaskState.SCHEDULED)
+    task = await store.get(bug.task_id)
+    (record,) = task.error_history
+    assert record.error_type == task.error_type == "Default"  # the retry schedule
+    assert record.exception == "KeyError"
+    assert record.error == task.last_error == "KeyError: 'missing'"
+    assert record.traceback.startswith("Traceback (most recent call last)")
+    assert "return table[ctx.content]" in record.traceback
+    assert record.traceback.endswith("KeyError: 'missing'")
+    assert len(record.traceback) <= TRACEBACK_LIMIT
+    assert task.retry_after is not None
+    assert task.scheduled_at is not None
+    delay = (task.retry_after - task.scheduled_at).total_seconds()
+    assert 5 <= delay <= 5.5 + 0.01  # Default schedule: 5 s + up to 10% jitter
+
+
+async def test_a_traceback_is_kept_to_its_end(store: TaskStore) -> None:
+    deep = await store.create(NewTask("recurse", "400"))
+    async with running(Worker(store, WorkerConfig(concurrency=1))):
+        await wait_for_state(store, deep.task_id, TaskState.SCHEDULED)
+    (record,) = (await store.get(deep.task_id)).error_history
+    assert record.exception == "ValueError"
+    assert len(record.traceback) == TRACEBACK_LIMIT  # cut: 400 frames are far longer
+    assert record.traceback.startswith("...")
+    assert record.traceback.endswith("ValueError: bottom reached")
+
+
+async def test_a_move_straight_to_the_dlq_logs_no_retry_delay(
+    store: TaskStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    doomed = await store.create(NewTask("doomed"))
+    exhausted = await store.create(NewTask("lookup", "missing", max_retries=0))
+    retried = await store.create(NewTask("crashy"))
+    caplog.set_level(logging.WARNING, logger="services.executor.worker")
+    async with running(Worker(store, WorkerConfig(concurrency=3))):
+        for task_id, state in (
+            (doomed.task_id, TaskState.DLQ),
+            (exhausted.task_id, TaskState.DLQ),
+            (retried.task_id, TaskState.SCHEDULED),
+        ):
+            await wait_for_state(store, task_id, state)
+    failed = {
+        task_id: r.getMessage()
+        for r in caplog.records
+        for task_id in (doomed.task_id, exhausted.task_id, retried.task_id)
+        if "event=task_failed" in r.getMessage() and task_id in r.getMessage()
+    }
+    assert "retry_in" not in failed[doomed.task_id]
+    assert "retry_in" not in failed[exhausted.task_id]
+    assert "exception=KeyError" in failed[exhausted.task_id]
+    assert "new_state=SCHEDULED retry_in=" in failed[retried.task_id]
 
 
 async def test_unreadable_metadata_sends_its_task_alone_to_the_dlq(

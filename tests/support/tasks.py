@@ -44,6 +44,30 @@ async def crashy(ctx: TaskContext) -> str:
     raise RuntimeError("unexpected bug")
 
 
+@task("lookup")
+async def lookup(ctx: TaskContext) -> str:
+    """A handler with a bug: looks `content` up in a table that lacks it (KeyError)."""
+    table = {"known": "found"}
+    return table[ctx.content]
+
+
+@task("recurse")
+async def recurse(ctx: TaskContext) -> str:
+    """Fails `content` calls deep: a traceback longer than any record keeps."""
+    return _down(int(ctx.content or 0))
+
+
+def _down(depth: int) -> str:
+    if depth <= 0:
+        raise ValueError("bottom reached")
+    return _and_down(depth - 1)
+
+
+def _and_down(depth: int) -> str:
+    # Two functions in turn: Python folds a run of identical frames into one line.
+    return _down(depth)
+
+
 @task("spin", cpu_bound=True)
 def spin(ctx: TaskContext) -> str:
     """CPU-bound: busy for `content` seconds without blocking the event loop."""

@@ -22,11 +22,17 @@ export interface ErrorRecord {
   error_type?: string;
   retry_count?: number;
   state_transition?: string;
+  /** Class name of an unexpected exception (e.g. KeyError); absent for task errors. */
+  exception?: string;
+  /** The end of that exception's traceback. */
+  traceback?: string;
 }
 
 export interface StateRecord {
   state: string;
   timestamp?: string;
+  /** Why the task was held back (parked) without a failure. */
+  reason?: string;
 }
 
 export interface TaskSummary {

@@ -16,6 +16,7 @@ export function StateTimeline({ history }: { history: StateRecord[] }) {
             <span className="flex items-center gap-2">
               <StatusBadge state={record.state} />
               {after && <span className="text-xs text-slate-500">after {after}</span>}
+              {record.reason && <span className="text-xs text-slate-600">held back: {record.reason}</span>}
             </span>
             <time dateTime={record.timestamp} className="text-sm text-slate-600">
               {formatDateTime(record.timestamp)}
@@ -46,6 +47,14 @@ export function ErrorTimeline({ history }: { history: ErrorRecord[] }) {
             </time>
           </div>
           {record.error && <p className="mt-1 whitespace-pre-wrap break-words text-slate-800">{record.error}</p>}
+          {record.traceback && (
+            <details className="mt-1">
+              <summary className="cursor-pointer text-slate-700">Traceback{record.exception ? ` (${record.exception})` : ''}</summary>
+              <pre className="mt-1 max-h-80 overflow-auto whitespace-pre-wrap break-words rounded bg-white p-2 text-xs text-slate-800">
+                {record.traceback}
+              </pre>
+            </details>
+          )}
         </li>
       ))}
     </ol>

@@ -257,11 +257,13 @@ local function move_state(t, new_state, fields)
   t.state = new_state
 end
 
--- Fields that record a failure: error_history gains an entry, last_error is set.
-local function error_fields(t, message, error_type, transition, fields)
+-- Fields that record a failure: error_history gains an entry (plus any `extra`
+-- fields), last_error is set.
+local function error_fields(t, message, error_type, transition, fields, extra)
   local raw = redis.call('HGET', task_key(t.id), 'error_history') or ''
   local entry = { timestamp = NOW_ISO, error = message, error_type = error_type,
     retry_count = t.retry_count, state_transition = transition }
+  for k, v in pairs(extra or {}) do entry[k] = v end
   fields[#fields + 1] = 'error_history'
   fields[#fields + 1] = json_append(raw, entry)
   fields[#fields + 1] = 'last_error'

@@ -11,8 +11,13 @@
 -- ARGV[7]  delay before the retry, in ms (schedule + jitter, computed by the caller)
 -- ARGV[8]  '0' when the attempt does not count as a retry (the call was never made:
 --          breaker open, no rate-limit token): rescheduled, retry_count unchanged
+-- ARGV[9]  class name of an unexpected exception ('' for a classified error)
+-- ARGV[10] the end of its traceback ('' when none)
 -- Returns  the new state; errors NOTFOUND, LEASELOST, CORRUPT
 local id, token, message, error_type = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local extra = {}
+if (ARGV[9] or '') ~= '' then extra.exception = ARGV[9] end
+if (ARGV[10] or '') ~= '' then extra.traceback = ARGV[10] end
 local permanent, delay_ms, consumes = ARGV[6] == '1', tonumber(ARGV[7]), ARGV[8] ~= '0'
 local t = must_load(id)
 if t.state ~= 'ACTIVE' or t.lease_token ~= token then
@@ -23,7 +28,8 @@ count_worker(t.worker_id, 'failed')
 local new_state = 'SCHEDULED'
 if permanent or (consumes and t.retry_count >= t.max_retries) then new_state = 'DLQ'
 elseif t.cancel_requested_at ~= '' then new_state = 'CANCELLED' end
-local fields = error_fields(t, message, error_type, 'ACTIVE -> ' .. new_state, { 'lease_token', '' })
+local fields = error_fields(t, message, error_type, 'ACTIVE -> ' .. new_state,
+  { 'lease_token', '' }, extra)
 if new_state == 'DLQ' then
   move_state(t, 'DLQ', fields)
   enter_dlq(t)
