@@ -29,7 +29,7 @@ from taskflow.aio import first_of, sleep_unless
 from taskflow.errors import CorruptTask, LeaseLost, NotFound
 from taskflow.store import ClaimedTask, TaskState, TaskStore
 from taskflow.store.workers import WorkerRegistry
-from taskflow.tasks import NetworkTimeout, PermanentError, TaskContext, task_type
+from taskflow.tasks import NetworkTimeout, Parked, PermanentError, TaskContext, task_type
 from taskflow.tasks.registry import CancelSignal
 
 log = logging.getLogger(__name__)
@@ -162,6 +162,12 @@ class Worker:
                 await self._cancelled(claim, started)
                 return
             raise  # shutdown or a lost lease: the caller decides what happens to it
+        except Parked as held:
+            if signal.interrupted:
+                await self._cancelled(claim)
+            else:
+                await self._park(claim, held)
+            return
         except Exception as error:
             if signal.interrupted:  # its clean-up failed: it was still cancelled
                 await self._cancelled(claim, started)
@@ -288,6 +294,21 @@ class Worker:
             state, retry, described.message,
         )  # fmt: skip
         return str(state).lower()
+
+    async def _park(self, claim: ClaimedTask, held: Parked) -> None:
+        """Hold the task back without a failure: no retry spent, nothing in error_history."""
+        hold_s = held.hold_s * self.config.retry_delay_scale
+        try:
+            await self._save("park", claim, lambda: self.store.park(claim, hold_s, held.reason))
+        except (LeaseLost, NotFound) as lost:
+            log.warning("event=park_discarded task_id=%s reason=%r", claim.task_id, str(lost))
+            return
+        except OutcomeDropped:
+            return
+        log.info(
+            "event=task_parked task_id=%s task_type=%s worker_id=%s hold_s=%.1f reason=%r",
+            claim.task_id, claim.task_type, self.worker_id, hold_s, held.reason,
+        )  # fmt: skip
 
     async def _save(self, what: str, claim: ClaimedTask, write: Callable[[], Awaitable[T]]) -> T:
         """`write` an outcome, retrying while Redis is unreachable (a restart, a

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ from taskflow.tasks.errors import NetworkTimeout
 
 log = logging.getLogger(__name__)
 Message = dict[str, Any]
+Trace = Callable[[str, dict[str, Any]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -71,14 +73,17 @@ class ChatClient:
         model: str | None = None,
         json_output: bool = False,
         max_tokens: int | None = None,
+        trace: Trace | None = None,
     ) -> str:
-        """The assistant's reply text to `messages`."""
+        """The assistant's reply text to `messages`; `trace` follows the request going
+        out (httpx's trace extension: event name, details)."""
         body: dict[str, Any] = {"model": model or self.config.model, "messages": messages}
         if json_output:
             body["response_format"] = {"type": "json_object"}
         if max_tokens:
             body["max_tokens"] = max_tokens
-        reply = await self._request("POST", "chat/completions", json=body)
+        extensions = {"trace": trace} if trace else None
+        reply = await self._request("POST", "chat/completions", json=body, extensions=extensions)
         try:
             content = reply["choices"][0]["message"]["content"]
         except (KeyError, IndexError, TypeError):

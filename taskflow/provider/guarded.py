@@ -1,6 +1,9 @@
 """Provider calls behind the cluster-wide circuit breaker and rate limiter.
 
-Per call: one breaker round trip, one limiter round trip, the HTTP call, then the
+Per call: the breaker asked (an open one rejects before a token is spent), a
+rate-limit token waited for, the breaker asked again at the moment of sending (it
+may have opened during the wait: then nothing is sent and the task is parked, no
+retry spent), the HTTP request, whose send time goes back to the limiter, then the
 outcome recorded (breaker and daily metrics, sent together). A rejected call
 raises before anything is sent: ServiceUnavailable while the breaker is open,
 RateLimitError when no token came within the wait, each with `retry_after` so
@@ -11,13 +14,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
+import time
+from typing import Any
 
 from taskflow.provider.client import ChatClient, Message
 from taskflow.store.breaker import CircuitBreakerStore, Permit
 from taskflow.store.provider_state import CallOutcome, ProviderMetricsStore
-from taskflow.store.rate_limit import RateLimiter
+from taskflow.store.rate_limit import SEND_WITHIN_S, Grant, RateLimiter
 from taskflow.tasks.errors import (
     NetworkTimeout,
+    Parked,
     RateLimitError,
     ServiceUnavailable,
     TaskError,
@@ -26,6 +33,11 @@ from taskflow.tasks.errors import (
 log = logging.getLogger(__name__)
 # The breaker guarding the provider is known by this name (circuit_breaker:openrouter).
 PROVIDER_SERVICE = "openrouter"
+# A grant that could not be used in time (SEND_WITHIN_S) is given up and another
+# waited for, at most this many times per call.
+SEND_ATTEMPTS = 3
+# Parked calls come back spread over this share of their hold, not all at once.
+PARK_SPREAD = 0.10
 
 
 class BreakerOpen(ServiceUnavailable):
@@ -92,23 +104,55 @@ class Provider:
                 f"circuit breaker for {self.service} is open",
                 retry_after=permit.retry_after_s,
             )
+        for _ in range(SEND_ATTEMPTS):
+            grant = await self._token()
+            permit = await self._permit_to_send(permit, grant)
+            send = _Send(self.limiter, grant)
+            try:
+                reply = await self.client.chat(
+                    messages, model=model, json_output=json_output, max_tokens=max_tokens,
+                    trace=send.trace,
+                )  # fmt: skip
+            except _TooLate:
+                continue
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                await self._record(permit, error)
+                raise
+            finally:
+                await send.settle()
+            await self._record(permit, None)
+            return reply
+        raise RateLimitWait(
+            f"no rate-limit token for {self.service} could be used within "
+            f"{SEND_WITHIN_S:g} s of its grant, {SEND_ATTEMPTS} times",
+            retry_after=0.0,
+        )
+
+    async def _token(self) -> Grant:
         grant = await self.limiter.acquire(self.rate_limit_wait_s)
         if not grant.granted:
             raise RateLimitWait(
                 f"no rate-limit token for {self.service} within {self.rate_limit_wait_s:g} s",
                 retry_after=grant.wait_s,
             )
-        try:
-            reply = await self.client.chat(
-                messages, model=model, json_output=json_output, max_tokens=max_tokens
-            )
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:
-            await self._record(permit, error)
-            raise
-        await self._record(permit, None)
-        return reply
+        return grant
+
+    async def _permit_to_send(self, permit: Permit, grant: Grant) -> Permit:
+        """The breaker's say at the moment of sending: a breaker that opened while the
+        call waited for its token sends nothing (the token is given back) and the task
+        is parked until a probe may go. A probe permit is ours already."""
+        if permit.probe:
+            return permit
+        now = await self.breakers.acquire(self.service)
+        if now.allowed:
+            return now
+        await self.limiter.unused(grant)
+        raise Parked(
+            f"circuit breaker for {self.service} opened while the call waited to be sent",
+            hold_s=now.retry_after_s * (1 + random.uniform(0, PARK_SPREAD)),
+        )
 
     async def _record(self, permit: Permit, error: BaseException | None) -> None:
         if error is None:
@@ -124,3 +168,44 @@ class Provider:
                 "event=circuit_breaker service=%s probe=%s outcome=%s state=%s",
                 self.service, permit.probe, outcome.value, state,
             )  # fmt: skip
+
+
+class _TooLate(Exception):
+    """The request would have gone more than SEND_WITHIN_S after its grant."""
+
+
+class _Send:
+    """Watches one request go out (httpx's trace hook): refuses to start it on a
+    grant past its send deadline, and tells the limiter when it went."""
+
+    def __init__(self, limiter: RateLimiter, grant: Grant) -> None:
+        self.limiter = limiter
+        self.grant = grant
+        self.started = False
+        self.sent_at: float | None = None
+        self.settled = not grant.token  # no limit: nothing to report
+
+    async def trace(self, event: str, info: dict[str, Any]) -> None:
+        if event.endswith("send_request_headers.started"):
+            if not self.grant.in_time():
+                raise _TooLate
+            self.started = True
+        elif event.endswith("send_request_body.complete"):
+            self.sent_at = time.monotonic()
+            await self.settle()
+
+    async def settle(self) -> None:
+        """Report the send (or that nothing went) once; a request that failed while
+        going out may have arrived, so it counts as sent now."""
+        if self.settled:
+            return
+        try:
+            if self.sent_at is not None:
+                await self.limiter.sent(self.grant, time.monotonic() - self.sent_at)
+            elif self.started:
+                await self.limiter.sent(self.grant)
+            else:
+                await self.limiter.unused(self.grant)
+            self.settled = True
+        except Exception as error:  # the token's deadline frees it anyway
+            log.warning("event=rate_limit_report_failed error=%r", str(error))

@@ -181,9 +181,14 @@ class ProviderKeys:
         return f"{self.prefix}openrouter:rate_limit:bucket"
 
     @property
-    def rate_limit_grants(self) -> str:
-        """Ours: list of the last `capacity` grant times (ms), oldest first."""
-        return f"{self.prefix}openrouter:rate_limit:grants"
+    def rate_limit_pending(self) -> str:
+        """Ours: sorted set of tokens granted but not yet sent, by send deadline (ms)."""
+        return f"{self.prefix}openrouter:rate_limit:pending"
+
+    @property
+    def rate_limit_sends(self) -> str:
+        """Ours: sorted set of tokens spent on a send, by when each comes back (ms)."""
+        return f"{self.prefix}openrouter:rate_limit:sends"
 
     @property
     def credits(self) -> str:

@@ -1,21 +1,30 @@
 """The provider's rate limit, shared by every worker through Redis (contract §7).
 
-A token bucket of `requests` tokens per `interval`, configured in
-`openrouter:rate_limit_config` and taken from with one Lua call
-(lua/rate_limit_acquire.lua) on the Redis server clock. A token comes back one
-interval after it was spent, so however the workers burst, no window of one
-interval ever sees more than `requests` calls start, and under load they get the
-whole allowance.
+`requests` tokens per `interval`, configured in `openrouter:rate_limit_config`.
+A caller takes a token (lua/rate_limit_acquire.lua, on the Redis server clock),
+must send within SEND_WITHIN_S of the grant or give the token up, and says when
+it sent (lua/rate_limit_send.lua): the token comes back one interval plus
+ARRIVAL_MARGIN_S after the send. So the limit holds where it is promised, at the
+provider, even when a loaded machine sends well after the grant; and under load
+the workers still get nearly the whole allowance.
+
+    grant = await limiter.acquire(30.0)
+    ...just before the request goes: grant.in_time(), else limiter.unused(grant)...
+    await limiter.sent(grant, ago_s)        # or limiter.unused(grant)
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import re
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
+from importlib import resources
 
 from redis.asyncio import Redis
 
@@ -27,6 +36,13 @@ _UNIT_S = {"ms": 0.001, "": 1.0, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
 # Waiters wake this much after their token is due, at random, so they do not all
 # ask in the same millisecond.
 _WAKE_SPREAD_S = 0.005
+# A granted token must be used for a send within this long, or given up; a caller
+# that dies holding one frees it this long plus one interval after the grant.
+SEND_WITHIN_S = 2.0
+# Added to the interval a token stays out after its send: requests sent one
+# interval apart may arrive less than that apart (the network, the provider's own
+# accept queue).
+ARRIVAL_MARGIN_S = 0.1
 
 
 def interval_seconds(interval: str) -> float:
@@ -43,6 +59,12 @@ class Grant:
 
     granted: bool
     wait_s: float  # not granted: how long until the next token is due
+    token: str = ""  # granted under a limit: the token's id (for sent / unused)
+    send_by: float = math.inf  # time.monotonic() by which the request must go
+
+    def in_time(self) -> bool:
+        """May the request still go on this grant?"""
+        return time.monotonic() <= self.send_by
 
 
 @dataclass(frozen=True)
@@ -64,7 +86,8 @@ class RateLimiter:
         self.client = client
         self.prefix = prefix
         self.keys = ProviderKeys(prefix)
-        self._script = client.register_script(script_source("rate_limit_acquire"))
+        self._script = client.register_script(_source("rate_limit_acquire"))
+        self._send_script = client.register_script(_source("rate_limit_send"))
 
     async def configure(self, requests: int, interval: str, source: str = "settings") -> None:
         """Set the limit for every worker (takes effect at their next acquire)."""
@@ -88,8 +111,29 @@ class RateLimiter:
 
     async def try_acquire(self) -> Grant:
         """Take a token if one is free now (one round trip)."""
-        granted, wait_ms, *_ = await self._call(take=True)
-        return Grant(bool(granted), int(wait_ms) / 1000)
+        asked_at, token = time.monotonic(), uuid.uuid4().hex
+        granted, wait_ms, enabled, *_ = await self._call(take=True, token=token)
+        if not granted or not enabled:
+            return Grant(bool(granted), int(wait_ms) / 1000)
+        # Measured from before the ask: the Redis deadline is from the grant, later.
+        return Grant(True, 0.0, token, asked_at + SEND_WITHIN_S)
+
+    async def sent(self, grant: Grant, ago_s: float = 0.0) -> None:
+        """The request paid for by `grant` went out `ago_s` seconds ago."""
+        await self._settle(grant, "sent", ago_s)
+
+    async def unused(self, grant: Grant) -> None:
+        """Nothing was sent on `grant`: its token is free again."""
+        await self._settle(grant, "unused", 0.0)
+
+    async def _settle(self, grant: Grant, action: str, ago_s: float) -> None:
+        if not grant.token:
+            return
+        keys = self.keys
+        await self._send_script(
+            keys=[keys.rate_limit_config, keys.rate_limit_pending, keys.rate_limit_sends],
+            args=[self.prefix, action, grant.token, int(ago_s * 1000), _MARGIN_MS],
+        )
 
     async def acquire(self, timeout_s: float) -> Grant:
         """Wait up to `timeout_s` for a token; not granted means the wait ran out."""
@@ -119,13 +163,27 @@ class RateLimiter:
             source=config.get("source", ""),
         )
 
-    async def _call(self, *, take: bool) -> list[int]:
+    async def _call(self, *, take: bool, token: str = "") -> list[int]:
         keys = self.keys
         result: list[int] = await self._script(
-            keys=[keys.rate_limit_config, keys.rate_limit_bucket, keys.rate_limit_grants],
-            args=[self.prefix, "1" if take else "0"],
-        )
+            keys=[
+                keys.rate_limit_config, keys.rate_limit_bucket,
+                keys.rate_limit_pending, keys.rate_limit_sends,
+            ],
+            args=[self.prefix, "1" if take else "0", token, _SEND_WITHIN_MS, _MARGIN_MS],
+        )  # fmt: skip
         return result
+
+
+_SEND_WITHIN_MS = int(SEND_WITHIN_S * 1000)
+_MARGIN_MS = int(ARRIVAL_MARGIN_S * 1000)
+
+
+@cache
+def _source(name: str) -> str:
+    """Prelude + the shared limiter functions (rate_limit_common.lua) + the script."""
+    body = (resources.files("taskflow.store") / "lua" / f"{name}.lua").read_text()
+    return f"{script_source('rate_limit_common')}\n{body}"
 
 
 def _text(value: bytes | str) -> str:

@@ -15,6 +15,7 @@ SCRIPT_NAMES = (
     "claim",
     "complete",
     "fail",
+    "park",
     "release",
     "renew",
     "promote",

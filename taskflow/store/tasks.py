@@ -190,6 +190,18 @@ class TaskStore:
         )
         return TaskState(_text(state))
 
+    async def park(self, claim: ClaimedTask, delay_s: float, reason: str) -> None:
+        """ACTIVE -> SCHEDULED for `delay_s`, no retry spent and no failure recorded:
+        the task was held back, not failed (`reason` goes into its state history)."""
+        await self._run(
+            "park",
+            self.keys.scheduled,
+            claim.task_id,
+            claim.lease_token,
+            int(delay_s * 1000),
+            reason,
+        )
+
     async def release(self, claims: Iterable[ClaimedTask]) -> int:
         """Hand unfinished tasks back to the head of their queue (graceful shutdown)."""
         args = [v for c in claims for v in (c.task_id, c.lease_token)]

@@ -3,6 +3,7 @@
 from taskflow.tasks.errors import (
     InsufficientCredits,
     NetworkTimeout,
+    Parked,
     PermanentError,
     RateLimitError,
     ServiceUnavailable,
@@ -21,6 +22,7 @@ from taskflow.tasks.registry import (
 __all__ = [
     "InsufficientCredits",
     "NetworkTimeout",
+    "Parked",
     "PermanentError",
     "RateLimitError",
     "ServiceUnavailable",

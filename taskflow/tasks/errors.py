@@ -2,6 +2,7 @@
 
 Each class names its retry schedule through `error_type`; anything else a handler
 raises counts as `Default`. `PermanentError` sends the task to the DLQ at once.
+`Parked` is no failure at all: the task is held back, then runs again.
 """
 
 from __future__ import annotations
@@ -51,3 +52,15 @@ class NetworkTimeout(TaskError):
     """Other retryable 5xx, timeouts, connection errors, the task time limit."""
 
     error_type = "NetworkTimeout"
+
+
+class Parked(Exception):
+    """Not a failure: the task must wait `hold_s` seconds before it runs again (e.g.
+    its provider's breaker opened while the call waited to be sent). The executor
+    parks it: scheduled again with no retry spent and nothing in error_history.
+    Handlers let it propagate."""
+
+    def __init__(self, reason: str, *, hold_s: float) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.hold_s = hold_s

@@ -1,14 +1,16 @@
 """Four executor processes share one rate limit: 20 provider calls per 2 s, no more, no less.
 
-The fake provider records when each request arrives. The executors work through
-summarize tasks with a token wait that not every caller can meet, so some tasks
-are rescheduled (and promoted back by an in-process scheduler) instead of failing.
+The fake provider records when each request arrives, and the limit is checked
+there, over whole intervals. The executors work through summarize tasks with a
+token wait that not every caller can meet, so some tasks are rescheduled (and
+promoted back by an in-process scheduler) instead of failing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -21,30 +23,25 @@ from taskflow.store.rate_limit import RateLimiter
 from tests.support.fake_openai import FakeOpenAI, Reply, provider_overrides
 from tests.support.processes import service_env, start_service
 from tests.support.stack import scheduler, settings_for
-from tests.support.waiting import wait_for_state
+from tests.support.waiting import eventually, wait_for_state
 
 EXECUTORS, SLOTS, REQUESTS, INTERVAL = 4, 8, 20, 2.0
-# 80 tasks take four intervals; through the first three more tasks are waiting than
-# there are tokens, so that stretch should use the whole allowance.
-TASKS, SATURATED_S = 80, 3 * INTERVAL
+# 160 tasks take eight intervals; through the first seven more tasks are waiting
+# than there are tokens, so that stretch should use (nearly) the whole allowance.
+TASKS, SATURATED_S = 160, 7 * INTERVAL
 # 32 slots wait for 20 tokens an interval: those that lose a round find the next
 # token further away than this and give up, and their task is rescheduled (a
 # RateLimitError that costs no retry).
 TOKEN_WAIT_S = 2.5
-# A request reaches the fake a little after its token was granted (Redis reply, the
-# worker's event loop, HTTP over loopback), and not always equally late, so two
-# grants exactly one interval apart may arrive a little less than that apart.
-# test_rate_limit.py allows 50 ms for it with four processes of four callers; here
-# 32 slots in four executor processes on two cores arrived up to 47 ms early on a
-# quiet machine and over 100 ms early with other jobs running, so windows are
-# counted 250 ms short of the interval. A broken limiter still fails by far: one
-# bucket per process lets 80 through, a refilling bucket lets up to 40.
-ARRIVAL_SLACK_S = 0.25
+# Generous for a loaded machine (the work itself takes ~17 s); the counts below are
+# what the test checks, not the time.
+DONE_WITHIN_S = 180.0
 # The content of the warm-up tasks, which the fake answers slowly.
 WARM_UP = "Warm up."
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(420)
 async def test_four_executors_keep_to_the_shared_limit_and_use_it(
     redis_url: str,
     redis_client: Redis,
@@ -61,6 +58,7 @@ async def test_four_executors_keep_to_the_shared_limit_and_use_it(
         WORKER_CONCURRENCY=SLOTS,
         TASKFLOW_RETRY_DELAY_SCALE=0.01,
         LOG_LEVEL="WARNING",
+        OPENROUTER_TIMEOUT=150,  # the warm-up calls are held until every slot has one
     )
     envs = [
         service_env(redis_url, **{k: str(v) for k, v in overrides.items()})
@@ -79,20 +77,18 @@ async def test_four_executors_keep_to_the_shared_limit_and_use_it(
             [NewTask("summarize", f"Text number {i}. It has two sentences.") for i in range(TASKS)]
         )
 
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + DONE_WITHIN_S
         # Polled slowly: the fake serves from this process, and a busy loop here would
         # delay the arrival times it records.
         while (states := (await store.status()).states)[TaskState.COMPLETED] < done_when:
             assert states[TaskState.DLQ] == 0
-            assert time.monotonic() < deadline, "not every task completed within 20 s"
+            assert time.monotonic() < deadline, f"not every task completed in {DONE_WITHIN_S} s"
             await asyncio.sleep(0.25)
 
     arrivals = sorted(r.at for r in fake.received() if r.at >= measured_from)
     assert len(arrivals) == TASKS  # a call without a token is never sent
-    busiest = max(
-        sum(1 for t in arrivals if start <= t < start + INTERVAL - ARRIVAL_SLACK_S)
-        for start in arrivals
-    )
+    # Counted where the promise is made: at the provider, over whole intervals.
+    busiest = max(sum(1 for t in arrivals if start <= t < start + INTERVAL) for start in arrivals)
     assert busiest <= REQUESTS
     used = sum(1 for t in arrivals if t < arrivals[0] + SATURATED_S)
     allowance = REQUESTS * SATURATED_S / INTERVAL
@@ -113,7 +109,7 @@ async def test_four_executors_keep_to_the_shared_limit_and_use_it(
 async def serving(address: str) -> None:
     """Wait until an executor process answers on its gRPC address."""
     async with aio.insecure_channel(address) as channel:
-        await asyncio.wait_for(channel.channel_ready(), timeout=20)
+        await asyncio.wait_for(channel.channel_ready(), timeout=90)
 
 
 async def warm_up(store: TaskStore, limiter: RateLimiter, fake: FakeOpenAI, pids: set[int]) -> None:
@@ -121,14 +117,24 @@ async def warm_up(store: TaskStore, limiter: RateLimiter, fake: FakeOpenAI, pids
 
     A process's first calls are slow (lazy imports, new connections): measured,
     they would arrive late, bunched up with the next interval's. The fake holds
-    each warm-up call for longer than an idle worker sleeps, so no executor can
-    take a second warm-up task before the others have taken theirs.
+    every warm-up call until all of them have arrived, so each slot holds one
+    warm-up task and no executor can take a second, however slowly the others start.
     """
     await limiter.configure(10 * EXECUTORS * SLOTS, f"{INTERVAL:g}s")
-    fake.answer_when(WARM_UP, Reply(delay_s=1.5))
-    created = await store.create_many([NewTask("summarize", WARM_UP)] * (EXECUTORS * SLOTS))
+    release = threading.Event()
+    fake.answer_when(WARM_UP, Reply(release=release))
+    slots = EXECUTORS * SLOTS
+    created = await store.create_many([NewTask("summarize", WARM_UP)] * slots)
+
+    async def all_arrived() -> bool:
+        return len(fake.received()) >= slots
+
+    try:
+        await eventually(all_arrived, within=120, what="a warm-up call from every slot")
+    finally:
+        release.set()
     for task in created:
-        await wait_for_state(store, task.task_id, TaskState.COMPLETED, within=15)
+        await wait_for_state(store, task.task_id, TaskState.COMPLETED, within=60)
     workers = [(await store.get(task.task_id)).worker_id for task in created]
     assert {int(w.split("-")[-2]) for w in workers} == pids  # worker ids: <host>-<pid>-<hex>
     # Back to the real limit. The bucket is spent (the warm-up calls count until they

@@ -12,8 +12,11 @@ every request it receives with its arrival time.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import socket
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -34,13 +37,14 @@ class Reply:
     retry_after: str | None = None
     drop: bool = False  # close the connection without answering
     content: str | None = None  # completion text; None: the server's `content`
+    release: threading.Event | None = None  # hold the answer until this is set (<= 120 s)
 
 
 @dataclass(frozen=True)
 class Received:
     method: str
     path: str
-    at: float  # time.time() on arrival
+    at: float  # arrival (time.time() clock): when the kernel received its first bytes
     body: bytes
 
     def json(self) -> Any:
@@ -150,6 +154,42 @@ class FakeOpenAI:
         }
 
 
+# Linux's SO_TIMESTAMPNS (the socket module does not name it): each read of a TCP
+# socket comes with the time the kernel received the data.
+_SO_TIMESTAMPNS = 35
+
+
+class _StampedReads(io.RawIOBase):
+    """Reads a connection and keeps the kernel's receive time of the first bytes
+    since the last `arrival()`: when a request reached this server, however late
+    a busy machine lets its handler thread run (a test's load would skew times
+    taken in the handler by 100 ms and more)."""
+
+    def __init__(self, connection: socket.socket) -> None:
+        self._connection = connection
+        self._first: float | None = None
+        # Not Linux: arrival() falls back to the handler's clock.
+        with contextlib.suppress(OSError):
+            connection.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data, ancillary, _, _ = self._connection.recvmsg(len(buffer), socket.CMSG_SPACE(16))
+        for level, kind, stamp in ancillary:
+            if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS and self._first is None:
+                seconds, nanoseconds = struct.unpack("qq", stamp[:16])
+                self._first = seconds + nanoseconds / 1e9
+        buffer[: len(data)] = data
+        return len(data)
+
+    def arrival(self) -> float:
+        """When the current request's first bytes arrived; the next read starts anew."""
+        first, self._first = self._first, None
+        return first if first is not None else time.time()
+
+
 class _Server(ThreadingHTTPServer):
     # Many clients connect at once in the load tests: a short backlog would drop
     # their SYNs and delay them by a retransmission second.
@@ -163,6 +203,11 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
         # for the client's delayed ACK (~40 ms a call).
         disable_nagle_algorithm = True
 
+        def setup(self) -> None:
+            super().setup()
+            self.reads = _StampedReads(self.connection)
+            self.rfile = io.BufferedReader(self.reads)
+
         def log_message(self, format: str, *args: Any) -> None:
             """Quiet: tests read `received()` instead."""
 
@@ -174,8 +219,10 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             self._serve(self.rfile.read(length))
 
         def _serve(self, body: bytes) -> None:
-            fake._record(Received(self.command, self.path, time.time(), body))
+            fake._record(Received(self.command, self.path, self.reads.arrival(), body))
             reply = fake._pick(self.path, body)
+            if reply.release is not None:
+                reply.release.wait(120)
             if reply.delay_s:
                 time.sleep(reply.delay_s)
             if reply.drop:

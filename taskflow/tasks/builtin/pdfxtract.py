@@ -32,7 +32,7 @@ from taskflow.errors import InvalidInput
 from taskflow.provider.guarded import BreakerOpen, Provider, RateLimitWait
 from taskflow.provider.http_errors import KeyRejected
 from taskflow.tasks.builtin.summarize import extractive_summary, keywords, prompt
-from taskflow.tasks.errors import InsufficientCredits, PermanentError, TaskError
+from taskflow.tasks.errors import InsufficientCredits, Parked, PermanentError, TaskError
 from taskflow.tasks.registry import TaskContext, task
 from taskflow.tasks.services import provider_of, settings_of
 
@@ -43,7 +43,7 @@ PAGE_CONCURRENCY = 4
 # Render scale: 2 = 144 dpi, enough for newspaper body text.
 RENDER_SCALE = 2.0
 # Errors that say the provider cannot serve any page now: retry the whole task.
-_TASK_WIDE = (BreakerOpen, RateLimitWait, InsufficientCredits, KeyRejected)
+_TASK_WIDE = (BreakerOpen, RateLimitWait, Parked, InsufficientCredits, KeyRejected)
 # pdfium is not thread-safe: one rendering at a time per process.
 _PDFIUM = threading.Lock()
 _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$")
