@@ -26,7 +26,7 @@ async def run_healthcheck(test: list[str], address: str) -> int:
     process = await asyncio.create_subprocess_exec(
         *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
     )
-    return await asyncio.wait_for(process.wait(), timeout=20)
+    return await asyncio.wait_for(process.wait(), timeout=60)
 
 
 def healthcheck(service: str) -> list[str]:

@@ -31,11 +31,11 @@ async def test_access_log_follows_the_setting(
     gateway = start_service("gateway", env, log)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-            await until_answering(http, "/live", within=30, what="the gateway to serve /live")
+            await until_answering(http, "/live", within=120, what="the gateway to serve /live")
             assert (await http.get("/live")).status_code == 200
     finally:
         gateway.send_signal(signal.SIGTERM)
-        gateway.wait(timeout=15)
+        gateway.wait(timeout=60)
     assert (ACCESS_LINE in log.read_text()) is logged, log.read_text()
 
 

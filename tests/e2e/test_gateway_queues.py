@@ -18,9 +18,9 @@ STATES = {"PENDING", "ACTIVE", "COMPLETED", "FAILED", "SCHEDULED", "DLQ", "CANCE
 
 
 @pytest_asyncio.fixture(loop_scope="module")
-async def paused(http: httpx.AsyncClient) -> AsyncIterator[None]:
+async def paused(http: httpx.AsyncClient, redis_url: str) -> AsyncIterator[None]:
     """The executors claim nothing during the test, so tasks stay queued."""
-    async with paused_executors(http):
+    async with paused_executors(http, redis_url):
         yield
 
 
@@ -75,9 +75,9 @@ async def test_dlq_lists_its_tasks_in_arrival_order(http: httpx.AsyncClient) -> 
     assert (await http.get("/api/v1/queues/dlq", params={"limit": 0})).status_code == 422
 
 
-async def test_retry_all_sends_the_dlq_back(http: httpx.AsyncClient) -> None:
+async def test_retry_all_sends_the_dlq_back(http: httpx.AsyncClient, redis_url: str) -> None:
     ids = await dead_letters(http, 2)
-    async with paused_executors(http):
+    async with paused_executors(http, redis_url):
         reply = await http.post("/api/v1/queues/dlq/retry-all", json={"reset_retry_count": True})
         assert reply.status_code == 200
         assert reply.json()["retried"] == 2

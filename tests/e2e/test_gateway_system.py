@@ -278,12 +278,12 @@ async def test_entry_point_serves_with_settings_and_stops_on_sigterm(
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
             await until_answering(
-                client, "/ready", within=15, what="python -m services.gateway ready"
+                client, "/ready", within=60, what="python -m services.gateway ready"
             )
             reply = await client.post("/api/v1/tasks/summarize/", json={"content": "Hi there."})
             assert reply.status_code == 201
         process.send_signal(signal.SIGTERM)
-        async with asyncio.timeout(10):
+        async with asyncio.timeout(60):
             # uvicorn shuts down gracefully, then re-raises the signal it caught.
             assert await process.wait() in (0, -signal.SIGTERM)
     finally:

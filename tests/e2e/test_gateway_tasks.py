@@ -474,7 +474,7 @@ async def read_events(response: httpx.Response) -> list[dict[str, Any]]:
 
 async def test_task_events_follow_a_task_to_completion(http: httpx.AsyncClient) -> None:
     task_id = await create_task(http, "sleepy", "0.3")
-    async with asyncio.timeout(10), http.stream("GET", f"/api/v1/tasks/{task_id}/events") as reply:
+    async with asyncio.timeout(60), http.stream("GET", f"/api/v1/tasks/{task_id}/events") as reply:
         assert reply.status_code == 200
         assert reply.headers["content-type"].startswith("text/event-stream")
         events = await read_events(reply)
@@ -486,11 +486,11 @@ async def test_task_events_follow_a_task_to_completion(http: httpx.AsyncClient) 
     assert set(events[-1]["task"]) >= DETAIL_FIELDS
 
 
-async def test_task_events_of_a_deleted_task(http: httpx.AsyncClient) -> None:
-    async with paused_executors(http):
+async def test_task_events_of_a_deleted_task(http: httpx.AsyncClient, redis_url: str) -> None:
+    async with paused_executors(http, redis_url):
         task_id = await create_task(http, "echo", "never runs")
         async with (
-            asyncio.timeout(10),
+            asyncio.timeout(60),
             http.stream("GET", f"/api/v1/tasks/{task_id}/events") as reply,
         ):
             lines = reply.aiter_lines()

@@ -84,4 +84,4 @@ async def test_calls_waiting_for_a_token_when_the_breaker_opens_are_parked_unsen
         assert "circuit breaker" in reason
     for process in processes:
         process.terminate()
-        assert await asyncio.to_thread(process.wait, 30) == 0
+        assert await asyncio.to_thread(process.wait, 60) == 0

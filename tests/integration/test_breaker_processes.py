@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -17,11 +16,14 @@ from tests.support.processes import service_env, start_service
 from tests.support.stack import scheduler, settings_for
 from tests.support.waiting import eventually
 
-OPEN_SECONDS = 2.0
+OPEN_SECONDS = 4.0
 PROBE_SECONDS = 0.5
+# Calls let through just before the breaker opened arrive within this of its opening.
+LANDING_S = 1.5
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(300)
 async def test_two_executors_share_one_breaker(
     redis_url: str,
     redis_client: Redis,
@@ -51,34 +53,38 @@ async def test_two_executors_share_one_breaker(
         async def opened() -> bool:
             return (await breakers.state("openrouter")).state is BreakerState.OPEN
 
-        await eventually(opened, within=20, what="breaker open")
-        await asyncio.sleep(0.3)  # calls let through just before it opened land
-        sent_before_open = len(fake.received())
-        # Workers with at most 4 calls in flight: the threshold, and nothing much more.
-        assert 4 <= sent_before_open <= 8
-
-        # While open: tasks keep cycling (rescheduled), nothing reaches the provider,
-        # nothing is burned into the DLQ.
-        await asyncio.sleep(OPEN_SECONDS / 2)
-        assert len(fake.received()) == sent_before_open
-        states = [(await store.get(i)).state for i in ids]
-        assert TaskState.DLQ not in states
-        assert TaskState.COMPLETED not in states
-
-        # The provider recovers; after the timeout exactly one probe goes, slowly.
+        await eventually(opened, within=120, what="breaker open")
+        # The provider recovers (a probe will find it answering, slowly).
         fake.answer(Reply(delay_s=PROBE_SECONDS))
-        recovered_at = time.time()
+        status = await breakers.state("openrouter")
+        assert status.opened_at is not None
+        opened_at = status.opened_at.timestamp()
 
         async def all_done() -> bool:
             return all([(await store.get(i)).state is TaskState.COMPLETED for i in ids])
 
-        await eventually(all_done, within=30, what="every task completed")
+        await eventually(all_done, within=120, what="every task completed")
 
-    after = sorted(r.at for r in fake.received() if r.at >= recovered_at)
+    # Judged on the arrival times the fake recorded (the kernel's), not on when this
+    # process got to look: calls let through just before the breaker opened land
+    # within LANDING_S of it; after that nothing until the open timeout ends.
+    arrivals = [r.at for r in fake.received()]
+    sent_before_open = sum(1 for at in arrivals if at < opened_at + LANDING_S)
+    # Workers with at most 4 calls in flight: the threshold, and nothing much more.
+    assert 4 <= sent_before_open <= 8
+    while_open = [at for at in arrivals if opened_at + LANDING_S <= at < opened_at + OPEN_SECONDS]
+    assert while_open == [], "a call was sent while the breaker was open"
+
+    # While open, tasks kept cycling (rescheduled): none was burned into the DLQ.
+    tasks = [await store.get(i) for i in ids]
+    assert not any(r.state == "DLQ" for t in tasks for r in t.state_history)
+
+    # The first call after the open timeout is the one probe; the rest wait for it.
+    after = sorted(at for at in arrivals if at >= opened_at + OPEN_SECONDS)
     probe, *rest = after
     assert rest, "only the probe was sent"
     assert min(rest) >= probe + PROBE_SECONDS - 0.05, "a second call went while probing"
     assert (await breakers.state("openrouter")).state is BreakerState.CLOSED
     for process in processes:
         process.terminate()
-        assert await asyncio.to_thread(process.wait, 15) == 0
+        assert await asyncio.to_thread(process.wait, 60) == 0

@@ -14,7 +14,7 @@ from taskflow.store.rate_limit import RateLimiter
 from taskflow.v1 import enums_pb2 as enums
 from taskflow.v1 import executor_service_pb2 as pb
 from tests.support.stack import executor, settings_for
-from tests.support.waiting import wait_for_state
+from tests.support.waiting import until_every_worker_paused, wait_for_state
 
 
 async def test_pause_holds_new_work_and_resume_releases_it(
@@ -28,9 +28,9 @@ async def test_pause_holds_new_work_and_resume_releases_it(
         assert [w.concurrency for w in status.workers] == [3]
 
         assert (await stub.PauseExecutor(pb.PauseExecutorRequest())).paused
-        await asyncio.sleep(1.0)  # every worker has seen the flag (polled twice a second)
+        await until_every_worker_paused(redis_client)
         held = (await store.create(NewTask("echo", "wait"))).task_id
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(1.0)  # a paused worker leaves it alone, however long
         assert (await store.get(held)).state is TaskState.PENDING
         assert (await stub.GetExecutorStatus(pb.GetExecutorStatusRequest())).paused
 

@@ -82,7 +82,7 @@ async def settled(store: TaskStore, task_id: str) -> Task:
     async def left_the_worker() -> bool:
         return (await store.get(task_id)).state in done
 
-    await eventually(left_the_worker, within=20, what=f"task {task_id} settled")
+    await eventually(left_the_worker, within=60, what=f"task {task_id} settled")
     return await store.get(task_id)
 
 

@@ -41,9 +41,9 @@ async def test_monitor_process_serves_then_stops_on_sigterm(
                 return False
             return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
 
-        await eventually(serving, within=15, what="monitor serving")
+        await eventually(serving, within=60, what="monitor serving")
     process.send_signal(signal.SIGTERM)
-    assert process.wait(timeout=10) == 0, log.read_text()
+    assert process.wait(timeout=60) == 0, log.read_text()
     output = log.read_text()
     assert f"address={address}" in output
     assert "event=service_stopped service=monitor" in output

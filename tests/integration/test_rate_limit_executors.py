@@ -103,7 +103,7 @@ async def test_four_executors_keep_to_the_shared_limit_and_use_it(
     assert all(t.retry_count == 0 for t in tasks)  # waiting for a token costs no retry
     for process in processes:
         process.terminate()
-        assert await asyncio.to_thread(process.wait, 15) == 0
+        assert await asyncio.to_thread(process.wait, 60) == 0
 
 
 async def serving(address: str) -> None:

@@ -31,7 +31,7 @@ async def test_two_replicas_promote_each_retry_once(
         async def all_promoted() -> bool:
             return (await store.status()).queues.retry == TASKS
 
-        await eventually(all_promoted, within=10, what="every retry promoted")
+        await eventually(all_promoted, within=60, what="every retry promoted")
         status = await store.status()
 
     retry_queue = await redis_client.lrange(store.keys.retry, 0, -1)

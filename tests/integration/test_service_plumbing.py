@@ -58,10 +58,10 @@ async def test_executor_with_two_worker_processes(
             status = await stub.GetExecutorStatus(executor_service_pb2.GetExecutorStatusRequest())
             return len({w.pid for w in status.workers}) == 2
 
-        await eventually(two_workers, within=20, what="two worker processes")
+        await eventually(two_workers, within=60, what="two worker processes")
         created = await store.create_many([NewTask("sleepy", "0.2")] * 40)
         for c in created:
-            await wait_for_state(store, c.task_id, TaskState.COMPLETED, within=20)
+            await wait_for_state(store, c.task_id, TaskState.COMPLETED, within=60)
         ran_on = {(await store.get(c.task_id)).worker_id for c in created}
         assert len(ran_on) == 2, "both processes should have taken work"
     assert (await store.status()).states[TaskState.ACTIVE] == 0

@@ -97,7 +97,7 @@ async def tls_services(settings: Settings, client: Redis) -> AsyncIterator[Setti
         executor = asyncio.create_task(serve_executor(settings, client, stop))
         try:
             async with open_channel(settings, settings.executor_address) as channel:
-                await asyncio.wait_for(channel.channel_ready(), 10)
+                await asyncio.wait_for(channel.channel_ready(), 60)
             yield settings
         finally:
             stop.set()

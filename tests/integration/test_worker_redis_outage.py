@@ -48,14 +48,14 @@ async def test_outcomes_finished_during_an_outage_are_saved_when_redis_returns(
         async def all_claimed() -> bool:
             return worker.in_flight == 4
 
-        await eventually(all_claimed, within=10, what="the four tasks running")
+        await eventually(all_claimed, within=60, what="the four tasks running")
         await asyncio.to_thread(server.stop)
         await asyncio.sleep(OUTAGE_S)
         await asyncio.to_thread(server.start)
 
         for created in counted:
-            await wait_for_state(store, created.task_id, TaskState.COMPLETED, within=20)
-        await wait_for_state(store, doomed.task_id, TaskState.DLQ, within=20)
+            await wait_for_state(store, created.task_id, TaskState.COMPLETED, within=60)
+        await wait_for_state(store, doomed.task_id, TaskState.DLQ, within=60)
         stop.set()
         await running
         # Each ran once: nothing was dropped and run again after its lease.

@@ -22,11 +22,9 @@ from services.scheduler.app import running_scheduler
 from taskflow.redis_server import free_port
 from taskflow.settings import Settings
 from tests.support.stack import settings_for
-from tests.support.waiting import eventually
+from tests.support.waiting import eventually, until_every_worker_paused
 
-STARTUP_TIMEOUT_S = 10.0
-# Workers poll the cluster-wide pause flag every half second.
-PAUSE_FOLLOWED_S = 0.7
+STARTUP_TIMEOUT_S = 60.0  # a loaded machine starts slowly
 
 
 @dataclass
@@ -114,7 +112,7 @@ async def create_task(
 
 
 async def wait_for_state(
-    http: httpx.AsyncClient, task_id: str, state: str, *, within: float = 10.0
+    http: httpx.AsyncClient, task_id: str, state: str, *, within: float = 60.0
 ) -> dict[str, Any]:
     """The task once GET /api/v1/tasks/{id} shows it in `state`."""
     task: dict[str, Any] = {}
@@ -129,10 +127,17 @@ async def wait_for_state(
 
 
 @contextlib.asynccontextmanager
-async def paused_executors(http: httpx.AsyncClient) -> AsyncIterator[None]:
-    """No task is claimed inside the block (POST /api/v1/executors/pause, then resume)."""
+async def paused_executors(http: httpx.AsyncClient, redis_url: str) -> AsyncIterator[None]:
+    """No task is claimed inside the block (POST /api/v1/executors/pause, then resume).
+
+    The block starts once every worker says it follows the flag (`redis_url`: the
+    stack's Redis, where workers beat)."""
     assert (await http.post("/api/v1/executors/pause")).json() == {"paused": True}
-    await asyncio.sleep(PAUSE_FOLLOWED_S)
+    client = Redis.from_url(redis_url)
+    try:
+        await until_every_worker_paused(client)
+    finally:
+        await client.aclose()
     try:
         yield
     finally:

@@ -116,7 +116,7 @@ class SentinelDeployment:
                 continue
         raise RuntimeError("no sentinel answered")
 
-    def wait_until_watched(self, timeout: float = 20.0) -> None:
+    def wait_until_watched(self, timeout: float = 60.0) -> None:
         """Until every sentinel knows the replica and the other sentinels, and the
         replica is in sync: only then can a failover happen."""
         deadline = time.monotonic() + timeout
@@ -146,7 +146,7 @@ class SentinelDeployment:
 
 
 def wait_until_in_sync(
-    replica: BundledRedis, timeout: float = 20.0, *, password: str | None = None
+    replica: BundledRedis, timeout: float = 60.0, *, password: str | None = None
 ) -> None:
     """Until the replica's link to its master is up and the append-only file it
     rewrites after the first sync is written (it ignores SIGTERM until then)."""
@@ -158,7 +158,7 @@ def wait_until_in_sync(
             _before(deadline, "the replica's append-only file")
 
 
-def _wait_until_online(master: BundledRedis, timeout: float = 20.0) -> None:
+def _wait_until_online(master: BundledRedis, timeout: float = 60.0) -> None:
     """Until the master counts its replica as online (only then does WAIT count it)."""
     deadline = time.monotonic() + timeout
     with redis.Redis(port=master.port) as client:

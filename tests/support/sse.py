@@ -16,7 +16,7 @@ class EventStream:
         self.lines = response.aiter_lines()
 
     async def next(self) -> dict[str, Any]:
-        async with asyncio.timeout(10):
+        async with asyncio.timeout(60):  # a loaded machine; a passing read never waits it out
             while True:
                 line = await anext(self.lines)
                 if line.startswith("data: "):
