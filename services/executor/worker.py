@@ -164,7 +164,7 @@ class Worker:
             raise  # shutdown or a lost lease: the caller decides what happens to it
         except Parked as held:
             if signal.interrupted:
-                await self._cancelled(claim)
+                await self._cancelled(claim, started)
             else:
                 await self._park(claim, held)
             return
