@@ -23,19 +23,23 @@ def now() -> timestamp_pb2.Timestamp | None:
     return convert.timestamp(datetime.now(UTC))
 
 
-def initial(status: QueueStatus) -> pb.WatchQueuesResponse:
+def initial(
+    status: QueueStatus, event_id: str = "", *, missed_events: bool = False
+) -> pb.WatchQueuesResponse:
     return pb.WatchQueuesResponse(
         timestamp=now(),
         initial_status=pb.InitialStatus(
             queue_depths=convert.depths_to_proto(status.queues),
             state_counts=convert.state_counts_to_proto(status.states),
             retry_ratio=status.retry_ratio,
+            missed_events=missed_events,
         ),
+        event_id=event_id,
     )
 
 
-def heartbeat() -> pb.WatchQueuesResponse:
-    return pb.WatchQueuesResponse(timestamp=now(), heartbeat=pb.Heartbeat())
+def heartbeat(event_id: str = "") -> pb.WatchQueuesResponse:
+    return pb.WatchQueuesResponse(timestamp=now(), heartbeat=pb.Heartbeat(), event_id=event_id)
 
 
 def event(event: QueueEvent, retry_ratio: float) -> pb.WatchQueuesResponse:
@@ -50,7 +54,9 @@ def event(event: QueueEvent, retry_ratio: float) -> pb.WatchQueuesResponse:
             state_counts=counts,
             retry_ratio=retry_ratio,
         )
-        return pb.WatchQueuesResponse(timestamp=stamp, task_created=created)
+        return pb.WatchQueuesResponse(
+            timestamp=stamp, task_created=created, event_id=event.event_id
+        )
     if event.kind is EventKind.DELETED:
         deleted = pb.TaskDeleted(
             task_id=event.task_id,
@@ -59,7 +65,9 @@ def event(event: QueueEvent, retry_ratio: float) -> pb.WatchQueuesResponse:
             state_counts=counts,
             retry_ratio=retry_ratio,
         )
-        return pb.WatchQueuesResponse(timestamp=stamp, task_deleted=deleted)
+        return pb.WatchQueuesResponse(
+            timestamp=stamp, task_deleted=deleted, event_id=event.event_id
+        )
     changed = pb.TaskStateChanged(
         task_id=event.task_id,
         old_state=state(event.old_state),
@@ -68,7 +76,9 @@ def event(event: QueueEvent, retry_ratio: float) -> pb.WatchQueuesResponse:
         state_counts=counts,
         retry_ratio=retry_ratio,
     )
-    return pb.WatchQueuesResponse(timestamp=stamp, task_state_changed=changed)
+    return pb.WatchQueuesResponse(
+        timestamp=stamp, task_state_changed=changed, event_id=event.event_id
+    )
 
 
 def state(value: TaskState | None) -> enums_pb2.TaskState.ValueType:

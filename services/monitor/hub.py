@@ -1,4 +1,9 @@
-"""One `queue-updates` subscription per monitor process, fanned out to every watch.
+"""One reader of the events stream per monitor process, fanned out to every watch.
+
+The reader tails the stream (taskflow/store/event_stream.py) from the newest event
+it has read, so a dropped Redis connection loses nothing unless the stream was
+trimmed past that point meanwhile. A watch may ask to resume after an event id:
+it is handed the kept events after it, then the live ones, none twice.
 
 Each watcher has a bounded queue. A watcher too slow to keep up may not hold the
 others back or grow without bound: its backlog is dropped and it is told it
@@ -16,12 +21,16 @@ from dataclasses import dataclass, field
 from redis.asyncio import Redis
 
 from taskflow.errors import Unavailable
-from taskflow.store.events import QueueEvent, subscribe
+from taskflow.store import event_stream
+from taskflow.store.event_stream import StreamId, parse_id
+from taskflow.store.events import QueueEvent
 from taskflow.store.keys import Keys
 
 log = logging.getLogger(__name__)
 WATCHER_BACKLOG = 1000
 RECONNECT_S = 1.0
+# How long one read of the stream blocks waiting for an event.
+TAIL_BLOCK_MS = 5000
 # How long a new watch waits for the shared subscription before giving up.
 READY_TIMEOUT_S = 10.0
 
@@ -34,17 +43,24 @@ class Watcher:
     # None marks where events were lost; it wakes a watcher waiting for the next one.
     events: asyncio.Queue[QueueEvent | None] = field(init=False)
     lagged: bool = False
+    # Live events up to this id were replayed already: skipped when they arrive.
+    replayed_up_to: StreamId = (0, 0)
 
     def __post_init__(self) -> None:
         self.events = asyncio.Queue(self.backlog)
 
     async def next(self, timeout_s: float) -> QueueEvent | None:
         """The next event; None after `timeout_s` of silence, or at once when lagging."""
-        if self.lagged:
-            return None
         try:
             async with asyncio.timeout(timeout_s):
-                return await self.events.get()
+                while True:
+                    if self.lagged:
+                        return None
+                    event = await self.events.get()
+                    if event is None or not event.event_id:
+                        return event
+                    if parse_id(event.event_id) > self.replayed_up_to:
+                        return event
         except TimeoutError:
             return None
 
@@ -65,7 +81,7 @@ class Watcher:
 
 
 class WatchHub:
-    """Reads the channel once and hands every event to every open watcher."""
+    """Reads the stream once and hands every event to every open watcher."""
 
     def __init__(self, client: Redis, keys: Keys, *, backlog: int = WATCHER_BACKLOG) -> None:
         self.client = client
@@ -103,23 +119,47 @@ class WatchHub:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
 
+    async def replay(self, watcher: Watcher, after_id: str) -> AsyncIterator[QueueEvent]:
+        """The kept events after `after_id` (the watcher then skips them live).
+
+        Call inside `watch()` after checking `resumable`: live events buffer in the
+        watcher meanwhile, and those already replayed are not handed out again.
+        """
+        async for event in event_stream.replay(self.client, self.keys, after_id):
+            watcher.replayed_up_to = parse_id(event.event_id)
+            yield event
+
+    async def resumable(self, after_id: str) -> bool:
+        """True when no event after `after_id` has been trimmed from the stream."""
+        return await event_stream.retained_after(self.client, self.keys, after_id)
+
+    async def latest_id(self) -> str:
+        """Id of the newest event kept: where a snapshot taken now resumes from."""
+        return await event_stream.latest_id(self.client, self.keys)
+
     async def _read(self) -> None:
-        reconnect = False
+        last: str | None = None
         while True:
             try:
-                async with subscribe(self.client, self.keys) as events:
-                    if reconnect:  # events were lost meanwhile: everyone resynchronises
-                        for watcher in self._watchers:
-                            watcher.overflow()
-                    self._ready.set()
-                    async for event in events:
+                if last is None:
+                    last = await event_stream.latest_id(self.client, self.keys)
+                elif not await event_stream.retained_after(self.client, self.keys, last):
+                    # trimmed past what was read: everyone resynchronises
+                    last = await event_stream.latest_id(self.client, self.keys)
+                    for watcher in self._watchers:
+                        watcher.overflow()
+                self._ready.set()
+                while True:
+                    events, last = await event_stream.tail(
+                        self.client, self.keys, last, block_ms=TAIL_BLOCK_MS
+                    )
+                    for event in events:
                         self._fan_out(event)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("event=event_subscription_lost error=%s", type(exc).__name__)
+                log.warning("event=event_stream_lost error=%s", type(exc).__name__)
             self._ready.clear()
-            reconnect = True
             await asyncio.sleep(RECONNECT_S)
 
     def _fan_out(self, event: QueueEvent) -> None:

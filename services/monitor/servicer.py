@@ -21,7 +21,8 @@ from taskflow.rpc import convert
 from taskflow.store import TERMINAL_STATES, TaskStore
 from taskflow.store.breaker import CircuitBreakerStore
 from taskflow.store.connection import ping, pool_stats
-from taskflow.store.events import EventKind
+from taskflow.store.event_stream import parse_id
+from taskflow.store.events import EventKind, QueueEvent
 from taskflow.store.series import read_series
 from taskflow.store.workers import WorkerRegistry
 from taskflow.v1 import enums_pb2
@@ -71,27 +72,60 @@ class MonitorServicer(MonitorServiceServicer):
         if request.heartbeat_seconds < 0:
             raise InvalidInput("heartbeat_seconds must be >= 0")
         quiet_s = request.heartbeat_seconds or DEFAULT_HEARTBEAT_S
+        resume = request.resume_after
+        if resume:
+            parse_id(resume)  # InvalidInput before the stream starts
         async with self.hub.watch() as watcher:
-            yield messages.initial(await self.store.status())
+            last = resume
+            if resume and await self.hub.resumable(resume):
+                yield messages.heartbeat(resume)  # resumed: nothing missed
+                async for event in self.hub.replay(watcher, resume):
+                    last = event.event_id
+                    yield self._queue_event(event)
+            else:
+                snapshot = await self._snapshot(missed_events=bool(resume))
+                last = snapshot.event_id
+                yield snapshot
             while True:
-                event = await watcher.next(quiet_s)
+                live = await watcher.next(quiet_s)
                 if watcher.take_lag():  # events were dropped: resynchronise
-                    yield messages.initial(await self.store.status())
-                elif event is None:
-                    yield messages.heartbeat()
+                    snapshot = await self._snapshot()
+                    last = snapshot.event_id
+                    yield snapshot
+                elif live is None:
+                    yield messages.heartbeat(last)
                 else:
-                    ratio = self.store.config.retry_ratio.for_length(event.queue_depths.retry)
-                    yield messages.event(event, ratio)
+                    last = live.event_id or last
+                    yield self._queue_event(live)
+
+    async def _snapshot(self, *, missed_events: bool = False) -> pb.WatchQueuesResponse:
+        """The counts now, and the newest event id they include (read first: an event
+        landing between the two is sent again on resume, never lost)."""
+        event_id = await self.hub.latest_id()
+        return messages.initial(await self.store.status(), event_id, missed_events=missed_events)
+
+    def _queue_event(self, event: QueueEvent) -> pb.WatchQueuesResponse:
+        ratio = self.store.config.retry_ratio.for_length(event.queue_depths.retry)
+        return messages.event(event, ratio)
 
     async def WatchTask(
         self, request: pb.WatchTaskRequest, context: Context
     ) -> AsyncIterator[pb.WatchTaskResponse]:
+        resume = request.resume_after
+        if resume:
+            parse_id(resume)
         async with self.hub.watch() as watcher:
+            missed = bool(resume) and not await self.hub.resumable(resume)
+            last = await self.hub.latest_id()
             task = await self.store.get(request.task_id)
-            yield pb.WatchTaskResponse(task=convert.task_to_proto(task))
+            yield pb.WatchTaskResponse(
+                task=convert.task_to_proto(task), event_id=last, missed_events=missed
+            )
             while task.state not in TERMINAL_STATES:
                 event = await watcher.next(TASK_RECHECK_S)
                 watcher.take_lag()  # lost events or not, the task is re-read below
+                if event is not None:
+                    last = event.event_id or last
                 if event is not None and event.task_id != task.task_id:
                     continue
                 try:
@@ -99,12 +133,15 @@ class MonitorServicer(MonitorServiceServicer):
                 except NotFound:
                     current = None
                 if current is None or (event is not None and event.kind is EventKind.DELETED):
-                    yield pb.WatchTaskResponse(task=convert.task_to_proto(task), deleted=True)
+                    yield pb.WatchTaskResponse(
+                        task=convert.task_to_proto(task), deleted=True, event_id=last
+                    )
                     return
                 if current.updated_at != task.updated_at or current.state != task.state:
                     yield pb.WatchTaskResponse(
                         task=convert.task_to_proto(current),
                         old_state=convert.state_to_proto(task.state),
+                        event_id=last,
                     )
                 task = current
 

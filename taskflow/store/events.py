@@ -51,9 +51,10 @@ class QueueEvent:
     queue_depths: QueueDepths
     state_counts: dict[TaskState, int]
     timestamp: datetime | None  # Redis server clock
+    event_id: str = ""  # its id in the events stream; empty when read from the channel
 
 
-def parse_event(raw: bytes | str) -> QueueEvent | None:
+def parse_event(raw: bytes | str, event_id: str = "") -> QueueEvent | None:
     """The event in one published message; None for one this version does not know."""
     try:
         data = json.loads(raw)
@@ -68,6 +69,7 @@ def parse_event(raw: bytes | str) -> QueueEvent | None:
             queue_depths=_depths(data.get("queue_depths") or {}),
             state_counts=_counts(data.get("state_counts") or {}),
             timestamp=datetime.fromisoformat(data["timestamp"]) if data.get("timestamp") else None,
+            event_id=event_id,
         )
     except (ValueError, KeyError, TypeError, AttributeError):
         log.warning("event=malformed_event data=%r", raw[:200])

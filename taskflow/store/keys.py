@@ -137,6 +137,11 @@ class Keys:
         """The pub/sub channel of live events (contract §5)."""
         return self._k("queue-updates")
 
+    @property
+    def events(self) -> str:
+        """Ours: every event of the channel, also kept in a bounded stream (resume)."""
+        return self._k("tasks:events")
+
     # Every key family above plus the provider's, as SCAN globs (for a full reset).
     FAMILIES = (
         "task:*",

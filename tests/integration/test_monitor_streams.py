@@ -90,8 +90,12 @@ async def test_watchers_share_one_subscription_and_leave_cleanly(
     for stream in streams:
         await read(stream)
     assert hub.watchers == 3
-    ((_, subscribers),) = await redis_client.pubsub_numsub(store.keys.channel)
-    assert subscribers == 1, "watchers must share one subscription"
+
+    async def one_reader() -> bool:
+        clients = await redis_client.client_list()
+        return sum(1 for c in clients if c.get("cmd") == "xread") == 1
+
+    await eventually(one_reader, within=10, what="one blocked XREAD shared by the watchers")
     for stream in streams:
         stream.cancel()
 

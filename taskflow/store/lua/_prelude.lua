@@ -34,6 +34,10 @@ local LEASE_SEQ = key('tasks:lease_seq')
 -- ACTIVE tasks a client asked to cancel; their workers poll it (docs/state-machine.md).
 local CANCELLING = key('tasks:cancelling')
 local CHANNEL = key('queue-updates')
+-- Every event is also appended here (replay and resume, docs/state-machine.md);
+-- trimmed approximately, so a trim costs O(1) amortised. Mirrors keys.py / events.py.
+local EVENTS = key('tasks:events')
+local EVENTS_MAXLEN = 100000
 -- Idle workers block on this list (BLPOP) instead of polling the queues.
 local WAKEUP = key('tasks:wakeup')
 local WAKEUP_CAP = 64
@@ -334,7 +338,9 @@ local function finish(events)
     .. cjson.encode(counts) .. ',"timestamp":"' .. NOW_ISO .. '"}'
   for _, event in ipairs(events) do
     local head = cjson.encode(event)
-    redis.call('PUBLISH', CHANNEL, string.sub(head, 1, -2) .. tail)
+    local body = string.sub(head, 1, -2) .. tail
+    redis.call('XADD', EVENTS, 'MAXLEN', '~', EVENTS_MAXLEN, '*', 'e', body)
+    redis.call('PUBLISH', CHANNEL, body)
   end
 end
 local function changed(t, old_state, new_state)

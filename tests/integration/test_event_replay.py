@@ -1,0 +1,161 @@
+"""The events stream and resuming a watch: every published event is also in the
+stream, in the same script step; a queue watch resumes after an event id with
+nothing missed or repeated; one too late gets a snapshot marked missed_events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+import pytest
+from redis.asyncio import Redis
+
+from services.monitor.app import running_monitor
+from taskflow.store import NewTask, TaskStore
+from taskflow.store.event_stream import parse_id
+from taskflow.v1 import monitor_service_pb2 as pb
+from taskflow.v1 import monitor_service_pb2_grpc
+from tests.support.stack import MonitorClient, settings_for
+
+
+@pytest.fixture
+async def api(redis_url: str, redis_client: Redis) -> AsyncIterator[MonitorClient]:
+    async with (
+        running_monitor(settings_for(redis_url), redis_client) as server,
+        grpc.aio.insecure_channel(server.address) as channel,
+    ):
+        yield MonitorClient(channel, monitor_service_pb2_grpc.MonitorServiceStub(channel))
+
+
+async def read(stream: Any) -> Any:
+    return await stream.read()
+
+
+async def stream_entries(client: Redis, key: str) -> list[tuple[str, bytes]]:
+    """Every entry of the events stream: (id, the event's JSON)."""
+    entries: Any = await client.xrange(key)
+    return [(raw_id.decode(), fields[b"e"]) for raw_id, fields in entries]
+
+
+def task_of(message: pb.WatchQueuesResponse) -> tuple[str, str]:
+    kind = message.WhichOneof("event")
+    assert kind in ("task_created", "task_state_changed", "task_deleted"), kind
+    return kind, getattr(message, kind).task_id
+
+
+async def test_every_published_event_is_in_the_stream(
+    store: TaskStore, redis_client: Redis
+) -> None:
+    pubsub = redis_client.pubsub()
+    await pubsub.subscribe(store.keys.channel)
+    try:
+        created = await store.create(NewTask("echo", "x"))
+        (claim,) = await store.claim("w", 1)
+        await store.complete(claim, "done")
+        await store.delete(created.task_id)
+        published: list[bytes] = []
+        async with asyncio.timeout(20):  # a subscribe confirmation reads as None
+            while len(published) < 4:
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1)
+                if message is not None:
+                    published.append(message["data"])
+    finally:
+        await pubsub.aclose()  # type: ignore[no-untyped-call]
+    entries = await stream_entries(redis_client, store.keys.events)
+    assert [body for _, body in entries] == published
+    kinds = [json.loads(body)["type"] for body in published]
+    assert kinds == ["task_created", "task_state_changed", "task_state_changed", "task_deleted"]
+
+
+async def test_a_resumed_watch_gets_what_it_missed_then_live_events(
+    api: MonitorClient, store: TaskStore
+) -> None:
+    stream = api.stub.WatchQueues(pb.WatchQueuesRequest(heartbeat_seconds=30))
+    snapshot = await read(stream)
+    assert snapshot.WhichOneof("event") == "initial_status"
+    first = await store.create(NewTask("echo", "seen"))
+    seen = await read(stream)
+    assert task_of(seen) == ("task_created", first.task_id)
+    assert seen.event_id
+    stream.cancel()
+
+    missed = [await store.create(NewTask("echo", f"m{i}")) for i in range(3)]
+    (claim,) = await store.claim("w", 1)
+    resumed = api.stub.WatchQueues(pb.WatchQueuesRequest(resume_after=seen.event_id))
+    opening = await read(resumed)
+    assert opening.WhichOneof("event") == "heartbeat"
+    assert opening.event_id == seen.event_id
+    replayed = [await read(resumed) for _ in range(4)]
+    assert [task_of(m) for m in replayed] == [
+        *[("task_created", t.task_id) for t in missed],
+        ("task_state_changed", first.task_id),
+    ]
+    assert claim.task_id == first.task_id
+    ids = [m.event_id for m in replayed]
+    assert [parse_id(i) for i in ids] == sorted({parse_id(i) for i in ids})
+    assert parse_id(ids[0]) > parse_id(seen.event_id)
+    assert replayed[-1].task_state_changed.state_counts.active == 1
+
+    live = await store.create(NewTask("echo", "live"))
+    after = await read(resumed)
+    assert task_of(after) == ("task_created", live.task_id)
+    assert parse_id(after.event_id) > parse_id(ids[-1])
+    resumed.cancel()
+
+
+async def test_resuming_too_late_sends_a_snapshot_marked_missed(
+    api: MonitorClient, store: TaskStore, redis_client: Redis
+) -> None:
+    old = await store.create(NewTask("echo", "old"))
+    ((old_id, _),) = await stream_entries(redis_client, store.keys.events)
+    await store.create(NewTask("echo", "newer"))
+    # the retention ran out
+    await redis_client.xtrim(store.keys.events, maxlen=1, approximate=False)
+    stream = api.stub.WatchQueues(pb.WatchQueuesRequest(resume_after=old_id))
+    first = await read(stream)
+    assert first.WhichOneof("event") == "initial_status"
+    assert first.initial_status.missed_events
+    assert first.initial_status.state_counts.pending == 2
+    assert parse_id(first.event_id) > parse_id(old_id)
+    assert old.task_id
+    stream.cancel()
+
+
+async def test_a_watch_within_retention_is_not_marked_missed(
+    api: MonitorClient, store: TaskStore
+) -> None:
+    stream = api.stub.WatchQueues(pb.WatchQueuesRequest())
+    first = await read(stream)
+    assert not first.initial_status.missed_events
+    stream.cancel()
+
+
+async def test_a_bad_resume_id_is_refused(api: MonitorClient) -> None:
+    task_id = "0b0a3f52-8f5e-4e36-a8f0-3b1f8a4a2c11"
+    for call in (
+        api.stub.WatchQueues(pb.WatchQueuesRequest(resume_after="not-an-id")),
+        api.stub.WatchTask(pb.WatchTaskRequest(task_id=task_id, resume_after="x")),
+    ):
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await read(call)
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_watch_task_resumed_too_late_says_so(
+    api: MonitorClient, store: TaskStore, redis_client: Redis
+) -> None:
+    task = await store.create(NewTask("echo", "x"))
+    ((entry_id, _),) = await stream_entries(redis_client, store.keys.events)
+    stream = api.stub.WatchTask(pb.WatchTaskRequest(task_id=task.task_id, resume_after=entry_id))
+    first = await read(stream)
+    assert (first.task.task_id, first.missed_events) == (task.task_id, False)
+    assert first.event_id == entry_id
+    stream.cancel()
+    await store.create(NewTask("echo", "y"))
+    await redis_client.xtrim(store.keys.events, maxlen=1, approximate=False)
+    stream = api.stub.WatchTask(pb.WatchTaskRequest(task_id=task.task_id, resume_after=entry_id))
+    assert (await read(stream)).missed_events
+    stream.cancel()
