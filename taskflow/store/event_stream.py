@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 from taskflow.errors import InvalidInput
 from taskflow.store.events import QueueEvent, parse_event
@@ -67,15 +68,21 @@ async def latest_id(client: Redis, keys: Keys) -> str:
 async def retained_after(client: Redis, keys: Keys, event_id: str) -> bool:
     """True when every event after `event_id` is still kept (none trimmed away).
 
-    The stream never empties by trimming, so its oldest entry tells: if it is newer
-    than `event_id`, entries between may be gone (or `event_id` itself was the one
-    trimmed last: a fresh snapshot then is harmless).
+    Nothing was ever trimmed when the stream holds every entry added to it;
+    otherwise its oldest entry tells: if it is newer than `event_id`, entries
+    between may be gone (or `event_id` itself was the one trimmed last: a fresh
+    snapshot then is harmless). A stream that does not exist (a reset) keeps
+    nothing after any real id.
     """
     after = parse_id(event_id)
-    entries: Any = await client.xrange(keys.events, count=1)
-    if not entries:
+    try:
+        info: Any = await client.xinfo_stream(keys.events)
+    except ResponseError:  # no such key
         return after == (0, 0)
-    return parse_id(_text(entries[0][0])) <= after
+    if int(info["entries-added"]) == int(info["length"]):
+        return True
+    first = info.get("first-entry")
+    return first is not None and parse_id(_text(first[0])) <= after
 
 
 async def replay(client: Redis, keys: Keys, after_id: str) -> AsyncIterator[QueueEvent]:
