@@ -50,9 +50,12 @@ def create_app(settings: Settings, *, hand_kept: bool = True) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.clients = clients = GrpcClients(settings)
-        watch = WatchQueuesRequest(heartbeat_seconds=settings.sse_heartbeat_seconds)
+        heartbeat_s = settings.sse_heartbeat_seconds
         app.state.queue_streams = streams = QueueStreams(
-            lambda metadata: clients.monitor.WatchQueues(watch, metadata=metadata)
+            lambda metadata, resume: clients.monitor.WatchQueues(
+                WatchQueuesRequest(heartbeat_seconds=heartbeat_s, resume_after=resume),
+                metadata=metadata,
+            )
         )
         await transcoded.discovery.start(clients.channels)
         try:

@@ -16,13 +16,18 @@ up loses its backlog and gets a fresh `initial_status` of the view instead (the
 last state it shows stays exact). The upstream call opens with the first client
 and ends after the last one leaves; if it fails, each client gets a final `error`
 event, and the next client to arrive opens a new one.
+
+Every event goes with an `id:` (its id in the events stream). A client that
+reconnects with `Last-Event-ID` gets a call of its own resuming after that id:
+a `heartbeat` first, then what it missed, then the live events; or, when the
+stream no longer holds them, an `initial_status` marked `missed_events`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -36,7 +41,8 @@ from services.gateway.sse import encode, queue_event
 from taskflow.v1 import monitor_service_pb2 as monitor_pb
 
 Json = dict[str, Any]
-OpenWatch = Callable[[Metadata], aio.UnaryStreamCall[Any, monitor_pb.WatchQueuesResponse]]
+# (credentials, event id to resume after or "") -> the upstream WatchQueues call
+OpenWatch = Callable[[Metadata, str], aio.UnaryStreamCall[Any, monitor_pb.WatchQueuesResponse]]
 # Events a client may fall behind by before its backlog is replaced by a snapshot.
 CLIENT_BACKLOG = 1000
 # Events carry these absolute figures; the view takes them from each one.
@@ -48,13 +54,29 @@ class View:
     """The system as of the last event sent: what a joining client starts from."""
 
     figures: Json = field(default_factory=dict)
+    last_id: str = ""  # the newest event the figures include
 
-    def apply(self, event: Json) -> None:
+    def apply(self, event: Json, event_id: str = "") -> None:
         self.figures.update({name: event[name] for name in CARRIED if name in event})
+        self.last_id = event_id or self.last_id
 
     def initial_status(self) -> str:
         stamp = datetime.now(UTC).isoformat()
-        return encode({"type": "initial_status", **self.figures, "timestamp": stamp})
+        event = {"type": "initial_status", **self.figures, "timestamp": stamp}
+        return encode(event, self.last_id)
+
+    def relay(self, message: monitor_pb.WatchQueuesResponse) -> str | None:
+        """The SSE text of one upstream message (None for kinds skipped), the view
+        moved on by it; an event that moves the figures is followed by its
+        `queue_update` in the same write (no extra queueing)."""
+        event = queue_event(message)
+        if event is None:
+            return None
+        self.apply(event, message.event_id)
+        text = encode(event, message.event_id)
+        if "queue_depths" in event:
+            text += self.queue_update(event)
+        return text
 
     def queue_update(self, event: Json) -> str:
         """The original dashboard's event (seed-compat 10): the figures after `event`."""
@@ -91,19 +113,15 @@ class SharedWatch:
         self.task.add_done_callback(self._consume_ready_error)
 
     async def _relay(self) -> None:
-        call = self.open_watch(self.metadata)
+        call = self.open_watch(self.metadata, "")
         try:
             async for message in call:
-                event = queue_event(message)
-                if event is None:
+                text = self.view.relay(message)
+                if text is None:
                     continue
-                self.view.apply(event)
                 if not self.ready.done():
                     self.ready.set_result(None)  # the first message is the snapshot
                     continue
-                text = encode(event)
-                if "queue_depths" in event:  # sent in the same write: no extra queueing
-                    text += self.view.queue_update(event)
                 self._broadcast(text)
         except aio.AioRpcError as error:
             if not self.ready.done():
@@ -156,6 +174,37 @@ class QueueStreams:
             raise
         watch.waiting -= 1
         return self._listen(watch, watch.join())
+
+    async def resume(self, metadata: Metadata, last_event_id: str) -> AsyncGenerator[str, None]:
+        """A client's own stream resuming after `last_event_id`. Raises the upstream
+        gRPC error when it cannot start (a malformed id is INVALID_ARGUMENT)."""
+        call = self.open_watch(metadata, last_event_id)
+        messages = aiter(call)
+        try:
+            first = await anext(messages)
+        except BaseException:
+            call.cancel()
+            raise
+        return self._resumed(call, first, messages)
+
+    @staticmethod
+    async def _resumed(
+        call: aio.UnaryStreamCall[Any, monitor_pb.WatchQueuesResponse],
+        first: monitor_pb.WatchQueuesResponse,
+        rest: AsyncIterator[monitor_pb.WatchQueuesResponse],
+    ) -> AsyncGenerator[str, None]:
+        view = View()
+        try:
+            if (text := view.relay(first)) is not None:
+                yield text
+            async for message in rest:
+                if (text := view.relay(message)) is not None:
+                    yield text
+        except aio.AioRpcError as error:
+            _, message_text = http_error(error)
+            yield encode({"type": "error", "message": message_text})
+        finally:
+            call.cancel()
 
     async def _listen(self, watch: SharedWatch, listener: Listener) -> AsyncGenerator[str, None]:
         try:

@@ -1,9 +1,11 @@
 """Server-sent events from the monitor's gRPC streams (contract §5).
 
 The gateway only translates: each WatchQueues / WatchTask message becomes one
-`data: {json}` event. The first message is read before the response starts, so a
-stream that cannot start (unknown task, monitor down) is an ordinary HTTP error;
-trouble after that becomes a final `{"type": "error"}` event.
+`data: {json}` event, with an `id:` line holding its event id (the events
+stream's); a client reconnecting with `Last-Event-ID` resumes after it. The
+first message is read before the response starts, so a stream that cannot start
+(unknown task, monitor down) is an ordinary HTTP error; trouble after that
+becomes a final `{"type": "error"}` event.
 """
 
 from __future__ import annotations
@@ -37,8 +39,9 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def encode(event: Json) -> str:
-    return f"data: {json.dumps(event, separators=(',', ':'))}\n\n"
+def encode(event: Json, event_id: str = "") -> str:
+    data = f"data: {json.dumps(event, separators=(',', ':'))}\n\n"
+    return f"id: {event_id}\n{data}" if event_id else data
 
 
 def queue_event(message: monitor_pb.WatchQueuesResponse) -> Json | None:
@@ -47,13 +50,16 @@ def queue_event(message: monitor_pb.WatchQueuesResponse) -> Json | None:
     stamp = shapes.iso(message, "timestamp") or datetime.now(UTC).isoformat()
     if kind == "initial_status":
         initial = message.initial_status
-        return {
+        event: Json = {
             "type": "initial_status",
             "queue_depths": shapes.depths(initial.queue_depths),
             "state_counts": shapes.counts(initial.state_counts),
             "retry_ratio": initial.retry_ratio,
             "timestamp": stamp,
         }
+        if initial.missed_events:  # resumed too late: this snapshot replaces them
+            event["missed_events"] = True
+        return event
     if kind == "task_created":
         created = message.task_created
         return {
@@ -96,11 +102,19 @@ def queue_event(message: monitor_pb.WatchQueuesResponse) -> Json | None:
 def task_event(message: monitor_pb.WatchTaskResponse) -> Json:
     if message.deleted:
         return {"type": "deleted", "task_id": message.task.task_id, "deleted": True}
-    return {
+    event: Json = {
         "type": "task",
         "task": shapes.task_detail(message.task),
         "old_state": shapes.state_name(message.old_state),
     }
+    if message.missed_events:  # resumed too late: events of the stream were lost
+        event["missed_events"] = True
+    return event
+
+
+def event_id(message: Any) -> str:
+    """The event id a watch message carries (empty if none)."""
+    return str(getattr(message, "event_id", ""))
 
 
 async def open_stream(
@@ -125,10 +139,10 @@ async def _relay(
 ) -> AsyncIterator[str]:
     try:
         if (event := translate(first)) is not None:
-            yield encode(event)
+            yield encode(event, event_id(first))
         async for message in rest:
             if (event := translate(message)) is not None:
-                yield encode(event)
+                yield encode(event, event_id(message))
     except aio.AioRpcError as error:
         _, text = http_error(error)
         yield encode({"type": "error", "message": text})

@@ -62,9 +62,9 @@ async def test_a_dropped_stream_connection_loses_no_event(
     stream: Any = api.stub.WatchQueues(pb.WatchQueuesRequest(heartbeat_seconds=1))
     await stream.read()
 
-    async def reader_ids() -> list[int]:
+    async def reader_ids() -> list[str]:
         clients = await redis_client.client_list()
-        return [int(c["id"]) for c in clients if c.get("cmd") == "xread"]
+        return [str(c["id"]) for c in clients if c.get("cmd") == "xread"]
 
     async def reading() -> bool:
         return bool(await reader_ids())

@@ -14,6 +14,7 @@ import pytest
 from grpc import aio
 from redis.asyncio import Redis
 
+from services.gateway.batching import Metadata
 from services.gateway.queue_stream import QueueStreams
 from services.monitor.app import running_monitor
 from taskflow.redis_server import free_port
@@ -30,8 +31,12 @@ Json = dict[str, Any]
 
 def streams_on(channel: aio.Channel, backlog: int = 1000) -> QueueStreams:
     stub = monitor_service_pb2_grpc.MonitorServiceStub(channel)
-    request = monitor_pb.WatchQueuesRequest(heartbeat_seconds=30)
-    return QueueStreams(lambda metadata: stub.WatchQueues(request, metadata=metadata), backlog)
+
+    def open_watch(metadata: Metadata, resume: str) -> Any:
+        request = monitor_pb.WatchQueuesRequest(heartbeat_seconds=30, resume_after=resume)
+        return stub.WatchQueues(request, metadata=metadata)
+
+    return QueueStreams(open_watch, backlog)
 
 
 @pytest.fixture

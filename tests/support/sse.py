@@ -14,12 +14,15 @@ class EventStream:
 
     def __init__(self, response: httpx.Response) -> None:
         self.lines = response.aiter_lines()
+        self.last_id = ""  # the `id:` of the last event read ("" before any)
 
     async def next(self) -> dict[str, Any]:
         async with asyncio.timeout(60):  # a loaded machine; a passing read never waits it out
             while True:
                 line = await anext(self.lines)
-                if line.startswith("data: "):
+                if line.startswith("id: "):
+                    self.last_id = line.removeprefix("id: ")
+                elif line.startswith("data: "):
                     event: dict[str, Any] = json.loads(line.removeprefix("data: "))
                     return event
 

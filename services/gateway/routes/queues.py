@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query
 from fastapi.sse import EventSourceResponse
 
 from services.gateway import shapes, sse
@@ -28,13 +28,23 @@ def router(settings: Settings) -> APIRouter:
         return shapes.queue_status(reply)
 
     @api.get("/status/stream", responses=sse.RESPONSES)
-    async def queue_stream(rpc: CallerRpc, streams: SharedQueueStreams) -> EventSourceResponse:
+    async def queue_stream(
+        rpc: CallerRpc,
+        streams: SharedQueueStreams,
+        last_event_id: Annotated[str | None, Header()] = None,
+    ) -> EventSourceResponse:
         """SSE (contract §5): `initial_status`, then `task_created`,
         `task_state_changed`, `task_deleted` as they happen (each with the depths,
         counts and retry ratio right after it, then a `queue_update` with the same
         figures), `heartbeat` when quiet, `error` on
-        trouble. With auth on, an EventSource passes the token as `?token=`."""
-        events = await streams.open(rpc.metadata)
+        trouble. With auth on, an EventSource passes the token as `?token=`.
+        Each event has an `id:`; with `Last-Event-ID` the stream resumes after it
+        (a `heartbeat` first, then the missed events), or, too late for that,
+        starts with an `initial_status` marked `missed_events`."""
+        if last_event_id:
+            events = await streams.resume(rpc.metadata, last_event_id)
+        else:
+            events = await streams.open(rpc.metadata)
         return EventSourceResponse(events, headers=sse.QUEUE_HEADERS)
 
     @api.get("/dlq")

@@ -10,7 +10,7 @@ from typing import Annotated, Any, BinaryIO
 from uuid import UUID
 
 import grpc
-from fastapi import APIRouter, File, Form, HTTPException, Path, UploadFile, status
+from fastapi import APIRouter, File, Form, Header, HTTPException, Path, UploadFile, status
 from fastapi.sse import EventSourceResponse
 from google.protobuf import struct_pb2
 from grpc import aio
@@ -236,11 +236,18 @@ def router(settings: Settings) -> APIRouter:
         return shapes.created(reply.task_id, reply.state)
 
     @api.get("/{task_id}/events", responses=sse.RESPONSES)
-    async def follow_task(task_id: TaskId, rpc: CallerRpc) -> EventSourceResponse:
+    async def follow_task(
+        task_id: TaskId,
+        rpc: CallerRpc,
+        last_event_id: Annotated[str | None, Header()] = None,
+    ) -> EventSourceResponse:
         """SSE: `{"type": "task", "task", "old_state"}` per change, until the task is
         COMPLETED, in the DLQ, or deleted (`{"type": "deleted"}`). With auth on, an
-        EventSource passes the token as `?token=`."""
-        call = rpc.stream(rpc.monitor.WatchTask, WatchTaskRequest(task_id=str(task_id)))
+        EventSource passes the token as `?token=`. Each event has an `id:`; with
+        `Last-Event-ID` the first event is marked `missed_events` when the events
+        stream no longer holds what happened since (each event is the whole task)."""
+        request = WatchTaskRequest(task_id=str(task_id), resume_after=last_event_id or "")
+        call = rpc.stream(rpc.monitor.WatchTask, request)
         return await sse.open_stream(call, sse.task_event)
 
     return api
