@@ -40,8 +40,10 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def encode(event: Json, event_id: str = "") -> str:
-    data = f"data: {json.dumps(event, separators=(',', ':'))}\n\n"
-    return f"id: {event_id}\n{data}" if event_id else data
+    """One SSE event; the `id:` line after the `data:` one (any order is valid SSE,
+    and a client reading the first line of an event still finds the data there)."""
+    data = f"data: {json.dumps(event, separators=(',', ':'))}\n"
+    return f"{data}id: {event_id}\n\n" if event_id else f"{data}\n"
 
 
 def queue_event(message: monitor_pb.WatchQueuesResponse) -> Json | None:

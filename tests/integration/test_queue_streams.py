@@ -56,7 +56,9 @@ async def next_event(events: AsyncGenerator[str, None]) -> Json:
     text = await asyncio.wait_for(anext(events), WAIT_S)
     assert text.startswith("data: "), text
     assert text.endswith("\n\n"), text
-    first, *rest = text.removesuffix("\n\n").split("\n\n")
+    # each event's `id:` line is checked by tests/e2e/test_event_replay_processes.py
+    without_ids = "\n".join(line for line in text.split("\n") if not line.startswith("id: "))
+    first, *rest = without_ids.removesuffix("\n\n").split("\n\n")
     event: Json = json.loads(first[len("data: ") :])
     if rest:
         [update_text] = rest

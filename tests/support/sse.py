@@ -17,13 +17,16 @@ class EventStream:
         self.last_id = ""  # the `id:` of the last event read ("" before any)
 
     async def next(self) -> dict[str, Any]:
+        """The next event with data; its `id:` (before or after the data) in last_id."""
+        event: dict[str, Any] | None = None
         async with asyncio.timeout(60):  # a loaded machine; a passing read never waits it out
             while True:
                 line = await anext(self.lines)
                 if line.startswith("id: "):
                     self.last_id = line.removeprefix("id: ")
                 elif line.startswith("data: "):
-                    event: dict[str, Any] = json.loads(line.removeprefix("data: "))
+                    event = json.loads(line.removeprefix("data: "))
+                elif not line and event is not None:
                     return event
 
     async def next_of(self, kind: str) -> dict[str, Any]:
