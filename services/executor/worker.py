@@ -24,6 +24,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from services.executor.completer import Completer
 from services.executor.failures import describe
 from services.executor.metrics import ExecutorMetrics
+from services.executor.progress import ProgressReporter
 from services.executor.retry_policy import classify
 from taskflow.aio import first_of, sleep_unless
 from taskflow.errors import CorruptTask, LeaseLost, NotFound
@@ -236,6 +237,11 @@ class Worker:
             metadata = claim.metadata()
         except CorruptTask as exc:
             raise PermanentError(str(exc)) from exc
+        reporter = ProgressReporter(
+            claim.task_id,
+            lambda fraction, message: self.store.progress(claim, fraction, message),
+            asyncio.get_running_loop(),
+        )
         context = TaskContext(
             task_id=claim.task_id,
             task_type=claim.task_type,
@@ -245,6 +251,7 @@ class Worker:
             load_payload=lambda: self.store.payload(claim.task_id),
             services=self._services,
             cancel_signal=signal,
+            progress_sink=reporter.report,
         )
         try:
             async with asyncio.timeout(self.config.task_time_limit_s):
@@ -260,6 +267,7 @@ class Worker:
             ) from None
         finally:
             signal.handler_done = True
+            await reporter.close()
         return outcome if isinstance(outcome, str) else json.dumps(outcome)
 
     async def _fail(self, claim: ClaimedTask, error: Exception) -> str:

@@ -117,6 +117,19 @@ def task_detail(task: task_pb2.Task) -> Json:
         "idempotency_key": task.idempotency_key or None,
         "has_payload": task.has_payload,
         "payload_size": task.payload_size,
+        **_progress(task),
+    }
+
+
+def _progress(task: task_pb2.Task) -> Json:
+    """Progress keys, only on a task whose handler reported some (the original's
+    task shape is otherwise unchanged)."""
+    if not task.HasField("progress"):
+        return {}
+    return {
+        "progress": task.progress,
+        "progress_message": task.progress_message,
+        "progress_at": iso(task, "progress_at"),
     }
 
 

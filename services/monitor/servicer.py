@@ -81,7 +81,8 @@ class MonitorServicer(MonitorServiceServicer):
                 yield messages.heartbeat(resume)  # resumed: nothing missed
                 async for event in self.hub.replay(watcher, resume):
                     last = event.event_id
-                    yield self._queue_event(event)
+                    if event.kind is not EventKind.PROGRESS:
+                        yield self._queue_event(event)
             else:
                 snapshot = await self._snapshot(missed_events=bool(resume))
                 last = snapshot.event_id
@@ -96,7 +97,8 @@ class MonitorServicer(MonitorServiceServicer):
                     yield messages.heartbeat(last)
                 else:
                     last = live.event_id or last
-                    yield self._queue_event(live)
+                    if live.kind is not EventKind.PROGRESS:  # for task watches only
+                        yield self._queue_event(live)
 
     async def _snapshot(self, *, missed_events: bool = False) -> pb.WatchQueuesResponse:
         """The counts now, and the newest event id they include (read first: an event
@@ -137,7 +139,11 @@ class MonitorServicer(MonitorServiceServicer):
                         task=convert.task_to_proto(task), deleted=True, event_id=last
                     )
                     return
-                if current.updated_at != task.updated_at or current.state != task.state:
+                if (
+                    current.updated_at != task.updated_at
+                    or current.state != task.state
+                    or current.progress_at != task.progress_at
+                ):
                     yield pb.WatchTaskResponse(
                         task=convert.task_to_proto(current),
                         old_state=convert.state_to_proto(task.state),

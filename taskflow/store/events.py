@@ -34,6 +34,8 @@ class EventKind(StrEnum):
     CREATED = "task_created"
     STATE_CHANGED = "task_state_changed"
     DELETED = "task_deleted"
+    # Only in the events stream (not on the channel): a running task's progress.
+    PROGRESS = "task_progress"
 
 
 KNOWN_KINDS = frozenset(kind.value for kind in EventKind)
@@ -51,7 +53,11 @@ class QueueEvent:
     queue_depths: QueueDepths
     state_counts: dict[TaskState, int]
     timestamp: datetime | None  # Redis server clock
-    event_id: str = ""  # its id in the events stream; empty when read from the channel
+    event_id: str = ""
+    fraction: float | None = None  # task_progress only
+    message: str = (
+        ""  # task_progress only  # its id in the events stream; empty when read from the channel
+    )
 
 
 def parse_event(raw: bytes | str, event_id: str = "") -> QueueEvent | None:
@@ -70,6 +76,8 @@ def parse_event(raw: bytes | str, event_id: str = "") -> QueueEvent | None:
             state_counts=_counts(data.get("state_counts") or {}),
             timestamp=datetime.fromisoformat(data["timestamp"]) if data.get("timestamp") else None,
             event_id=event_id,
+            fraction=float(data["fraction"]) if "fraction" in data else None,
+            message=str(data.get("message", "")),
         )
     except (ValueError, KeyError, TypeError, AttributeError):
         log.warning("event=malformed_event data=%r", raw[:200])

@@ -114,6 +114,9 @@ class Task:
     run_at: datetime | None = None
     cancelled_at: datetime | None = None
     cancel_requested_at: datetime | None = None
+    progress: float | None = None  # 0..1 as the handler last reported, None if never
+    progress_message: str = ""
+    progress_at: datetime | None = None
 
     @classmethod
     def from_hash(cls, raw: Mapping[str, str]) -> Task:
@@ -152,6 +155,9 @@ class Task:
                 run_at=_time(raw.get("run_at", "")),
                 cancelled_at=_time(raw.get("cancelled_at", "")),
                 cancel_requested_at=_time(raw.get("cancel_requested_at", "")),
+                progress=float(raw["progress"]) if raw.get("progress") else None,
+                progress_message=raw.get("progress_message", ""),
+                progress_at=_time(raw.get("progress_at", "")),
             )
         except (KeyError, ValueError, TypeError) as exc:
             raise CorruptTask(f"task {task_id} has malformed stored data: {exc}") from exc

@@ -26,6 +26,7 @@ SCRIPT_NAMES = (
     "cancel",
     "cancelled",
     "remote_claim",
+    "progress",
 )
 
 

@@ -67,6 +67,10 @@ def check_task_id(task_id: str) -> str:
         raise InvalidInput(f"task_id {quoted(task_id)} is not a UUID") from None
 
 
+# Longest progress message kept (longer ones are cut).
+PROGRESS_MESSAGE_MAX = 200
+
+
 class TaskStore:
     """Tasks in Redis: create, claim, finish, retry, delete, list."""
 
@@ -294,6 +298,24 @@ class TaskStore:
         """ACTIVE -> CANCELLED once the handler stopped; LeaseLost if this worker no
         longer holds the task (it finished or was requeued meanwhile)."""
         (code,) = await self._run("cancelled", self.keys.primary, claim.task_id, claim.lease_token)
+        outcome = _outcome(_text(code), claim)
+        if outcome is not None:
+            raise outcome
+
+    async def progress(self, claim: ClaimedTask, fraction: float, message: str = "") -> None:
+        """Store how far a running task is (0..1 and a short message) and append a
+        `task_progress` event to the events stream; LeaseLost if no longer held.
+        Callers throttle (the executor: at most twice a second per task)."""
+        if not 0.0 <= fraction <= 1.0:
+            raise InvalidInput("progress fraction must be between 0 and 1")
+        code = await self._run(
+            "progress",
+            self.keys.primary,
+            claim.task_id,
+            claim.lease_token,
+            repr(float(fraction)),
+            message[:PROGRESS_MESSAGE_MAX],
+        )
         outcome = _outcome(_text(code), claim)
         if outcome is not None:
             raise outcome

@@ -50,9 +50,20 @@ class TaskContext:
     load_payload: Callable[[], Awaitable[bytes]]
     services: Mapping[str, Any] = field(default_factory=dict)
     cancel_signal: CancelSignal = field(default_factory=CancelSignal)
+    # Where progress reports go (the executor's throttled writer); None: dropped.
+    progress_sink: Callable[[float, str], None] | None = None
 
     async def payload(self) -> bytes:
         return await self.load_payload()
+
+    def progress(self, fraction: float, message: str = "") -> None:
+        """Report how far the task is: `fraction` in 0..1 and a short message. Call
+        it as often as you like (from an async or a CPU-bound handler): the
+        executor stores at most two reports a second, the latest winning."""
+        if not 0.0 <= fraction <= 1.0:
+            raise ValueError("progress fraction must be between 0 and 1")
+        if self.progress_sink is not None:
+            self.progress_sink(fraction, message)
 
     @property
     def cancelled(self) -> bool:

@@ -15,58 +15,13 @@ from typing import Any
 import httpx
 from redis.asyncio import Redis
 
-from taskflow.redis_server import free_port
 from taskflow.store import NewTask, TaskStore
 from taskflow.store.event_stream import parse_id
-from tests.support.processes import service_env, start_service
+from tests.support.processes import Services
 from tests.support.sse import EventStream
-from tests.support.waiting import eventually
 
 STREAM = "/api/v1/queues/status/stream"
 TASK_EVENTS = ("task_created", "task_state_changed", "task_deleted")
-
-
-class Services:
-    """The monitor and the gateway as processes, restartable on the same ports."""
-
-    def __init__(self, redis_url: str, log_dir: Path, started: list[subprocess.Popen[bytes]]):
-        port = free_port()
-        self.base_url = f"http://127.0.0.1:{port}"
-        self.env = service_env(
-            redis_url,
-            TASKFLOW_MONITOR_ADDRESS=f"127.0.0.1:{free_port()}",
-            TASKFLOW_SCHEDULER_ADDRESS=f"127.0.0.1:{free_port()}",
-            TASKFLOW_GATEWAY_HOST="127.0.0.1",
-            TASKFLOW_GATEWAY_PORT=port,
-            TASKFLOW_SSE_HEARTBEAT_SECONDS=1,
-        )
-        self.env.pop("TASKFLOW_API_TOKEN", None)
-        self.log_dir = log_dir
-        self.started = started
-        self.running: list[subprocess.Popen[bytes]] = []
-
-    async def start(self) -> None:
-        for name in ("monitor", "gateway"):
-            process = start_service(name, self.env, self.log_dir / f"{name}.log")
-            self.started.append(process)
-            self.running.append(process)
-
-        async def streaming() -> bool:
-            with contextlib.suppress(httpx.HTTPError):
-                async with (
-                    httpx.AsyncClient(base_url=self.base_url, timeout=5) as http,
-                    http.stream("GET", STREAM) as response,
-                ):
-                    return response.status_code == 200
-            return False
-
-        await eventually(streaming, within=30, what="gateway and monitor serving the stream")
-
-    def kill(self) -> None:
-        for process in self.running:
-            process.kill()
-            process.wait()
-        self.running.clear()
 
 
 @contextlib.asynccontextmanager

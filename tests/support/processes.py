@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -9,7 +10,10 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+import httpx
+
 from taskflow.redis_server import free_port
+from tests.support.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,3 +48,57 @@ def start_service(name: str, env: Mapping[str, str], log_path: Path) -> subproce
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+
+
+STREAM = "/api/v1/queues/status/stream"
+
+
+class Services:
+    """Services as processes (by default the monitor and the gateway), restartable
+    on the same ports; `start` returns once the gateway serves the queue stream."""
+
+    def __init__(
+        self,
+        redis_url: str,
+        log_dir: Path,
+        started: list[subprocess.Popen[bytes]],
+        names: tuple[str, ...] = ("monitor", "gateway"),
+    ) -> None:
+        self.names = names
+        port = free_port()
+        self.base_url = f"http://127.0.0.1:{port}"
+        self.env = service_env(
+            redis_url,
+            TASKFLOW_MONITOR_ADDRESS=f"127.0.0.1:{free_port()}",
+            TASKFLOW_SCHEDULER_ADDRESS=f"127.0.0.1:{free_port()}",
+            TASKFLOW_GATEWAY_HOST="127.0.0.1",
+            TASKFLOW_GATEWAY_PORT=port,
+            TASKFLOW_SSE_HEARTBEAT_SECONDS=1,
+        )
+        self.env.pop("TASKFLOW_API_TOKEN", None)
+        self.log_dir = log_dir
+        self.started = started
+        self.running: list[subprocess.Popen[bytes]] = []
+
+    async def start(self) -> None:
+        for name in self.names:
+            process = start_service(name, self.env, self.log_dir / f"{name}.log")
+            self.started.append(process)
+            self.running.append(process)
+
+        async def streaming() -> bool:
+            with contextlib.suppress(httpx.HTTPError):
+                async with (
+                    httpx.AsyncClient(base_url=self.base_url, timeout=5) as http,
+                    http.stream("GET", STREAM) as response,
+                ):
+                    return response.status_code == 200
+            return False
+
+        await eventually(streaming, within=30, what="gateway and monitor serving the stream")
+
+    def kill(self) -> None:
+        for process in self.running:
+            process.kill()
+            process.wait()
+        self.running.clear()

@@ -103,3 +103,19 @@ async def cancellable(ctx: TaskContext) -> str:
         await asyncio.to_thread(_append, ctx.metadata["log"], line)
         raise
     return "not cancelled"
+
+
+@task("stepper")
+async def stepper(ctx: TaskContext) -> str:
+    """Reports progress "step i of n" for i = 1..n (n = `content`), each once the
+    file `<metadata.gate>.<i>` exists, so a test sets the pace."""
+    steps = int(ctx.content)
+    for step in range(1, steps + 1):
+        gate = f"{ctx.metadata['gate']}.{step}"
+        for _ in range(6000):  # up to 5 minutes
+            if await asyncio.to_thread(os.path.exists, gate):
+                break
+            await asyncio.sleep(0.05)
+        ctx.progress(step / steps, f"step {step} of {steps}")
+    await asyncio.sleep(1.0)  # the last report is written before the task ends
+    return "stepped"
