@@ -33,6 +33,7 @@ class ProgressReporter:
         self._last_write = -math.inf
         self._flusher: asyncio.Task[None] | None = None
         self._closed = False
+        self._writing = False
 
     def report(self, fraction: float, message: str = "") -> None:
         """Called by the handler's context, from any thread."""
@@ -63,6 +64,7 @@ class ProgressReporter:
             fraction, message = self._pending
             self._pending = None
             self._last_write = time.monotonic()
+            self._writing = True
             try:
                 await self._write(fraction, message)
             except (LeaseLost, NotFound):
@@ -72,11 +74,21 @@ class ProgressReporter:
                     "event=progress_not_saved task_id=%s error=%s",
                     self.task_id, type(error).__name__,
                 )  # fmt: skip
+            finally:
+                self._writing = False
 
     async def close(self) -> None:
-        """The task ended: drop what was not written yet."""
+        """The task ended: drop what was not written yet. A write under way is let
+        finish (cancelling a Redis call mid-reply would spoil its connection); one
+        landing after the outcome is refused by the store (the task is no longer
+        ACTIVE under this lease)."""
         self._closed = True
-        if self._flusher is not None and not self._flusher.done():
-            self._flusher.cancel()
+        flusher = self._flusher
+        if flusher is None or flusher.done():
+            return
+        if self._writing:
+            await asyncio.shield(flusher)
+        else:
+            flusher.cancel()  # asleep until its next write: nothing in flight
             with contextlib.suppress(asyncio.CancelledError):
-                await self._flusher
+                await flusher

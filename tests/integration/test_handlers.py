@@ -18,6 +18,7 @@ from services.executor.worker import Worker, WorkerConfig
 from taskflow.store import NewTask, Task, TaskState, TaskStore
 from taskflow.store.breaker import CircuitBreakerStore
 from taskflow.tasks import load_task_modules
+from taskflow.tasks.builtin.pdfxtract import text_pages
 from taskflow.tasks.builtin.summarize import EXTRACTIVE_MARK
 from taskflow.tasks.services import build_task_services, close_task_services
 from tests.support.fake_openai import FakeOpenAI, Reply, provider_overrides
@@ -208,6 +209,14 @@ async def test_pdfxtract_without_a_key_extracts_each_page_locally(
     assert set(article) == {"title", "subtitle", "author", "body", "topics", "summary"}
     assert "harbour" in article["topics"]
     assert second["articles"][0]["title"] == "Bakery turns fifty"
+    assert task.progress is not None  # page by page, throttled: at least the first
+    assert task.progress_message.startswith("page ")
+
+
+def test_pdfxtract_reports_progress_page_by_page() -> None:
+    reports: list[tuple[float, str]] = []
+    text_pages(GENERATED, lambda fraction, message: reports.append((fraction, message)))
+    assert reports == [(0.5, "page 1 of 2"), (1.0, "page 2 of 2")]
 
 
 @pytest.mark.skipif(not NEWSPAPER.exists(), reason="shared newspaper fixture not present")

@@ -22,7 +22,7 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pypdf
@@ -55,6 +55,14 @@ def validate(content: str, metadata: Mapping[str, Any], payload: bytes) -> None:
         raise InvalidInput("pdfxtract needs a PDF payload (starting with %PDF-)")
 
 
+# Told how far the extraction is: fraction done, message (ctx.progress).
+Progress = Callable[[float, str], None]
+
+
+def _no_progress(fraction: float, message: str) -> None:
+    pass
+
+
 @task("pdfxtract", validate=validate)
 async def pdfxtract(ctx: TaskContext) -> str:
     pdf = await ctx.payload()
@@ -65,9 +73,9 @@ async def pdfxtract(ctx: TaskContext) -> str:
         raise PermanentError(f"PDF is {len(pdf)} bytes; the limit is {limit}")
     provider = provider_of(ctx)
     if provider is None:
-        pages = await asyncio.to_thread(text_pages, pdf)
+        pages = await asyncio.to_thread(text_pages, pdf, ctx.progress)
     else:
-        pages = await vision_pages(provider, pdf)
+        pages = await vision_pages(provider, pdf, ctx.progress)
     result = {
         "filename": str(ctx.metadata.get("filename") or "document.pdf"),
         "issue_date": str(ctx.metadata.get("issue_date") or "unknown"),
@@ -93,8 +101,9 @@ def page_result(number: int, articles: list[dict[str, Any]], reason: str = "") -
 # -- local path ---------------------------------------------------------------------
 
 
-def text_pages(pdf: bytes) -> list[dict[str, Any]]:
-    """Each page's text as one article (title: its first line)."""
+def text_pages(pdf: bytes, progress: Progress = _no_progress) -> list[dict[str, Any]]:
+    """Each page's text as one article (title: its first line); `progress` is told
+    after each page ("page 3 of 10")."""
     logging.getLogger("pypdf").setLevel(logging.ERROR)  # font warnings on every page
     try:
         reader = pypdf.PdfReader(io.BytesIO(pdf))
@@ -103,16 +112,19 @@ def text_pages(pdf: bytes) -> list[dict[str, Any]]:
         raise PermanentError(f"PDF cannot be read: {exc}") from exc
     results = []
     for number, page in enumerate(pages, start=1):
-        try:
-            text = clean_text(page.extract_text() or "")
-        except Exception as exc:
-            results.append(page_result(number, [], f"text extraction failed: {exc}"))
-            continue
-        if not text:
-            results.append(page_result(number, [], "no extractable text (a scanned page?)"))
-            continue
-        results.append(page_result(number, [local_article(text)]))
+        results.append(text_page(number, page))
+        progress(number / len(pages), f"page {number} of {len(pages)}")
     return results
+
+
+def text_page(number: int, page: Any) -> dict[str, Any]:
+    try:
+        text = clean_text(page.extract_text() or "")
+    except Exception as exc:
+        return page_result(number, [], f"text extraction failed: {exc}")
+    if not text:
+        return page_result(number, [], "no extractable text (a scanned page?)")
+    return page_result(number, [local_article(text)])
 
 
 def clean_text(text: str) -> str:
@@ -138,11 +150,17 @@ def local_article(text: str) -> dict[str, Any]:
 # -- vision path --------------------------------------------------------------------
 
 
-async def vision_pages(provider: Provider, pdf: bytes) -> list[dict[str, Any]]:
+async def vision_pages(
+    provider: Provider, pdf: bytes, progress: Progress = _no_progress
+) -> list[dict[str, Any]]:
+    """Each page by the vision model, a few at once; `progress` is told as pages
+    finish ("3 of 10 pages")."""
     count = await asyncio.to_thread(page_count, pdf)
     gate = asyncio.Semaphore(PAGE_CONCURRENCY)
+    done = 0
 
     async def one(number: int) -> dict[str, Any] | BaseException:
+        nonlocal done
         async with gate:
             try:
                 return await vision_page(provider, pdf, number, count)
@@ -150,6 +168,9 @@ async def vision_pages(provider: Provider, pdf: bytes) -> list[dict[str, Any]]:
                 raise
             except Exception as exc:
                 return exc
+            finally:
+                done += 1
+                progress(done / count, f"{done} of {count} pages")
 
     outcomes = await asyncio.gather(*(one(n) for n in range(1, count + 1)))
     failures = [o for o in outcomes if isinstance(o, BaseException)]
