@@ -22,6 +22,8 @@ async def snapshot(client: Redis) -> dict[bytes, object]:
             out[key] = await client.zrange(key, 0, -1, withscores=True)
         elif kind == b"set":
             out[key] = await client.smembers(key)
+        elif kind == b"stream":  # the events stream
+            out[key] = await client.xrange(key)
         else:
             out[key] = await client.get(key)
     return out
