@@ -73,11 +73,9 @@ class MonitorServicer(MonitorServiceServicer):
             raise InvalidInput("heartbeat_seconds must be >= 0")
         quiet_s = request.heartbeat_seconds or DEFAULT_HEARTBEAT_S
         resume = request.resume_after
-        if resume:
-            parse_id(resume)  # InvalidInput before the stream starts
         async with self.hub.watch() as watcher:
             last = resume
-            if resume and await self.hub.resumable(resume):
+            if resume and await self._resumable(resume):
                 yield messages.heartbeat(resume)  # resumed: nothing missed
                 async for event in self.hub.replay(watcher, resume):
                     last = event.event_id
@@ -100,6 +98,16 @@ class MonitorServicer(MonitorServiceServicer):
                     if live.kind is not EventKind.PROGRESS:  # for task watches only
                         yield self._queue_event(live)
 
+    async def _resumable(self, resume: str) -> bool:
+        """Whether every event after `resume` is still kept. An id that is not one
+        of ours (an SSE client sends back whatever it last got) cannot be resumed
+        after: the watch starts afresh and says events may have been missed."""
+        try:
+            parse_id(resume)
+        except InvalidInput:
+            return False
+        return await self.hub.resumable(resume)
+
     async def _snapshot(self, *, missed_events: bool = False) -> pb.WatchQueuesResponse:
         """The counts now, and the newest event id they include (read first: an event
         landing between the two is sent again on resume, never lost)."""
@@ -114,10 +122,8 @@ class MonitorServicer(MonitorServiceServicer):
         self, request: pb.WatchTaskRequest, context: Context
     ) -> AsyncIterator[pb.WatchTaskResponse]:
         resume = request.resume_after
-        if resume:
-            parse_id(resume)
         async with self.hub.watch() as watcher:
-            missed = bool(resume) and not await self.hub.resumable(resume)
+            missed = bool(resume) and not await self._resumable(resume)
             last = await self.hub.latest_id()
             task = await self.store.get(request.task_id)
             yield pb.WatchTaskResponse(

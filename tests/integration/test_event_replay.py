@@ -133,15 +133,18 @@ async def test_a_watch_within_retention_is_not_marked_missed(
     stream.cancel()
 
 
-async def test_a_bad_resume_id_is_refused(api: MonitorClient) -> None:
-    task_id = "0b0a3f52-8f5e-4e36-a8f0-3b1f8a4a2c11"
-    for call in (
-        api.stub.WatchQueues(pb.WatchQueuesRequest(resume_after="not-an-id")),
-        api.stub.WatchTask(pb.WatchTaskRequest(task_id=task_id, resume_after="x")),
-    ):
-        with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await read(call)
-        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+async def test_a_resume_id_that_is_not_ours_starts_afresh_marked_missed(
+    api: MonitorClient, store: TaskStore
+) -> None:
+    task = await store.create(NewTask("echo", "x"))
+    queues = api.stub.WatchQueues(pb.WatchQueuesRequest(resume_after="null"))
+    first = await read(queues)
+    assert first.WhichOneof("event") == "initial_status"
+    assert first.initial_status.missed_events
+    queues.cancel()
+    watch = api.stub.WatchTask(pb.WatchTaskRequest(task_id=task.task_id, resume_after="x"))
+    assert (await read(watch)).missed_events
+    watch.cancel()
 
 
 async def test_watch_task_resumed_too_late_says_so(
