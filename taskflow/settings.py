@@ -56,6 +56,11 @@ class Settings(BaseSettings):
 
     # Ours: multiplies every retry delay (tests and demos shorten the schedules).
     retry_delay_scale: float = Field(default=1.0, ge=0.0, alias="TASKFLOW_RETRY_DELAY_SCALE")
+    # Ours: a schedule's fire time more than this late when a scheduler reaches it
+    # (every scheduler was down) is a misfire, handled by the schedule's policy.
+    schedule_misfire_grace_s: float = Field(
+        default=10.0, gt=0, alias="TASKFLOW_SCHEDULE_MISFIRE_GRACE"
+    )
 
     # Workers.
     worker_concurrency: int = Field(default=8, ge=1, alias="WORKER_CONCURRENCY")

@@ -17,6 +17,7 @@ from taskflow.rpc.server import ServiceServer
 from taskflow.rpc.tls import server_credentials
 from taskflow.settings import Settings
 from taskflow.store import StoreConfig, TaskStore
+from taskflow.store.schedules import ScheduleStore
 from taskflow.tasks import load_task_modules
 from taskflow.v1 import scheduler_service_pb2, scheduler_service_pb2_grpc
 
@@ -35,13 +36,19 @@ async def running_scheduler(settings: Settings, client: Redis) -> AsyncIterator[
         credentials=server_credentials(settings),
     )
     metrics = SchedulerMetrics()
-    servicer = SchedulerServicer(store, Intake(Limits.from_settings(settings)), metrics)
+    schedules = ScheduleStore(client, store.config)
+    servicer = SchedulerServicer(
+        store, Intake(Limits.from_settings(settings)), schedules, metrics=metrics
+    )
     server.add(
         scheduler_service_pb2_grpc.add_SchedulerServiceServicer_to_server, servicer, SERVICE_NAME
     )
     await server.start()
     stop_duties = asyncio.Event()
-    duties = asyncio.create_task(run_duties(store, metrics, stop_duties), name="scheduler-duties")
+    duties = asyncio.create_task(
+        run_duties(store, metrics, schedules, settings.schedule_misfire_grace_s, stop_duties),
+        name="scheduler-duties",
+    )
     try:
         with exposed(
             metrics.registry, settings.metrics_host, settings.scheduler_metrics_port, "scheduler"

@@ -1,4 +1,5 @@
-"""The scheduler's background duties: promote due retries, requeue lost tasks.
+"""The scheduler's background duties: promote due retries, requeue lost tasks, fire
+recurring schedules (schedule_duty.py).
 
 Both are single Lua scripts, so any number of scheduler replicas may run them at
 once: each id moves exactly once.
@@ -10,8 +11,10 @@ import asyncio
 import logging
 
 from services.scheduler.metrics import SchedulerMetrics
+from services.scheduler.schedule_duty import fire_schedules
 from taskflow.aio import sleep_unless
 from taskflow.store import TaskStore
+from taskflow.store.schedules import ScheduleStore
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +65,15 @@ async def requeue_expired_leases(
             await sleep_unless(stop, REAP_EVERY_S)
 
 
-async def run_duties(store: TaskStore, metrics: SchedulerMetrics, stop: asyncio.Event) -> None:
+async def run_duties(
+    store: TaskStore,
+    metrics: SchedulerMetrics,
+    schedules: ScheduleStore,
+    misfire_grace_s: float,
+    stop: asyncio.Event,
+) -> None:
     await asyncio.gather(
-        promote_due_retries(store, metrics, stop), requeue_expired_leases(store, metrics, stop)
+        promote_due_retries(store, metrics, stop),
+        requeue_expired_leases(store, metrics, stop),
+        fire_schedules(schedules, misfire_grace_s, stop),
     )

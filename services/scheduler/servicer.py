@@ -14,6 +14,7 @@ from grpc import aio
 
 from services.scheduler.intake import DEFAULT_QUEUE, Intake
 from services.scheduler.metrics import SchedulerMetrics
+from services.scheduler.schedule_rpcs import ScheduleRpcs
 from taskflow.errors import InvalidInput, NotFound, quoted
 from taskflow.rpc import convert
 from taskflow.store import (
@@ -27,6 +28,7 @@ from taskflow.store import (
     TaskStore,
 )
 from taskflow.store.remote import RemoteQueues
+from taskflow.store.schedules import ScheduleStore
 from taskflow.tasks import registered
 from taskflow.tasks.registry import registered_types, task_type
 from taskflow.v1 import enums_pb2
@@ -62,12 +64,17 @@ class _Listing(Protocol):
     def HasField(self, field_name: Any) -> bool: ...
 
 
-class SchedulerServicer(SchedulerServiceServicer):
+class SchedulerServicer(ScheduleRpcs, SchedulerServiceServicer):
     def __init__(
-        self, store: TaskStore, intake: Intake, metrics: SchedulerMetrics | None = None
+        self,
+        store: TaskStore,
+        intake: Intake,
+        schedules: ScheduleStore,
+        metrics: SchedulerMetrics | None = None,
     ) -> None:
         self.store = store
         self.intake = intake
+        self.schedules = schedules
         self.remote = RemoteQueues(store)
         self.metrics = metrics or SchedulerMetrics()
 

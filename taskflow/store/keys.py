@@ -132,6 +132,21 @@ class Keys:
         """Hash: task type -> the named queue its tasks go to (set by remote workers)."""
         return self._k("workers:remote_task_types")
 
+    # Ours: recurring schedules (docs/schedules.md).
+    def schedule(self, schedule_id: str) -> str:
+        """Hash of one schedule: its spec, policies, next and last firing."""
+        return self._k(f"schedule:{schedule_id}")
+
+    @property
+    def schedules_due(self) -> str:
+        """Sorted set of the active schedules' ids scored by their next fire time (ms)."""
+        return self._k("schedules:due")
+
+    @property
+    def schedules_all(self) -> str:
+        """Sorted set of every schedule id scored by its creation time (ms)."""
+        return self._k("schedules:all")
+
     @property
     def channel(self) -> str:
         """The pub/sub channel of live events (contract §5)."""
@@ -155,6 +170,8 @@ class Keys:
         "executors:*",
         "circuit_breaker:*",
         "openrouter:*",
+        "schedule:*",
+        "schedules:*",
     )
 
     def pattern(self, name_glob: str) -> str:

@@ -27,16 +27,18 @@ SCRIPT_NAMES = (
     "cancelled",
     "remote_claim",
     "progress",
+    "schedule_fire",
 )
+# Shared Lua a script needs besides the prelude, put between the two.
+INCLUDES = {"create": ("_create_task",), "schedule_fire": ("_create_task",)}
 
 
 @cache
 def script_source(name: str) -> str:
-    """The full text Redis runs for `name`: prelude, then the script itself."""
+    """The full text Redis runs for `name`: prelude, its includes, then the script."""
     folder = resources.files("taskflow.store") / "lua"
-    prelude = (folder / "_prelude.lua").read_text()
-    body = (folder / f"{name}.lua").read_text()
-    return f"{prelude}\n{body}"
+    parts = ["_prelude", *INCLUDES.get(name, ()), name]
+    return "\n".join((folder / f"{part}.lua").read_text() for part in parts)
 
 
 class Scripts:

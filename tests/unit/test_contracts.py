@@ -55,6 +55,14 @@ CONTRACT_ROUTES = {
     ("GET", "/api/v1/openrouter/rate-limit"): "ExecutorService.GetRateLimitStatus",
     ("POST", "/api/v1/tasks/{task_id}/cancel"): "SchedulerService.CancelTask",
     ("POST", "/api/v1/tasks/cancel"): "SchedulerService.CancelTasks",
+    ("POST", "/api/v1/schedules"): "SchedulerService.CreateSchedule",
+    ("GET", "/api/v1/schedules/{schedule_id}"): "SchedulerService.GetSchedule",
+    ("GET", "/api/v1/schedules"): "SchedulerService.ListSchedules",
+    ("PUT", "/api/v1/schedules/{schedule_id}"): "SchedulerService.UpdateSchedule",
+    ("POST", "/api/v1/schedules/{schedule_id}/pause"): "SchedulerService.PauseSchedule",
+    ("POST", "/api/v1/schedules/{schedule_id}/resume"): "SchedulerService.ResumeSchedule",
+    ("POST", "/api/v1/schedules/{schedule_id}/trigger"): "SchedulerService.TriggerSchedule",
+    ("DELETE", "/api/v1/schedules/{schedule_id}"): "SchedulerService.DeleteSchedule",
 }
 
 

@@ -18,6 +18,7 @@ end
 local function active_tasks_key(worker) return PREFIX .. 'worker:active_tasks:' .. worker end
 local function worker_stats_key(worker) return PREFIX .. 'worker:stats:' .. worker end
 local function idempotency_key(k) return PREFIX .. 'idempotency:' .. k end
+local function schedule_key(id) return PREFIX .. 'schedule:' .. id end
 
 local PRIMARY = key('tasks:pending:primary')
 local RETRY = key('tasks:pending:retry')
@@ -38,6 +39,8 @@ local CHANNEL = key('queue-updates')
 -- trimmed approximately, so a trim costs O(1) amortised. Mirrors keys.py / events.py.
 local EVENTS = key('tasks:events')
 local EVENTS_MAXLEN = 100000
+-- Recurring schedules: ids of the active (not paused) ones scored by next fire ms.
+local SCHEDULES_DUE = key('schedules:due')
 -- Idle workers block on this list (BLPOP) instead of polling the queues.
 local WAKEUP = key('tasks:wakeup')
 local WAKEUP_CAP = 64
