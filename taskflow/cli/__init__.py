@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from taskflow.cli import control, events, status, submit, system, tasks, types
+from taskflow.cli import control, events, schedules, status, submit, system, tasks, types
 
 app = typer.Typer(help="AsyncTaskFlow: distributed task processing.", no_args_is_help=True)
 for command in (
@@ -27,6 +27,7 @@ for command in (
 ):
     app.command()(command)
 app.add_typer(tasks.app, name="tasks")
+app.add_typer(schedules.app, name="schedules")
 
 
 def main() -> None:

@@ -1,0 +1,133 @@
+"""`taskflow schedules ...`: recurring schedules from the command line, over gRPC."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import grpc
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from taskflow.client import Clients, connect
+from taskflow.settings import Settings
+from taskflow.v1 import enums_pb2, schedule_pb2
+from taskflow.v1 import scheduler_service_pb2 as pb
+from taskflow.when import parse_delay
+
+app = typer.Typer(
+    help="Recurring schedules: list, create, pause, resume, trigger, delete.", no_args_is_help=True
+)
+console = Console(stderr=True)
+T = TypeVar("T")
+MISFIRE = {
+    "skip": schedule_pb2.MISFIRE_POLICY_SKIP,
+    "run-once": schedule_pb2.MISFIRE_POLICY_RUN_ONCE,
+}
+OVERLAP = {"allow": schedule_pb2.OVERLAP_POLICY_ALLOW, "skip": schedule_pb2.OVERLAP_POLICY_SKIP}
+
+
+def _call(action: Callable[[Clients], Awaitable[T]]) -> T:
+    """Run one call against the scheduler; a gRPC error is a message and exit code 2."""
+
+    async def run() -> T:
+        async with connect(Settings()) as clients:
+            return await action(clients)
+
+    try:
+        return asyncio.run(run())
+    except grpc.aio.AioRpcError as error:
+        console.print(f"[red]{error.code().name}[/red]: {error.details()}")
+        raise typer.Exit(2) from None
+
+
+@app.command("list")
+def list_schedules() -> None:
+    """Every schedule with its timing, next fire time and last task."""
+    found = _call(
+        lambda c: c.scheduler.ListSchedules(pb.ListSchedulesRequest(), metadata=c.metadata)
+    ).schedules
+    table = Table("id", "type", "when", "paused", "next fire (UTC)", "last task", "state")
+    for s in found:
+        when = s.spec.cron or f"every {s.spec.interval.ToTimedelta()}"
+        if s.spec.cron and s.spec.time_zone:
+            when += f" ({s.spec.time_zone})"
+        table.add_row(
+            s.schedule_id,
+            s.spec.task_type,
+            when,
+            "yes" if s.paused else "no",
+            s.next_fire_at.ToDatetime().isoformat() if s.HasField("next_fire_at") else "-",
+            s.last_task_id or "-",
+            enums_pb2.TaskState.Name(s.last_task_state).removeprefix("TASK_STATE_")
+            if s.last_task_id
+            else "-",
+        )
+    Console().print(table)
+
+
+@app.command()
+def create(
+    task_type: Annotated[str, typer.Option("--type", help="A registered task type.")],
+    content: Annotated[str, typer.Option(help="Input text of each task.")] = "",
+    cron: Annotated[str, typer.Option(help="Cron: 5 fields, or 6 with seconds first.")] = "",
+    tz: Annotated[str, typer.Option(help="IANA time zone of the cron (default UTC).")] = "",
+    every: Annotated[str, typer.Option(help="A fixed interval instead: 30s, 10m, 1h.")] = "",
+    priority: Annotated[int, typer.Option(help="Priority of each task, 0..9.")] = 0,
+    misfire: Annotated[str, typer.Option(help="skip or run-once.")] = "skip",
+    overlap: Annotated[str, typer.Option(help="allow or skip.")] = "allow",
+) -> None:
+    """Create a schedule; prints its id."""
+    if misfire not in MISFIRE or overlap not in OVERLAP:
+        raise typer.BadParameter("--misfire is skip or run-once; --overlap is allow or skip")
+    spec = schedule_pb2.ScheduleSpec(
+        task_type=task_type,
+        content=content,
+        cron=cron,
+        time_zone=tz,
+        priority=priority,
+        misfire_policy=MISFIRE[misfire],
+        overlap_policy=OVERLAP[overlap],
+    )
+    if every:
+        try:
+            spec.interval.FromTimedelta(parse_delay(every))
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+    request = pb.CreateScheduleRequest(spec=spec)
+    created = _call(lambda c: c.scheduler.CreateSchedule(request, metadata=c.metadata))
+    typer.echo(created.schedule.schedule_id)
+
+
+@app.command()
+def pause(schedule_id: str) -> None:
+    """Pause a schedule: it fires nothing until resumed."""
+    request = pb.PauseScheduleRequest(schedule_id=schedule_id)
+    _call(lambda c: c.scheduler.PauseSchedule(request, metadata=c.metadata))
+    typer.echo(f"paused {schedule_id}")
+
+
+@app.command()
+def resume(schedule_id: str) -> None:
+    """Resume a paused schedule from its next fire time."""
+    request = pb.ResumeScheduleRequest(schedule_id=schedule_id)
+    _call(lambda c: c.scheduler.ResumeSchedule(request, metadata=c.metadata))
+    typer.echo(f"resumed {schedule_id}")
+
+
+@app.command()
+def trigger(schedule_id: str) -> None:
+    """Create the schedule's task now; prints the task id."""
+    request = pb.TriggerScheduleRequest(schedule_id=schedule_id)
+    response = _call(lambda c: c.scheduler.TriggerSchedule(request, metadata=c.metadata))
+    typer.echo(response.task_id)
+
+
+@app.command()
+def delete(schedule_id: str) -> None:
+    """Delete a schedule (the tasks it created stay)."""
+    request = pb.DeleteScheduleRequest(schedule_id=schedule_id)
+    _call(lambda c: c.scheduler.DeleteSchedule(request, metadata=c.metadata))
+    typer.echo(f"deleted {schedule_id}")
