@@ -46,6 +46,9 @@ class Settings(BaseSettings):
 
     # Retry policy (contract §2).
     max_retries: int = Field(default=3, ge=0, alias="MAX_RETRIES")
+    # Ours: seconds a terminal task is kept before it is deleted (0: forever, as the
+    # original); a task type's retention, then a task's own, override it.
+    retention_seconds: int = Field(default=0, ge=0, alias="RETENTION_SECONDS")
     default_retry_ratio: float = Field(default=0.3, ge=0.0, le=1.0, alias="DEFAULT_RETRY_RATIO")
     retry_queue_warning: int = Field(default=1000, ge=1, alias="RETRY_QUEUE_WARNING")
     retry_queue_critical: int = Field(default=5000, ge=1, alias="RETRY_QUEUE_CRITICAL")

@@ -1,8 +1,9 @@
-"""The scheduler's background duties: promote due retries, requeue lost tasks, fire
-recurring schedules (schedule_duty.py).
+"""The scheduler's background duties: promote due retries, requeue lost tasks,
+expire terminal tasks past their retention, fire recurring schedules
+(schedule_duty.py).
 
-Both are single Lua scripts, so any number of scheduler replicas may run them at
-once: each id moves exactly once.
+Each step is a single Lua script, so any number of scheduler replicas may run
+them at once: each id moves exactly once.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ log = logging.getLogger(__name__)
 PROMOTE_EVERY_S = 0.5
 REAP_EVERY_S = 1.0
 BATCH = 1000
+EXPIRE_EVERY_S = 1.0
+EXPIRE_BATCH = 500
 
 
 async def promote_due_retries(
@@ -65,6 +68,22 @@ async def requeue_expired_leases(
             await sleep_unless(stop, REAP_EVERY_S)
 
 
+async def expire_terminal_tasks(store: TaskStore, stop: asyncio.Event) -> None:
+    """Retention: delete terminal tasks whose retention ran out, a batch per call."""
+    while not stop.is_set():
+        try:
+            expired, looked, next_s = await store.expire_due(EXPIRE_BATCH)
+        except Exception:
+            log.exception("event=expire_failed")
+            await sleep_unless(stop, 1.0)
+            continue
+        if expired:
+            log.info("event=tasks_expired count=%d", expired)
+        if looked == EXPIRE_BATCH:
+            continue
+        await sleep_unless(stop, EXPIRE_EVERY_S if next_s is None else min(EXPIRE_EVERY_S, next_s))
+
+
 async def run_duties(
     store: TaskStore,
     metrics: SchedulerMetrics,
@@ -76,4 +95,5 @@ async def run_duties(
         promote_due_retries(store, metrics, stop),
         requeue_expired_leases(store, metrics, stop),
         fire_schedules(schedules, misfire_grace_s, stop),
+        expire_terminal_tasks(store, stop),
     )

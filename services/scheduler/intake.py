@@ -16,6 +16,7 @@ from taskflow.metadata_rules import MAX_IDEMPOTENCY_KEY, MAX_RETRIES_CEILING, ch
 from taskflow.settings import Settings
 from taskflow.store import NewTask
 from taskflow.tasks import validate_input
+from taskflow.tasks.registry import task_type
 
 MAX_METADATA_BYTES = 64 * 1024
 PDF_MAGIC = b"%PDF-"
@@ -31,6 +32,7 @@ class Limits:
     max_content_bytes: int
     max_payload_bytes: int
     default_max_retries: int
+    default_retention_s: int = 0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
@@ -38,6 +40,7 @@ class Limits:
             max_content_bytes=settings.max_content_bytes,
             max_payload_bytes=settings.max_payload_bytes,
             default_max_retries=settings.max_retries,
+            default_retention_s=settings.retention_seconds,
         )
 
 
@@ -61,6 +64,7 @@ class Intake:
         delay: timedelta | None = None,
         remote_queue: str = "",
         queue: str = "",
+        retention: timedelta | None = None,
     ) -> NewTask:
         """`remote_queue`: the named queue of a remote worker's task type, which only
         that worker can validate; empty for a type registered here."""
@@ -88,6 +92,7 @@ class Intake:
         if not remote_queue:
             validate_input(task_type, content, metadata, payload)
         return NewTask(
+            retention_s=self._retention_s(task_type, retention),
             task_type=task_type,
             content=content,
             metadata=metadata,
@@ -98,6 +103,15 @@ class Intake:
             run_at=due,
             queue=remote_queue,
         )
+
+    def _retention_s(self, name: str, retention: timedelta | None) -> int:
+        """The task's own retention, else its type's, else the global one."""
+        if retention is not None:
+            if retention < timedelta(0):
+                raise InvalidInput("retention must not be negative")
+            return int(retention.total_seconds())
+        kind = task_type(name).retention_s
+        return self.limits.default_retention_s if kind is None else kind
 
     def summarize(self, content: str, *, idempotency_key: str = "") -> NewTask:
         if not content.strip():

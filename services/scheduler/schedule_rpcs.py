@@ -64,6 +64,7 @@ def spec_from_proto(message: schedule_pb2.ScheduleSpec, intake: Intake) -> Sched
         interval_ms=interval_ms,
         misfire=_MISFIRE[message.misfire_policy],
         overlap=_OVERLAP[message.overlap_policy],
+        retention_s=task.retention_s,
     )
 
 

@@ -176,6 +176,7 @@ class SchedulerServicer(ScheduleRpcs, SchedulerServiceServicer):
             delay=request.delay.ToTimedelta() if request.HasField("delay") else None,
             queue=request.queue,
             remote_queue=queues.get(request.task_type, ""),
+            retention=request.retention.ToTimedelta() if request.HasField("retention") else None,
         )
 
     # --- reading -------------------------------------------------------------------

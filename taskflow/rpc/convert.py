@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from google.protobuf import struct_pb2, timestamp_pb2
+from google.protobuf import duration_pb2, struct_pb2, timestamp_pb2
 from google.protobuf.json_format import MessageToDict
 
 from taskflow.errors import InvalidInput
@@ -134,6 +134,7 @@ def task_to_proto(task: Task) -> task_pb2.Task:
         progress=task.progress,
         progress_message=task.progress_message,
         progress_at=timestamp(task.progress_at),
+        retention=duration_pb2.Duration(seconds=task.retention_s) if task.retention_s else None,
         priority=task.priority,
         idempotency_key=task.idempotency_key,
         has_payload=task.has_payload,

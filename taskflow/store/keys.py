@@ -77,6 +77,12 @@ class Keys:
         return self._k("tasks:cancelling")
 
     @property
+    def expiry(self) -> str:
+        """Ours: sorted set of terminal task ids with a retention, scored by the ms
+        they expire at (docs/state-machine.md, Retention)."""
+        return self._k("tasks:expiry")
+
+    @property
     def index_all(self) -> str:
         return self._k("tasks:index:all")
 

@@ -73,6 +73,7 @@ class NewTask:
     run_at: datetime | None = None  # None: at once; a past time also runs at once
     # A named queue (a remote worker's task type); empty: the primary queue.
     queue: str = ""
+    retention_s: int = 0  # kept this long once terminal; 0 = forever
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,7 @@ class Task:
     progress: float | None = None  # 0..1 as the handler last reported, None if never
     progress_message: str = ""
     progress_at: datetime | None = None
+    retention_s: int = 0
 
     @classmethod
     def from_hash(cls, raw: Mapping[str, str]) -> Task:
@@ -158,6 +160,7 @@ class Task:
                 progress=float(raw["progress"]) if raw.get("progress") else None,
                 progress_message=raw.get("progress_message", ""),
                 progress_at=_time(raw.get("progress_at", "")),
+                retention_s=int(raw.get("retention_s") or 0),
             )
         except (KeyError, ValueError, TypeError) as exc:
             raise CorruptTask(f"task {task_id} has malformed stored data: {exc}") from exc

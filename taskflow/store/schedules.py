@@ -37,6 +37,7 @@ class ScheduleSpec:
     interval_ms: int = 0
     misfire: str = "skip"  # "skip" or "run_once"
     overlap: str = "allow"  # "allow" or "skip"
+    retention_s: int = 0  # of each task, resolved when the schedule is written
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ def _spec_fields(spec: ScheduleSpec) -> dict[Any, str | int]:
         "interval_ms": spec.interval_ms,
         "misfire": spec.misfire,
         "overlap": spec.overlap,
+        "retention_s": spec.retention_s,
     }
 
 
@@ -232,6 +234,7 @@ class ScheduleStore:
             interval_ms=int(raw.get("interval_ms") or 0),
             misfire=raw.get("misfire", "skip"),
             overlap=raw.get("overlap", "allow"),
+            retention_s=int(raw.get("retention_s") or 0),
         )
         paused = raw.get("paused") == "1"
         return Schedule(

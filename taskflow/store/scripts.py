@@ -28,9 +28,15 @@ SCRIPT_NAMES = (
     "remote_claim",
     "progress",
     "schedule_fire",
+    "expire",
 )
 # Shared Lua a script needs besides the prelude, put between the two.
-INCLUDES = {"create": ("_create_task",), "schedule_fire": ("_create_task",)}
+INCLUDES = {
+    "create": ("_create_task",),
+    "schedule_fire": ("_create_task",),
+    "delete": ("_remove_task",),
+    "expire": ("_remove_task",),
+}
 
 
 @cache

@@ -109,6 +109,7 @@ class TaskStore:
                 task.payload,
                 "" if task.run_at is None else int(task.run_at.timestamp() * 1000),
                 task.queue,
+                task.retention_s,
             ]
         if not tasks:
             return []
@@ -238,6 +239,12 @@ class TaskStore:
         cancelled: a client had asked to cancel them)."""
         requeued, dead, cancelled = await self._run("reap", self.keys.leases, limit)
         return int(requeued), int(dead), int(cancelled)
+
+    async def expire_due(self, limit: int = 500) -> tuple[int, int, float | None]:
+        """Delete terminal tasks whose retention ran out (expire.lua, one call per
+        batch); returns (deleted, due ids looked at, seconds to the next expiry)."""
+        expired, looked, wait_ms = await self._run("expire", self.keys.expiry, limit)
+        return int(expired), int(looked), (None if wait_ms < 0 else wait_ms / 1000)
 
     async def requeue_orphans(self) -> tuple[int, int]:
         found, requeued = await self._run("requeue_orphans", self.keys.primary)

@@ -77,6 +77,7 @@ class TaskType:
     handler: Handler
     cpu_bound: bool = False
     validate: Validator | None = None
+    retention_s: int | None = None  # None: the global RETENTION_SECONDS
 
 
 _REGISTRY: dict[str, TaskType] = {}
@@ -84,14 +85,19 @@ _BUILTIN_MODULES = ("taskflow.tasks.builtin",)
 
 
 def task(
-    name: str, *, cpu_bound: bool = False, validate: Validator | None = None
+    name: str,
+    *,
+    cpu_bound: bool = False,
+    validate: Validator | None = None,
+    retention_s: int | None = None,
 ) -> Callable[[Handler], Handler]:
-    """Register `handler` as the task type `name` (decorator)."""
+    """Register `handler` as the task type `name` (decorator); `retention_s` keeps
+    its tasks that long once terminal (None: RETENTION_SECONDS; 0: forever)."""
 
     def register(handler: Handler) -> Handler:
         if name in _REGISTRY and _REGISTRY[name].handler is not handler:
             raise ValueError(f"task type {name!r} is already registered")
-        _REGISTRY[name] = TaskType(name, handler, cpu_bound, validate)
+        _REGISTRY[name] = TaskType(name, handler, cpu_bound, validate, retention_s)
         return handler
 
     return register

@@ -119,3 +119,9 @@ async def stepper(ctx: TaskContext) -> str:
         ctx.progress(step / steps, f"step {step} of {steps}")
     await asyncio.sleep(1.0)  # the last report is written before the task ends
     return "stepped"
+
+
+@task("short_lived", retention_s=1)
+async def short_lived(ctx: TaskContext) -> str:
+    """Kept one second once terminal (its type's retention)."""
+    return ctx.content

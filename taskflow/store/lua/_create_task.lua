@@ -6,7 +6,7 @@
 -- Each task of one call gets its own microsecond, so index order is creation order.
 local CREATE_SEQ = 0
 local function create_task(id, task_type, content, metadata, max_retries, priority, idem,
-                           payload, run_ms, queue, idem_ttl, events)
+                           payload, run_ms, queue, idem_ttl, retention_s, events)
   if redis.call('EXISTS', task_key(id)) == 1 then fail_with('CONFLICT', 'task ' .. id .. ' exists') end
   local h = task_key(id)
   local created_us = us_string(CREATE_SEQ)
@@ -24,7 +24,7 @@ local function create_task(id, task_type, content, metadata, max_retries, priori
     'state_history', cjson.encode({ { state = state, timestamp = NOW_ISO } }),
     'worker_id', '', 'idempotency_key', idem, 'created_us', created_us,
     'lease_token', '', 'queue', queue, 'has_payload', payload ~= '' and 1 or 0,
-    'payload_size', string.len(payload))
+    'payload_size', string.len(payload), 'retention_s', retention_s)
   if payload ~= '' then redis.call('SET', payload_key(id), payload) end
   if idem ~= '' then redis.call('SET', idempotency_key(idem), id, 'EX', idem_ttl) end
   local t = { id = id, task_type = task_type, created_us = created_us }

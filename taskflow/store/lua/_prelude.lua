@@ -41,6 +41,9 @@ local EVENTS = key('tasks:events')
 local EVENTS_MAXLEN = 100000
 -- Recurring schedules: ids of the active (not paused) ones scored by next fire ms.
 local SCHEDULES_DUE = key('schedules:due')
+-- Retention: terminal task ids with a retention, scored by the ms they expire at.
+local EXPIRY = key('tasks:expiry')
+local TERMINAL = { COMPLETED = true, DLQ = true, CANCELLED = true }
 -- Idle workers block on this list (BLPOP) instead of polling the queues.
 local WAKEUP = key('tasks:wakeup')
 local WAKEUP_CAP = 64
@@ -95,7 +98,7 @@ local function fail_with(code, message) error({ err = code .. ' ' .. message }) 
 -- so a script either changes everything or nothing.
 local TASK_FIELDS = { 'state', 'task_type', 'created_us', 'retry_count', 'max_retries',
   'lease_token', 'worker_id', 'queue', 'idempotency_key', 'state_history', 'cancel_requested_at',
-  'priority' }
+  'priority', 'retention_s' }
 local function load_task(id)
   local values = redis.call('HMGET', task_key(id), unpack(TASK_FIELDS))
   if not values[1] then return nil end
@@ -105,6 +108,7 @@ local function load_task(id)
   t.retry_count = tonumber(t.retry_count)
   t.max_retries = tonumber(t.max_retries)
   t.priority = tonumber(t.priority) or 0
+  t.retention_s = tonumber(t.retention_s) or 0
   if not IS_STATE[t.state] or not tonumber(t.created_us) or not t.retry_count
       or not t.max_retries or t.task_type == '' then
     fail_with('CORRUPT', 'task ' .. id .. ' has malformed stored fields')
@@ -259,6 +263,13 @@ local function move_state(t, new_state, fields)
   end
   for _, v in ipairs(fields or {}) do args[#args + 1] = v end
   redis.call(unpack(args))
+  -- Retention (docs/state-machine.md): a terminal task expires retention_s after it
+  -- ended; one sent back from a terminal state (a DLQ retry) no longer expires.
+  if TERMINAL[new_state] and (t.retention_s or 0) > 0 then
+    redis.call('ZADD', EXPIRY, NOW_MS + t.retention_s * 1000, t.id)
+  elseif TERMINAL[t.state] and not TERMINAL[new_state] then
+    redis.call('ZREM', EXPIRY, t.id)
+  end
   if new_state == 'COMPLETED' then series_completed(t.created_us)
   elseif new_state == 'FAILED' or new_state == 'DLQ' then series('failed', 1) end
   t.state = new_state

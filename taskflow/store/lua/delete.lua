@@ -1,30 +1,9 @@
--- delete: remove a task in any state with everything that points at it: its queue
--- or set membership, indexes, counter, DLQ copy, payload and idempotency key.
+-- delete: remove a task in any state with everything that points at it
+-- (remove_task, lua/_remove_task.lua).
 -- KEYS[1]  tasks:pending:primary
 -- ARGV[1]  key prefix
 -- ARGV[2]  task_id
 -- Returns  the state the task was in; errors NOTFOUND, CORRUPT
-local id = ARGV[2]
-local t = must_load(id)
-if t.state == 'PENDING' then
-  remove_new(id, t.priority)
-  redis.call('LREM', RETRY, 0, id)
-  if named_list(t.queue) then redis.call('LREM', named_list(t.queue), 0, id) end
-elseif t.state == 'SCHEDULED' then
-  redis.call('ZREM', SCHEDULED, id)
-elseif t.state == 'DLQ' then
-  redis.call('LREM', DLQ, 0, id)
-elseif t.state == 'ACTIVE' then
-  release_hold(t)
-end
-count(t.state, -1)
-remove_from_indexes(t, t.state)
-redis.call('ZREM', INDEX_ALL, id)
-redis.call('ZREM', INDEX_IDS, id)
-redis.call('ZREM', type_index(t.task_type), id)
-if t.idempotency_key ~= '' and redis.call('GET', idempotency_key(t.idempotency_key)) == id then
-  redis.call('DEL', idempotency_key(t.idempotency_key))
-end
-redis.call('DEL', task_key(id), dlq_task_key(id), payload_key(id))
-finish({ { type = 'task_deleted', task_id = id, task_type = t.task_type, old_state = t.state } })
+local t = must_load(ARGV[2])
+finish({ remove_task(t) })
 return t.state
