@@ -117,6 +117,8 @@ def task_detail(task: task_pb2.Task) -> Json:
         "idempotency_key": task.idempotency_key or None,
         "has_payload": task.has_payload,
         "payload_size": task.payload_size,
+        # Ours: seconds the task is kept once terminal; null = forever.
+        "retention_seconds": task.retention.seconds if task.HasField("retention") else None,
         **_progress(task),
     }
 

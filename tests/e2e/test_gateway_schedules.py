@@ -1,5 +1,6 @@
 """Schedules over REST: the transcoder serves the schedule RPCs from their
-google.api.http rules (no gateway code); bad specs are 422 and store nothing."""
+google.api.http rules (no gateway code); bad specs are 422 and store nothing. And
+a task's retention through the hand-kept task routes."""
 
 from __future__ import annotations
 
@@ -79,3 +80,15 @@ async def test_a_schedule_through_its_life_over_rest(http: httpx.AsyncClient) ->
     assert (await http.delete(f"/api/v1/schedules/{sid}")).status_code == 200
     assert (await http.get(f"/api/v1/schedules/{sid}")).status_code == 404
     assert (await http.get("/api/v1/schedules/not-a-uuid")).status_code == 422
+
+
+async def test_a_task_shows_its_retention_over_rest(http: httpx.AsyncClient) -> None:
+    kept = await http.post("/api/v1/tasks", json={"task_type": "echo", "retention": "90s"})
+    assert kept.status_code in (200, 201), kept.text
+    task = (await http.get(f"/api/v1/tasks/{kept.json()['task_id']}")).json()
+    assert task["retention_seconds"] == 90
+    forever = await http.post("/api/v1/tasks", json={"task_type": "echo"})
+    task = (await http.get(f"/api/v1/tasks/{forever.json()['task_id']}")).json()
+    assert task["retention_seconds"] is None
+    bad = await http.post("/api/v1/tasks", json={"task_type": "echo", "retention": -5})
+    assert bad.status_code == 422

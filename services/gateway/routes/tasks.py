@@ -83,8 +83,14 @@ class CreateTaskBody(BaseModel):
         description='Run this long after creation: seconds, "600s" or ISO 8601 ("PT10M").',
     )
     queue: str = Field(default="", description='Queue of the task ("default").')
+    retention: timedelta | None = Field(
+        default=None,
+        le=MAX_DELAY,
+        description="Keep the task this long once terminal (like delay); unset: its type's, "
+        "then RETENTION_SECONDS.",
+    )
 
-    @field_validator("delay", mode="before")
+    @field_validator("delay", "retention", mode="before")
     @classmethod
     def _proto_duration(cls, value: Any) -> Any:
         """The proto JSON spelling of a Duration ("600s", "1.5s") as seconds."""
@@ -283,6 +289,8 @@ def _create_request(body: CreateTaskBody) -> pb.CreateTaskRequest:
         request.run_at.FromDatetime(body.run_at.astimezone(UTC))
     if body.delay is not None:
         request.delay.FromTimedelta(body.delay)
+    if body.retention is not None:
+        request.retention.FromTimedelta(body.retention)
     return request
 
 
