@@ -1,5 +1,5 @@
 // The shell: header, tabs, connection badge, the token prompt, and the page of the
-// current hash route (#/dashboard, #/history, #/cleanup, #/new).
+// current hash route (#/dashboard, #/history, #/cleanup, #/new, #/schedules).
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { ConnectionBadge } from './components/ConnectionBadge';
 import { PauseBanner } from './components/PauseBanner';
@@ -9,6 +9,7 @@ import { formatClock } from './format';
 import { useLiveState } from './live/store';
 import { DashboardPage } from './pages/DashboardPage';
 import { NewTaskPage } from './pages/NewTaskPage';
+import { SchedulesPage } from './pages/SchedulesPage';
 import { TasksCleanupPage } from './pages/TasksCleanupPage';
 import { TasksHistoryPage } from './pages/TasksHistoryPage';
 import { WorkersPage } from './pages/WorkersPage';
@@ -21,6 +22,7 @@ export const TABS = [
   { id: 'cleanup', label: 'Tasks Cleanup' },
   { id: 'new', label: 'New Task' },
   { id: 'workers', label: 'Workers' },
+  { id: 'schedules', label: 'Schedules' },
 ] as const;
 type TabId = (typeof TABS)[number]['id'];
 
@@ -163,6 +165,7 @@ export function App({ services, stream }: { services: Services; stream?: QueueSt
           <TasksHistoryPage key={route.visit} query={route.params.toString()} />
         )}
         {route.tab === 'cleanup' && <TasksCleanupPage />}
+        {route.tab === 'schedules' && <SchedulesPage />}
         {route.tab === 'new' && <NewTaskPage />}
         {route.tab === 'workers' && <WorkersPage workerId={route.params.get('id') ?? ''} />}
       </main>

@@ -60,6 +60,10 @@ def test_cleanup_operations_report_their_counts(live: Stack) -> None:
     run_spec("cleanup", live.base_url)
 
 
+def test_schedules_page_and_a_tasks_retention(live: Stack) -> None:
+    run_spec("schedules", live.base_url)
+
+
 def test_phone_width_and_keyboard_navigation(live: Stack) -> None:
     run_spec("layout", live.base_url)
 

@@ -67,6 +67,8 @@ export interface TaskDetail extends TaskSummary {
   /** Binary input stored beside the task (a PDF), and its size in bytes. */
   has_payload?: boolean;
   payload_size?: number;
+  /** Seconds the task is kept once terminal; null = forever. */
+  retention_seconds?: number | null;
   [extra: string]: unknown;
 }
 

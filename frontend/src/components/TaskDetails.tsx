@@ -2,7 +2,7 @@
 // FAILED and DLQ tasks) and Delete.
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 import type { TaskDetail } from '../api/types';
-import { durationBetween, errorText, formatBytes, formatDateTime } from '../format';
+import { durationBetween, errorText, formatBytes, formatDateTime, formatDuration } from '../format';
 import { useServices } from '../services';
 import { useAsyncAction } from '../useAsyncAction';
 import { ConfirmButton } from './ConfirmButton';
@@ -16,7 +16,7 @@ const SHOWN = new Set([
   'task_id', 'task_type', 'state', 'content', 'result', 'metadata', 'retry_count', 'max_retries',
   'last_error', 'error_type', 'retry_after', 'created_at', 'updated_at', 'started_at', 'completed_at',
   'failed_at', 'scheduled_at', 'dlq_at', 'error_history', 'state_history', 'worker_id', 'priority',
-  'idempotency_key', 'content_length', 'has_result', 'has_payload', 'payload_size',
+  'idempotency_key', 'content_length', 'has_result', 'has_payload', 'payload_size', 'retention_seconds',
 ]);
 
 export const RETRYABLE = new Set(['FAILED', 'DLQ']);
@@ -104,6 +104,14 @@ export function TaskDetails({
           {task.worker_id && <Field term="Worker" value={task.worker_id} />}
           {task.priority != null && <Field term="Priority" value={String(task.priority)} />}
           {task.idempotency_key && <Field term="Idempotency Key" value={task.idempotency_key} />}
+          <Field
+            term="Retention"
+            value={
+              typeof task.retention_seconds === 'number' && task.retention_seconds > 0
+                ? `${formatDuration(task.retention_seconds)} once finished`
+                : 'Kept forever'
+            }
+          />
         </Fields>
         <Fields title="Content Information">
           <Field term="Content Length" value={`${(task.content_length ?? task.content?.length ?? 0).toLocaleString()} characters`} />
