@@ -118,6 +118,15 @@ async def test_every_api_call_with_the_token_succeeds(http: httpx.AsyncClient) -
     await call("DELETE", f"/api/v1/tasks/{doomed['task_id']}")
     later = await call("POST", "/api/v1/tasks", json={"task_type": "echo", "delay": 600})
     await call("POST", f"/api/v1/tasks/{later['task_id']}/cancel")
+    spec = {"task_type": "echo", "cron": "0 0 1 1 *"}
+    schedule = await call("POST", "/api/v1/schedules", json={"spec": spec})
+    one = f"/api/v1/schedules/{schedule['schedule']['schedule_id']}"
+    await call("GET", "/api/v1/schedules")
+    await call("GET", one)
+    await call("PUT", one, json={"spec": spec})
+    for action in ("pause", "resume", "trigger"):
+        await call("POST", f"{one}/{action}", json={})
+    await call("DELETE", one)
     followed = await call("POST", "/api/v1/tasks", json={"task_type": "echo"})
     async with http.stream(
         "GET", f"/api/v1/tasks/{followed['task_id']}/events", headers=BEARER
@@ -136,6 +145,19 @@ async def test_every_api_call_with_the_token_succeeds(http: httpx.AsyncClient) -
         ("GET", "/api/v1/tasks/{task_id}/events"),
         ("GET", "/api/v1/queues/status/stream"),
         ("GET", "/api/v1/queues/{queue_name}/tasks"),
+        ("POST", "/api/v1/schedules"),
+        ("GET", "/api/v1/schedules"),
+        *(
+            (method, f"/api/v1/schedules/{{schedule_id}}{tail}")
+            for method, tail in (
+                ("GET", ""),
+                ("PUT", ""),
+                ("DELETE", ""),
+                ("POST", "/pause"),
+                ("POST", "/resume"),
+                ("POST", "/trigger"),
+            )
+        ),
     }
     assert await api_operations(http) <= covered
 
