@@ -92,7 +92,7 @@ class Intake:
         if not remote_queue:
             validate_input(task_type, content, metadata, payload)
         return NewTask(
-            retention_s=self._retention_s(task_type, retention),
+            retention_s=self._retention_s(task_type, retention, local=not remote_queue),
             task_type=task_type,
             content=content,
             metadata=metadata,
@@ -104,13 +104,14 @@ class Intake:
             queue=remote_queue,
         )
 
-    def _retention_s(self, name: str, retention: timedelta | None) -> int:
-        """The task's own retention, else its type's, else the global one."""
+    def _retention_s(self, name: str, retention: timedelta | None, *, local: bool) -> int:
+        """The task's own retention, else its type's (a remote worker's type has
+        none here), else the global one."""
         if retention is not None:
             if retention < timedelta(0):
                 raise InvalidInput("retention must not be negative")
             return int(retention.total_seconds())
-        kind = task_type(name).retention_s
+        kind = task_type(name).retention_s if local else None
         return self.limits.default_retention_s if kind is None else kind
 
     def summarize(self, content: str, *, idempotency_key: str = "") -> NewTask:
