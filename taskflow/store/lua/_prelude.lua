@@ -137,6 +137,13 @@ local function remove_new(id, priority)
   local level = tonumber(priority) or 0
   redis.call('LREM', level_list(level), 0, id)
 end
+-- Takes a PENDING task's id out of whichever list holds it (its priority's new-work
+-- list, the retry list, or its named queue): cancel and delete both need it.
+local function unqueue_pending(t)
+  remove_new(t.id, t.priority)
+  redis.call('LREM', RETRY, 0, t.id)
+  if named_list(t.queue) then redis.call('LREM', named_list(t.queue), 0, t.id) end
+end
 
 -- A JSON list with one more entry, by splicing text: no decode and re-encode of the
 -- whole history on every transition.

@@ -5,9 +5,7 @@
 local function remove_task(t)
   local id = t.id
   if t.state == 'PENDING' then
-    remove_new(id, t.priority)
-    redis.call('LREM', RETRY, 0, id)
-    if named_list(t.queue) then redis.call('LREM', named_list(t.queue), 0, id) end
+    unqueue_pending(t)
   elseif t.state == 'SCHEDULED' then
     redis.call('ZREM', SCHEDULED, id)
   elseif t.state == 'DLQ' then

@@ -12,9 +12,7 @@ local id = ARGV[2]
 local t = must_load(id)
 local old_state = t.state
 if t.state == 'PENDING' then
-  remove_new(id, t.priority)
-  redis.call('LREM', RETRY, 0, id)
-  if named_list(t.queue) then redis.call('LREM', named_list(t.queue), 0, id) end
+  unqueue_pending(t)
 elseif t.state == 'SCHEDULED' then
   redis.call('ZREM', SCHEDULED, id)
 elseif t.state == 'ACTIVE' then
