@@ -35,9 +35,10 @@ describe('normalize', () => {
   it('fills what is missing with safe defaults', () => {
     expect(queueStatus(null)).toEqual({
       queues: { primary: 0, retry: 0, scheduled: 0, dlq: 0 },
-      states: { PENDING: 0, ACTIVE: 0, COMPLETED: 0, FAILED: 0, SCHEDULED: 0, DLQ: 0 },
+      states: { PENDING: 0, ACTIVE: 0, COMPLETED: 0, FAILED: 0, SCHEDULED: 0, DLQ: 0, CANCELLED: 0 },
       retry_ratio: 0,
     });
+    expect(queueStatus({ states: { COMPLETED: 2, cancelled: '3' } }).states).toMatchObject({ COMPLETED: 2, CANCELLED: 3, DLQ: 0 });
     expect(workersStatus({ worker_details: [{ worker_id: 'w', status: 'healthy' }] })).toMatchObject({ total_workers: 1, healthy_workers: 1, stale_workers: 0 });
     expect(providerStatus({ status: 'PROVIDER_STATE_API_KEY_MISSING', balance: null, usage_today: '1.5' })).toMatchObject({
       status: 'api_key_missing',

@@ -73,7 +73,7 @@ export function emptyDepths(): QueueDepths {
 }
 
 export function emptyCounts(): StateCounts {
-  return { PENDING: 0, ACTIVE: 0, COMPLETED: 0, FAILED: 0, SCHEDULED: 0, DLQ: 0 };
+  return { PENDING: 0, ACTIVE: 0, COMPLETED: 0, FAILED: 0, SCHEDULED: 0, DLQ: 0, CANCELLED: 0 };
 }
 
 export function queueDepths(value: unknown): QueueDepths | null {

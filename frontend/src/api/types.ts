@@ -1,7 +1,7 @@
 // Shapes of the gateway's REST API (contract §4). Fields the contract leaves open
 // are optional; `normalize.ts` turns loosely typed JSON into these.
 
-export const TASK_STATES = ['PENDING', 'ACTIVE', 'COMPLETED', 'FAILED', 'SCHEDULED', 'DLQ'] as const;
+export const TASK_STATES = ['PENDING', 'ACTIVE', 'COMPLETED', 'FAILED', 'SCHEDULED', 'DLQ', 'CANCELLED'] as const;
 export type TaskState = (typeof TASK_STATES)[number];
 
 export const QUEUE_NAMES = ['primary', 'retry', 'scheduled', 'dlq'] as const;

@@ -67,6 +67,7 @@ const STATE_COLORS: Record<string, string> = {
   FAILED: 'bg-orange-600 text-white',
   SCHEDULED: 'bg-violet-500 text-white',
   DLQ: 'bg-red-600 text-white',
+  CANCELLED: 'bg-slate-600 text-white',
 };
 
 export function StatusBadge({ state }: { state: string }) {

@@ -22,6 +22,26 @@ function raw(...bodies: object[]): LiveEvent[] {
 const depths = (primary: number, retry = 0, scheduled = 0, dlq = 0) => ({ primary, retry, scheduled, dlq });
 
 describe('liveReducer', () => {
+  it('counts a CANCELLED task from events and snapshots without NaN', () => {
+    let state = events(
+      initialLiveState(T0),
+      raw({ type: 'initial_status', queue_depths: depths(1, 0, 1, 0), state_counts: { PENDING: 1, SCHEDULED: 1 } }),
+    );
+    expect(state.states.CANCELLED).toBe(0);
+    state = events(
+      state,
+      raw(
+        { type: 'task_state_changed', task_id: 'a', old_state: 'PENDING', new_state: 'CANCELLED' },
+        { type: 'task_state_changed', task_id: 'b', old_state: 'TASK_STATE_SCHEDULED', new_state: 'TASK_STATE_CANCELLED' },
+      ),
+    );
+    expect(state.states).toEqual({ ...emptyCounts(), CANCELLED: 2 });
+    expect(state.queues).toEqual(emptyDepths());
+    state = events(state, raw({ type: 'task_deleted', task_id: 'a', old_state: 'CANCELLED' }));
+    expect(state.states.CANCELLED).toBe(1);
+    expect(Object.values(state.states).every(Number.isFinite)).toBe(true);
+  });
+
   it('takes the counts of initial_status as they are', () => {
     const state = events(
       initialLiveState(T0),

@@ -19,6 +19,16 @@ describe('followTask', () => {
     expect(source.closed).toBe(true);
   });
 
+  it('stops following a task that was cancelled', () => {
+    const { client } = testServices({});
+    const onTask = vi.fn();
+    followTask(client, 'abc', { onTask, onDeleted: vi.fn(), onError: vi.fn() }, { EventSourceImpl: asEventSource });
+    const source = FakeEventSource.last();
+    source.send({ type: 'task', task: { task_id: 'abc', state: 'TASK_STATE_CANCELLED' } }, 'task');
+    expect(onTask.mock.calls.map(([task]) => task.state)).toEqual(['CANCELLED']);
+    expect(source.closed).toBe(true);
+  });
+
   it('falls back to polling when the stream fails, until the task is gone', async () => {
     vi.useFakeTimers();
     let n = 0;

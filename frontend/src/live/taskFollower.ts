@@ -5,7 +5,7 @@ import { ApiError, taskDetail, type ApiClient } from '../api/client';
 import { isObject } from '../api/normalize';
 import type { TaskDetail } from '../api/types';
 
-export const TERMINAL_STATES: ReadonlySet<string> = new Set(['COMPLETED', 'DLQ', 'FAILED']);
+export const TERMINAL_STATES: ReadonlySet<string> = new Set(['COMPLETED', 'DLQ', 'FAILED', 'CANCELLED']);
 
 export interface FollowCallbacks {
   onTask(task: TaskDetail): void;

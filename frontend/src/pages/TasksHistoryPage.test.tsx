@@ -61,6 +61,22 @@ describe('TasksHistoryPage', () => {
     await waitFor(() => expect(calls.filter((c) => c.path === '/api/v1/tasks/summaries/').at(-1)?.query.get('page')).toBe('2'));
   });
 
+  it('filters by CANCELLED and shows the state with its own badge', async () => {
+    const user = userEvent.setup();
+    const cancelled = { task_id: ID_B, task_type: 'summarize', state: 'TASK_STATE_CANCELLED', created_at: '2025-07-21T16:17:09Z' };
+    const { services, calls } = testServices({
+      'GET /api/v1/tasks/summaries/': (call: Call) => {
+        const found = call.query.get('status') === 'CANCELLED' ? [cancelled] : [];
+        return { tasks: found, page: 1, page_size: 10, total_items: found.length, total_pages: 1 };
+      },
+    });
+    renderWith(services, <TasksHistoryPage />);
+    await user.selectOptions(await screen.findByLabelText('Status'), 'CANCELLED');
+    const row = (await screen.findByText(ID_B)).closest('tr') as HTMLElement;
+    expect(within(row).getByText('CANCELLED')).toHaveClass('bg-slate-600');
+    expect(calls.filter((c) => c.path === '/api/v1/tasks/summaries/').at(-1)?.query.get('status')).toBe('CANCELLED');
+  });
+
   it('shows every detail of a task and retries it from the DLQ', async () => {
     const user = userEvent.setup();
     const { services, calls } = gateway();
