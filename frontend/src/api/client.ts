@@ -15,6 +15,7 @@ import {
 import { sessionTokenStore, type TokenStore } from './token';
 import type {
   BreakerActionResult,
+  CancelResult,
   LatencyMinute,
   ThroughputMinute,
   CleanupRequest,
@@ -300,6 +301,15 @@ export class ApiClient {
     return { task_id: str(body.task_id, taskId), message: str(body.message, 'Task deleted') };
   }
 
+  async cancelTask(taskId: string): Promise<CancelResult> {
+    const body = asJson(await this.request('POST', `/api/v1/tasks/${encodeURIComponent(taskId)}/cancel`, { json: {} }));
+    return {
+      task_id: str(body.task_id, taskId),
+      state: stateName(body.state),
+      message: str(body.message),
+    };
+  }
+
   // Bulk operations -----------------------------------------------------------
 
   async cleanup(request: CleanupRequest): Promise<CleanupResult> {
@@ -344,12 +354,16 @@ function optStr(value: unknown): string | null {
   return text === '' ? null : text;
 }
 
+function stateName(value: unknown): string {
+  return str(value).replace(/^TASK_STATE_/, '').toUpperCase();
+}
+
 export function taskSummary(raw: Json): TaskSummary {
   return {
     ...raw,
     task_id: str(raw.task_id),
     task_type: str(raw.task_type, 'unknown'),
-    state: str(raw.state).replace(/^TASK_STATE_/, '').toUpperCase(),
+    state: stateName(raw.state),
     retry_count: num(raw.retry_count),
     max_retries: num(raw.max_retries),
     last_error: optStr(raw.last_error),

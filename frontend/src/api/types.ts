@@ -69,6 +69,12 @@ export interface TaskDetail extends TaskSummary {
   payload_size?: number;
   /** Seconds the task is kept once terminal; null = forever. */
   retention_seconds?: number | null;
+  /** The handler's last report (0..1), present once it reported. */
+  progress?: number | null;
+  progress_message?: string | null;
+  progress_at?: string | null;
+  cancelled_at?: string | null;
+  cancel_requested_at?: string | null;
   [extra: string]: unknown;
 }
 
@@ -195,6 +201,11 @@ export interface RequeueResult {
 export interface MessageResult {
   task_id: string;
   message: string;
+}
+
+/** The answer to a cancel: CANCELLED at once, or still ACTIVE until its handler stops. */
+export interface CancelResult extends MessageResult {
+  state: string;
 }
 
 /** Tasks of one minute (GET /api/v1/tasks/metrics/throughput). */

@@ -1,5 +1,5 @@
-// Every field of one task, its content, result and histories, with Retry (for
-// FAILED and DLQ tasks) and Delete.
+// Every field of one task, its content, result and histories, its progress while
+// ACTIVE, with Retry (for FAILED and DLQ tasks), Cancel (while not finished) and Delete.
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 import type { TaskDetail } from '../api/types';
 import { durationBetween, errorText, formatBytes, formatDateTime, formatDuration } from '../format';
@@ -7,6 +7,7 @@ import { useServices } from '../services';
 import { useAsyncAction } from '../useAsyncAction';
 import { ConfirmButton } from './ConfirmButton';
 import { LongText } from './LongText';
+import { TaskProgress } from './TaskProgress';
 import { TaskResult } from './TaskResult';
 import { ErrorTimeline, StateTimeline } from './Timeline';
 import { Button, ErrorMessage, StatusBadge, TypeBadge } from './ui';
@@ -17,9 +18,11 @@ const SHOWN = new Set([
   'last_error', 'error_type', 'retry_after', 'created_at', 'updated_at', 'started_at', 'completed_at',
   'failed_at', 'scheduled_at', 'dlq_at', 'error_history', 'state_history', 'worker_id', 'priority',
   'idempotency_key', 'content_length', 'has_result', 'has_payload', 'payload_size', 'retention_seconds',
+  'progress', 'progress_message', 'progress_at', 'cancelled_at', 'cancel_requested_at',
 ]);
 
 export const RETRYABLE = new Set(['FAILED', 'DLQ']);
+export const CANCELLABLE = new Set(['PENDING', 'SCHEDULED', 'ACTIVE']);
 
 export function TaskDetails({
   taskId,
@@ -58,7 +61,7 @@ export function TaskDetails({
   if (error && !task) return <ErrorMessage>{error}</ErrorMessage>;
   if (!task) return <p className="text-sm text-slate-500">Loading task…</p>;
 
-  const duration = durationBetween(task.started_at ?? task.created_at, task.completed_at ?? task.dlq_at ?? task.failed_at);
+  const duration = durationBetween(task.started_at ?? task.created_at, task.completed_at ?? task.cancelled_at ?? task.dlq_at ?? task.failed_at);
   const extra = Object.entries(task).filter(([key, value]) => !SHOWN.has(key) && value !== null && value !== undefined && value !== '');
   const metadata = Object.entries(task.metadata ?? {});
 
@@ -73,6 +76,25 @@ export function TaskDetails({
         <div className="flex flex-wrap items-center gap-2">
           <Button onClick={() => setReload((n) => n + 1)}>Refresh</Button>
           {RETRYABLE.has(task.state) && <RetryControls taskId={task.task_id} onDone={() => setReload((n) => n + 1)} />}
+          {CANCELLABLE.has(task.state) && (
+            <ConfirmButton
+              label="Cancel task"
+              title="Cancel this task?"
+              message={
+                <>
+                  Task <code className="break-all">{task.task_id}</code> will not run (again); a running handler is asked
+                  to stop and the task becomes CANCELLED once it has.
+                </>
+              }
+              confirmLabel="Cancel task"
+              variant="warning"
+              action={async () => {
+                const answer = await client.cancelTask(task.task_id);
+                return answer.message ? `${answer.state}: ${answer.message}` : answer.state;
+              }}
+              onDone={() => setReload((n) => n + 1)}
+            />
+          )}
           <ConfirmButton
             label="Delete"
             title="Delete this task?"
@@ -84,6 +106,7 @@ export function TaskDetails({
         </div>
       </div>
       {error && <ErrorMessage>{error}</ErrorMessage>}
+      {task.state === 'ACTIVE' && <TaskProgress task={task} />}
 
       <div className="grid gap-4 border-b border-slate-200 pb-4 sm:grid-cols-2 lg:grid-cols-3">
         <Fields title="Timing Information">
@@ -94,6 +117,8 @@ export function TaskDetails({
           {task.failed_at && <Field term="Failed" value={formatDateTime(task.failed_at)} />}
           {task.scheduled_at && <Field term="Scheduled" value={formatDateTime(task.scheduled_at)} />}
           {task.dlq_at && <Field term="Entered DLQ" value={formatDateTime(task.dlq_at)} />}
+          {task.cancel_requested_at && <Field term="Cancel requested" value={formatDateTime(task.cancel_requested_at)} />}
+          {task.cancelled_at && <Field term="Cancelled" value={formatDateTime(task.cancelled_at)} />}
           {task.retry_after && <Field term="Retry after" value={formatDateTime(task.retry_after)} />}
           {duration && <Field term="Duration" value={duration} />}
         </Fields>

@@ -1,6 +1,6 @@
 // Follows one task live: GET /api/v1/tasks/{id}/events (SSE of the task as it
 // changes, ending at a terminal state), falling back to polling the task if the
-// stream fails, until the task is COMPLETED, in the DLQ or deleted.
+// stream fails, until the task is COMPLETED, FAILED, CANCELLED, in the DLQ or deleted.
 import { ApiError, taskDetail, type ApiClient } from '../api/client';
 import { isObject } from '../api/normalize';
 import type { TaskDetail } from '../api/types';
