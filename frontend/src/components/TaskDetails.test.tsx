@@ -1,9 +1,12 @@
-import { screen, waitFor, within } from '@testing-library/react';
+import { act, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { asEventSource, FakeEventSource } from '../test/fakeEventSource';
 import { json, testServices } from '../test/fakeGateway';
 import { renderWith } from '../test/render';
 import { TaskDetails } from './TaskDetails';
+
+afterEach(() => vi.unstubAllGlobals());
 
 const ID = '5b0c7a36-3f1e-4b8e-9c52-0d7f1e2a9b11';
 
@@ -35,6 +38,7 @@ describe('TaskDetails cancel', () => {
     expect(cancel?.body).toEqual({});
     await waitFor(() => expect(screen.getByTestId('task-details')).toHaveTextContent('Cancelled:'));
     expect(screen.queryByRole('button', { name: 'Cancel task' })).not.toBeInTheDocument();
+    expect(screen.getByRole('status')).toHaveTextContent('CANCELLED: Task cancelled');
   });
 
   it('does not cancel when the confirmation is dismissed', async () => {
@@ -81,6 +85,22 @@ describe('TaskDetails progress', () => {
     expect(panel).toHaveTextContent('42% — page 5 of 12');
     expect(panel).toHaveTextContent(/Running for 1m 3[5-9]s/);
     expect(screen.queryByText(/progress_message/)).not.toBeInTheDocument();
+  });
+
+  it('follows an ACTIVE task so its progress moves without a reload, and stops once it ends', async () => {
+    FakeEventSource.reset();
+    vi.stubGlobal('EventSource', asEventSource);
+    const { services } = testServices({ [`GET /api/v1/tasks/${ID}`]: () => task('ACTIVE', { progress: 0.1 }) });
+    renderWith(services, <TaskDetails taskId={ID} />);
+    await waitFor(() => expect(screen.getByRole('progressbar')).toHaveAttribute('aria-valuenow', '10'));
+    const source = FakeEventSource.last();
+    expect(source.url).toBe(`/api/v1/tasks/${ID}/events`);
+    act(() => source.send({ type: 'task', task: task('ACTIVE', { progress: 0.75, progress_message: 'page 9 of 12' }) }, 'task'));
+    expect(screen.getByRole('progressbar')).toHaveAttribute('aria-valuenow', '75');
+    expect(screen.getByTestId('task-progress')).toHaveTextContent('page 9 of 12');
+    act(() => source.send({ type: 'task', task: task('CANCELLED') }, 'task'));
+    expect(screen.queryByRole('progressbar')).not.toBeInTheDocument();
+    expect(source.closed).toBe(true);
   });
 
   it('shows an ACTIVE task that has not reported yet without a number', async () => {

@@ -3,9 +3,10 @@
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 import type { TaskDetail } from '../api/types';
 import { durationBetween, errorText, formatBytes, formatDateTime, formatDuration } from '../format';
+import { followTask } from '../live/taskFollower';
 import { useServices } from '../services';
 import { useAsyncAction } from '../useAsyncAction';
-import { ConfirmButton } from './ConfirmButton';
+import { ConfirmButton, type Outcome } from './ConfirmButton';
 import { LongText } from './LongText';
 import { TaskProgress } from './TaskProgress';
 import { TaskResult } from './TaskResult';
@@ -40,6 +41,9 @@ export function TaskDetails({
   const [task, setTask] = useState<TaskDetail | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [reload, setReload] = useState(0);
+  // Kept here: the Cancel button goes once the task is CANCELLED, its answer stays.
+  const [cancelOutcome, setCancelOutcome] = useState<Outcome | null>(null);
+  useEffect(() => setCancelOutcome(null), [taskId]);
   const onChangedRef = useRef(onChanged);
   onChangedRef.current = onChanged;
 
@@ -57,6 +61,20 @@ export function TaskDetails({
       });
     return () => controller.abort();
   }, [client, taskId, version, reload]);
+
+  // An ACTIVE task's progress reaches no queue event: follow the task itself meanwhile.
+  const active = task?.task_id === taskId && task.state === 'ACTIVE';
+  useEffect(() => {
+    if (!active) return undefined;
+    return followTask(client, taskId, {
+      onTask: (value) => {
+        setTask(value);
+        onChangedRef.current?.(value);
+      },
+      onDeleted: () => undefined,
+      onError: () => undefined,
+    });
+  }, [client, taskId, active]);
 
   if (error && !task) return <ErrorMessage>{error}</ErrorMessage>;
   if (!task) return <p className="text-sm text-slate-500">Loading task…</p>;
@@ -93,7 +111,17 @@ export function TaskDetails({
                 return answer.message ? `${answer.state}: ${answer.message}` : answer.state;
               }}
               onDone={() => setReload((n) => n + 1)}
+              showResult={false}
+              onOutcome={setCancelOutcome}
             />
+          )}
+          {cancelOutcome && (
+            <span
+              role={cancelOutcome.ok ? 'status' : 'alert'}
+              className={`text-sm ${cancelOutcome.ok ? 'text-green-700' : 'text-red-700'}`}
+            >
+              {cancelOutcome.text}
+            </span>
           )}
           <ConfirmButton
             label="Delete"
