@@ -36,6 +36,10 @@ def test_a_task_is_deleted_after_confirmation(live: Stack) -> None:
     run_spec("delete", live.base_url)
 
 
+def test_a_delayed_task_is_cancelled_from_its_details(live: Stack) -> None:
+    run_spec("cancel", live.base_url)
+
+
 def test_the_circuit_breaker_is_opened_and_reset(live: Stack) -> None:
     run_spec("breaker", live.base_url)
 
