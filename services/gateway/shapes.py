@@ -109,6 +109,11 @@ def task_detail(task: task_pb2.Task) -> Json:
         "failed_at": iso(task, "failed_at"),
         "scheduled_at": iso(task, "scheduled_at"),
         "dlq_at": iso(task, "dlq_at"),
+        # Ours: when a delayed task is due, when it was cancelled, and when a client
+        # asked to cancel it while it ran (null when not).
+        "run_at": iso(task, "run_at"),
+        "cancelled_at": iso(task, "cancelled_at"),
+        "cancel_requested_at": iso(task, "cancel_requested_at"),
         "result": task.result or None,
         "error_history": [error_record(record) for record in task.error_history],
         "state_history": [state_record(record) for record in task.state_history],

@@ -266,6 +266,11 @@ async def test_cancel_over_rest(http: httpx.AsyncClient) -> None:
     assert again.status_code in {400, 409}
     listed = await http.get("/api/v1/tasks/", params={"status": "CANCELLED"})
     assert [t["task_id"] for t in listed.json()["tasks"]] == [task_id]
+    detail = (await http.get(f"/api/v1/tasks/{task_id}")).json()
+    assert detail["run_at"], detail
+    assert detail["cancelled_at"], detail
+    assert datetime.fromisoformat(detail["cancelled_at"]) < datetime.fromisoformat(detail["run_at"])
+    assert detail["cancel_requested_at"] is None  # never ran: cancelled at once
     for _ in range(2):
         await http.post("/api/v1/tasks", json={"task_type": "echo", "delay": 600})
     bulk = await http.post("/api/v1/tasks/cancel", json={"task_type": "echo"})
