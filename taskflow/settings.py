@@ -172,6 +172,12 @@ class Settings(BaseSettings):
         default=256 * 1024 * 1024, ge=1, alias="TASKFLOW_GATEWAY_UPLOAD_MEMORY_BYTES"
     )
 
+    # How often the gateway asks each service again what it serves (server
+    # reflection), so an upgraded service's new RPCs reach REST without a restart.
+    gateway_reflection_refresh_seconds: float = Field(
+        default=30.0, gt=0, le=86400, alias="TASKFLOW_GATEWAY_REFLECTION_REFRESH_SECONDS"
+    )
+
     @field_validator("redis_sentinels", mode="before")
     @classmethod
     def _split_sentinels(cls, value: object) -> object:

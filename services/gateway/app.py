@@ -102,7 +102,11 @@ def create_app(settings: Settings, *, hand_kept: bool = True) -> FastAPI:
     # After the hand-kept routes (they win on the same path and method), before the
     # dashboard's catch-all.
     transcoded = install_transcoder(
-        app, bearer_metadata(settings.api_token), KNOWN_SERVICES, {CREATE_TASK: batched_create}
+        app,
+        bearer_metadata(settings.api_token),
+        KNOWN_SERVICES,
+        {CREATE_TASK: batched_create},
+        refresh_every_s=settings.gateway_reflection_refresh_seconds,
     )
     slashes.install(app, [*routers, health], [transcoded])
     if dashboard.available(settings.frontend_dist):

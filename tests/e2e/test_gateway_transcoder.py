@@ -3,6 +3,7 @@ in /openapi.json from the upstreams' descriptors, with no gateway code per RPC."
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,7 +18,7 @@ from taskflow.redis_server import free_port
 from taskflow.v1 import executor_service_pb2, monitor_service_pb2, scheduler_service_pb2
 from tests.e2e.conftest import MODULE_LOOP
 from tests.support.gateway_stack import GatewayStack, running_gateway
-from tests.support.scratch_service import scratch_server
+from tests.support.scratch_service import UPGRADED_PROTO, scratch_server
 from tests.support.waiting import until_answering
 
 pytestmark = MODULE_LOOP
@@ -119,6 +120,20 @@ async def test_bad_input_and_upstream_errors_are_json(scratch_gateway: httpx.Asy
     assert (await scratch_gateway.get("/api/v1/scratch/nothing/echo")).status_code == 404
 
 
+async def test_head_is_answered_where_a_unary_get_is(scratch_gateway: httpx.AsyncClient) -> None:
+    head = await scratch_gateway.head("/api/v1/scratch/shelves/a1/echo")
+    assert head.status_code == 200
+    assert head.headers["content-type"] == "application/json"
+    assert head.content == b""
+    missing = await scratch_gateway.head("/api/v1/scratch/shelves/missing/echo")
+    assert missing.status_code == 404
+    # A stream has no HEAD (it would open the stream); a POST-only path neither.
+    stream = await scratch_gateway.head("/api/v1/scratch/count/3")
+    assert stream.status_code == 405
+    assert stream.headers["allow"] == "GET"
+    assert (await scratch_gateway.head("/api/v1/scratch/echo")).status_code == 405
+
+
 async def test_a_server_stream_is_sse_one_event_per_message(
     scratch_gateway: httpx.AsyncClient,
 ) -> None:
@@ -152,6 +167,39 @@ async def test_a_new_service_is_in_openapi_and_metrics(scratch_gateway: httpx.As
     assert "scratch.v1.EchoRequest" in document["components"]["schemas"]
     metrics = (await scratch_gateway.get("/metrics")).text
     assert 'route="/api/v1/scratch/{name=shelves/*}/echo"' in metrics
+
+
+async def test_an_upgraded_upstream_is_served_without_a_gateway_restart(
+    stack: GatewayStack, tmp_path: Path
+) -> None:
+    """The upstream restarts on its address with one more RPC: the gateway's periodic
+    reflection finds it; REST and /openapi.json serve it, the old routes stay."""
+    address = f"127.0.0.1:{free_port()}"
+    (tmp_path / "old").mkdir()
+    (tmp_path / "new").mkdir()
+    settings = stack.settings.model_copy(
+        update={"executor_address": address, "gateway_reflection_refresh_seconds": 0.2}
+    )
+    async with contextlib.AsyncExitStack() as old_server:
+        await old_server.enter_async_context(scratch_server(tmp_path / "old", address))
+        async with (
+            running_gateway(settings) as base_url,
+            httpx.AsyncClient(base_url=base_url, timeout=10.0) as http,
+        ):
+            await until_answering(
+                http, "/api/v1/scratch/shelves/a/echo", within=60, what="the scratch routes"
+            )
+            assert (await http.get("/api/v1/scratch/ping?upto=4")).status_code == 404
+            await old_server.aclose()
+            async with scratch_server(tmp_path / "new", address, UPGRADED_PROTO):
+                await until_answering(
+                    http, "/api/v1/scratch/ping?upto=4", within=60, what="the upgraded RPC"
+                )
+                assert (await http.get("/api/v1/scratch/ping?upto=4")).json() == {"n": 4}
+                echoed = await http.get("/api/v1/scratch/shelves/a/echo")
+                assert echoed.status_code == 200
+                document = (await http.get("/openapi.json")).json()
+                assert "/api/v1/scratch/ping" in document["paths"]
 
 
 async def test_every_rule_of_our_protos_is_in_openapi(http: httpx.AsyncClient) -> None:

@@ -109,9 +109,20 @@ message AnnotateRequest {
 """
 
 
-def compile_scratch(directory: Path) -> descriptor_pool.DescriptorPool:
+# The same service, upgraded with one more RPC (the gateway must pick it up live).
+UPGRADED_PROTO = PROTO.replace(
+    "service ScratchService {\n",
+    "service ScratchService {\n"
+    "  // Answers with upto, as a liveness check of the upgrade.\n"
+    "  rpc Ping(CountRequest) returns (CountResponse) {\n"
+    '    option (google.api.http) = {get: "/api/v1/scratch/ping"};\n'
+    "  }\n",
+)
+
+
+def compile_scratch(directory: Path, proto: str = PROTO) -> descriptor_pool.DescriptorPool:
     """The scratch proto and its imports, compiled by protoc into a fresh pool."""
-    (directory / "scratch.proto").write_text(PROTO)
+    (directory / "scratch.proto").write_text(proto)
     googleapis = Path(annotations_pb2.__file__).parents[2]
     well_known = resources.files("grpc_tools") / "_proto"
     out = directory / "scratch.binpb"
@@ -152,6 +163,9 @@ def _handlers(pool: descriptor_pool.DescriptorPool) -> grpc.GenericRpcHandler[An
     async def annotate(request: Any, context: aio.ServicerContext[Any, Any]) -> Any:
         return echo_response(echoed=echo_request(name=request.name, note=request.note))
 
+    async def ping(request: Any, context: aio.ServicerContext[Any, Any]) -> Any:
+        return count_response(n=request.upto)
+
     return grpc.method_handlers_generic_handler(
         SERVICE,
         {
@@ -164,15 +178,21 @@ def _handlers(pool: descriptor_pool.DescriptorPool) -> grpc.GenericRpcHandler[An
             "Annotate": grpc.unary_unary_rpc_method_handler(
                 annotate, annotate_request.FromString, echo_response.SerializeToString
             ),
+            # Served always; reflection tells of it only in the upgraded proto.
+            "Ping": grpc.unary_unary_rpc_method_handler(
+                ping, count_request.FromString, count_response.SerializeToString
+            ),
         },
     )
 
 
 @contextlib.asynccontextmanager
-async def scratch_server(directory: Path, address: str = "127.0.0.1:0") -> AsyncIterator[str]:
+async def scratch_server(
+    directory: Path, address: str = "127.0.0.1:0", proto: str = PROTO
+) -> AsyncIterator[str]:
     """The scratch service with server reflection (on a free loopback port unless
     `address` names one); yields its address."""
-    pool = compile_scratch(directory)
+    pool = compile_scratch(directory, proto)
     server = aio.server()
     server.add_generic_rpc_handlers((_handlers(pool),))
     reflection.enable_server_reflection((SERVICE, reflection.SERVICE_NAME), server, pool=pool)

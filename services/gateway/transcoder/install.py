@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from services.gateway.transcoder import comments, openapi
-from services.gateway.transcoder.discovery import Discovery, Metadata
+from services.gateway.transcoder.discovery import REFRESH_EVERY_S, Discovery, Metadata
 from services.gateway.transcoder.routing import TranscoderRoute, UnaryCall
 
 
@@ -18,11 +18,12 @@ def install(
     metadata: Metadata,
     known: Mapping[str, list[str]],
     unary_overrides: Mapping[str, UnaryCall] | None = None,
+    refresh_every_s: float = REFRESH_EVERY_S,
 ) -> TranscoderRoute:
     """Route and OpenAPI; the caller starts the route's discovery in its lifespan.
     `known`: upstream -> services compiled into the gateway (discovery.py). Routes
     the app gets after this call come after the transcoder's."""
-    route = TranscoderRoute(Discovery(metadata, known), unary_overrides)
+    route = TranscoderRoute(Discovery(metadata, known, refresh_every_s), unary_overrides)
     app.router.routes.append(route)
     app.openapi = _merged_openapi(app.openapi, route.discovery)  # type: ignore[method-assign]
     return route

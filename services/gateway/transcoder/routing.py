@@ -54,14 +54,14 @@ class TranscoderRoute(BaseRoute):
             if values is None:
                 continue
             child = {"route": binding, "path_params": values, "endpoint": self}
-            if binding.http_method == scope["method"]:
+            if _serves(binding, scope["method"]):
                 return Match.FULL, child
             partial = partial or child
         return (Match.PARTIAL, partial) if partial else (Match.NONE, {})
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         binding: Binding = scope["route"]
-        if binding.http_method != scope["method"]:
+        if not _serves(binding, scope["method"]):
             allowed = self._methods_for(get_route_path(scope))
             refusal = detail(405, "Method Not Allowed", {"Allow": ", ".join(allowed)})
             await refusal(scope, receive, send)
@@ -71,7 +71,11 @@ class TranscoderRoute(BaseRoute):
 
     def _methods_for(self, path: str) -> list[str]:
         bindings = self.discovery.catalog.bindings
-        return sorted({b.http_method for b in bindings if b.template.match(path) is not None})
+        matching = [b for b in bindings if b.template.match(path) is not None]
+        methods = {b.http_method for b in matching}
+        if any(_serves(b, "HEAD") for b in matching):
+            methods.add("HEAD")
+        return sorted(methods)
 
     async def _answer(self, binding: Binding, request: Request) -> Response:
         try:
@@ -115,6 +119,14 @@ class TranscoderRoute(BaseRoute):
             raise UnreadableReply(binding.full_method)
         result: Message = reply
         return result
+
+
+def _serves(binding: Binding, method: str) -> bool:
+    """HEAD is answered wherever a unary GET is, as for the hand-kept routes (the
+    server sends the headers only); a stream has no HEAD: it would open the stream."""
+    if method == "HEAD":
+        return binding.http_method == "GET" and not binding.server_streaming
+    return binding.http_method == method
 
 
 def _serialize(message: Message) -> bytes:
