@@ -29,6 +29,7 @@ from taskflow.store import (
 )
 from taskflow.store.remote import RemoteQueues
 from taskflow.store.schedules import ScheduleStore
+from taskflow.store.task_logs import TaskLogs
 from taskflow.tasks import registered
 from taskflow.tasks.registry import registered_types, task_type
 from taskflow.v1 import enums_pb2
@@ -44,6 +45,7 @@ SORTABLE = (
 )  # fmt: skip
 DEFAULT_QUEUE_LIMIT = 10
 DEFAULT_DLQ_LIMIT = 100
+DEFAULT_LOG_LIMIT = 100
 MAX_LIMIT = 1000
 PENDING = enums_pb2.TASK_STATE_PENDING
 BUILTIN_PACKAGE = "taskflow.tasks.builtin"
@@ -76,6 +78,7 @@ class SchedulerServicer(ScheduleRpcs, SchedulerServiceServicer):
         self.intake = intake
         self.schedules = schedules
         self.remote = RemoteQueues(store)
+        self.logs = TaskLogs(store)
         self.metrics = metrics or SchedulerMetrics()
 
     async def _create(self, new: NewTask) -> Created:
@@ -189,6 +192,17 @@ class SchedulerServicer(ScheduleRpcs, SchedulerServiceServicer):
 
     async def GetTask(self, request: pb.GetTaskRequest, context: Context) -> Any:
         return pb.GetTaskResponse(task=convert.task_to_proto(await self.store.get(request.task_id)))
+
+    async def GetTaskLogs(self, request: pb.GetTaskLogsRequest, context: Context) -> Any:
+        page = await self.logs.read(
+            request.task_id, request.after_seq, _limit(request.limit, DEFAULT_LOG_LIMIT)
+        )
+        return pb.GetTaskLogsResponse(
+            lines=[convert.log_line_to_proto(line) for line in page.lines],
+            next_after_seq=page.next_after_seq,
+            truncated=page.truncated,
+            more=page.last_seq > page.next_after_seq,
+        )
 
     async def ListTasks(self, request: pb.ListTasksRequest, context: Context) -> Any:
         await self._check_listed_type(request.task_type)

@@ -17,6 +17,7 @@ from taskflow.store.models import (
     Task,
     TaskState,
 )
+from taskflow.store.task_logs import LogLine
 from taskflow.v1 import enums_pb2, task_pb2
 
 _STATE_PREFIX = "TASK_STATE_"
@@ -175,3 +176,13 @@ def timestamp_from_unix(seconds: float) -> timestamp_pb2.Timestamp:
 
 def circuit_state(state: BreakerState) -> enums_pb2.CircuitState.ValueType:
     return enums_pb2.CircuitState.Value(f"CIRCUIT_STATE_{state.value}")
+
+
+def log_line_to_proto(line: LogLine) -> task_pb2.TaskLogLine:
+    return task_pb2.TaskLogLine(
+        seq=line.seq,
+        time=timestamp(line.time),
+        level=line.level,
+        logger=line.logger,
+        message=line.message,
+    )

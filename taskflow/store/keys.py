@@ -58,6 +58,10 @@ class Keys:
     def payload(self, task_id: str) -> str:
         return self._k(f"task:{task_id}:payload")
 
+    def task_logs(self, task_id: str) -> str:
+        """Ours: list of the task's newest log lines (taskflow/store/task_logs.py)."""
+        return self._k(f"task:{task_id}:logs")
+
     def state_counter(self, state: TaskState) -> str:
         return self._k(f"metrics:tasks:state:{state.value.lower()}")
 

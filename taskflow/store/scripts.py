@@ -29,6 +29,8 @@ SCRIPT_NAMES = (
     "progress",
     "schedule_fire",
     "expire",
+    "log_append",
+    "log_read",
 )
 # Shared Lua a script needs besides the prelude, put between the two.
 INCLUDES = {

@@ -54,6 +54,7 @@ CONTRACT_ROUTES = {
     ("POST", "/api/v1/executors/resume"): "ExecutorService.ResumeExecutor",
     ("GET", "/api/v1/openrouter/rate-limit"): "ExecutorService.GetRateLimitStatus",
     ("POST", "/api/v1/tasks/{task_id}/cancel"): "SchedulerService.CancelTask",
+    ("GET", "/api/v1/tasks/{task_id}/logs"): "SchedulerService.GetTaskLogs",
     ("POST", "/api/v1/tasks/cancel"): "SchedulerService.CancelTasks",
     ("POST", "/api/v1/schedules"): "SchedulerService.CreateSchedule",
     ("GET", "/api/v1/schedules/{schedule_id}"): "SchedulerService.GetSchedule",

@@ -9,6 +9,7 @@ local function key(name) return PREFIX .. name end
 local function task_key(id) return PREFIX .. 'task:' .. id end
 local function dlq_task_key(id) return PREFIX .. 'dlq:task:' .. id end
 local function payload_key(id) return PREFIX .. 'task:' .. id .. ':payload' end
+local function logs_key(id) return PREFIX .. 'task:' .. id .. ':logs' end
 local function counter_key(state) return PREFIX .. 'metrics:tasks:state:' .. string.lower(state) end
 local function state_index(state) return PREFIX .. 'tasks:index:state:' .. state end
 local function type_index(task_type) return PREFIX .. 'tasks:index:type:' .. task_type end

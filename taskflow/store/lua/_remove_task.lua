@@ -1,7 +1,7 @@
 -- Shared by delete.lua and expire.lua (taskflow/store/scripts.py puts it after the
 -- prelude): removes a loaded task with everything that points at it: its queue or
--- set membership, indexes, counter, expiry entry, DLQ copy, payload and
--- idempotency key. Returns the task_deleted event.
+-- set membership, indexes, counter, expiry entry, DLQ copy, payload, log lines
+-- and idempotency key. Returns the task_deleted event.
 local function remove_task(t)
   local id = t.id
   if t.state == 'PENDING' then
@@ -22,6 +22,6 @@ local function remove_task(t)
   if t.idempotency_key ~= '' and redis.call('GET', idempotency_key(t.idempotency_key)) == id then
     redis.call('DEL', idempotency_key(t.idempotency_key))
   end
-  redis.call('DEL', task_key(id), dlq_task_key(id), payload_key(id))
+  redis.call('DEL', task_key(id), dlq_task_key(id), payload_key(id), logs_key(id))
   return { type = 'task_deleted', task_id = id, task_type = t.task_type, old_state = t.state }
 end
