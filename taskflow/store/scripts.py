@@ -34,6 +34,7 @@ SCRIPT_NAMES = (
 )
 # Shared Lua a script needs besides the prelude, put between the two.
 INCLUDES = {
+    "claim": ("_claim_due",),
     "create": ("_create_task",),
     "schedule_fire": ("_create_task",),
     "delete": ("_remove_task",),

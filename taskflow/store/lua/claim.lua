@@ -78,6 +78,8 @@ while taken < wanted do
     taken = taken + 1
   end
 end
+-- Lists empty and room left: due first runs straight from tasks:scheduled (_claim_due.lua).
+if taken < wanted then taken = taken + claim_due(worker, wanted - taken, lease_ms, next_token, out, events) end
 if turn then redis.call('SET', LEVEL_TURN, turn) end
 finish(events)
 return out

@@ -1,0 +1,42 @@
+-- claim_due (included by claim.lua): a claimer whose lists are empty takes due
+-- first runs straight from tasks:scheduled, so a mass of tasks due at one instant
+-- is runnable at its time, not when the promotion duty reaches it
+-- (docs/state-machine.md, "Delayed tasks"). Each taken task records SCHEDULED ->
+-- PENDING -> ACTIVE (two history entries, two events) in this one call. Only a
+-- first run of the new-work lists (`queue` = 'primary') is taken here: a retry
+-- keeps its path through promotion and the retry list, and a named queue's task
+-- is its remote workers' to take; both are left in tasks:scheduled for promote.lua.
+-- Looks at most DUE_LOOK_FACTOR times `wanted` due ids, so due retries ahead of
+-- them bound the work of a call.
+-- Arguments: the worker, how many at most, the lease length in ms, the last lease
+-- token used (the claim reserved enough after it), and the claim's `out` rows and
+-- `events`, which this appends to. Returns how many it took.
+local DUE_LOOK_FACTOR = 4
+local function claim_due(worker, wanted, lease_ms, last_token, out, events)
+  local due = redis.call('ZRANGE', SCHEDULED, '-inf', NOW_MS, 'BYSCORE', 'LIMIT', 0,
+    wanted * DUE_LOOK_FACTOR)
+  local taken, gone = 0, {}
+  for _, id in ipairs(due) do
+    if taken == wanted then break end
+    local t = load_task(id)
+    if not t or t.state ~= 'SCHEDULED' then
+      gone[#gone + 1] = id  -- a stale pointer, as promote.lua would drop it
+    elseif t.queue == 'primary' then
+      gone[#gone + 1] = id
+      move_state(t, 'PENDING', {})
+      events[#events + 1] = changed(t, 'SCHEDULED', 'PENDING')
+      t.state_history = json_append(t.state_history, { state = 'PENDING', timestamp = NOW_ISO })
+      local token = string.format('%d', last_token + taken + 1)
+      move_state(t, 'ACTIVE', { 'worker_id', worker, 'lease_token', token })
+      redis.call('SADD', active_tasks_key(worker), id)
+      redis.call('ZADD', LEASES, NOW_MS + lease_ms, id)
+      events[#events + 1] = changed(t, 'PENDING', 'ACTIVE')
+      local input = redis.call('HMGET', task_key(id), 'content', 'metadata')
+      out[#out + 1] = { token, id, t.task_type, string.format('%d', t.retry_count),
+        input[1] or '', input[2] or '' }
+      taken = taken + 1
+    end
+  end
+  if #gone > 0 then redis.call('ZREM', SCHEDULED, unpack(gone)) end
+  return taken
+end
