@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from datetime import timedelta
+from typing import Annotated, Any, TypeVar
 
 import grpc
 import typer
@@ -18,7 +20,8 @@ from taskflow.v1 import scheduler_service_pb2 as pb
 from taskflow.when import parse_delay
 
 app = typer.Typer(
-    help="Recurring schedules: list, create, pause, resume, trigger, delete.", no_args_is_help=True
+    help="Recurring schedules: list, create, update, pause, resume, trigger, delete.",
+    no_args_is_help=True,
 )
 console = Console(stderr=True)
 T = TypeVar("T")
@@ -92,13 +95,87 @@ def create(
         overlap_policy=OVERLAP[overlap],
     )
     if every:
-        try:
-            spec.interval.FromTimedelta(parse_delay(every))
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc)) from None
+        spec.interval.FromTimedelta(_interval(every))
     request = pb.CreateScheduleRequest(spec=spec)
     created = _call(lambda c: c.scheduler.CreateSchedule(request, metadata=c.metadata))
     typer.echo(created.schedule.schedule_id)
+
+
+@app.command()
+def update(
+    schedule_id: str,
+    task_type: Annotated[str | None, typer.Option("--type", help="A registered task type.")] = None,
+    content: Annotated[str | None, typer.Option(help="Input text of each task.")] = None,
+    metadata: Annotated[
+        str | None, typer.Option(help='Metadata of each task, a JSON object: \'{"k": "v"}\'.')
+    ] = None,
+    priority: Annotated[int | None, typer.Option(help="Priority of each task, 0..9.")] = None,
+    max_retries: Annotated[int | None, typer.Option(help="Retries of each task.")] = None,
+    cron: Annotated[
+        str | None, typer.Option(help="Cron: 5 fields, or 6 with seconds first (drops --every).")
+    ] = None,
+    tz: Annotated[str | None, typer.Option(help="IANA time zone of the cron.")] = None,
+    every: Annotated[
+        str | None, typer.Option(help="A fixed interval: 30s, 10m, 1h (drops the cron).")
+    ] = None,
+    misfire: Annotated[str | None, typer.Option(help="skip or run-once.")] = None,
+    overlap: Annotated[str | None, typer.Option(help="allow or skip.")] = None,
+) -> None:
+    """Change a schedule: the options given replace those fields, the rest stay."""
+    if misfire is not None and misfire not in MISFIRE:
+        raise typer.BadParameter("--misfire is skip or run-once")
+    if overlap is not None and overlap not in OVERLAP:
+        raise typer.BadParameter("--overlap is allow or skip")
+    if cron is not None and every is not None:
+        raise typer.BadParameter("give --cron or --every, not both")
+    fields = {"task_type": task_type, "content": content, "priority": priority}
+    fields |= {"max_retries": max_retries, "time_zone": tz}
+
+    async def change(c: Clients) -> pb.UpdateScheduleResponse:
+        get = pb.GetScheduleRequest(schedule_id=schedule_id)
+        spec = (await c.scheduler.GetSchedule(get, metadata=c.metadata)).schedule.spec
+        for name, value in fields.items():
+            if value is not None:
+                setattr(spec, name, value)
+        if metadata is not None:
+            spec.metadata.Clear()
+            spec.metadata.update(_json_object(metadata))
+        if cron is not None:
+            spec.cron = cron
+            spec.ClearField("interval")
+        if every is not None:
+            spec.interval.FromTimedelta(_interval(every))
+            spec.cron = ""
+            spec.time_zone = ""
+        if misfire is not None:
+            spec.misfire_policy = MISFIRE[misfire]
+        if overlap is not None:
+            spec.overlap_policy = OVERLAP[overlap]
+        request = pb.UpdateScheduleRequest(schedule_id=schedule_id, spec=spec)
+        return await c.scheduler.UpdateSchedule(request, metadata=c.metadata)
+
+    updated = _call(change).schedule
+    next_fire = (
+        updated.next_fire_at.ToDatetime().isoformat() if updated.HasField("next_fire_at") else "-"
+    )
+    typer.echo(f"updated {schedule_id}, next fire {next_fire}")
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise typer.BadParameter(f"--metadata is not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise typer.BadParameter("--metadata must be a JSON object")
+    return value
+
+
+def _interval(text: str) -> timedelta:
+    try:
+        return parse_delay(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 @app.command()
