@@ -16,7 +16,9 @@ from taskflow.errors import InvalidInput
 from taskflow.rpc import convert
 from taskflow.schedule_times import check_cron, check_interval, next_fire_ms, zone
 from taskflow.store import TaskState
+from taskflow.store.remote import RemoteQueues
 from taskflow.store.schedules import Schedule, ScheduleSpec, ScheduleStore
+from taskflow.tasks import registered
 from taskflow.v1 import schedule_pb2
 from taskflow.v1 import scheduler_service_pb2 as pb
 
@@ -33,7 +35,11 @@ _OVERLAP = {
 }
 
 
-def spec_from_proto(message: schedule_pb2.ScheduleSpec, intake: Intake) -> ScheduleSpec:
+def spec_from_proto(
+    message: schedule_pb2.ScheduleSpec, intake: Intake, remote_queue: str = ""
+) -> ScheduleSpec:
+    """`remote_queue`: the named queue of a remote worker's task type (its input is
+    that worker's to check); empty for a type handled here."""
     has_interval = message.HasField("interval")
     if bool(message.cron) == has_interval:
         raise InvalidInput("give cron or interval, exactly one of them")
@@ -52,6 +58,7 @@ def spec_from_proto(message: schedule_pb2.ScheduleSpec, intake: Intake) -> Sched
         metadata=convert.struct_to_dict(message.metadata),
         max_retries=message.max_retries if message.HasField("max_retries") else None,
         priority=message.priority,
+        remote_queue=remote_queue,
     )
     return ScheduleSpec(
         task_type=task.task_type,
@@ -65,6 +72,7 @@ def spec_from_proto(message: schedule_pb2.ScheduleSpec, intake: Intake) -> Sched
         misfire=_MISFIRE[message.misfire_policy],
         overlap=_OVERLAP[message.overlap_policy],
         retention_s=task.retention_s,
+        queue=remote_queue,
     )
 
 
@@ -126,9 +134,10 @@ class ScheduleRpcs:
 
     intake: Intake
     schedules: ScheduleStore
+    remote: RemoteQueues
 
     async def CreateSchedule(self, request: pb.CreateScheduleRequest, context: Context) -> Any:
-        spec = spec_from_proto(request.spec, self.intake)
+        spec = await self._spec(request.spec)
         now = await self.schedules.now_ms()
         first = first_fire_ms(spec, anchor_ms=now + spec.interval_ms, now_ms=now)
         schedule_id = await self.schedules.create(spec, created_ms=now, next_fire_ms=first)
@@ -142,7 +151,7 @@ class ScheduleRpcs:
         return pb.ListSchedulesResponse(schedules=[schedule_to_proto(s) for s in found])
 
     async def UpdateSchedule(self, request: pb.UpdateScheduleRequest, context: Context) -> Any:
-        spec = spec_from_proto(request.spec, self.intake)
+        spec = await self._spec(request.spec)
         current = await self.schedules.get(request.schedule_id)
         now = await self.schedules.now_ms()
         first = first_fire_ms(spec, anchor_ms=current.created_ms, now_ms=now)
@@ -169,6 +178,13 @@ class ScheduleRpcs:
     async def DeleteSchedule(self, request: pb.DeleteScheduleRequest, context: Context) -> Any:
         await self.schedules.delete(request.schedule_id)
         return pb.DeleteScheduleResponse(schedule_id=request.schedule_id)
+
+    async def _spec(self, message: schedule_pb2.ScheduleSpec) -> ScheduleSpec:
+        """A type handled here first; else one a remote worker registered (routed to
+        its named queue); else the intake's InvalidInput naming the known types."""
+        name = message.task_type
+        remote = "" if name in registered() else (await self.remote.queues_for([name])).get(name)
+        return spec_from_proto(message, self.intake, remote or "")
 
     async def _read(self, schedule_id: str) -> schedule_pb2.Schedule:
         return schedule_to_proto(await self.schedules.get(schedule_id))

@@ -38,6 +38,10 @@ class ScheduleSpec:
     misfire: str = "skip"  # "skip" or "run_once"
     overlap: str = "allow"  # "allow" or "skip"
     retention_s: int = 0  # of each task, resolved when the schedule is written
+    # A remote worker's type: the named queue it was registered under when the
+    # schedule was written (a firing follows its route as it stands then); "" for a
+    # type handled here.
+    queue: str = ""
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,7 @@ def _spec_fields(spec: ScheduleSpec) -> dict[Any, str | int]:
         "misfire": spec.misfire,
         "overlap": spec.overlap,
         "retention_s": spec.retention_s,
+        "queue": spec.queue,
     }
 
 
@@ -235,6 +240,7 @@ class ScheduleStore:
             misfire=raw.get("misfire", "skip"),
             overlap=raw.get("overlap", "allow"),
             retention_s=int(raw.get("retention_s") or 0),
+            queue=raw.get("queue", ""),
         )
         paused = raw.get("paused") == "1"
         return Schedule(

@@ -10,9 +10,13 @@ import signal
 import subprocess
 from pathlib import Path
 
+import grpc
 import httpx
 import pytest
+from grpc import aio
 
+from taskflow.v1 import schedule_pb2, scheduler_service_pb2_grpc
+from taskflow.v1 import scheduler_service_pb2 as spb
 from tests.sdk.conftest import (
     MODULE_LOOP,
     addresses,
@@ -24,6 +28,7 @@ from tests.sdk.conftest import (
 )
 from tests.support.gateway_stack import GatewayStack, wait_for_state
 from tests.support.sdk_venv import EXAMPLES, build_and_install, run_script, start_script
+from tests.support.waiting import eventually
 
 pytestmark = [MODULE_LOOP, pytest.mark.slow]
 
@@ -122,3 +127,42 @@ async def test_the_readme_examples_run_as_written(
     assert done["result"] == "desserts"
     worker.send_signal(signal.SIGTERM)
     assert await asyncio.to_thread(worker.wait, 30) == 0
+
+
+async def test_a_schedule_fires_tasks_a_remote_python_worker_runs(
+    sdk_python: Path,
+    stack: GatewayStack,
+    http: httpx.AsyncClient,
+    tmp_path: Path,
+    workers: list[subprocess.Popen[bytes]],
+) -> None:
+    address = stack.settings.executor_address
+    log = tmp_path / "shouter.effects"
+    workers.append(start_script(sdk_python, "remote_worker.py", address, str(log), cwd=tmp_path))
+    await registered(http, "shouter")
+    spec = schedule_pb2.ScheduleSpec(task_type="sdk_shout", content="tick")
+    spec.interval.FromSeconds(1)
+    async with aio.insecure_channel(stack.settings.scheduler_address) as channel:
+        stub = scheduler_service_pb2_grpc.SchedulerServiceStub(channel)
+        made = await stub.CreateSchedule(spb.CreateScheduleRequest(spec=spec))
+        sid = made.schedule.schedule_id
+        triggered = await stub.TriggerSchedule(spb.TriggerScheduleRequest(schedule_id=sid))
+
+        async def fired_twice() -> bool:
+            got = await stub.GetSchedule(spb.GetScheduleRequest(schedule_id=sid))
+            return got.schedule.fire_count >= 3  # the trigger and two fire times
+
+        await eventually(fired_twice, within=60, what="the schedule's firings")
+        await stub.DeleteSchedule(spb.DeleteScheduleRequest(schedule_id=sid))
+        unknown = schedule_pb2.ScheduleSpec(task_type="nobody_serves_this", content="x")
+        unknown.interval.FromSeconds(1)
+        with pytest.raises(aio.AioRpcError) as refused:
+            await stub.CreateSchedule(spb.CreateScheduleRequest(spec=unknown))
+    assert refused.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    listed = (await http.get("/api/v1/tasks/", params={"task_type": "sdk_shout"})).json()
+    fired = {t["task_id"] for t in listed["tasks"]} | {triggered.task_id}
+    assert len(fired) >= 3
+    for task_id in fired:
+        via_rest = await wait_for_state(http, task_id, "COMPLETED", within=60)
+        assert via_rest["result"] == "TICK"
+        assert (await grpc_task(stack, task_id)).worker_id == "shouter"

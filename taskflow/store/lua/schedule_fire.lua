@@ -15,7 +15,7 @@ local id, expected, next_ms = ARGV[2], ARGV[3], ARGV[4]
 local want_task, task_id = ARGV[5] == '1', ARGV[6]
 local h = schedule_key(id)
 local s = redis.call('HMGET', h, 'next_fire_ms', 'paused', 'overlap', 'last_task_id',
-  'task_type', 'content', 'metadata', 'max_retries', 'priority', 'retention_s')
+  'task_type', 'content', 'metadata', 'max_retries', 'priority', 'retention_s', 'queue')
 if not s[5] then fail_with('NOTFOUND', 'schedule ' .. id .. ' does not exist') end
 local manual = expected == ''
 if not manual and (s[2] == '1' or s[1] ~= expected) then return { 'stale', '' } end
@@ -29,7 +29,13 @@ if want_task then
   end
   if not busy then
     local events = {}
-    create_task(task_id, s[5], s[6], s[7], s[8], s[9], '', '', nil, 'primary', 0,
+    -- A remote worker's type goes to its named queue: the route registered now
+    -- (workers:remote_task_types, mirrors keys.py), else the one stored.
+    local queue = 'primary'
+    if s[11] and s[11] ~= '' then
+      queue = 'queue:' .. (redis.call('HGET', key('workers:remote_task_types'), s[5]) or s[11])
+    end
+    create_task(task_id, s[5], s[6], s[7], s[8], s[9], '', '', nil, queue, 0,
       tonumber(s[10]) or 0, events)
     redis.call('HSET', task_key(task_id), 'schedule_id', id, 'schedule_fire_ms',
       manual and NOW_MS or expected)
