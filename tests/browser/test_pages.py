@@ -52,7 +52,7 @@ def test_filters_live_in_the_url_and_counters_click_through(live: Stack) -> None
     run_spec("filters", live.base_url)
 
 
-def test_every_registered_type_in_new_task_and_the_type_filter(live: Stack) -> None:
+def test_every_registered_type_and_a_run_time_in_new_task_and_the_type_filter(live: Stack) -> None:
     run_spec("types", live.base_url)
 
 

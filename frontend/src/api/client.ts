@@ -28,6 +28,7 @@ import type {
   QueueStatus,
   RequeueResult,
   RetryAllResult,
+  RunTime,
   TaskCreated,
   TaskDetail,
   TaskQuery,
@@ -276,8 +277,15 @@ export class ApiClient {
   }
 
   /** A task of any registered type (POST /api/v1/tasks). */
-  async createTask(taskType: string, content: string, metadata: Record<string, unknown>): Promise<TaskCreated> {
-    return created(await this.request('POST', '/api/v1/tasks', { json: { task_type: taskType, content, metadata } }));
+  /** `when`: a delay in seconds or an ISO 8601 run time with its zone (issue 15); none runs at once. */
+  async createTask(
+    taskType: string,
+    content: string,
+    metadata: Record<string, unknown>,
+    when: RunTime = {},
+  ): Promise<TaskCreated> {
+    const json = { task_type: taskType, content, metadata, ...when };
+    return created(await this.request('POST', '/api/v1/tasks', { json }));
   }
 
   async createSummarize(content: string): Promise<TaskCreated> {

@@ -113,6 +113,12 @@ export interface TaskTypeInfo {
   max_payload_bytes: number;
 }
 
+/** When a new task runs: after `delay` seconds or at `run_at` (ISO 8601 with a zone); empty: now. */
+export interface RunTime {
+  delay?: number;
+  run_at?: string;
+}
+
 export interface TaskCreated {
   task_id: string;
   state: string;

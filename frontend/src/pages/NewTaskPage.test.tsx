@@ -1,9 +1,10 @@
-import { act, screen, waitFor } from '@testing-library/react';
+import { act, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FakeEventSource } from '../test/fakeEventSource';
 import { json, testServices } from '../test/fakeGateway';
 import { renderWith } from '../test/render';
+import { runTime } from '../components/RunTimeFields';
 import { NewTaskPage, parseMetadata, pdfProblem } from './NewTaskPage';
 
 describe('NewTaskPage', () => {
@@ -66,6 +67,48 @@ describe('NewTaskPage', () => {
     );
   });
 
+  it('sends a task of any type after a delay or at a local time, and refuses a bad one before sending', async () => {
+    const user = userEvent.setup();
+    let made = 0;
+    const { services, calls } = testServices({
+      'GET /api/v1/task-types': () => json(200, { task_types: [{ name: 'echo', builtin: false }] }),
+      'POST /api/v1/tasks': () => json(201, { task_id: `task-${++made}`, state: 'SCHEDULED' }),
+    });
+    renderWith(services, <NewTaskPage />);
+    const form = within(screen.getByRole('region', { name: 'Any task type' }));
+    await waitFor(() => expect(form.getByRole('button', { name: 'Submit echo task' })).toBeEnabled());
+    await user.type(form.getByLabelText('Content'), 'later');
+    await user.selectOptions(form.getByLabelText('Run'), 'delay');
+    const submit = form.getByRole('button', { name: 'Submit echo task' });
+    expect(submit).toBeDisabled();
+    expect(form.getByText('The delay must be a positive number.')).toBeInTheDocument();
+    await user.type(form.getByLabelText('Delay'), '90');
+    await user.selectOptions(form.getByLabelText('Delay unit'), 'seconds');
+    await user.click(submit);
+    expect(await screen.findByTestId('followed-task-id')).toHaveTextContent('task-1');
+
+    await user.selectOptions(form.getByLabelText('Run'), 'at');
+    expect(submit).toBeDisabled();
+    await user.type(form.getByLabelText('Run at (your local time)'), '2030-01-02T03:04:05');
+    expect(submit).toBeDisabled(); // more than a year ahead
+    expect(form.getByText('The run time must be within 365 days.')).toBeInTheDocument();
+    const soon = new Date(Date.now() + 3_600_000);
+    const local = new Date(soon.getTime() - soon.getTimezoneOffset() * 60_000).toISOString().slice(0, 19);
+    await user.clear(form.getByLabelText('Run at (your local time)'));
+    await user.type(form.getByLabelText('Run at (your local time)'), local);
+    await user.click(submit);
+    expect(await screen.findByTestId('followed-task-id')).toHaveTextContent('task-2');
+
+    const bodies = calls.filter((c) => c.method === 'POST').map((c) => c.body);
+    expect(bodies[0]).toEqual({ task_type: 'echo', content: 'later', metadata: {}, delay: 90 });
+    expect(bodies[1]).toEqual({
+      task_type: 'echo',
+      content: '',
+      metadata: {},
+      run_at: new Date(local).toISOString(),
+    });
+  });
+
   it('refuses files that are not PDFs or too large before sending', () => {
     expect(pdfProblem(null)).toBe('Choose a PDF file.');
     expect(pdfProblem(new File(['x'], 'notes.txt', { type: 'text/plain' }))).toBe('The file must be a PDF.');
@@ -82,5 +125,22 @@ describe('parseMetadata', () => {
     expect(parseMetadata('{"a": 1}')).toEqual({ value: { a: 1 } });
     expect(parseMetadata('[1]')).toHaveProperty('problem');
     expect(parseMetadata('{oops')).toHaveProperty('problem');
+  });
+});
+
+describe('runTime', () => {
+  const now = new Date('2026-06-01T12:00:00Z');
+  it('turns the Run fields into a delay or a UTC run time, and says what is wrong', () => {
+    expect(runTime('now', '', 'minutes', '', now)).toEqual({ value: {} });
+    expect(runTime('delay', '10', 'minutes', '', now)).toEqual({ value: { delay: 600 } });
+    expect(runTime('delay', '1.5', 'hours', '', now)).toEqual({ value: { delay: 5400 } });
+    expect(runTime('delay', '0', 'seconds', '', now)).toHaveProperty('problem');
+    expect(runTime('delay', '', 'seconds', '', now)).toHaveProperty('problem');
+    expect(runTime('delay', '366', 'days', '', now)).toHaveProperty('problem');
+    expect(runTime('delay', '365', 'days', '', now)).toEqual({ value: { delay: 365 * 86400 } });
+    const at = runTime('at', '', 'minutes', '2026-06-02T08:30', now);
+    expect(at).toEqual({ value: { run_at: new Date('2026-06-02T08:30').toISOString() } });
+    expect(runTime('at', '', 'minutes', '', now)).toHaveProperty('problem');
+    expect(runTime('at', '', 'minutes', '2027-06-02T12:00', now)).toHaveProperty('problem');
   });
 });

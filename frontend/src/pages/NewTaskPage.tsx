@@ -1,7 +1,9 @@
 // New task: submit a text to summarize, a PDF to extract, or a task of any registered
-// type (content and JSON metadata), then follow the task live until its result is in.
+// type (content and JSON metadata, now, after a delay or at a time), then follow the
+// task live until its result is in.
 import { memo, useEffect, useState, type FormEvent } from 'react';
 import type { TaskDetail } from '../api/types';
+import { RunTimeFields, runTime, type DelayUnit, type RunMode } from '../components/RunTimeFields';
 import { StateTimeline, ErrorTimeline } from '../components/Timeline';
 import { TaskResult } from '../components/TaskResult';
 import { Button, Card, ErrorMessage, StatusBadge, TypeBadge } from '../components/ui';
@@ -99,12 +101,17 @@ function AnyTypeForm({ onCreated }: { onCreated: (taskId: string) => void }) {
   const [chosen, setChosen] = useState('');
   const [content, setContent] = useState('');
   const [metadata, setMetadata] = useState('');
+  const [mode, setMode] = useState<RunMode>('now');
+  const [amount, setAmount] = useState('');
+  const [unit, setUnit] = useState<DelayUnit>('minutes');
+  const [at, setAt] = useState('');
   const taskType = chosen || kinds[0]?.name || '';
   const kind = kinds.find((k) => k.name === taskType);
   const parsed = parseMetadata(metadata);
+  const when = runTime(mode, amount, unit, at);
   const { busy, error, run } = useAsyncAction(async () => {
-    if ('problem' in parsed) return;
-    const created = await client.createTask(taskType, content, parsed.value);
+    if ('problem' in parsed || 'problem' in when) return;
+    const created = await client.createTask(taskType, content, parsed.value, when.value);
     onCreated(created.task_id);
     setContent('');
   });
@@ -156,9 +163,21 @@ function AnyTypeForm({ onCreated }: { onCreated: (taskId: string) => void }) {
           />
           {'problem' in parsed && <p className="mt-1 text-xs text-red-700">{parsed.problem}</p>}
         </div>
+        <RunTimeFields
+          mode={mode}
+          setMode={setMode}
+          amount={amount}
+          setAmount={setAmount}
+          unit={unit}
+          setUnit={setUnit}
+          at={at}
+          setAt={setAt}
+          problem={'problem' in when ? when.problem : null}
+          inputClassName={INPUT}
+        />
         <div className="sm:col-span-2">
           {error && <ErrorMessage>{error}</ErrorMessage>}
-          <Button type="submit" variant="primary" disabled={busy || !taskType || 'problem' in parsed}>
+          <Button type="submit" variant="primary" disabled={busy || !taskType || 'problem' in parsed || 'problem' in when}>
             {busy ? 'Submitting…' : `Submit ${taskType || 'a'} task`}
           </Button>
         </div>
