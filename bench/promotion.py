@@ -1,13 +1,16 @@
-"""Promotion lag of delayed tasks (issue 15): N tasks due at the same moment.
+"""Lag of delayed tasks (issue 15): N tasks due at the same moment.
 
-    uv run python -m bench.promotion [--tasks 100000] [--schedulers 1]
+    uv run --frozen python -m bench.promotion [--tasks 100000] [--schedulers 1] [--executors 1]
 
-Creates N tasks with one run time (far enough ahead that creating them all ends
-first), runs the scheduler's promotion duty (one per --schedulers, as replicas
-would), and reports, from the Redis clock stamps in each task, how long after its
-run time each became PENDING: median, p99, max, and when the last one moved; and
-the CPU time of the server's main thread meanwhile (INFO cpu), which a loaded
-machine hardly moves.
+Creates N no-op tasks with one run time (far enough ahead that creating them all
+ends first), runs the scheduler's promotion duty (one per --schedulers, as replicas
+would) and --executors `taskflow executor` processes at default settings (0: the
+duty alone, as before the claim took due tasks itself), and reports, from the Redis
+clock stamps in each task's history, how long after its run time each became
+PENDING and (with executors) ACTIVE: the first, median, p99 and the last; how many were
+claimed straight from tasks:scheduled (SCHEDULED -> PENDING -> ACTIVE in one call:
+both entries carry one stamp and no promotion ran between); and the CPU time of the
+server's main thread meanwhile (INFO cpu), which a loaded machine hardly moves.
 Figures: docs/performance.md.
 """
 
@@ -16,13 +19,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import tempfile
+from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from redis.asyncio import Redis
 
 from bench.common import SEED_BATCH, Timer, bundled_server, host, server_cpu_s
+from bench.ours_side import service
+from bench.versus_extras import serving
 from services.scheduler.duties import promote_due_retries
 from services.scheduler.metrics import SchedulerMetrics
+from taskflow.redis_server import free_port
 from taskflow.store import NewTask, StoreConfig, TaskState, TaskStore
 
 # Seconds between the planned end of creation and the common run time.
@@ -32,15 +42,34 @@ LEAD_S = 5.0
 CREATE_PER_S = 1_000
 
 
-async def run(total: int, schedulers: int) -> None:
-    with bundled_server() as server:
+@dataclass
+class Lags:
+    pending: list[float]
+    active: list[float]
+    straight: int  # claimed from tasks:scheduled: PENDING and ACTIVE share one stamp
+
+
+async def run(total: int, schedulers: int, executors: int) -> None:
+    with (
+        bundled_server() as server,
+        tempfile.TemporaryDirectory(prefix="bench-promotion-") as tmp,
+        ExitStack() as running,
+    ):
         client = Redis.from_url(server.url)
         store = TaskStore(client, StoreConfig())
+        for _ in range(executors):
+            address = f"127.0.0.1:{free_port()}"
+            running.enter_context(
+                service("executor", server.url, Path(tmp), TASKFLOW_EXECUTOR_ADDRESS=address)
+            )
+            await serving(address)
         due = datetime.now(UTC) + timedelta(seconds=total / CREATE_PER_S + LEAD_S)
+        ids: list[str] = []
         with Timer() as created:
             for start in range(0, total, SEED_BATCH):
                 count = min(SEED_BATCH, total - start)
-                await store.create_many([NewTask("echo", "x", run_at=due)] * count)
+                made = await store.create_many([NewTask("noop", "x", run_at=due)] * count)
+                ids += [c.task_id for c in made]
         left = (due - datetime.now(UTC)).total_seconds()
         assert left > 0, "creating took longer than planned: raise LEAD_S"
         cpu_before = await server_cpu_s(client)
@@ -49,45 +78,58 @@ async def run(total: int, schedulers: int) -> None:
             asyncio.create_task(promote_due_retries(store, SchedulerMetrics(), stop))
             for _ in range(schedulers)
         ]
-        await until_promoted(client, store)
+        await until_moved(client, store, total if executors else 0)
         stop.set()
         await asyncio.gather(*duties)
         server_s = await server_cpu_s(client) - cpu_before
-        lags = await pending_lags(client, store, due)
+        lags = await history_lags(client, store, ids, due)
         await client.aclose()
-    lags.sort()
     print(host())
     print(f"{total:,} tasks created in {created.seconds:.1f} s, all due at one instant")
     print(
-        f"server CPU while promoting (polling included): {server_s:.2f} s"
-        f" ({server_s / total * 1e6:.1f} µs per task)"
+        f"server CPU from the run time to the end (polling and, with executors, running"
+        f" the tasks included): {server_s:.2f} s ({server_s / total * 1e6:.1f} µs per task)"
     )
-    median, p99, last = (lags[int((len(lags) - 1) * q)] * 1000 for q in (0.5, 0.99, 1.0))
-    print(
-        f"promotion lag with {schedulers} scheduler(s): median {median:.0f} ms,"
-        f" p99 {p99:.0f} ms, last {last:.0f} ms"
-    )
+    setup = f"{schedulers} scheduler(s), {executors} executor(s)"
+    print(f"to PENDING with {setup}: {quantiles(lags.pending)}")
+    if executors:
+        print(f"to ACTIVE (claimed) with {setup}: {quantiles(lags.active)}")
+        print(f"claimed straight from tasks:scheduled: {lags.straight:,} of {total:,}")
 
 
-async def until_promoted(client: Redis, store: TaskStore) -> None:
-    """Until tasks:scheduled is empty (polled: no event says so)."""
+def quantiles(lags: list[float]) -> str:
+    lags = sorted(lags)
+    first, median, p99, last = (
+        lags[int((len(lags) - 1) * q)] * 1000 for q in (0.0, 0.5, 0.99, 1.0)
+    )
+    return f"first {first:.0f} ms, median {median:.0f} ms, p99 {p99:.0f} ms, last {last:.0f} ms"
+
+
+async def until_moved(client: Redis, store: TaskStore, completed: int) -> None:
+    """Until tasks:scheduled is empty and `completed` tasks completed (polled: no
+    event says so)."""
     while await client.zcard(store.keys.scheduled):  # noqa: ASYNC110
         await asyncio.sleep(0.01)
+    while (await store.status()).states[TaskState.COMPLETED] < completed:  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
 
 
-async def pending_lags(client: Redis, store: TaskStore, due: datetime) -> list[float]:
-    """Per task: seconds from the run time to the PENDING entry of its history."""
-    raw = await client.zrange(store.keys.index_state(TaskState.PENDING), 0, -1)
-    ids = [i.decode() if isinstance(i, bytes) else str(i) for i in raw]
-    lags: list[float] = []
+async def history_lags(client: Redis, store: TaskStore, ids: list[str], due: datetime) -> Lags:
+    """Per task: seconds from the run time to its PENDING and its ACTIVE entries."""
+    lags = Lags([], [], 0)
     for start in range(0, len(ids), SEED_BATCH):
         async with client.pipeline(transaction=False) as pipe:
             for task_id in ids[start : start + SEED_BATCH]:
                 pipe.hget(store.keys.task(task_id), "state_history")
             histories = await pipe.execute()
         for raw in histories:
-            entered = json.loads(raw)[-1]["timestamp"]
-            lags.append((datetime.fromisoformat(entered) - due).total_seconds())
+            entered = {e["state"]: e["timestamp"] for e in reversed(json.loads(raw))}
+            pending = datetime.fromisoformat(entered["PENDING"])
+            lags.pending.append((pending - due).total_seconds())
+            if "ACTIVE" in entered:
+                active = datetime.fromisoformat(entered["ACTIVE"])
+                lags.active.append((active - due).total_seconds())
+                lags.straight += active == pending
     return lags
 
 
@@ -95,8 +137,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=100_000)
     parser.add_argument("--schedulers", type=int, default=1)
+    parser.add_argument("--executors", type=int, default=1)
     args = parser.parse_args()
-    asyncio.run(run(args.tasks, args.schedulers))
+    asyncio.run(run(args.tasks, args.schedulers, args.executors))
 
 
 if __name__ == "__main__":
