@@ -49,8 +49,26 @@ class WorkerRegistry:
             await pipe.execute()
 
     async def wait_for_work(self, timeout_s: float) -> bool:
-        """Block until a task is enqueued (or the timeout passes)."""
+        """Block until a task is enqueued, the next delayed task falls due (a claim
+        takes due first runs itself, lua/_claim_due.lua), or the timeout passes."""
+        due_in = await self._next_due_in_s()
+        if due_in is not None:
+            timeout_s = min(timeout_s, due_in)
         return await self.client.blpop([self.keys.wakeup], timeout=timeout_s) is not None
+
+    async def _next_due_in_s(self) -> float | None:
+        """Seconds until the earliest task in tasks:scheduled is due by the Redis
+        clock (plus a millisecond, so it is due when the claim runs); None when none
+        is scheduled or the earliest is due already (a retry or a named queue's task
+        the claim leaves to promotion: waking for it again would spin)."""
+        async with self.client.pipeline(transaction=False) as pipe:
+            pipe.zrange(self.keys.scheduled, 0, 0, withscores=True)
+            pipe.time()
+            earliest, (seconds, micros) = await pipe.execute()
+        if not earliest:
+            return None
+        wait_ms = float(earliest[0][1]) - (int(seconds) * 1000 + int(micros) / 1000)
+        return (wait_ms + 1) / 1000 if wait_ms > 0 else None
 
     async def all(self) -> list[WorkerRecord]:
         """Every worker seen within the last hour, most recent first."""
