@@ -128,6 +128,7 @@ async def test_every_api_call_with_the_token_succeeds(http: httpx.AsyncClient) -
         await call("POST", f"{one}/{action}", json={})
     await call("DELETE", one)
     followed = await call("POST", "/api/v1/tasks", json={"task_type": "echo"})
+    await call("GET", f"/api/v1/tasks/{followed['task_id']}/logs")
     async with http.stream(
         "GET", f"/api/v1/tasks/{followed['task_id']}/events", headers=BEARER
     ) as events:
@@ -143,6 +144,7 @@ async def test_every_api_call_with_the_token_succeeds(http: httpx.AsyncClient) -
         ("POST", "/api/v1/tasks/{task_id}/cancel"),
         ("DELETE", "/api/v1/tasks/{task_id}"),
         ("GET", "/api/v1/tasks/{task_id}/events"),
+        ("GET", "/api/v1/tasks/{task_id}/logs"),
         ("GET", "/api/v1/queues/status/stream"),
         ("GET", "/api/v1/queues/{queue_name}/tasks"),
         ("POST", "/api/v1/schedules"),
