@@ -6,7 +6,7 @@
 //   node bench.mjs work C          a Worker of concurrency C: prints {"ready"} once
 //                                  connected, starts on a line on stdin, runs until SIGTERM
 //   node bench.mjs latency N       add one job at a time, wait for QueueEvents 'completed'
-//   node bench.mjs add N           N sequential Queue.add calls
+//   node bench.mjs add N [C]       N Queue.add calls, C in flight (default 1: sequential)
 //   node bench.mjs addbulk N SIZE  N jobs by addBulk of SIZE
 import { Queue, QueueEvents, Worker } from "bullmq";
 import { Redis } from "ioredis";
@@ -83,12 +83,17 @@ async function latency(n) {
   out({ samples });
 }
 
-async function add(n) {
+async function add(n, inFlight = 1) {
   let seconds = 0;
   await withQueue(async (queue) => {
-    seconds = await timed(async () => {
-      for (let i = 0; i < n; i++) await queue.add("noop", { content: "x" });
-    });
+    let next = 0;
+    const caller = async () => {
+      while (next < n) {
+        next++;
+        await queue.add("noop", { content: "x" });
+      }
+    };
+    seconds = await timed(() => Promise.all(Array.from({ length: inFlight }, caller)));
   });
   out({ count: n, seconds });
 }

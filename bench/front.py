@@ -1,0 +1,223 @@
+"""Creating and watching, ours against BullMQ in the same run (issue 19): unary and
+batched create from one client process, create -> completion seen by a watching
+client on an idle system, and RSS idle and after a drain.
+
+    uv run --frozen python -m bench.front [--rounds 3] [--all-in-one]
+
+Each system on its own bundled valkey (appendonly yes, appendfsync everysec),
+rounds interleaved (the system that goes first alternates). Ours: the four services
+as `taskflow <service>` processes at default settings (or, with --all-in-one, the
+one process of `taskflow all-in-one`), driven over gRPC with plain grpc.aio stubs
+from this process. BullMQ: bench/bullmq/bench.mjs, one Node process per command.
+
+Per round, ours: latency (CreateTask, then WatchTask until COMPLETED), then with the
+executors paused CreateTask sequential, CreateTask with IN_FLIGHT calls in flight on
+one channel, BatchCreateTasks of BATCH; then the executor drains what was created
+and RSS is read. BullMQ: add -> QueueEvents 'completed' with a Worker running, then
+without one Queue.add sequential, Queue.add with IN_FLIGHT in flight, addBulk of BATCH.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grpc import aio
+from redis.asyncio import Redis
+
+from bench import bullmq_side
+from bench.common import bundled_server, host
+from bench.lifecycle import steady_drain
+from bench.ours_side import Queue, rss_mb, service
+from bench.versus_extras import IDLE_S, gateway_answering, quantiles, serving
+from taskflow.redis_server import free_port
+from taskflow.v1 import enums_pb2, monitor_service_pb2, monitor_service_pb2_grpc
+from taskflow.v1 import scheduler_service_pb2 as pb
+from taskflow.v1 import scheduler_service_pb2_grpc as pb_grpc
+
+LATENCY_SAMPLES = 300
+UNARY = 2_000
+IN_FLIGHT = 32
+BATCHED = 20_000
+BATCH = 500
+SERVICES = ("scheduler", "executor", "monitor")
+
+
+@dataclass
+class Results:
+    rates: dict[str, list[float]] = field(default_factory=dict)
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+    rss: dict[str, list[str]] = field(default_factory=dict)
+
+    def rate(self, label: str, count: int, seconds: float) -> None:
+        self.rates.setdefault(label, []).append(count / seconds)
+        print(f"  {label:<46} {count / seconds:>8,.0f}/s   ({count:,} in {seconds:.2f} s)")
+
+    def latency(self, label: str, samples: list[float]) -> None:
+        self.latencies.setdefault(label, []).extend(samples)
+        print(f"  {label:<46} {quantiles(samples)}", flush=True)
+
+    def memory(self, label: str, pids: dict[str, int]) -> None:
+        rss = {name: rss_mb(pid) for name, pid in pids.items()}
+        text = ", ".join(f"{name} {mb:.0f} MB" for name, mb in rss.items())
+        if len(rss) > 1:
+            text += f"; together {sum(rss.values()):.0f} MB"
+        self.rss.setdefault(label, []).append(text)
+        print(f"  {label:<46} {text}", flush=True)
+
+
+@dataclass(frozen=True)
+class Ours:
+    scheduler: str
+    monitor: str
+    pids: dict[str, int]
+
+
+@contextlib.asynccontextmanager
+async def ours_running(url: str, log_dir: Path, all_in_one: bool) -> AsyncIterator[Ours]:
+    addresses = {name: f"127.0.0.1:{free_port()}" for name in SERVICES}
+    env = {f"TASKFLOW_{name.upper()}_ADDRESS": value for name, value in addresses.items()}
+    gateway_port = free_port()
+    env["TASKFLOW_GATEWAY_PORT"] = str(gateway_port)
+    names = ("all-in-one",) if all_in_one else (*SERVICES, "gateway")
+    with contextlib.ExitStack() as stack:
+        pids = {name: stack.enter_context(service(name, url, log_dir, **env)).pid for name in names}
+        for address in addresses.values():
+            await serving(address)
+        await gateway_answering(f"http://127.0.0.1:{gateway_port}/health")
+        yield Ours(addresses["scheduler"], addresses["monitor"], pids)
+
+
+async def ours_latency(ours: Ours, samples: int) -> list[float]:
+    """CreateTask, then WatchTask until the task shows COMPLETED (its first message is
+    a snapshot, so a task done before the watch opened still ends the wait)."""
+    seconds = []
+    async with (
+        aio.insecure_channel(ours.scheduler) as ch1,
+        aio.insecure_channel(ours.monitor) as ch2,
+    ):
+        create = pb_grpc.SchedulerServiceStub(ch1).CreateTask
+        watch = monitor_service_pb2_grpc.MonitorServiceStub(ch2).WatchTask
+        request = pb.CreateTaskRequest(task_type="noop", content="x")
+        for _ in range(samples):
+            start = time.perf_counter()
+            task_id = (await create(request)).task_id
+            stream = watch(monitor_service_pb2.WatchTaskRequest(task_id=task_id))
+            async for message in stream:
+                if message.task.state == enums_pb2.TASK_STATE_COMPLETED:
+                    break
+            stream.cancel()
+            seconds.append(time.perf_counter() - start)
+    return seconds
+
+
+async def timed(calls: int, in_flight: int, call: Callable[[], Awaitable[object]]) -> float:
+    remaining = calls
+
+    async def caller() -> None:
+        nonlocal remaining
+        while remaining > 0:
+            remaining -= 1
+            await call()
+
+    start = time.perf_counter()
+    await asyncio.gather(*(caller() for _ in range(in_flight)))
+    return time.perf_counter() - start
+
+
+async def ours_round(client: Redis, ours: Ours, results: Results, samples: int) -> None:
+    results.latency("ours, CreateTask -> WatchTask COMPLETED", await ours_latency(ours, samples))
+    queue = Queue(client)
+    await queue.control.pause()
+    async with aio.insecure_channel(ours.scheduler) as channel:
+        stub = pb_grpc.SchedulerServiceStub(channel)
+        request = pb.CreateTaskRequest(task_type="noop", content="x")
+        seconds = await timed(UNARY, 1, lambda: stub.CreateTask(request))
+        results.rate("ours, CreateTask sequential", UNARY, seconds)
+        seconds = await timed(UNARY * 2, IN_FLIGHT, lambda: stub.CreateTask(request))
+        results.rate(f"ours, CreateTask {IN_FLIGHT} in flight", UNARY * 2, seconds)
+        batch = pb.BatchCreateTasksRequest(tasks=[request] * BATCH)
+        seconds = await timed(BATCHED // BATCH, 1, lambda: stub.BatchCreateTasks(batch))
+        results.rate(f"ours, BatchCreateTasks of {BATCH}", BATCHED, seconds)
+    created = samples + UNARY * 3 + BATCHED
+    await queue.resume()
+    await steady_drain(queue.completed, created)
+    results.memory("ours, RSS after draining them", ours.pids)
+    await client.flushall()
+
+
+async def bullmq_round(client: Redis, url: str, results: Results, samples: int) -> None:
+    async with bullmq_side.worker(url) as worker:
+        await worker.start()
+        reply = await bullmq_side.run(url, "latency", samples)
+        results.latency("BullMQ, add -> QueueEvents 'completed'", reply["samples"])
+        results.memory("BullMQ, RSS of the worker", {"worker": worker.pid})
+    await client.flushall()
+    reply = await bullmq_side.run(url, "add", UNARY)
+    results.rate("BullMQ, Queue.add sequential", reply["count"], reply["seconds"])
+    reply = await bullmq_side.run(url, "add", UNARY * 2, IN_FLIGHT)
+    results.rate(f"BullMQ, Queue.add {IN_FLIGHT} in flight", reply["count"], reply["seconds"])
+    reply = await bullmq_side.run(url, "addbulk", BATCHED, BATCH)
+    results.rate(f"BullMQ, addBulk of {BATCH}", reply["count"], reply["seconds"])
+    await client.flushall()
+
+
+def summary(results: Results) -> None:
+    print("medians over the rounds (latency: every sample of every round):")
+    for label, rates in results.rates.items():
+        print(f"  {label:<46} {statistics.median(rates):>8,.0f}/s")
+    for label, samples in results.latencies.items():
+        print(f"  {label:<46} {quantiles(samples)}")
+
+
+async def main(options: argparse.Namespace) -> None:
+    bullmq_side.install()
+    print(host())
+    mode = "taskflow all-in-one" if options.all_in_one else "four service processes"
+    print(f"ours: {mode}, default settings; {options.rounds} interleaved round(s)", flush=True)
+    results = Results()
+    with (
+        bundled_server() as ours_server,
+        bundled_server() as bull_server,
+        tempfile.TemporaryDirectory(prefix="bench-front-") as tmp,
+    ):
+        ours_client = Redis.from_url(ours_server.url)
+        bull_client = Redis.from_url(bull_server.url)
+        try:
+            async with ours_running(ours_server.url, Path(tmp), options.all_in_one) as ours:
+                await asyncio.sleep(IDLE_S)
+                results.memory("ours, RSS idle", ours.pids)
+                for index in range(options.rounds):
+                    print(f"round {index + 1} of {options.rounds}", flush=True)
+                    sides: list[Callable[[], Awaitable[None]]] = [
+                        lambda: ours_round(ours_client, ours, results, options.samples),
+                        lambda: bullmq_round(
+                            bull_client, bull_server.url, results, options.samples
+                        ),
+                    ]
+                    for side in sides if index % 2 == 0 else sides[::-1]:
+                        await side()
+        finally:
+            await ours_client.aclose()
+            await bull_client.aclose()
+    summary(results)
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    print(f"load average after the run {load}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--samples", type=int, default=LATENCY_SAMPLES, help="latency samples")
+    parser.add_argument(
+        "--all-in-one", action="store_true", help="ours as the one process of `taskflow all-in-one`"
+    )
+    asyncio.run(main(parser.parse_args()))

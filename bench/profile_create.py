@@ -1,0 +1,99 @@
+"""Where a unary CreateTask's time goes: the scheduler under cProfile while one client
+sends sequential creates, then the profile's top functions as a text table (the
+tables in docs/profiles/create-*.txt come from here).
+
+    uv run --frozen python -m bench.profile_create [--calls 3000] [--sort tottime]
+
+The scheduler runs as its own process (this module with --serve: the scheduler as
+`taskflow scheduler` runs it, at default settings, profiled from after its imports)
+on a fresh bundled valkey; it stops on SIGTERM, which is when the profile is
+written. The client is a plain grpc.aio stub in this process. The rate printed is
+the one under the profiler (lower than without it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import io
+import os
+import pstats
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from grpc import aio
+
+from bench.common import bundled_server, host
+from bench.versus_extras import serving
+from taskflow.redis_server import free_port
+from taskflow.v1 import scheduler_service_pb2 as pb
+from taskflow.v1 import scheduler_service_pb2_grpc as pb_grpc
+
+ROOT = Path(__file__).resolve().parent.parent
+TOP = 30
+
+
+async def creates(address: str, calls: int) -> float:
+    async with aio.insecure_channel(address) as channel:
+        stub = pb_grpc.SchedulerServiceStub(channel)
+        request = pb.CreateTaskRequest(task_type="noop", content="x")
+        await stub.CreateTask(request)
+        start = time.perf_counter()
+        for _ in range(calls):
+            await stub.CreateTask(request)
+        return calls / (time.perf_counter() - start)
+
+
+def table(profile: Path, sort: str, callers: str = "") -> str:
+    out = io.StringIO()
+    stats = pstats.Stats(str(profile), stream=out)
+    stats.strip_dirs().sort_stats(sort).print_stats(TOP)
+    if callers:
+        stats.print_callers(callers)
+    return out.getvalue()
+
+
+def serve_profiled(out: Path) -> None:
+    """The scheduler as `taskflow scheduler` runs it, profiled once its modules are
+    imported (imports would otherwise fill the table); the data lands in `out`."""
+    from services.scheduler.app import serve
+    from taskflow.service_process import run_service
+
+    profiler = cProfile.Profile()
+    profiler.runcall(run_service, "scheduler", serve)
+    profiler.dump_stats(str(out))
+
+
+def main(options: argparse.Namespace) -> None:
+    if options.serve:
+        serve_profiled(Path(options.serve))
+        return
+    print(host())
+    with bundled_server() as server, tempfile.TemporaryDirectory() as tmp:
+        address = f"127.0.0.1:{free_port()}"
+        profile = Path(tmp) / "scheduler.prof"
+        env = dict(os.environ, REDIS_URL=server.url, TASKFLOW_SCHEDULER_ADDRESS=address)
+        command = [sys.executable, "-m", "bench.profile_create", "--serve", str(profile)]
+        with (Path(tmp) / "scheduler.log").open("wb") as log:
+            process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
+        try:
+            asyncio.run(serving(address))
+            rate = asyncio.run(creates(address, options.calls))
+        finally:
+            process.terminate()
+            process.wait(60)
+        print(f"{options.calls:,} sequential CreateTask under the profiler: {rate:,.0f}/s")
+        print(table(profile, options.sort, options.callers))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=3000)
+    parser.add_argument("--sort", default="tottime", choices=("tottime", "cumulative"))
+    parser.add_argument("--serve", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--callers", default="", help="also who calls functions matching this")
+    main(parser.parse_args())
