@@ -111,6 +111,10 @@ test: install browser promtool tests/support/node_client/node_modules/.package-l
 run: install ## Install everything and run the whole system
 	$(RUN) taskflow up
 
+.PHONY: run-one
+run-one: install ## Install everything and run the whole system in one process (small deployments: less memory)
+	$(RUN) taskflow all-in-one
+
 .PHONY: bench-tools
 bench-tools: browser ## Install the load generator the benchmarks drive (Debian's wrk), if it is missing
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends wrk; }

@@ -10,6 +10,7 @@ from taskflow.cli import control, events, schedules, status, submit, system, tas
 app = typer.Typer(help="AsyncTaskFlow: distributed task processing.", no_args_is_help=True)
 for command in (
     system.up,
+    system.all_in_one,
     system.scheduler,
     system.executor,
     system.monitor,

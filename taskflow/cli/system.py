@@ -46,6 +46,19 @@ def up() -> None:
     log.info("event=shutdown_complete")
 
 
+def all_in_one() -> None:
+    """Start everything in one process (a small deployment: less memory, one event
+    loop): the bundled Redis (unless REDIS_URL is set) and every service."""
+    from taskflow.all_in_one import run_all_in_one
+
+    settings = Settings()
+    configure_logging(settings.log_level, settings.secret_values())
+    with redis_url_for(settings) as url:
+        _print_addresses(settings, url)
+        asyncio.run(run_all_in_one(settings, url))
+    log.info("event=shutdown_complete")
+
+
 def _print_addresses(settings: Settings, redis_url: str) -> None:
     table = Table(title="AsyncTaskFlow is up. Ctrl-C stops it.", show_header=False)
     table.add_row("dashboard + REST", f"http://{settings.gateway_host}:{settings.gateway_port}/")

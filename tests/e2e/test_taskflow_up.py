@@ -48,14 +48,15 @@ def up_env(data_dir: Path, fake: FakeOpenAI) -> dict[str, str]:
 
 
 class Up:
-    """One `taskflow up` in its own session, as a terminal would run it."""
+    """One `taskflow up` (or another command that runs everything, such as
+    `all-in-one`) in its own session, as a terminal would run it."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, command: str = "up") -> None:
         self.log_path = log_path
         self.base_url = f"http://127.0.0.1:{env['TASKFLOW_GATEWAY_PORT']}"
         with log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "taskflow.cli", "up"],
+                [sys.executable, "-m", "taskflow.cli", command],
                 cwd=ROOT,
                 env=env,
                 stdout=log,
