@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from grpc import aio
 
+from services.scheduler.coalescing import CreateCoalescer
 from services.scheduler.intake import DEFAULT_QUEUE, Intake
 from services.scheduler.metrics import SchedulerMetrics
 from services.scheduler.schedule_rpcs import ScheduleRpcs
@@ -80,9 +81,10 @@ class SchedulerServicer(ScheduleRpcs, SchedulerServiceServicer):
         self.remote = RemoteQueues(store)
         self.logs = TaskLogs(store)
         self.metrics = metrics or SchedulerMetrics()
+        self.creates = CreateCoalescer(store)
 
     async def _create(self, new: NewTask) -> Created:
-        created = await self.store.create(new)
+        created = await self.creates.create(new)
         self.metrics.count_created([(new, created.created)])
         return created
 
