@@ -30,6 +30,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from google.protobuf import timestamp_pb2
 from grpc import aio
 from redis.asyncio import Redis
 
@@ -96,10 +97,27 @@ async def ours_running(url: str, log_dir: Path, all_in_one: bool) -> AsyncIterat
         yield Ours(addresses["scheduler"], addresses["monitor"], pids)
 
 
-async def ours_latency(ours: Ours, samples: int) -> list[float]:
+@dataclass
+class Legs:
+    """Where one create -> completion sample's milliseconds went, from the client's
+    clock and the task's own timestamps (the same machine's clock)."""
+
+    create_call: float  # CreateTask sent -> reply
+    waiting: float  # created -> started: the idle executor's wake-up and claim
+    running: float  # started -> completed: the no-op and its completion write
+    seen: float  # completed -> the WatchTask message in the client's hands
+
+    NAMES = ("create_call", "waiting", "running", "seen")
+
+
+def _ms(stamp: timestamp_pb2.Timestamp) -> float:
+    return float(stamp.ToMilliseconds())
+
+
+async def ours_latency(ours: Ours, samples: int) -> tuple[list[float], list[Legs]]:
     """CreateTask, then WatchTask until the task shows COMPLETED (its first message is
     a snapshot, so a task done before the watch opened still ends the wait)."""
-    seconds = []
+    seconds, legs = [], []
     async with (
         aio.insecure_channel(ours.scheduler) as ch1,
         aio.insecure_channel(ours.monitor) as ch2,
@@ -108,15 +126,30 @@ async def ours_latency(ours: Ours, samples: int) -> list[float]:
         watch = monitor_service_pb2_grpc.MonitorServiceStub(ch2).WatchTask
         request = pb.CreateTaskRequest(task_type="noop", content="x")
         for _ in range(samples):
-            start = time.perf_counter()
+            sent_ms, start = time.time() * 1000, time.perf_counter()
             task_id = (await create(request)).task_id
+            replied_ms = time.time() * 1000
             stream = watch(monitor_service_pb2.WatchTaskRequest(task_id=task_id))
             async for message in stream:
                 if message.task.state == enums_pb2.TASK_STATE_COMPLETED:
                     break
             stream.cancel()
             seconds.append(time.perf_counter() - start)
-    return seconds
+            task = message.task
+            legs.append(
+                Legs(
+                    replied_ms - sent_ms,
+                    _ms(task.started_at) - _ms(task.created_at),
+                    _ms(task.completed_at) - _ms(task.started_at),
+                    time.time() * 1000 - _ms(task.completed_at),
+                )
+            )
+    return seconds, legs
+
+
+def legs_line(legs: list[Legs]) -> str:
+    medians = {name: statistics.median(getattr(leg, name) for leg in legs) for name in Legs.NAMES}
+    return "medians: " + ", ".join(f"{name} {value:.2f} ms" for name, value in medians.items())
 
 
 async def timed(calls: int, in_flight: int, call: Callable[[], Awaitable[object]]) -> float:
@@ -134,7 +167,9 @@ async def timed(calls: int, in_flight: int, call: Callable[[], Awaitable[object]
 
 
 async def ours_round(client: Redis, ours: Ours, results: Results, samples: int) -> None:
-    results.latency("ours, CreateTask -> WatchTask COMPLETED", await ours_latency(ours, samples))
+    waits, legs = await ours_latency(ours, samples)
+    results.latency("ours, CreateTask -> WatchTask COMPLETED", waits)
+    print(f"    {legs_line(legs)}", flush=True)
     queue = Queue(client)
     await queue.control.pause()
     async with aio.insecure_channel(ours.scheduler) as channel:
