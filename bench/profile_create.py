@@ -1,8 +1,9 @@
 """Where a unary CreateTask's time goes: the scheduler under cProfile while one client
-sends sequential creates, then the profile's top functions as a text table (the
-tables in docs/profiles/create-*.txt come from here).
+sends creates (sequential, or --in-flight at a time), then the profile's top
+functions as a text table (docs/profiles/create-*.txt come from here).
 
-    uv run --frozen python -m bench.profile_create [--calls 3000] [--sort tottime]
+    uv run --frozen python -m bench.profile_create [--calls 3000] [--in-flight 1]
+        [--sort tottime] [--callers REGEX]
 
 The scheduler runs as its own process (this module with --serve: the scheduler as
 `taskflow scheduler` runs it, at default settings, profiled from after its imports)
@@ -22,12 +23,12 @@ import pstats
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from grpc import aio
 
 from bench.common import bundled_server, host
+from bench.front import timed
 from bench.versus_extras import serving
 from taskflow.redis_server import free_port
 from taskflow.v1 import scheduler_service_pb2 as pb
@@ -37,15 +38,13 @@ ROOT = Path(__file__).resolve().parent.parent
 TOP = 30
 
 
-async def creates(address: str, calls: int) -> float:
+async def creates(address: str, calls: int, in_flight: int) -> float:
     async with aio.insecure_channel(address) as channel:
         stub = pb_grpc.SchedulerServiceStub(channel)
         request = pb.CreateTaskRequest(task_type="noop", content="x")
         await stub.CreateTask(request)
-        start = time.perf_counter()
-        for _ in range(calls):
-            await stub.CreateTask(request)
-        return calls / (time.perf_counter() - start)
+        seconds = await timed(calls, in_flight, lambda: stub.CreateTask(request))
+        return calls / seconds
 
 
 def table(profile: Path, sort: str, callers: str = "") -> str:
@@ -82,17 +81,21 @@ def main(options: argparse.Namespace) -> None:
             process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
         try:
             asyncio.run(serving(address))
-            rate = asyncio.run(creates(address, options.calls))
+            rate = asyncio.run(creates(address, options.calls, options.in_flight))
         finally:
             process.terminate()
             process.wait(60)
-        print(f"{options.calls:,} sequential CreateTask under the profiler: {rate:,.0f}/s")
+        print(
+            f"{options.calls:,} CreateTask, {options.in_flight} in flight, under the "
+            f"profiler: {rate:,.0f}/s"
+        )
         print(table(profile, options.sort, options.callers))
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=3000)
+    parser.add_argument("--in-flight", type=int, default=1, help="calls in flight (1: sequential)")
     parser.add_argument("--sort", default="tottime", choices=("tottime", "cumulative"))
     parser.add_argument("--serve", default="", help=argparse.SUPPRESS)
     parser.add_argument("--callers", default="", help="also who calls functions matching this")
