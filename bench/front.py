@@ -15,6 +15,8 @@ executors paused CreateTask sequential, CreateTask with IN_FLIGHT calls in fligh
 one channel, BatchCreateTasks of BATCH; then the executor drains what was created
 and RSS is read. BullMQ: add -> QueueEvents 'completed' with a Worker running, then
 without one Queue.add sequential, Queue.add with IN_FLIGHT in flight, addBulk of BATCH.
+Each create rate also shows the CPU per task (/proc/<pid>/stat, user + system) of
+valkey, and for ours of the scheduler (the all-in-one process with --all-in-one).
 """
 
 from __future__ import annotations
@@ -36,8 +38,8 @@ from redis.asyncio import Redis
 
 from bench import bullmq_side
 from bench.common import bundled_server, host
-from bench.lifecycle import steady_drain
-from bench.ours_side import Queue, rss_mb, service
+from bench.lifecycle import process_cpu_s, steady_drain
+from bench.ours_side import Queue, rss_mb, server_pid, service
 from bench.versus_extras import IDLE_S, gateway_answering, quantiles, serving
 from taskflow.redis_server import free_port
 from taskflow.v1 import enums_pb2, monitor_service_pb2, monitor_service_pb2_grpc
@@ -58,9 +60,13 @@ class Results:
     latencies: dict[str, list[float]] = field(default_factory=dict)
     rss: dict[str, list[str]] = field(default_factory=dict)
 
-    def rate(self, label: str, count: int, seconds: float) -> None:
+    def rate(self, label: str, count: int, seconds: float, cpu: str = "") -> None:
         self.rates.setdefault(label, []).append(count / seconds)
-        print(f"  {label:<46} {count / seconds:>8,.0f}/s   ({count:,} in {seconds:.2f} s)")
+        print(
+            f"  {label:<46} {count / seconds:>8,.0f}/s   ({count:,} in {seconds:.2f} s)"
+            f"{'   ' + cpu if cpu else ''}",
+            flush=True,
+        )
 
     def latency(self, label: str, samples: list[float]) -> None:
         self.latencies.setdefault(label, []).extend(samples)
@@ -152,6 +158,18 @@ def legs_line(legs: list[Legs]) -> str:
     return "medians: " + ", ".join(f"{name} {value:.2f} ms" for name, value in medians.items())
 
 
+class Cpu:
+    """CPU (user + system) the given processes use from now on, per task."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self.start = {name: process_cpu_s(pid) for name, pid in pids.items()}
+
+    def per_task(self, tasks: int) -> str:
+        used = {name: process_cpu_s(pid) - self.start[name] for name, pid in self.pids.items()}
+        return ", ".join(f"{name} {s / tasks * 1e6:.0f} µs/task" for name, s in used.items())
+
+
 async def timed(calls: int, in_flight: int, call: Callable[[], Awaitable[object]]) -> float:
     remaining = calls
 
@@ -175,13 +193,20 @@ async def ours_round(client: Redis, ours: Ours, results: Results, samples: int) 
     async with aio.insecure_channel(ours.scheduler) as channel:
         stub = pb_grpc.SchedulerServiceStub(channel)
         request = pb.CreateTaskRequest(task_type="noop", content="x")
+        pids = {"scheduler": ours.pids.get("scheduler", ours.pids.get("all-in-one", 0))}
+        pids["valkey"] = await server_pid(client)
+        cpu = Cpu(pids)
         seconds = await timed(UNARY, 1, lambda: stub.CreateTask(request))
-        results.rate("ours, CreateTask sequential", UNARY, seconds)
+        results.rate("ours, CreateTask sequential", UNARY, seconds, cpu.per_task(UNARY))
+        cpu = Cpu(pids)
         seconds = await timed(UNARY * 2, IN_FLIGHT, lambda: stub.CreateTask(request))
-        results.rate(f"ours, CreateTask {IN_FLIGHT} in flight", UNARY * 2, seconds)
+        results.rate(
+            f"ours, CreateTask {IN_FLIGHT} in flight", UNARY * 2, seconds, cpu.per_task(UNARY * 2)
+        )
         batch = pb.BatchCreateTasksRequest(tasks=[request] * BATCH)
+        cpu = Cpu(pids)
         seconds = await timed(BATCHED // BATCH, 1, lambda: stub.BatchCreateTasks(batch))
-        results.rate(f"ours, BatchCreateTasks of {BATCH}", BATCHED, seconds)
+        results.rate(f"ours, BatchCreateTasks of {BATCH}", BATCHED, seconds, cpu.per_task(BATCHED))
     created = samples + UNARY * 3 + BATCHED
     await queue.resume()
     await steady_drain(queue.completed, created)
@@ -196,12 +221,15 @@ async def bullmq_round(client: Redis, url: str, results: Results, samples: int) 
         results.latency("BullMQ, add -> QueueEvents 'completed'", reply["samples"])
         results.memory("BullMQ, RSS of the worker", {"worker": worker.pid})
     await client.flushall()
-    reply = await bullmq_side.run(url, "add", UNARY)
-    results.rate("BullMQ, Queue.add sequential", reply["count"], reply["seconds"])
-    reply = await bullmq_side.run(url, "add", UNARY * 2, IN_FLIGHT)
-    results.rate(f"BullMQ, Queue.add {IN_FLIGHT} in flight", reply["count"], reply["seconds"])
-    reply = await bullmq_side.run(url, "addbulk", BATCHED, BATCH)
-    results.rate(f"BullMQ, addBulk of {BATCH}", reply["count"], reply["seconds"])
+    valkey = {"valkey": await server_pid(client)}
+    for label, args in (
+        ("BullMQ, Queue.add sequential", ("add", UNARY)),
+        (f"BullMQ, Queue.add {IN_FLIGHT} in flight", ("add", UNARY * 2, IN_FLIGHT)),
+        (f"BullMQ, addBulk of {BATCH}", ("addbulk", BATCHED, BATCH)),
+    ):
+        cpu = Cpu(valkey)
+        reply = await bullmq_side.run(url, *args)
+        results.rate(label, reply["count"], reply["seconds"], cpu.per_task(reply["count"]))
     await client.flushall()
 
 
