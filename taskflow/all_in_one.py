@@ -80,7 +80,7 @@ async def _serve_until_stopped(
         asyncio.ensure_future(serve(settings, client, services_stop)): name
         for name, serve in _services().items()
     }
-    parts[asyncio.create_task(gateway.serve(), name="gateway")] = "gateway"
+    parts[asyncio.create_task(_serve_gateway(gateway), name="gateway")] = "gateway"
     stopping: asyncio.Future[None] = asyncio.ensure_future(_wait_set(stop))
     done, _ = await asyncio.wait([stopping, *parts], return_when=asyncio.FIRST_COMPLETED)
     failed = stopping not in done
@@ -97,6 +97,15 @@ async def _serve_until_stopped(
             log.error("event=part_failed_stopping service=%s error=%r", parts[task], result)
             failed = True
     return failed
+
+
+async def _serve_gateway(gateway: _GatewayServer) -> None:
+    """uvicorn ends with SystemExit when it cannot start (a port in use): here that is
+    one part failing, so the others still stop gracefully, not an exit from the loop."""
+    try:
+        await gateway.serve()
+    except SystemExit as exit_:
+        raise RuntimeError(f"the gateway did not start (exit code {exit_.code})") from None
 
 
 async def _wait_set(event: asyncio.Event) -> None:

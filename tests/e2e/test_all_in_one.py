@@ -69,12 +69,17 @@ def test_all_in_one_serves_a_task_end_to_end_over_rest_and_stops_on_ctrl_c(
     assert "event=service_stopped service=all-in-one" in output
 
 
+@pytest.mark.parametrize("part", ["scheduler", "gateway"])
 def test_all_in_one_fails_and_stops_everything_when_a_part_cannot_start(
-    tmp_path: Path, fake: FakeOpenAI, running_ups: list[Up]
+    tmp_path: Path, fake: FakeOpenAI, running_ups: list[Up], part: str
 ) -> None:
     env = up_env(tmp_path / "data", fake)
     with socket.socket() as taken:
-        host, port = env["TASKFLOW_SCHEDULER_ADDRESS"].rsplit(":", 1)
+        if part == "gateway":
+            host, port = "127.0.0.1", env["TASKFLOW_GATEWAY_PORT"]
+            env["TASKFLOW_GATEWAY_HOST"] = host
+        else:
+            host, port = env["TASKFLOW_SCHEDULER_ADDRESS"].rsplit(":", 1)
         taken.bind((host, int(port)))
         taken.listen()
         up = Up(env, tmp_path / "all-in-one.log", command="all-in-one")
@@ -82,7 +87,7 @@ def test_all_in_one_fails_and_stops_everything_when_a_part_cannot_start(
         code = up.process.wait(120)
     output = up.output()
     assert code != 0, output
-    assert "event=part_ended service=scheduler" in output
+    assert f"event=part_ended service={part}" in output
     # The others were stopped in order, and the bundled Redis with them.
     assert "event=worker_stopped" in output
     assert "event=redis_stopped" in output
