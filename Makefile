@@ -122,6 +122,7 @@ bench-tools: browser ## Install the load generator the benchmarks drive (Debian'
 .PHONY: bench
 bench: install bench-tools ## Run the benchmarks (figures go to docs/performance.md by hand)
 	$(RUN) python -m bench.versus
+	$(RUN) python -m bench.front
 	$(RUN) python -m bench.store
 	$(RUN) python -m bench.lifecycle --compare
 	$(RUN) python -m bench.provider
