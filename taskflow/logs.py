@@ -48,9 +48,20 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+_redactor = RedactSecrets()
+
+
+def redactor() -> RedactSecrets:
+    """The process's secret filter (configure_logging's), for lines kept elsewhere
+    than stderr (e.g. a task's log lines in Redis)."""
+    return _redactor
+
+
 def configure_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
+    global _redactor
+    _redactor = RedactSecrets(secrets)
     handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(RedactSecrets(secrets))
+    handler.addFilter(_redactor)
     logging.basicConfig(
         level=level.upper(),
         format="ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",

@@ -26,6 +26,7 @@ from services.executor.failures import describe
 from services.executor.metrics import ExecutorMetrics
 from services.executor.progress import ProgressReporter
 from services.executor.retry_policy import classify
+from services.executor.task_logs import TaskLogCapture
 from taskflow.aio import first_of, sleep_unless
 from taskflow.errors import CorruptTask, LeaseLost, NotFound
 from taskflow.store import ClaimedTask, TaskState, TaskStore
@@ -242,6 +243,7 @@ class Worker:
             lambda fraction, message: self.store.progress(claim, fraction, message),
             asyncio.get_running_loop(),
         )
+        logs = TaskLogCapture(claim.task_id, claim.task_type, self.store)
         context = TaskContext(
             task_id=claim.task_id,
             task_type=claim.task_type,
@@ -252,6 +254,7 @@ class Worker:
             services=self._services,
             cancel_signal=signal,
             progress_sink=reporter.report,
+            logger=logs.start(),
         )
         try:
             async with asyncio.timeout(self.config.task_time_limit_s):
@@ -268,6 +271,7 @@ class Worker:
         finally:
             signal.handler_done = True
             await reporter.close()
+            await logs.close()
         return outcome if isinstance(outcome, str) else json.dumps(outcome)
 
     async def _fail(self, claim: ClaimedTask, error: Exception) -> str:

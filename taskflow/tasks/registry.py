@@ -14,6 +14,7 @@ Modules named in TASKFLOW_TASK_MODULES are imported at start by both.
 from __future__ import annotations
 
 import importlib
+import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,6 +53,9 @@ class TaskContext:
     cancel_signal: CancelSignal = field(default_factory=CancelSignal)
     # Where progress reports go (the executor's throttled writer); None: dropped.
     progress_sink: Callable[[float, str], None] | None = None
+    # The task's own logger: its lines are kept with the task (so are those of any
+    # logger used inside the handler while it runs under the executor).
+    logger: logging.Logger = field(default_factory=lambda: logging.getLogger("taskflow.task"))
 
     async def payload(self) -> bytes:
         return await self.load_payload()
@@ -64,6 +68,10 @@ class TaskContext:
             raise ValueError("progress fraction must be between 0 and 1")
         if self.progress_sink is not None:
             self.progress_sink(fraction, message)
+
+    def log(self, message: str, level: int = logging.INFO) -> None:
+        """Log one line for this task (shorthand for `ctx.logger.log`)."""
+        self.logger.log(level, message)
 
     @property
     def cancelled(self) -> bool:

@@ -1,6 +1,7 @@
 """Task types the tests register the way a user would (TASKFLOW_TASK_MODULES)."""
 
 import asyncio
+import logging
 import os
 import time
 
@@ -108,7 +109,9 @@ async def cancellable(ctx: TaskContext) -> str:
 @task("stepper")
 async def stepper(ctx: TaskContext) -> str:
     """Reports progress "step i of n" for i = 1..n (n = `content`), each once the
-    file `<metadata.gate>.<i>` exists, so a test sets the pace."""
+    file `<metadata.gate>.<i>` exists, so a test sets the pace; logs a line per
+    step (ctx.log), and one with a bearer token through plain `logging` first."""
+    logging.getLogger(__name__).warning("calling with Authorization: Bearer s3cr3t-t0ken")
     steps = int(ctx.content)
     for step in range(1, steps + 1):
         gate = f"{ctx.metadata['gate']}.{step}"
@@ -117,6 +120,7 @@ async def stepper(ctx: TaskContext) -> str:
                 break
             await asyncio.sleep(0.05)
         ctx.progress(step / steps, f"step {step} of {steps}")
+        ctx.log(f"finished step {step}")
     await asyncio.sleep(1.0)  # the last report is written before the task ends
     return "stepped"
 

@@ -1,0 +1,179 @@
+"""A running task's log lines, caught on their way through `logging` and kept
+with the task (taskflow/store/task_logs.py).
+
+One handler on the root logger sees every record; a context variable set around
+the handler call says which task (if any) the record belongs to. The context
+variable follows the handler into the tasks it starts and into the thread of a
+CPU-bound handler (asyncio.to_thread copies it), so plain
+`logging.getLogger(__name__).info(...)` inside a handler is attributed to its
+task, as is `ctx.logger` / `ctx.log(...)`. The worker's hook:
+
+    capture = TaskLogCapture(task_id, task_type, store)
+    context = TaskContext(..., logger=capture.start())
+    ... run the handler ...
+    await capture.close()  # in `finally`, before the outcome is saved
+
+Lines are masked by the process's secret filter, buffered (the newest
+BUFFER_LINES) and written at most once per FLUSH_INTERVAL_S per task, in one
+round trip each; what is left is written when the handler ends, before its
+outcome is saved, so a finished task shows all its lines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import logging
+import threading
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+
+from taskflow.errors import NotFound
+from taskflow.logs import redactor
+from taskflow.store import TaskStore
+from taskflow.store.task_logs import MAX_LINES, LogLine, TaskLogs
+
+log = logging.getLogger(__name__)
+FLUSH_INTERVAL_S = 0.5  # at most 2 writes/s per task, like progress
+BUFFER_LINES = MAX_LINES  # what the store keeps anyway
+TASK_LOGGER = "taskflow.task"  # ctx.logger is a child named after the task type
+
+Append = Callable[[Sequence[LogLine]], Awaitable[int]]
+_current: contextvars.ContextVar[TaskLogBuffer | None] = contextvars.ContextVar(
+    "task_log_buffer", default=None
+)
+
+
+class TaskLogBuffer:
+    """Lines of one running task waiting to be written."""
+
+    def __init__(self, task_id: str, append: Append, loop: asyncio.AbstractEventLoop) -> None:
+        self.task_id = task_id
+        self._append = append
+        self._loop = loop
+        self._lines: deque[LogLine] = deque(maxlen=BUFFER_LINES)
+        self._lock = threading.Lock()
+        self._flusher: asyncio.Task[None] | None = None
+        self._closed = False
+        self._writing = False
+
+    def add(self, record: logging.LogRecord) -> None:
+        """Called by the root handler, from the loop's thread or a handler's thread."""
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            message = str(record.msg)
+        if record.exc_info:
+            message += "\n" + logging.Formatter().formatException(record.exc_info)
+        line = LogLine(
+            time=datetime.fromtimestamp(record.created, UTC),
+            level=record.levelname,
+            logger=record.name,
+            message=redactor().redact(message),
+        )
+        with self._lock:
+            if self._closed:
+                return
+            self._lines.append(line)
+        self._loop.call_soon_threadsafe(self._schedule)
+
+    def _schedule(self) -> None:
+        if self._closed or (self._flusher is not None and not self._flusher.done()):
+            return
+        # A fresh context: the flusher's own records are not the task's lines.
+        self._flusher = self._loop.create_task(
+            self._flush_later(), name=f"task-logs-{self.task_id}", context=contextvars.Context()
+        )
+
+    async def _flush_later(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_INTERVAL_S)
+            await self._write()
+            with self._lock:
+                if not self._lines:
+                    return
+
+    def _take(self) -> list[LogLine]:
+        with self._lock:
+            lines = list(self._lines)
+            self._lines.clear()
+        return lines
+
+    async def _write(self) -> None:
+        lines = self._take()
+        if not lines:
+            return
+        self._writing = True
+        try:
+            await self._append(lines)
+        except NotFound:
+            self._closed = True  # the task was deleted: nothing more to keep
+        except Exception as error:
+            log.warning(
+                "event=task_logs_not_saved task_id=%s lines=%d error=%s",
+                self.task_id, len(lines), type(error).__name__,
+            )  # fmt: skip
+        finally:
+            self._writing = False
+
+    async def close(self) -> None:
+        """The handler ended: write what is left. A write under way is let finish
+        (cancelling a Redis call mid-reply would spoil its connection)."""
+        flusher = self._flusher
+        if flusher is not None and not flusher.done():
+            if self._writing:
+                await asyncio.shield(flusher)
+            else:
+                flusher.cancel()  # asleep until its next write: nothing in flight
+                with contextlib.suppress(asyncio.CancelledError):
+                    await flusher
+        with self._lock:
+            closed, self._closed = self._closed, True
+        if not closed:
+            await asyncio.shield(self._write())
+
+
+class _TaskLogHandler(logging.Handler):
+    """Hands each record to the buffer of the task it was logged in, if any."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        buffer = _current.get()
+        if buffer is not None:
+            buffer.add(record)
+
+
+_handler = _TaskLogHandler()
+
+
+class TaskLogCapture:
+    """Catches one task's lines from start() to close(), both in the task's own
+    asyncio task (the worker's, around the handler call)."""
+
+    def __init__(self, task_id: str, task_type: str, store: TaskStore) -> None:
+        logs = TaskLogs(store)
+        self._buffer = TaskLogBuffer(
+            task_id, lambda lines: logs.append(task_id, lines), asyncio.get_running_loop()
+        )
+        self._logger = logging.getLogger(f"{TASK_LOGGER}.{task_type}")
+        self._token: contextvars.Token[TaskLogBuffer | None] | None = None
+
+    def start(self) -> logging.Logger:
+        """From now on records logged in this context are the task's lines; returns
+        the task's own logger (`ctx.logger`)."""
+        root = logging.getLogger()
+        if _handler not in root.handlers:
+            root.addHandler(_handler)
+            # ctx.log's INFO lines are kept even where the process logs warnings only.
+            if logging.getLogger(TASK_LOGGER).level == logging.NOTSET:
+                logging.getLogger(TASK_LOGGER).setLevel(logging.INFO)
+        self._token = _current.set(self._buffer)
+        return self._logger
+
+    async def close(self) -> None:
+        """The handler ended: stop catching and write what is left."""
+        if self._token is not None:
+            _current.reset(self._token)
+            self._token = None
+        await self._buffer.close()
