@@ -460,3 +460,14 @@ def _pool_advice(reply: monitor_pb.GetRedisPoolStatsResponse, stats: Json) -> di
     if reply.available_connections == 0 and reply.in_use_connections > 0:
         advice["pool_exhaustion"] = "No idle connection left: new commands wait for one"
     return advice or {"status": "The pool is operating within normal parameters"}
+
+
+def log_line(line: task_pb2.TaskLogLine) -> Json:
+    """One task log line as GetTaskLogs's JSON has it (seq as a number here)."""
+    return {
+        "seq": line.seq,
+        "time": iso(line, "time"),
+        "level": line.level,
+        "logger": line.logger,
+        "message": line.message,
+    }

@@ -96,6 +96,16 @@ def queue_event(message: monitor_pb.WatchQueuesResponse) -> Json | None:
             "retry_ratio": deleted.retry_ratio,
             "timestamp": stamp,
         }
+    if kind == "task_progress":  # ours; the original's clients skip unknown types
+        progress = message.task_progress
+        return {
+            "type": "task_progress",
+            "task_id": progress.task_id,
+            "task_type": progress.task_type,
+            "progress": progress.fraction,
+            "progress_message": progress.message,
+            "timestamp": stamp,
+        }
     if kind == "heartbeat":
         return {"type": "heartbeat", "timestamp": stamp}
     return None
@@ -111,6 +121,8 @@ def task_event(message: monitor_pb.WatchTaskResponse) -> Json:
     }
     if message.missed_events:  # resumed too late: events of the stream were lost
         event["missed_events"] = True
+    if message.log_lines:  # asked for with ?logs=true
+        event["log_lines"] = [shapes.log_line(line) for line in message.log_lines]
     return event
 
 

@@ -57,6 +57,16 @@ def event(event: QueueEvent, retry_ratio: float) -> pb.WatchQueuesResponse:
         return pb.WatchQueuesResponse(
             timestamp=stamp, task_created=created, event_id=event.event_id
         )
+    if event.kind is EventKind.PROGRESS:
+        progressed = pb.TaskProgressed(
+            task_id=event.task_id,
+            task_type=event.task_type,
+            fraction=event.fraction or 0.0,
+            message=event.message,
+        )
+        return pb.WatchQueuesResponse(
+            timestamp=stamp, task_progress=progressed, event_id=event.event_id
+        )
     if event.kind is EventKind.DELETED:
         deleted = pb.TaskDeleted(
             task_id=event.task_id,

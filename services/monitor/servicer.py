@@ -24,8 +24,9 @@ from taskflow.store.connection import ping, pool_stats
 from taskflow.store.event_stream import parse_id
 from taskflow.store.events import EventKind, QueueEvent
 from taskflow.store.series import read_series
+from taskflow.store.task_logs import MAX_PAGE, TaskLogs
 from taskflow.store.workers import WorkerRegistry
-from taskflow.v1 import enums_pb2
+from taskflow.v1 import enums_pb2, task_pb2
 from taskflow.v1 import monitor_service_pb2 as pb
 from taskflow.v1.monitor_service_pb2_grpc import MonitorServiceServicer
 
@@ -53,6 +54,7 @@ class MonitorServicer(MonitorServiceServicer):
         self.store = store
         self.hub = hub
         self.workers = WorkerRegistry(store.client, store.keys)
+        self.logs = TaskLogs(store)
         self.breakers = breakers
         self.provider = provider
         self.stale_after_s = stale_after_s
@@ -79,7 +81,7 @@ class MonitorServicer(MonitorServiceServicer):
                 yield messages.heartbeat(resume)  # resumed: nothing missed
                 async for event in self.hub.replay(watcher, resume):
                     last = event.event_id
-                    if event.kind is not EventKind.PROGRESS:
+                    if event.kind is not EventKind.LOGS:
                         yield self._queue_event(event)
             else:
                 snapshot = await self._snapshot(missed_events=bool(resume))
@@ -95,7 +97,7 @@ class MonitorServicer(MonitorServiceServicer):
                     yield messages.heartbeat(last)
                 else:
                     last = live.event_id or last
-                    if live.kind is not EventKind.PROGRESS:  # for task watches only
+                    if live.kind is not EventKind.LOGS:  # for task watches only
                         yield self._queue_event(live)
 
     async def _resumable(self, resume: str) -> bool:
@@ -122,12 +124,16 @@ class MonitorServicer(MonitorServiceServicer):
         self, request: pb.WatchTaskRequest, context: Context
     ) -> AsyncIterator[pb.WatchTaskResponse]:
         resume = request.resume_after
+        logs = _LogFollower(self.logs, request.task_id) if request.with_logs else None
         async with self.hub.watch() as watcher:
             missed = bool(resume) and not await self._resumable(resume)
             last = await self.hub.latest_id()
             task = await self.store.get(request.task_id)
             yield pb.WatchTaskResponse(
-                task=convert.task_to_proto(task), event_id=last, missed_events=missed
+                task=convert.task_to_proto(task),
+                event_id=last,
+                missed_events=missed,
+                log_lines=await logs.new_lines() if logs else (),
             )
             while task.state not in TERMINAL_STATES:
                 event = await watcher.next(TASK_RECHECK_S)
@@ -138,6 +144,7 @@ class MonitorServicer(MonitorServiceServicer):
                     continue
                 try:
                     current = await self.store.get(task.task_id)
+                    lines = await logs.new_lines() if logs else []
                 except NotFound:
                     current = None
                 if current is None or (event is not None and event.kind is EventKind.DELETED):
@@ -146,7 +153,8 @@ class MonitorServicer(MonitorServiceServicer):
                     )
                     return
                 if (
-                    current.updated_at != task.updated_at
+                    lines
+                    or current.updated_at != task.updated_at
                     or current.state != task.state
                     or current.progress_at != task.progress_at
                 ):
@@ -154,6 +162,7 @@ class MonitorServicer(MonitorServiceServicer):
                         task=convert.task_to_proto(current),
                         old_state=convert.state_to_proto(task.state),
                         event_id=last,
+                        log_lines=lines,
                     )
                 task = current
 
@@ -229,3 +238,21 @@ class MonitorServicer(MonitorServiceServicer):
 
     async def current_workers(self) -> WorkersView:
         return await workers_view(self.workers, self.breakers, self.stale_after_s)
+
+
+class _LogFollower:
+    """A task watch's log lines: each read returns those not sent yet."""
+
+    def __init__(self, logs: TaskLogs, task_id: str) -> None:
+        self._logs = logs
+        self._task_id = task_id
+        self._after = 0
+
+    async def new_lines(self) -> list[task_pb2.TaskLogLine]:
+        lines: list[task_pb2.TaskLogLine] = []
+        while True:
+            page = await self._logs.read(self._task_id, self._after, MAX_PAGE)
+            self._after = page.next_after_seq
+            lines += [convert.log_line_to_proto(line) for line in page.lines]
+            if page.last_seq <= self._after:
+                return lines

@@ -34,8 +34,10 @@ class EventKind(StrEnum):
     CREATED = "task_created"
     STATE_CHANGED = "task_state_changed"
     DELETED = "task_deleted"
-    # Only in the events stream (not on the channel): a running task's progress.
+    # Only in the events stream (not on the channel): a running task's progress,
+    # and a batch of its log lines (taskflow/store/task_logs.py).
     PROGRESS = "task_progress"
+    LOGS = "task_logs"
 
 
 KNOWN_KINDS = frozenset(kind.value for kind in EventKind)

@@ -95,7 +95,7 @@ class Services:
                     return response.status_code == 200
             return False
 
-        await eventually(streaming, within=30, what="gateway and monitor serving the stream")
+        await eventually(streaming, within=90, what="gateway and monitor serving the stream")
 
     def kill(self) -> None:
         for process in self.running:

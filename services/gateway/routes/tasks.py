@@ -246,13 +246,18 @@ def router(settings: Settings) -> APIRouter:
         task_id: TaskId,
         rpc: CallerRpc,
         last_event_id: Annotated[str | None, Header()] = None,
+        logs: bool = False,
     ) -> EventSourceResponse:
         """SSE: `{"type": "task", "task", "old_state"}` per change, until the task is
         COMPLETED, in the DLQ, or deleted (`{"type": "deleted"}`). With auth on, an
         EventSource passes the token as `?token=`. Each event has an `id:`; with
         `Last-Event-ID` the first event is marked `missed_events` when the events
-        stream no longer holds what happened since (each event is the whole task)."""
-        request = WatchTaskRequest(task_id=str(task_id), resume_after=last_event_id or "")
+        stream no longer holds what happened since (each event is the whole task).
+        With `?logs=true` events also carry the task's new log lines (`log_lines`),
+        the kept ones with the first."""
+        request = WatchTaskRequest(
+            task_id=str(task_id), resume_after=last_event_id or "", with_logs=logs
+        )
         call = rpc.stream(rpc.monitor.WatchTask, request)
         return await sse.open_stream(call, sse.task_event)
 
