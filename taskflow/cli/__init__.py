@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from taskflow.cli import control, events, schedules, status, submit, system, tasks, types
+from taskflow.cli import control, events, logs, schedules, status, submit, system, tasks, types
 
 app = typer.Typer(help="AsyncTaskFlow: distributed task processing.", no_args_is_help=True)
 for command in (
@@ -22,6 +22,7 @@ for command in (
     control.pause,
     control.resume,
     events.events,
+    logs.logs,
     types.types,
     system.reset,
     system.version,

@@ -10,7 +10,8 @@ from typing import Annotated
 import grpc
 import typer
 
-from taskflow.cli.common import Exit, console, fail, run, state_name
+from taskflow.cli.common import Exit, console, fail, out, run
+from taskflow.cli.follow_view import FollowView
 from taskflow.client import Clients
 from taskflow.v1 import (
     enums_pb2,
@@ -107,22 +108,21 @@ async def _paused(clients: Clients) -> bool:
 
 
 async def _follow(clients: Clients, task_id: str) -> int:
-    """Show the task's state live (from the WatchTask stream) and print its outcome."""
+    """Show the task's state and progress live (from the WatchTask stream) and print
+    its outcome."""
     request = monitor_service_pb2.WatchTaskRequest(task_id=task_id)
     last = None
     waiting = "waiting for the task..."
     if await _paused(clients):
         waiting = "the executors are paused: nothing runs until `taskflow resume`"
         console.print(f"[yellow]{waiting}[/yellow]")
-    with console.status(waiting) as spinner:
+    with FollowView(console, waiting, live=out.is_terminal) as view:
         async for update in clients.monitor.WatchTask(request, metadata=clients.metadata):
             if update.deleted:
                 console.print("the task was deleted")
                 return Exit.TASK_FAILED
             last = update.task
-            spinner.update(
-                f"{state_name(last.state)} (retries: {last.retry_count}/{last.max_retries})"
-            )
+            view.show(last)
     if last is None or last.state not in TERMINAL:
         console.print("[red]the watch ended before the task finished[/red]")
         return Exit.TASK_FAILED

@@ -129,3 +129,17 @@ async def stepper(ctx: TaskContext) -> str:
 async def short_lived(ctx: TaskContext) -> str:
     """Kept one second once terminal (its type's retention)."""
     return ctx.content
+
+
+@task("chatty")
+async def chatty(ctx: TaskContext) -> str:
+    """`content` = "STEPS:SECONDS" (default "5:1"): each step waits SECONDS, then
+    reports progress "step i of n" and logs a line (a warning on the last)."""
+    steps_text, _, seconds_text = (ctx.content or "5:1").partition(":")
+    steps, seconds = int(steps_text), float(seconds_text or 1)
+    for step in range(1, steps + 1):
+        await asyncio.sleep(seconds)
+        ctx.progress(step / steps, f"step {step} of {steps}")
+        ctx.log(f"chatty step {step}", logging.WARNING if step == steps else logging.INFO)
+    await asyncio.sleep(0.6)  # the last progress report is stored before the end
+    return f"chatted {steps}"
