@@ -133,6 +133,9 @@ class Settings(BaseSettings):
     # Empty: the vision calls of pdfxtract use OPENROUTER_MODEL.
     openrouter_vision_model: str = Field(default="", alias="OPENROUTER_VISION_MODEL")
     openrouter_timeout: float = Field(default=60.0, gt=0, alias="OPENROUTER_TIMEOUT")
+    # Ask for streamed replies where a handler shows partial text (summarize); a
+    # provider that does not stream answers plain JSON, which is read as usual.
+    openrouter_stream: bool = Field(default=True, alias="OPENROUTER_STREAM")
     # Requests per interval shared by every worker; unset: taken from the provider's
     # key information when it reports one, else no local limit.
     openrouter_rate_limit_requests: int | None = Field(

@@ -17,8 +17,9 @@ import httpx
 from pydantic import SecretStr
 
 from taskflow.provider.http_errors import error_for_response, error_for_transport
+from taskflow.provider.streaming import Partial, read_stream
 from taskflow.settings import Settings
-from taskflow.tasks.errors import NetworkTimeout
+from taskflow.tasks.errors import NetworkTimeout, TaskError
 
 log = logging.getLogger(__name__)
 Message = dict[str, Any]
@@ -32,6 +33,7 @@ class ProviderConfig:
     model: str = "openai/gpt-4o-mini"
     vision_model: str = ""
     timeout_s: float = 60.0
+    stream: bool = True  # "stream": true where a caller wants partial text
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ProviderConfig | None:
@@ -45,6 +47,7 @@ class ProviderConfig:
             model=settings.openrouter_model,
             vision_model=settings.openrouter_vision_model or settings.openrouter_model,
             timeout_s=settings.openrouter_timeout,
+            stream=settings.openrouter_stream,
         )
 
 
@@ -74,16 +77,27 @@ class ChatClient:
         json_output: bool = False,
         max_tokens: int | None = None,
         trace: Trace | None = None,
+        on_partial: Partial | None = None,
     ) -> str:
         """The assistant's reply text to `messages`; `trace` follows the request going
-        out (httpx's trace extension: event name, details)."""
+        out (httpx's trace extension: event name, details). With `on_partial` (and
+        streaming on) the reply is streamed and `on_partial` gets the text so far."""
         body: dict[str, Any] = {"model": model or self.config.model, "messages": messages}
         if json_output:
             body["response_format"] = {"type": "json_object"}
         if max_tokens:
             body["max_tokens"] = max_tokens
         extensions = {"trace": trace} if trace else None
-        reply = await self._request("POST", "chat/completions", json=body, extensions=extensions)
+        if on_partial is not None and self.config.stream:
+            body["stream"] = True
+            streamed = await self._streamed(body, extensions, on_partial)
+            if isinstance(streamed, str):
+                return streamed
+            reply = streamed  # the provider answered plain JSON
+        else:
+            reply = await self._request(
+                "POST", "chat/completions", json=body, extensions=extensions
+            )
         try:
             content = reply["choices"][0]["message"]["content"]
         except (KeyError, IndexError, TypeError):
@@ -91,6 +105,28 @@ class ChatClient:
         if not isinstance(content, str) or not content.strip():
             raise NetworkTimeout("provider reply is empty")
         return content
+
+    async def _streamed(
+        self, body: dict[str, Any], extensions: dict[str, Any] | None, on_partial: Partial
+    ) -> str | dict[str, Any]:
+        """The streamed reply's text, or the JSON answer of a provider that did not
+        stream."""
+        started = time.perf_counter()
+        try:
+            async with self._http.stream(
+                "POST", "chat/completions", json=body, extensions=extensions
+            ) as response:
+                if response.is_error:
+                    await response.aread()
+                    raise self._answer_error("chat/completions", response, started)
+                if not response.headers.get("content-type", "").startswith("text/event-stream"):
+                    await response.aread()
+                    return self._payload(response)
+                return await read_stream(response.aiter_lines(), on_partial)
+        except httpx.TransportError as exc:
+            error = error_for_transport(exc)
+            log.warning("event=provider_call_failed path=chat/completions error=%r", str(error))
+            raise error from None
 
     async def key_info(self) -> dict[str, Any]:
         """GET /key: the key's label, limit, usage and rate limit (OpenRouter)."""
@@ -112,20 +148,27 @@ class ChatClient:
             error = error_for_transport(exc)
             log.warning("event=provider_call_failed path=%s error=%r", path, str(error))
             raise error from None
-        seconds = time.perf_counter() - started
         if response.is_error:
-            error = error_for_response(response)
-            log.warning(
-                "event=provider_call_failed path=%s status=%d seconds=%.3f error_type=%s",
-                path, response.status_code, seconds, error.error_type,
-            )  # fmt: skip
-            raise error
+            raise self._answer_error(path, response, started)
         log.debug(
             "event=provider_call path=%s status=%d seconds=%.3f",
             path,
             response.status_code,
-            seconds,
+            time.perf_counter() - started,
         )
+        return self._payload(response)
+
+    @staticmethod
+    def _answer_error(path: str, response: httpx.Response, started: float) -> TaskError:
+        error = error_for_response(response)
+        log.warning(
+            "event=provider_call_failed path=%s status=%d seconds=%.3f error_type=%s",
+            path, response.status_code, time.perf_counter() - started, error.error_type,
+        )  # fmt: skip
+        return error
+
+    @staticmethod
+    def _payload(response: httpx.Response) -> dict[str, Any]:
         try:
             payload = response.json()
         except ValueError:

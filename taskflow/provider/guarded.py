@@ -19,6 +19,7 @@ import time
 from typing import Any
 
 from taskflow.provider.client import ChatClient, Message
+from taskflow.provider.streaming import Partial
 from taskflow.store.breaker import CircuitBreakerStore, Permit
 from taskflow.store.provider_state import CallOutcome, ProviderMetricsStore
 from taskflow.store.rate_limit import SEND_WITHIN_S, Grant, RateLimiter
@@ -97,7 +98,10 @@ class Provider:
         model: str | None = None,
         json_output: bool = False,
         max_tokens: int | None = None,
+        on_partial: Partial | None = None,
     ) -> str:
+        """The reply text; with `on_partial`, streamed where the provider streams
+        (`on_partial` gets the text so far as it grows)."""
         permit = await self.breakers.acquire(self.service)
         if not permit.allowed:
             raise BreakerOpen(
@@ -111,7 +115,7 @@ class Provider:
             try:
                 reply = await self.client.chat(
                     messages, model=model, json_output=json_output, max_tokens=max_tokens,
-                    trace=send.trace,
+                    trace=send.trace, on_partial=on_partial,
                 )  # fmt: skip
             except _TooLate:
                 continue

@@ -1,9 +1,11 @@
 """A local OpenAI-compatible provider for tests: real HTTP on a free loopback port.
 
-It serves POST /api/v1/chat/completions, GET /api/v1/key and GET /api/v1/credits,
-answers as it is told (normally, slowly, with an HTTP error and Retry-After, by
-dropping the connection, with text that is not the JSON asked for), and records
-every request it receives with its arrival time.
+It serves POST /api/v1/chat/completions (streamed as server-sent events, a word a
+chunk, when the request asks `"stream": true` and `streams` is on), GET
+/api/v1/key and GET /api/v1/credits, answers as it is told (normally, slowly,
+with an HTTP error and Retry-After, by dropping the connection, with text that is
+not the JSON asked for), and records every request it receives with its arrival
+time.
 
     with FakeOpenAI() as fake:
         fake.answer(Reply(status=429, retry_after="7"), times=1)
@@ -78,6 +80,10 @@ class FakeOpenAI:
             "is_free_tier": False,
         }
         self.credits_data: dict[str, Any] | None = {"total_credits": 10.0, "total_usage": 1.5}
+        # Whether a request asking to stream gets SSE chunks (off: plain JSON, as a
+        # provider that cannot stream answers), and the pause before each chunk.
+        self.streams = True
+        self.chunk_delay_s = 0.0
         self._chat = _Script()
         self._key = _Script()
         self._received: list[Received] = []
@@ -138,13 +144,15 @@ class FakeOpenAI:
             script = self._chat if path.endswith("/chat/completions") else self._key
             return script.pick(body)
 
-    def _completion(self, request: dict[str, Any], reply: Reply) -> dict[str, Any]:
+    def _text(self, request: dict[str, Any], reply: Reply) -> str:
         if reply.content is not None:
-            text = reply.content
-        elif callable(self.content):
-            text = self.content(request)
-        else:
-            text = self.content
+            return reply.content
+        if callable(self.content):
+            return self.content(request)
+        return self.content
+
+    def _completion(self, request: dict[str, Any], reply: Reply) -> dict[str, Any]:
+        text = self._text(request, reply)
         return {
             "id": "chatcmpl-fake",
             "object": "chat.completion",
@@ -233,13 +241,36 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
                 message = {"error": {"message": f"fake error {reply.status}", "code": reply.status}}
                 self._send(reply.status, message, reply.retry_after)
             elif self.path == API + "/chat/completions":
-                self._send(200, fake._completion(json.loads(body or b"{}"), reply))
+                request = json.loads(body or b"{}")
+                if request.get("stream") and fake.streams:
+                    self._stream(fake._text(request, reply).split(" "))
+                else:
+                    self._send(200, fake._completion(request, reply))
             elif self.path == API + "/key":
                 self._send(200, {"data": fake.key_data})
             elif self.path == API + "/credits" and fake.credits_data is not None:
                 self._send(200, {"data": fake.credits_data})
             else:
                 self._send(404, {"error": {"message": "no such endpoint", "code": 404}})
+
+        def _stream(self, words: list[str]) -> None:
+            """The reply as SSE chunks, a word each, then [DONE]; the connection closes."""
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Connection", "close")
+            self.close_connection = True
+            try:
+                self.end_headers()
+                self.wfile.write(b": FAKE PROCESSING\n\n")
+                for index, word in enumerate(words):
+                    time.sleep(fake.chunk_delay_s)
+                    piece = word if index == 0 else " " + word
+                    chunk = {"choices": [{"index": 0, "delta": {"content": piece}}]}
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                    self.wfile.flush()
+                self.wfile.write(b"data: [DONE]\n\n")
+            except (BrokenPipeError, ConnectionResetError):
+                pass
 
         def _send(
             self, status: int, payload: dict[str, Any], retry_after: str | None = None

@@ -1,10 +1,11 @@
 """`summarize`: a summary of a text (contract §6).
 
 With a provider (OPENROUTER_API_KEY set) the chat model summarises, with the
-prompt in prompts/summarize.md. Without one, a local extractive summary runs so
-the system works out of the box. Which path produced a result is recorded in
-the result itself: a local summary starts with EXTRACTIVE_MARK, a model's never
-does. (The result stays plain text, as the contract wants.)
+prompt in prompts/summarize.md; its reply is streamed where the provider streams,
+the text so far shown as the task's progress message. Without one, a local
+extractive summary runs so the system works out of the box. Which path produced
+a result is recorded in the result itself: a local summary starts with
+EXTRACTIVE_MARK, a model's never does. (The result stays plain text, as the contract wants.)
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import logging
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -27,6 +28,11 @@ EXTRACTIVE_MARK = "[extractive summary] "
 # Share of the sentences a local summary keeps (at least one, at most MAX_SENTENCES).
 SUMMARY_SHARE = 0.2
 MAX_SENTENCES = 5
+# A streamed summary's progress: its newest PARTIAL_CHARS characters as the message
+# (the store keeps 200), its length against the length expected as the fraction.
+PARTIAL_CHARS = 200
+EXPECTED_MIN_CHARS = 200
+MAX_STREAMED_FRACTION = 0.95
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=\S)")
 _WORD = re.compile(r"[^\W\d_]+(?:['\u2019][^\W\d_]+)?")
@@ -66,9 +72,25 @@ async def summarize(ctx: TaskContext) -> str:
         [
             {"role": "system", "content": prompt("summarize")},
             {"role": "user", "content": ctx.content},
-        ]
+        ],
+        on_partial=partial_reporter(ctx),
     )
     return reply.strip()
+
+
+def partial_reporter(ctx: TaskContext) -> Callable[[str], None]:
+    """Shows a streamed summary as it grows: progress whose message is the newest
+    part of the text (a progress message holds PARTIAL_CHARS), and whose fraction
+    is an estimate from the length a summary of this text usually has (never 1:
+    the task's end says it is done)."""
+    expected = max(EXPECTED_MIN_CHARS, len(ctx.content) * SUMMARY_SHARE)
+
+    def report(text: str) -> None:
+        flat = " ".join(text.split())
+        shown = flat if len(flat) <= PARTIAL_CHARS else "…" + flat[-(PARTIAL_CHARS - 1) :]
+        ctx.progress(min(MAX_STREAMED_FRACTION, len(text) / expected), shown)
+
+    return report
 
 
 def sentences(text: str) -> list[str]:
