@@ -39,6 +39,8 @@ DEFAULT_SERIES_MINUTES = 60
 TASK_RECHECK_S = 5.0
 # Default stale threshold: a few missed heartbeats of TASKFLOW_HEARTBEAT_SECONDS.
 DEFAULT_STALE_AFTER_S = 15.0
+# Events a queue watch has no message for: they concern one task's watchers.
+TASK_WATCH_ONLY = frozenset({EventKind.LOGS, EventKind.CANCEL_REQUESTED})
 
 
 class MonitorServicer(MonitorServiceServicer):
@@ -81,7 +83,7 @@ class MonitorServicer(MonitorServiceServicer):
                 yield messages.heartbeat(resume)  # resumed: nothing missed
                 async for event in self.hub.replay(watcher, resume):
                     last = event.event_id
-                    if event.kind is not EventKind.LOGS:
+                    if event.kind not in TASK_WATCH_ONLY:
                         yield self._queue_event(event)
             else:
                 snapshot = await self._snapshot(missed_events=bool(resume))
@@ -97,7 +99,7 @@ class MonitorServicer(MonitorServiceServicer):
                     yield messages.heartbeat(last)
                 else:
                     last = live.event_id or last
-                    if live.kind is not EventKind.LOGS:  # for task watches only
+                    if live.kind not in TASK_WATCH_ONLY:
                         yield self._queue_event(live)
 
     async def _resumable(self, resume: str) -> bool:

@@ -38,6 +38,8 @@ class EventKind(StrEnum):
     # and a batch of its log lines (taskflow/store/task_logs.py).
     PROGRESS = "task_progress"
     LOGS = "task_logs"
+    # On the channel too, but no counts change: task watches only (the task shows it).
+    CANCEL_REQUESTED = "task_cancel_requested"
 
 
 KNOWN_KINDS = frozenset(kind.value for kind in EventKind)
@@ -67,7 +69,7 @@ def parse_event(raw: bytes | str, event_id: str = "") -> QueueEvent | None:
     try:
         data = json.loads(raw)
         if data.get("type") not in KNOWN_KINDS:
-            return None  # e.g. task_cancel_requested: no counts change, nothing to relay
+            return None  # a kind of a newer version: nothing to relay
         return QueueEvent(
             kind=EventKind(data["type"]),
             task_id=str(data["task_id"]),
