@@ -31,6 +31,7 @@ import type {
   RunTime,
   TaskCreated,
   TaskDetail,
+  TaskLogPage,
   TaskQuery,
   TaskSummary,
   TaskTypeInfo,
@@ -259,6 +260,25 @@ export class ApiClient {
   async task(taskId: string, signal?: AbortSignal): Promise<TaskDetail> {
     const body = asJson(await this.request('GET', `/api/v1/tasks/${encodeURIComponent(taskId)}`, { signal }));
     return taskDetail(body);
+  }
+
+  /** The task's log lines numbered above `afterSeq` (GET /api/v1/tasks/{id}/logs). */
+  async taskLogs(taskId: string, afterSeq = 0, signal?: AbortSignal): Promise<TaskLogPage> {
+    const path = `/api/v1/tasks/${encodeURIComponent(taskId)}/logs`;
+    const body = asJson(await this.request('GET', path, { query: { after_seq: afterSeq, limit: 1000 }, signal }));
+    const lines = (Array.isArray(body.lines) ? body.lines : []).filter(isObject).map((line) => ({
+      seq: num(line.seq),
+      time: str(line.time),
+      level: str(line.level),
+      logger: str(line.logger),
+      message: str(line.message),
+    }));
+    return {
+      lines,
+      nextAfterSeq: num(body.next_after_seq, afterSeq),
+      truncated: body.truncated === true,
+      more: body.more === true,
+    };
   }
 
   async taskTypes(signal?: AbortSignal): Promise<TaskTypeInfo[]> {

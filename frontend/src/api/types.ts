@@ -232,3 +232,22 @@ export interface LatencyMinute {
   avg: number;
   count: number;
 }
+
+/** One line a task's handler logged (GET /api/v1/tasks/{id}/logs). */
+export interface TaskLogLine {
+  seq: number;
+  time: string;
+  level: string;
+  logger: string;
+  message: string;
+}
+
+/** A page of a task's log lines, oldest first. */
+export interface TaskLogPage {
+  lines: TaskLogLine[];
+  /** Pass back as after_seq to read on. */
+  nextAfterSeq: number;
+  /** Older lines were dropped (only the newest are kept). */
+  truncated: boolean;
+  more: boolean;
+}

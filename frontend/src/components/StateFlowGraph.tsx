@@ -17,7 +17,7 @@ import { historyHash, type HistoryFilters } from '../pages/historyFilters';
 import type { FlowEdge } from '../live/flow';
 import type { LiveState } from '../live/reducer';
 
-type Tone = 'blue' | 'green' | 'yellow' | 'red';
+type Tone = 'blue' | 'green' | 'yellow' | 'red' | 'gray';
 
 type CountNodeData = { label: string; count: number | null; tone: Tone; href: string | null };
 type CountNode = Node<CountNodeData, 'count'>;
@@ -27,6 +27,7 @@ const TONES: Record<Tone, string> = {
   green: 'border-green-600 bg-green-50',
   yellow: 'border-amber-500 bg-amber-50',
   red: 'border-red-600 bg-red-50',
+  gray: 'border-slate-500 bg-slate-100',
 };
 
 const HIDDEN = { opacity: 0 };
@@ -66,7 +67,7 @@ const CountNodeView = memo(function CountNodeView({ data }: NodeProps<CountNode>
 
 const nodeTypes = { count: CountNodeView };
 
-type NodeId = 'submit' | 'primary' | 'active' | 'completed' | 'failed' | 'dlq' | 'retry' | 'scheduled';
+type NodeId = 'submit' | 'primary' | 'active' | 'completed' | 'failed' | 'dlq' | 'retry' | 'scheduled' | 'cancelled';
 
 const LAYOUT: Record<NodeId, { label: string; x: number; y: number; tone: Tone }> = {
   submit: { label: 'Task Submit', x: 300, y: 0, tone: 'blue' },
@@ -77,6 +78,7 @@ const LAYOUT: Record<NodeId, { label: string; x: number; y: number; tone: Tone }
   dlq: { label: 'Dead Letter', x: 740, y: 220, tone: 'red' },
   retry: { label: 'Retry', x: 300, y: 350, tone: 'yellow' },
   scheduled: { label: 'Scheduled', x: 520, y: 350, tone: 'yellow' },
+  cancelled: { label: 'Cancelled', x: 80, y: 110, tone: 'gray' },
 };
 
 const EDGES: Record<FlowEdge, { source: NodeId; from: string; target: NodeId; to: string; color: string }> = {
@@ -88,6 +90,8 @@ const EDGES: Record<FlowEdge, { source: NodeId; from: string; target: NodeId; to
   'failed-scheduled': { source: 'failed', from: 'bottom', target: 'scheduled', to: 'top', color: '#d97706' },
   'scheduled-retry': { source: 'scheduled', from: 'left', target: 'retry', to: 'right', color: '#d97706' },
   'retry-active': { source: 'retry', from: 'top', target: 'active', to: 'bottom', color: '#d97706' },
+  'primary-cancelled': { source: 'primary', from: 'left', target: 'cancelled', to: 'right', color: '#64748b' },
+  'active-cancelled': { source: 'active', from: 'left', target: 'cancelled', to: 'bottom', color: '#64748b' },
 };
 
 /** How long an edge keeps moving after a task travelled it. */
@@ -103,6 +107,7 @@ export function flowCounts(live: Pick<LiveState, 'queues' | 'states'>): Record<N
     dlq: live.states.DLQ,
     retry: live.queues.retry,
     scheduled: live.queues.scheduled,
+    cancelled: live.states.CANCELLED ?? 0,
   };
 }
 
@@ -115,6 +120,7 @@ const LINKS: Partial<Record<NodeId, Partial<HistoryFilters>>> = {
   failed: { status: 'FAILED' },
   scheduled: { status: 'SCHEDULED' },
   dlq: { status: 'DLQ' },
+  cancelled: { status: 'CANCELLED' },
 };
 
 function linkOf(id: NodeId): string | null {

@@ -8,6 +8,7 @@ import { useServices } from '../services';
 import { useAsyncAction } from '../useAsyncAction';
 import { ConfirmButton, type Outcome } from './ConfirmButton';
 import { LongText } from './LongText';
+import { TaskLogs } from './TaskLogs';
 import { TaskProgress } from './TaskProgress';
 import { TaskResult } from './TaskResult';
 import { ErrorTimeline, StateTimeline } from './Timeline';
@@ -195,6 +196,9 @@ export function TaskDetails({
       </Section>
       <Section title="Error History">
         <ErrorTimeline history={task.error_history ?? []} />
+      </Section>
+      <Section title="Logs">
+        <TaskLogs taskId={task.task_id} active={task.state === 'ACTIVE'} />
       </Section>
       <Section title="Content">
         {task.content ? <LongText text={task.content} /> : <p className="text-sm text-slate-500">No content stored inline.</p>}

@@ -10,6 +10,8 @@ export const FLOW_EDGES = [
   'failed-dlq',
   'failed-scheduled',
   'scheduled-retry',
+  'primary-cancelled',
+  'active-cancelled',
 ] as const;
 export type FlowEdge = (typeof FLOW_EDGES)[number];
 
@@ -23,6 +25,11 @@ export function edgesOfTransition(
   if (oldState === 'PENDING' && newState === 'ACTIVE') {
     const fromRetry = after !== null && after.retry < before.retry && after.primary >= before.primary;
     return [fromRetry ? 'retry-active' : 'primary-active'];
+  }
+  if (newState === 'CANCELLED') {
+    if (oldState === 'PENDING') return ['primary-cancelled'];
+    if (oldState === 'ACTIVE') return ['active-cancelled'];
+    return []; // SCHEDULED -> CANCELLED: the count moves, no edge is drawn for it
   }
   if (oldState === 'ACTIVE') {
     if (newState === 'COMPLETED') return ['active-completed'];
