@@ -40,6 +40,10 @@ def test_a_delayed_task_is_cancelled_from_its_details(live: Stack) -> None:
     run_spec("cancel", live.base_url)
 
 
+def test_progress_and_logs_of_a_running_task_show_live(live: Stack) -> None:
+    run_spec("progress", live.base_url)
+
+
 def test_the_circuit_breaker_is_opened_and_reset(live: Stack) -> None:
     run_spec("breaker", live.base_url)
 

@@ -198,7 +198,7 @@ export function TaskDetails({
         <ErrorTimeline history={task.error_history ?? []} />
       </Section>
       <Section title="Logs">
-        <TaskLogs taskId={task.task_id} active={task.state === 'ACTIVE'} />
+        <TaskLogs taskId={taskId} active={task.state === 'ACTIVE'} />
       </Section>
       <Section title="Content">
         {task.content ? <LongText text={task.content} /> : <p className="text-sm text-slate-500">No content stored inline.</p>}

@@ -35,6 +35,7 @@ export function TaskLogs({ taskId, active }: { taskId: string; active: boolean }
   }, [taskId]);
 
   useEffect(() => {
+    if (!taskId) return undefined;
     const controller = new AbortController();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const read = async (): Promise<void> => {
