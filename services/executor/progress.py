@@ -10,12 +10,12 @@ while the task is still running). Once the task ends, reports are dropped.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
 
+from taskflow.aio import stop_writer
 from taskflow.errors import LeaseLost, NotFound
 
 log = logging.getLogger(__name__)
@@ -83,12 +83,4 @@ class ProgressReporter:
         landing after the outcome is refused by the store (the task is no longer
         ACTIVE under this lease)."""
         self._closed = True
-        flusher = self._flusher
-        if flusher is None or flusher.done():
-            return
-        if self._writing:
-            await asyncio.shield(flusher)
-        else:
-            flusher.cancel()  # asleep until its next write: nothing in flight
-            with contextlib.suppress(asyncio.CancelledError):
-                await flusher
+        await stop_writer(self._flusher, writing=self._writing)

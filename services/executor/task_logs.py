@@ -22,7 +22,6 @@ outcome is saved, so a finished task shows all its lines.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
 import logging
 import threading
@@ -30,6 +29,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
+from taskflow.aio import stop_writer
 from taskflow.errors import NotFound
 from taskflow.logs import redactor
 from taskflow.store import TaskStore
@@ -121,14 +121,7 @@ class TaskLogBuffer:
     async def close(self) -> None:
         """The handler ended: write what is left. A write under way is let finish
         (cancelling a Redis call mid-reply would spoil its connection)."""
-        flusher = self._flusher
-        if flusher is not None and not flusher.done():
-            if self._writing:
-                await asyncio.shield(flusher)
-            else:
-                flusher.cancel()  # asleep until its next write: nothing in flight
-                with contextlib.suppress(asyncio.CancelledError):
-                    await flusher
+        await stop_writer(self._flusher, writing=self._writing)
         with self._lock:
             closed, self._closed = self._closed, True
         if not closed:
