@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from taskflow.queue_spec import QueueWeights, parse_queues
+
 
 class Settings(BaseSettings):
     """Every setting AsyncTaskFlow reads. Defaults give a working single-machine system."""
@@ -75,6 +77,9 @@ class Settings(BaseSettings):
     # Names this executor's workers in status views; empty means "<host>-<pid>".
     executor_id: str = Field(default="", alias="TASKFLOW_EXECUTOR_ID")
     task_modules: list[str] = Field(default_factory=list, alias="TASKFLOW_TASK_MODULES")
+    # The queues this executor's workers consume, `name[:weight],...` (weights are
+    # shares of the claims; taskflow/queue_spec.py).
+    queues: str = Field(default="default", alias="TASKFLOW_QUEUES")
     max_content_bytes: int = Field(default=1_000_000, ge=1, alias="TASKFLOW_MAX_CONTENT_BYTES")
     max_payload_bytes: int = Field(
         default=50 * 1024 * 1024, ge=1, alias="TASKFLOW_MAX_PAYLOAD_BYTES"
@@ -180,6 +185,16 @@ class Settings(BaseSettings):
     gateway_reflection_refresh_seconds: float = Field(
         default=30.0, gt=0, le=86400, alias="TASKFLOW_GATEWAY_REFLECTION_REFRESH_SECONDS"
     )
+
+    @field_validator("queues")
+    @classmethod
+    def _queues_parse(cls, value: str) -> str:
+        parse_queues(value)
+        return value
+
+    @property
+    def queue_weights(self) -> QueueWeights:
+        return parse_queues(self.queues)
 
     @field_validator("redis_sentinels", mode="before")
     @classmethod

@@ -40,6 +40,7 @@ class SessionConfig:
     retry_delay_scale: float
     concurrency: int = 0
     runtime: str = ""
+    task_types: tuple[str, ...] = ()  # the types it registered: all it is given
 
 
 @dataclass(frozen=True)
@@ -191,9 +192,11 @@ class RemoteSession:
                 await sleep_unless(stop, 0.2)
                 continue
             wanted = min(self._credit, MAX_BATCH)
-            claims = await self.remote.claim(self.config.worker_id, queues, wanted)
+            claims = await self.remote.claim(
+                self.config.worker_id, queues, self.config.task_types, wanted
+            )
             if not claims:
-                await self.remote.wait_for_work(queues, IDLE_WAIT_S)
+                await self.registry.wait_for_work(IDLE_WAIT_S, queues)
                 continue
             self._credit -= len(claims)
             for claim in claims:

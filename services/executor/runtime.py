@@ -27,6 +27,7 @@ def worker_config(settings: Settings, executor_id: str) -> WorkerConfig:
         shutdown_grace_s=settings.shutdown_grace_seconds,
         executor_id=executor_id,
         retry_delay_scale=settings.retry_delay_scale,
+        queues=settings.queue_weights,
     )
 
 

@@ -29,10 +29,12 @@ from services.executor.retry_policy import classify
 from services.executor.task_logs import TaskLogCapture
 from taskflow.aio import first_of, sleep_unless
 from taskflow.errors import CorruptTask, LeaseLost, NotFound
+from taskflow.queue_spec import QueueWeights
 from taskflow.store import ClaimedTask, TaskState, TaskStore
+from taskflow.store.keys import DEFAULT_QUEUE
 from taskflow.store.workers import WorkerRegistry
 from taskflow.tasks import NetworkTimeout, Parked, PermanentError, TaskContext, task_type
-from taskflow.tasks.registry import CancelSignal
+from taskflow.tasks.registry import CancelSignal, registered
 
 log = logging.getLogger(__name__)
 # How long an idle worker blocks waiting for a wake-up before it looks again.
@@ -66,6 +68,8 @@ class WorkerConfig:
     shutdown_grace_s: float = 25.0
     executor_id: str = ""
     retry_delay_scale: float = 1.0
+    # The queues consumed, with their weights (taskflow/queue_spec.py).
+    queues: QueueWeights = ((DEFAULT_QUEUE, 1),)
     worker_id: str = field(default_factory=new_worker_id)
 
 
@@ -92,6 +96,7 @@ class Worker:
         self._started_at = time.time()
         self.metrics = metrics or ExecutorMetrics()
         self.metrics.in_flight.set_function(lambda: self.in_flight)
+        self._queue_names = [name for name, _ in config.queues]
 
     @property
     def in_flight(self) -> int:
@@ -132,11 +137,13 @@ class Worker:
                 await first_of(stop, self._slot_free)
                 continue
             try:
-                claims = await self.store.claim(self.worker_id, free)
+                claims = await self.store.claim(
+                    self.worker_id, free, queues=self.config.queues, task_types=registered()
+                )
                 if claims:
                     self.metrics.claim_batch.observe(len(claims))
                 else:
-                    await self.registry.wait_for_work(IDLE_WAIT_S)
+                    await self.registry.wait_for_work(IDLE_WAIT_S, self._queue_names)
             except Exception as error:
                 self._log_redis_error("claim_failed", error)
                 await sleep_unless(stop, 1.0)

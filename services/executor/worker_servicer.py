@@ -95,6 +95,7 @@ class WorkerServicer(WorkerServiceServicer):
         config = SessionConfig(
             worker_id=registration.worker_id or f"remote-{uuid.uuid4().hex[:12]}",
             queue=queue,
+            task_types=tuple(task_types),
             executor_id=self.executor_id,
             heartbeat_s=self.heartbeat_s,
             retry_delay_scale=self.retry_delay_scale,

@@ -15,8 +15,11 @@ from taskflow.errors import InvalidInput, TooLarge, quoted
 from taskflow.metadata_rules import MAX_IDEMPOTENCY_KEY, MAX_RETRIES_CEILING, check_metadata
 from taskflow.settings import Settings
 from taskflow.store import NewTask
+from taskflow.store.keys import DEFAULT_QUEUE
+from taskflow.store.tasks import check_queue_name
 from taskflow.tasks import validate_input
 from taskflow.tasks.registry import task_type
+from taskflow.tasks.registry import task_type as task_type_of
 
 MAX_METADATA_BYTES = 64 * 1024
 PDF_MAGIC = b"%PDF-"
@@ -24,7 +27,6 @@ PDF_CONTENT_TYPE = "application/pdf"
 PRIORITY_RANGE = range(0, 10)
 # A run time further ahead than this is refused (issue 15).
 MAX_RUN_AHEAD = timedelta(days=365)
-DEFAULT_QUEUE = "default"
 
 
 @dataclass(frozen=True)
@@ -66,8 +68,9 @@ class Intake:
         queue: str = "",
         retention: timedelta | None = None,
     ) -> NewTask:
-        """`remote_queue`: the named queue of a remote worker's task type, which only
-        that worker can validate; empty for a type registered here."""
+        """`remote_queue`: the queue of a remote worker's task type, which only that
+        worker can validate; empty for a type registered here. `queue` (the
+        creator's choice) overrides the type's queue."""
         metadata = dict(metadata or {})
         self._check_sizes(content, metadata, payload)
         try:
@@ -84,13 +87,10 @@ class Intake:
             raise InvalidInput(
                 f"priority must be between {PRIORITY_RANGE.start} and {PRIORITY_RANGE.stop - 1}"
             )
-        if queue not in ("", DEFAULT_QUEUE):
-            raise InvalidInput(
-                f"queue {quoted(queue)} does not exist (only {DEFAULT_QUEUE!r} for now)"
-            )
         due = run_time(run_at, delay)
         if not remote_queue:
             validate_input(task_type, content, metadata, payload)
+        queue = check_queue_name(queue or remote_queue or task_type_of(task_type).queue)
         return NewTask(
             retention_s=self._retention_s(task_type, retention, local=not remote_queue),
             task_type=task_type,
@@ -101,7 +101,7 @@ class Intake:
             idempotency_key=idempotency_key,
             payload=payload,
             run_at=due,
-            queue=remote_queue,
+            queue="" if queue == DEFAULT_QUEUE else queue,
         )
 
     def _retention_s(self, name: str, retention: timedelta | None, *, local: bool) -> int:

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from grpc import aio
 
 from services.scheduler.coalescing import CreateCoalescer
-from services.scheduler.intake import DEFAULT_QUEUE, Intake
+from services.scheduler.intake import Intake
 from services.scheduler.metrics import SchedulerMetrics
 from services.scheduler.schedule_rpcs import ScheduleRpcs
 from taskflow.errors import InvalidInput, NotFound, quoted
@@ -28,6 +28,7 @@ from taskflow.store import (
     TaskState,
     TaskStore,
 )
+from taskflow.store.keys import DEFAULT_QUEUE
 from taskflow.store.remote import RemoteQueues
 from taskflow.store.schedules import ScheduleStore
 from taskflow.store.task_logs import TaskLogs

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import logging
+import os
 import runpy
 import signal
 import threading
@@ -15,6 +16,7 @@ from rich.table import Table
 
 from taskflow.cli.common import console
 from taskflow.logs import configure_logging
+from taskflow.queue_spec import parse_queues
 from taskflow.redis_runtime import connected, describe_redis, redis_url_for
 from taskflow.settings import Settings
 from taskflow.supervisor import Supervisor, child_env, wait_until_stopped
@@ -79,8 +81,24 @@ def scheduler() -> None:
     _service("scheduler")
 
 
-def executor() -> None:
+def executor(
+    queues: Annotated[
+        str | None,
+        typer.Option(
+            "--queues",
+            help='Queues to consume with weights, e.g. "default:3,emails:1" '
+            "(default: TASKFLOW_QUEUES, else default).",
+        ),
+    ] = None,
+) -> None:
     """Run an executor alone (needs REDIS_URL)."""
+    if queues is not None:
+        try:
+            parse_queues(queues)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--queues") from None
+        # The service reads its settings from the environment when it starts.
+        os.environ["TASKFLOW_QUEUES"] = queues
     _service("executor")
 
 

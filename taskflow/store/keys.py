@@ -9,6 +9,38 @@ from dataclasses import dataclass
 
 from taskflow.store.models import QueueName, TaskState
 
+# The queue every task is in unless its type or its creator names another.
+DEFAULT_QUEUE = "default"
+
+
+@dataclass(frozen=True)
+class QueueKeys:
+    """The lists of one named queue (lua/_prelude.lua queue_keys builds the same)."""
+
+    name: str
+    pending: str  # prefix of the pending lists
+    waiting: str  # set of types with a waiting list; `{waiting}:{type}` is the list
+    wakeup: str  # tokens pushed with each task enqueued; idle claimers BLPOP here
+
+    @property
+    def primary(self) -> str:
+        return f"{self.pending}:primary"
+
+    def primary_level(self, priority: int) -> str:
+        return self.primary if priority == 0 else f"{self.primary}:p{priority}"
+
+    @property
+    def levels(self) -> str:
+        return f"{self.pending}:levels"
+
+    @property
+    def retry(self) -> str:
+        return f"{self.pending}:retry"
+
+    def waiting_list(self, task_type: str) -> str:
+        """PENDING ids of `task_type` that no claimer of this queue could run yet."""
+        return f"{self.waiting}:{task_type}"
+
 
 @dataclass(frozen=True)
 class Keys:
@@ -128,18 +160,28 @@ class Keys:
         """Ours: tokens pushed with each enqueued task; idle workers BLPOP here."""
         return self._k("tasks:wakeup")
 
-    # Ours: named queues of remote workers (WorkerService).
-    def named_queue(self, name: str) -> str:
-        """Pending tasks of a named queue, FIFO like the primary queue."""
-        return self._k(f"tasks:pending:queue:{name}")
+    # Ours: named queues (docs/state-machine.md, Queues).
+    def queue_keys(self, name: str) -> QueueKeys:
+        """The lists of one named queue; `default` has the original keys."""
+        if name in ("", DEFAULT_QUEUE):
+            return QueueKeys(DEFAULT_QUEUE, self._k("tasks:pending"), self._k("tasks:waiting"),
+                             self.wakeup)  # fmt: skip
+        base = self._k(f"queues:{name}")
+        return QueueKeys(name, f"{base}:pending", f"{base}:waiting", f"{base}:wakeup")
 
-    def named_queue_wakeup(self, name: str) -> str:
-        """Tokens pushed with each task enqueued there; idle remote streams BLPOP here."""
-        return f"{self.named_queue(name)}:wakeup"
+    @property
+    def known_queues(self) -> str:
+        """Set of every queue name a task was created in (besides `default`)."""
+        return self._k("queues:known")
+
+    @property
+    def paused_queues(self) -> str:
+        """Set of the queue names whose tasks no claimer takes for now."""
+        return self._k("queues:paused")
 
     @property
     def remote_task_types(self) -> str:
-        """Hash: task type -> the named queue its tasks go to (set by remote workers)."""
+        """Hash: task type -> the queue its tasks go to (set by remote workers)."""
         return self._k("workers:remote_task_types")
 
     # Ours: recurring schedules (docs/schedules.md).
@@ -182,6 +224,7 @@ class Keys:
         "openrouter:*",
         "schedule:*",
         "schedules:*",
+        "queues:*",
     )
 
     def pattern(self, name_glob: str) -> str:

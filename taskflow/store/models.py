@@ -71,7 +71,7 @@ class NewTask:
     idempotency_key: str = ""
     payload: bytes = b""
     run_at: datetime | None = None  # None: at once; a past time also runs at once
-    # A named queue (a remote worker's task type); empty: the primary queue.
+    # Its named queue (docs/state-machine.md, Queues); empty: `default`.
     queue: str = ""
     retention_s: int = 0  # kept this long once terminal; 0 = forever
 
@@ -119,6 +119,7 @@ class Task:
     progress_message: str = ""
     progress_at: datetime | None = None
     retention_s: int = 0
+    queue_name: str = "default"  # its named queue (absent from older hashes: default)
 
     @classmethod
     def from_hash(cls, raw: Mapping[str, str]) -> Task:
@@ -161,6 +162,7 @@ class Task:
                 progress_message=raw.get("progress_message", ""),
                 progress_at=_time(raw.get("progress_at", "")),
                 retention_s=int(raw.get("retention_s") or 0),
+                queue_name=raw.get("queue_name") or "default",
             )
         except (KeyError, ValueError, TypeError) as exc:
             raise CorruptTask(f"task {task_id} has malformed stored data: {exc}") from exc

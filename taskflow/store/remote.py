@@ -1,11 +1,12 @@
-"""Remote workers (WorkerService): which task types go to which named queue, and
-claiming from those queues.
+"""Remote workers (WorkerService): which task types go to which queue, and claiming
+from those queues.
 
-A remote worker registers its task types under a named queue; from then on the
-scheduler creates tasks of those types in that queue (tasks:pending:queue:NAME)
-instead of the primary queue, so our own executors never take them. Claiming puts
-the same hold on a task as TaskStore.claim, so renewing, completing, failing,
-releasing and reaping are TaskStore's own transitions.
+A remote worker registers its task types under a queue; from then on the scheduler
+creates tasks of those types in that queue. A remote worker is a claimer like our
+own workers (TaskStore.claim with its queues and its types), so renewing,
+completing, failing, releasing and reaping are TaskStore's own transitions, and a
+task of its type that another claimer popped waits for it in its queue's waiting
+list.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from taskflow.store.models import ClaimedTask
-from taskflow.store.tasks import TaskStore, check_queue_name, claimed_tasks
+from taskflow.store.tasks import TaskStore, check_queue_name
 
 
 class RemoteQueues:
@@ -30,32 +31,21 @@ class RemoteQueues:
             await self.store.client.hset(self.keys.remote_task_types, mapping=routes)
 
     async def queues_for(self, task_types: Sequence[str]) -> dict[str, str]:
-        """The named queue of each of `task_types` that a remote worker registered."""
+        """The queue of each of `task_types` that a remote worker registered."""
         if not task_types:
             return {}
         found = await self.store.client.hmget(self.keys.remote_task_types, list(task_types))
         return {t: _text(q) for t, q in zip(task_types, found, strict=True) if q is not None}
 
     async def claim(
-        self, worker_id: str, queues: Sequence[str], max_tasks: int
+        self, worker_id: str, queues: Sequence[str], task_types: Sequence[str], max_tasks: int
     ) -> list[ClaimedTask]:
-        """Take up to `max_tasks` PENDING tasks from `queues`, each under a lease."""
-        if max_tasks <= 0 or not queues:
+        """Take up to `max_tasks` PENDING tasks of `task_types` from `queues`."""
+        if max_tasks <= 0 or not queues or not task_types:
             return []
-        rows = await self.store.run_script(
-            "remote_claim",
-            self.keys.named_queue(queues[0]),
-            worker_id,
-            max_tasks,
-            self.store.config.lease_ms,
-            *queues,
+        return await self.store.claim(
+            worker_id, max_tasks, queues=[(q, 1) for q in queues], task_types=task_types
         )
-        return claimed_tasks(rows)
-
-    async def wait_for_work(self, queues: Sequence[str], timeout_s: float) -> bool:
-        """Block until a task is enqueued in one of `queues` (or the timeout passes)."""
-        wakeups = [self.keys.named_queue_wakeup(q) for q in queues]
-        return await self.store.client.blpop(wakeups, timeout=timeout_s) is not None
 
 
 def _text(value: bytes | str) -> str:

@@ -25,7 +25,6 @@ SCRIPT_NAMES = (
     "requeue_orphans",
     "cancel",
     "cancelled",
-    "remote_claim",
     "progress",
     "schedule_fire",
     "expire",

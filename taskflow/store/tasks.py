@@ -23,8 +23,9 @@ from taskflow.errors import (
     TaskflowError,
     quoted,
 )
+from taskflow.queue_spec import QUEUE_NAME
 from taskflow.store.config import StoreConfig
-from taskflow.store.keys import Keys
+from taskflow.store.keys import DEFAULT_QUEUE, Keys
 from taskflow.store.listing import TaskLister
 from taskflow.store.models import (
     PRIORITIES,
@@ -125,8 +126,18 @@ class TaskStore:
         """Run one of the store's scripts (for the store's other modules)."""
         return await self._run(name, key, *args)
 
-    async def claim(self, worker_id: str, max_tasks: int = 1) -> list[ClaimedTask]:
-        """Take up to `max_tasks` PENDING tasks for `worker_id`, each under a lease."""
+    async def claim(
+        self,
+        worker_id: str,
+        max_tasks: int = 1,
+        *,
+        queues: Sequence[tuple[str, int]] = ((DEFAULT_QUEUE, 1),),
+        task_types: Sequence[str] = (),
+    ) -> list[ClaimedTask]:
+        """Take up to `max_tasks` PENDING tasks for `worker_id`, each under a lease,
+        from `queues` (name, weight: its share of the claims). With `task_types`, only
+        tasks of those types: others wait in their queue for a claimer that runs them
+        (docs/state-machine.md, Queues)."""
         ratio = self.config.retry_ratio
         rows = await self._run(
             "claim",
@@ -141,6 +152,9 @@ class TaskStore:
             ratio.critical_length,
             ratio.at_critical,
             self.config.lower_priority_every,
+            len(task_types),
+            *task_types,
+            *(v for name, weight in queues for v in (check_queue_name(name), weight)),
         )
         return claimed_tasks(rows)
 
@@ -426,7 +440,7 @@ class TaskStore:
 
 
 def claimed_tasks(rows: Sequence[Sequence[bytes]]) -> list[ClaimedTask]:
-    """The rows claim.lua and remote_claim.lua return, as ClaimedTask values."""
+    """The rows claim.lua returns, as ClaimedTask values."""
     return [
         ClaimedTask(
             task_id=task_id.decode(),
@@ -463,9 +477,10 @@ def _check_new(task: NewTask) -> None:
 
 
 def check_queue_name(name: str) -> str:
-    """Named queues are short identifiers: they become part of a Redis key."""
-    if not (0 < len(name) <= 100 and name.replace("_", "").replace("-", "").isalnum()):
-        raise InvalidInput(f"queue {name!r} must be an identifier of at most 100 characters")
+    """Queue names are short identifiers (they become part of a Redis key):
+    lower-case letters, digits, `_` and `-`, 1 to 64 of them."""
+    if not QUEUE_NAME.fullmatch(name):
+        raise InvalidInput(f"queue {quoted(name)} must match [a-z0-9_-]{{1,64}}")
     return name
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,13 +48,15 @@ class WorkerRegistry:
             pipe.zrem(self.keys.workers_seen, worker_id)
             await pipe.execute()
 
-    async def wait_for_work(self, timeout_s: float) -> bool:
-        """Block until a task is enqueued, the next delayed task falls due (a claim
-        takes due first runs itself, lua/_claim_due.lua), or the timeout passes."""
+    async def wait_for_work(self, timeout_s: float, queues: Sequence[str] = ("default",)) -> bool:
+        """Block until a task is enqueued in one of `queues`, the next delayed task
+        falls due (a claim takes due first runs itself, lua/_claim_due.lua), or the
+        timeout passes."""
         due_in = await self._next_due_in_s()
         if due_in is not None:
             timeout_s = min(timeout_s, due_in)
-        return await self.client.blpop([self.keys.wakeup], timeout=timeout_s) is not None
+        wakeups = [self.keys.queue_keys(name).wakeup for name in queues]
+        return await self.client.blpop(wakeups, timeout=timeout_s) is not None
 
     async def _next_due_in_s(self) -> float | None:
         """Seconds until the earliest task in tasks:scheduled is due by the Redis

@@ -86,6 +86,7 @@ class TaskType:
     cpu_bound: bool = False
     validate: Validator | None = None
     retention_s: int | None = None  # None: the global RETENTION_SECONDS
+    queue: str = "default"  # the queue its tasks go to unless their creator names one
 
 
 _REGISTRY: dict[str, TaskType] = {}
@@ -98,14 +99,16 @@ def task(
     cpu_bound: bool = False,
     validate: Validator | None = None,
     retention_s: int | None = None,
+    queue: str = "default",
 ) -> Callable[[Handler], Handler]:
     """Register `handler` as the task type `name` (decorator); `retention_s` keeps
-    its tasks that long once terminal (None: RETENTION_SECONDS; 0: forever)."""
+    its tasks that long once terminal (None: RETENTION_SECONDS; 0: forever);
+    `queue` is the named queue its tasks go to (docs/state-machine.md, Queues)."""
 
     def register(handler: Handler) -> Handler:
         if name in _REGISTRY and _REGISTRY[name].handler is not handler:
             raise ValueError(f"task type {name!r} is already registered")
-        _REGISTRY[name] = TaskType(name, handler, cpu_bound, validate, retention_s)
+        _REGISTRY[name] = TaskType(name, handler, cpu_bound, validate, retention_s, queue)
         return handler
 
     return register

@@ -95,7 +95,7 @@ async def test_a_run_time_in_the_past_runs_now(api: SchedulerClient, store: Task
         ({"delay": Duration(seconds=-5)}, "negative"),
         ({"delay": Duration(seconds=5), "run_at": at(datetime.now(UTC))}, "not both"),
         ({"priority": 10}, "priority"),
-        ({"queue": "elsewhere"}, "elsewhere"),
+        ({"queue": "Not A Queue"}, "Not A Queue"),
     ],
 )
 async def test_bad_run_times_are_invalid_and_store_nothing(

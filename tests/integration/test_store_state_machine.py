@@ -1,7 +1,9 @@
 """Random sequences of store operations against the real server, checked against a
 plain Python model after every step: states, FIFO queues, the structure each id
 sits in, and the `metrics:tasks:state:*` counters against a full count of hashes.
-Delayed creation and cancel (docs/state-machine.md) are among the operations."""
+Delayed creation and cancel (docs/state-machine.md) are among the operations, and
+tasks live in two named queues (`default`, the original keys, and `emails`): every
+transition keeps an id in its own queue's lists."""
 
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ from taskflow.redis_server import BundledRedis
 from taskflow.store import ClaimedTask, NewTask, StoreConfig, TaskState, TaskStore
 
 WORKERS = ("w1", "w2")
+QUEUES = ("default", "emails")
 T = TypeVar("T")
 
 
@@ -50,6 +53,7 @@ class Model:
     transitions: int = 1  # the creation counts: state_history starts with PENDING
     delayed: bool = False  # created with a run time an hour ahead: never due here
     cancel_requested: bool = False  # cancelled while ACTIVE; cleared when it ends
+    queue: str = "default"
 
     @property
     def state(self) -> TaskState:
@@ -85,9 +89,9 @@ class StoreMachine(RuleBasedStateMachine):
         self.short_lease = TaskStore(self.client, StoreConfig(lease_ms=1))
         self.keys = self.store.keys
         self.tasks: dict[str, Model] = {}
-        # Model queues, next-out first.
-        self.primary: list[str] = []
-        self.retry: list[str] = []
+        # Model lists per queue, next-out first.
+        self.primary: dict[str, list[str]] = {q: [] for q in QUEUES}
+        self.retry: dict[str, list[str]] = {q: [] for q in QUEUES}
 
     def teardown(self) -> None:
         uuid.uuid4 = self._random_uuid4
@@ -103,22 +107,31 @@ class StoreMachine(RuleBasedStateMachine):
 
     # --- rules ---------------------------------------------------------------------
 
-    @rule(count=st.integers(1, 4), max_retries=st.integers(0, 2))
-    def create(self, count: int, max_retries: int) -> None:
+    def unlist(self, task_id: str) -> None:
+        for lists in (self.primary, self.retry):
+            for ids in lists.values():
+                if task_id in ids:
+                    ids.remove(task_id)
+
+    @rule(count=st.integers(1, 4), max_retries=st.integers(0, 2), queue=st.sampled_from(QUEUES))
+    def create(self, count: int, max_retries: int, queue: str) -> None:
+        name = "" if queue == "default" else queue
+        new = NewTask("echo", "x", max_retries=max_retries, queue=name)
+        created = self.run(self.store.create_many([new] * count))
+        for c in created:
+            self.tasks[c.task_id] = Model(TaskState.PENDING, 0, max_retries, queue=queue)
+            self.primary[queue].append(c.task_id)
+
+    @rule(count=st.integers(1, 3), queue=st.sampled_from(QUEUES))
+    def create_delayed(self, count: int, queue: str) -> None:
+        later = datetime.now(UTC) + timedelta(hours=1)
+        name = "" if queue == "default" else queue
         created = self.run(
-            self.store.create_many([NewTask("echo", "x", max_retries=max_retries)] * count)
+            self.store.create_many([NewTask("echo", "x", run_at=later, queue=name)] * count)
         )
         for c in created:
-            self.tasks[c.task_id] = Model(TaskState.PENDING, 0, max_retries)
-            self.primary.append(c.task_id)
-
-    @rule(count=st.integers(1, 3))
-    def create_delayed(self, count: int) -> None:
-        later = datetime.now(UTC) + timedelta(hours=1)
-        created = self.run(self.store.create_many([NewTask("echo", "x", run_at=later)] * count))
-        for c in created:
             assert c.state is TaskState.SCHEDULED
-            self.tasks[c.task_id] = Model(TaskState.SCHEDULED, 0, 3, delayed=True)
+            self.tasks[c.task_id] = Model(TaskState.SCHEDULED, 0, 3, delayed=True, queue=queue)
 
     @precondition(lambda self: bool(self.tasks))
     @rule(data=st.data())
@@ -136,9 +149,7 @@ class StoreMachine(RuleBasedStateMachine):
             return
         assert state is TaskState.CANCELLED
         model.state = TaskState.CANCELLED
-        for queue in (self.primary, self.retry):
-            if task_id in queue:
-                queue.remove(task_id)
+        self.unlist(task_id)
 
     @rule(claimed=consumes(claims))
     def acknowledge_cancel(self, claimed: list[ClaimedTask]) -> None:
@@ -153,17 +164,23 @@ class StoreMachine(RuleBasedStateMachine):
             self.run(self.store.cancelled(claim))
             model.state = TaskState.CANCELLED
 
-    @rule(target=claims, worker=st.sampled_from(WORKERS), wanted=st.integers(1, 3))
-    def claim(self, worker: str, wanted: int) -> list[ClaimedTask]:
-        got = self.run(self.store.claim(worker, wanted))
-        self.take(got, wanted)
+    @rule(
+        target=claims,
+        worker=st.sampled_from(WORKERS),
+        wanted=st.integers(1, 3),
+        queue=st.sampled_from(QUEUES),
+    )
+    def claim(self, worker: str, wanted: int, queue: str) -> list[ClaimedTask]:
+        got = self.run(self.store.claim(worker, wanted, queues=[(queue, 1)]))
+        self.take(got, wanted, queue)
         return got
 
-    def take(self, got: list[ClaimedTask], wanted: int) -> None:
-        assert len(got) == min(wanted, len(self.primary) + len(self.retry))
+    def take(self, got: list[ClaimedTask], wanted: int, name: str = "default") -> None:
+        primary, retry = self.primary[name], self.retry[name]
+        assert len(got) == min(wanted, len(primary) + len(retry))
         for claim in got:
             task_id = claim.task_id
-            queue = self.primary if task_id in self.primary else self.retry
+            queue = primary if task_id in primary else retry
             assert queue, f"{task_id} was claimed but is in no model queue"
             assert queue[0] == task_id, "claim did not take the oldest task (FIFO)"
             queue.pop(0)
@@ -201,12 +218,12 @@ class StoreMachine(RuleBasedStateMachine):
                 self.tasks[task_id].state = TaskState.CANCELLED
                 continue
             self.tasks[task_id].state = TaskState.PENDING
-            queue = (
+            lists = (
                 self.retry
                 if self.sync.hget(self.keys.task(task_id), "queue") == "retry"
                 else self.primary
             )
-            queue.insert(0, task_id)
+            lists[self.tasks[task_id].queue].insert(0, task_id)
 
     @rule()
     def promote(self) -> None:
@@ -215,8 +232,8 @@ class StoreMachine(RuleBasedStateMachine):
         moved, _ = self.run(self.store.promote_due())
         assert moved == len(due)
         # Same-millisecond retries have no defined order among themselves.
-        actual = self.retry_list()
-        self.retry += [i for i in actual if i in due]
+        for queue in QUEUES:
+            self.retry[queue] += [i for i in self.retry_list(queue) if i in due]
         for task_id in due:
             self.tasks[task_id].state = TaskState.PENDING
 
@@ -235,7 +252,7 @@ class StoreMachine(RuleBasedStateMachine):
             else:
                 model.state = TaskState.PENDING
                 model.retry_count += 1
-                self.retry.append(task_id)
+                self.retry[model.queue].append(task_id)
         return got
 
     @rule(target=lost_claims, wanted=st.integers(1, 2))
@@ -274,7 +291,7 @@ class StoreMachine(RuleBasedStateMachine):
         model.state = TaskState.PENDING
         if reset:
             model.retry_count = 0
-        self.retry.append(task_id)
+        self.retry[model.queue].append(task_id)
 
     @precondition(lambda self: bool(self.tasks))
     @rule(data=st.data())
@@ -284,14 +301,13 @@ class StoreMachine(RuleBasedStateMachine):
             return
         task_id = data.draw(st.sampled_from(candidates))
         assert self.run(self.store.delete(task_id)) is self.tasks.pop(task_id).state
-        for queue in (self.primary, self.retry):
-            if task_id in queue:
-                queue.remove(task_id)
+        self.unlist(task_id)
 
     # --- invariants ----------------------------------------------------------------
 
-    def retry_list(self) -> list[str]:
-        return strings(reversed(strings(self.sync.lrange(self.keys.retry, 0, -1))))
+    def retry_list(self, queue: str) -> list[str]:
+        retry = self.keys.queue_keys(queue).retry
+        return strings(reversed(strings(self.sync.lrange(retry, 0, -1))))
 
     @invariant()
     def counters_equal_a_full_count_of_hashes(self) -> None:
@@ -307,8 +323,11 @@ class StoreMachine(RuleBasedStateMachine):
     @invariant()
     def each_id_sits_where_its_state_says(self) -> None:
         k, sync = self.keys, self.sync
-        assert strings(reversed(strings(sync.lrange(k.primary, 0, -1)))) == self.primary
-        assert self.retry_list() == self.retry
+        assert self.keys.queue_keys("default").primary == k.primary  # the original's keys
+        for queue in QUEUES:
+            primary = k.queue_keys(queue).primary
+            assert strings(reversed(strings(sync.lrange(primary, 0, -1)))) == self.primary[queue]
+            assert self.retry_list(queue) == self.retry[queue]
         scheduled = set(sync.zrange(k.scheduled, 0, -1))
         dlq = strings(sync.lrange(k.dlq, 0, -1))
         leased = set(sync.zrange(k.leases, 0, -1))
@@ -326,6 +345,10 @@ class StoreMachine(RuleBasedStateMachine):
         for task_id, model in self.tasks.items():
             assert sync.hget(k.task(task_id), "state") == model.state.value
             assert int(sync.hget(k.task(task_id), "retry_count") or 0) == model.retry_count
+            # A default-queue hash is the original's: no queue_name field.
+            assert sync.hget(k.task(task_id), "queue_name") == (
+                None if model.queue == "default" else model.queue
+            )
             history = json.loads(str(sync.hget(k.task(task_id), "state_history")))
             assert len(history) == model.transitions
             assert history[-1]["state"] == model.state.value
@@ -334,7 +357,8 @@ class StoreMachine(RuleBasedStateMachine):
     def status_matches_the_model(self) -> None:
         status = self.run(self.store.status())
         assert status.states == {s: len(self.in_state(s)) for s in TaskState}
-        assert (status.queues.primary, status.queues.retry) == (len(self.primary), len(self.retry))
+        depths = (status.queues.primary, status.queues.retry)
+        assert depths == (len(self.primary["default"]), len(self.retry["default"]))
 
 
 def test_store_state_machine(redis_server: BundledRedis) -> None:

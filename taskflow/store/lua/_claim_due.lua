@@ -3,16 +3,17 @@
 -- is runnable at its time, not when the promotion duty reaches it
 -- (docs/state-machine.md, "Delayed tasks"). Each taken task records SCHEDULED ->
 -- PENDING -> ACTIVE (two history entries, two events) in this one call. Only a
--- first run of the new-work lists (`queue` = 'primary') is taken here: a retry
--- keeps its path through promotion and the retry list, and a named queue's task
--- is its remote workers' to take; both are left in tasks:scheduled for promote.lua.
+-- first run of the new-work lists (`queue` = 'primary') that `takes(t)` accepts
+-- (of a queue the claimer consumes, of a type it runs) is taken here: a retry
+-- keeps its path through promotion and the retry list, and another claimer's task
+-- waits for it; both are left in tasks:scheduled for promote.lua.
 -- Looks at most DUE_LOOK_FACTOR times `wanted` due ids, so due retries ahead of
 -- them bound the work of a call.
 -- Arguments: the worker, how many at most, the lease length in ms, the last lease
--- token used (the claim reserved enough after it), and the claim's `out` rows and
--- `events`, which this appends to. Returns how many it took.
+-- token used (the claim reserved enough after it), the claim's `out` rows and
+-- `events`, which this appends to, and the claim's filter. Returns how many it took.
 local DUE_LOOK_FACTOR = 4
-local function claim_due(worker, wanted, lease_ms, last_token, out, events)
+local function claim_due(worker, wanted, lease_ms, last_token, out, events, takes)
   local due = redis.call('ZRANGE', SCHEDULED, '-inf', NOW_MS, 'BYSCORE', 'LIMIT', 0,
     wanted * DUE_LOOK_FACTOR)
   local taken, gone = 0, {}
@@ -21,7 +22,7 @@ local function claim_due(worker, wanted, lease_ms, last_token, out, events)
     local t = load_task(id)
     if not t or t.state ~= 'SCHEDULED' then
       gone[#gone + 1] = id  -- a stale pointer, as promote.lua would drop it
-    elseif t.queue == 'primary' then
+    elseif t.queue == 'primary' and takes(t) then
       gone[#gone + 1] = id
       move_state(t, 'PENDING', {})
       events[#events + 1] = changed(t, 'SCHEDULED', 'PENDING')

@@ -1,12 +1,13 @@
 -- Shared by create.lua and schedule_fire.lua (taskflow/store/scripts.py puts it
 -- after the prelude): writes one new task. No run time, or one already due by the
--- server clock: PENDING at the tail of its priority's new-work list (or of its named
--- queue, `queue` = 'queue:NAME'); due later: SCHEDULED in tasks:scheduled (score =
--- due ms) until promote.lua moves it. `queue` is the hash's queue field ('primary').
+-- server clock: PENDING at the tail of its queue's new-work list of its priority;
+-- due later: SCHEDULED in tasks:scheduled (score = due ms) until promote.lua moves
+-- it. `queue_name` is its named queue ('' or 'default': the original keys, and no
+-- queue_name field in the hash, so an original client reads what it read).
 -- Each task of one call gets its own microsecond, so index order is creation order.
 local CREATE_SEQ = 0
 local function create_task(id, task_type, content, metadata, max_retries, priority, idem,
-                           payload, run_ms, queue, idem_ttl, retention_s, events)
+                           payload, run_ms, queue_name, idem_ttl, retention_s, events)
   if redis.call('EXISTS', task_key(id)) == 1 then fail_with('CONFLICT', 'task ' .. id .. ' exists') end
   local h = task_key(id)
   local created_us = us_string(CREATE_SEQ)
@@ -23,8 +24,13 @@ local function create_task(id, task_type, content, metadata, max_retries, priori
     'error_history', '[]',
     'state_history', cjson.encode({ { state = state, timestamp = NOW_ISO } }),
     'worker_id', '', 'idempotency_key', idem, 'created_us', created_us,
-    'lease_token', '', 'queue', queue, 'has_payload', payload ~= '' and 1 or 0,
+    'lease_token', '', 'queue', 'primary', 'has_payload', payload ~= '' and 1 or 0,
     'payload_size', string.len(payload), 'retention_s', retention_s)
+  local q = queue_keys(queue_name)
+  if q.name ~= DEFAULT_QUEUE then
+    redis.call('HSET', h, 'queue_name', q.name)
+    if not q.known then redis.call('SADD', KNOWN_QUEUES, q.name); q.known = true end
+  end
   if payload ~= '' then redis.call('SET', payload_key(id), payload) end
   if idem ~= '' then redis.call('SET', idempotency_key(idem), id, 'EX', idem_ttl) end
   local t = { id = id, task_type = task_type, created_us = created_us }
@@ -38,12 +44,7 @@ local function create_task(id, task_type, content, metadata, max_retries, priori
     redis.call('ZADD', SCHEDULED, run_ms, id)
     events[#events + 1] = { type = 'task_created', task_id = id, task_type = task_type, state = state }
   else
-    if named_list(queue) then
-      enqueue(named_list(queue), id, false)
-    else
-      push_new(id, priority)
-      wake()
-    end
+    enqueue_new(q, id, priority)
     events[#events + 1] = { type = 'task_created', task_id = id, task_type = task_type }
   end
   return state

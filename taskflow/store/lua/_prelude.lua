@@ -21,14 +21,11 @@ local function worker_stats_key(worker) return PREFIX .. 'worker:stats:' .. work
 local function idempotency_key(k) return PREFIX .. 'idempotency:' .. k end
 local function schedule_key(id) return PREFIX .. 'schedule:' .. id end
 
+-- The default queue's lists (the original keys); other queues: queue_keys() below.
 local PRIMARY = key('tasks:pending:primary')
 local RETRY = key('tasks:pending:retry')
 local SCHEDULED = key('tasks:scheduled')
 local DLQ = key('dlq:tasks')
--- Priorities (docs/state-machine.md): level 0 is the original primary list, levels
--- 1..9 a list each; LEVELS holds the levels that may be non-empty (score = level).
-local LEVELS = key('tasks:pending:levels')
-local LEVEL_TURN = key('tasks:pending:level_turn')
 local LEASES = key('tasks:leases')
 local INDEX_ALL = key('tasks:index:all')
 local INDEX_IDS = key('tasks:index:ids')
@@ -45,15 +42,42 @@ local SCHEDULES_DUE = key('schedules:due')
 -- Retention: terminal task ids with a retention, scored by the ms they expire at.
 local EXPIRY = key('tasks:expiry')
 local TERMINAL = { COMPLETED = true, DLQ = true, CANCELLED = true }
--- Idle workers block on this list (BLPOP) instead of polling the queues.
-local WAKEUP = key('tasks:wakeup')
+-- Idle claimers block on their queues' wake-up lists (BLPOP) instead of polling;
+-- each holds at most this many tokens.
 local WAKEUP_CAP = 64
--- Named queues (tasks for remote workers, see remote_claim.lua): a task whose
--- `queue` field is 'queue:NAME' waits in tasks:pending:queue:NAME, and idle remote
--- streams block on that list's ':wakeup' list.
-local function named_list(queue_field)
-  if string.sub(queue_field, 1, 6) == 'queue:' then return key('tasks:pending:' .. queue_field) end
-  return nil
+-- Named queues (docs/state-machine.md, Queues). `default` keeps the original keys;
+-- queue q has the same lists under queues:q:. Per queue: new work per priority
+-- level (level 0 = `primary`, levels 1..9 = `primary:p{p}`), the sorted set of
+-- levels that may hold work, the new-work claim count (lower-level turns), due
+-- retries, a list per task type no claimer could run (`waiting:{type}`) with the
+-- set of types that may have one, and the wake-up list idle claimers block on.
+local KNOWN_QUEUES = key('queues:known')
+local PAUSED_QUEUES = key('queues:paused')
+local DEFAULT_QUEUE = 'default'
+local QUEUES = {}
+local function queue_keys(name)
+  if name == nil or name == '' then name = DEFAULT_QUEUE end
+  local q = QUEUES[name]
+  if q then return q end
+  local pending, waiting, wakeup
+  if name == DEFAULT_QUEUE then
+    pending, waiting, wakeup = key('tasks:pending'), key('tasks:waiting'), key('tasks:wakeup')
+  else
+    local base = key('queues:' .. name)
+    pending, waiting, wakeup = base .. ':pending', base .. ':waiting', base .. ':wakeup'
+  end
+  q = { name = name, primary = pending .. ':primary', levels = pending .. ':levels',
+    level_turn = pending .. ':level_turn', retry = pending .. ':retry',
+    waiting_types = waiting, waiting_prefix = waiting .. ':', wakeup = wakeup, wake = 0 }
+  QUEUES[name] = q
+  return q
+end
+-- Tasks written before queue_name existed: a remote worker's named queue was the
+-- `queue` field 'queue:NAME'.
+local function queue_of(t)
+  if t.queue_name ~= '' then return queue_keys(t.queue_name) end
+  if string.sub(t.queue, 1, 6) == 'queue:' then return queue_keys(string.sub(t.queue, 7)) end
+  return queue_keys(DEFAULT_QUEUE)
 end
 local STATES = { 'PENDING', 'ACTIVE', 'COMPLETED', 'FAILED', 'SCHEDULED', 'DLQ', 'CANCELLED' }
 local IS_STATE = {}
@@ -99,7 +123,7 @@ local function fail_with(code, message) error({ err = code .. ' ' .. message }) 
 -- so a script either changes everything or nothing.
 local TASK_FIELDS = { 'state', 'task_type', 'created_us', 'retry_count', 'max_retries',
   'lease_token', 'worker_id', 'queue', 'idempotency_key', 'state_history', 'cancel_requested_at',
-  'priority', 'retention_s' }
+  'priority', 'retention_s', 'queue_name' }
 local function load_task(id)
   local values = redis.call('HMGET', task_key(id), unpack(TASK_FIELDS))
   if not values[1] then return nil end
@@ -122,28 +146,31 @@ local function must_load(id)
   return t
 end
 
--- The new-work list of a priority level.
-local function level_list(level)
-  if level == 0 then return PRIMARY end
-  return PRIMARY .. ':p' .. level
+-- The new-work list of a priority level in queue q.
+local function level_list(q, level)
+  if level == 0 then return q.primary end
+  return q.primary .. ':p' .. level
 end
--- Puts an id on the new-work list of its priority: at the tail, or at the head
--- (the next one out) for a task handed back.
-local function push_new(id, priority, at_head)
+-- Puts an id on queue q's new-work list of its priority: at the tail, or at the
+-- head (the next one out) for a task handed back.
+local function push_new(q, id, priority, at_head)
   local level = tonumber(priority) or 0
-  redis.call(at_head and 'RPUSH' or 'LPUSH', level_list(level), id)
-  if level > 0 then redis.call('ZADD', LEVELS, level, level) end
+  redis.call(at_head and 'RPUSH' or 'LPUSH', level_list(q, level), id)
+  if level > 0 then redis.call('ZADD', q.levels, level, level) end
 end
-local function remove_new(id, priority)
-  local level = tonumber(priority) or 0
-  redis.call('LREM', level_list(level), 0, id)
+-- Parks a PENDING id no claimer of this call can run in q's list for its type.
+local function push_waiting(q, id, task_type)
+  redis.call('LPUSH', q.waiting_prefix .. task_type, id)
+  redis.call('SADD', q.waiting_types, task_type)
 end
--- Takes a PENDING task's id out of whichever list holds it (its priority's new-work
--- list, the retry list, or its named queue): cancel and delete both need it.
+-- Takes a PENDING task's id out of whichever list of its queue holds it (its
+-- priority's new-work list, the retry list, its type's waiting list): cancel and
+-- delete both need it.
 local function unqueue_pending(t)
-  remove_new(t.id, t.priority)
-  redis.call('LREM', RETRY, 0, t.id)
-  if named_list(t.queue) then redis.call('LREM', named_list(t.queue), 0, t.id) end
+  local q = queue_of(t)
+  redis.call('LREM', level_list(q, t.priority), 0, t.id)
+  redis.call('LREM', q.retry, 0, t.id)
+  redis.call('LREM', q.waiting_prefix .. t.task_type, 0, t.id)
 end
 
 -- A JSON list with one more entry, by splicing text: no decode and re-encode of the
@@ -201,22 +228,19 @@ end
 -- Counter and worker-stat changes are summed per script call and written once, in
 -- finish(), before the events go out.
 local COUNTER_DELTA, STATS_DELTA = {}, {}
-local WAKE, NAMED_WAKE = 0, {}
--- Called for every id pushed onto a pending queue: one token wakes one idle worker.
-local function wake() WAKE = WAKE + 1 end
-local function wake_named(list) NAMED_WAKE[list] = (NAMED_WAKE[list] or 0) + 1 end
--- Where a task goes for another try, and the `queue` field it then has: its named
--- queue if it has one, else the retry queue.
-local function retry_target(t)
-  local named = named_list(t.queue)
-  if named then return named, t.queue end
-  return RETRY, 'retry'
+-- Called for every id pushed onto a pending list of queue q: one token wakes one
+-- idle claimer of that queue.
+local function wake(q) q.wake = q.wake + 1 end
+-- Pushes a task onto queue q's retry list (at the consuming end when `at_head`)
+-- and wakes a claimer.
+local function enqueue_retry(q, id, at_head)
+  redis.call(at_head and 'RPUSH' or 'LPUSH', q.retry, id)
+  wake(q)
 end
--- Pushes a task onto `list` (at the consuming end when `at_head`) and wakes a worker
--- of that list.
-local function enqueue(list, id, at_head)
-  redis.call(at_head and 'RPUSH' or 'LPUSH', list, id)
-  if list == PRIMARY or list == RETRY then wake() else wake_named(list) end
+-- Puts a task on queue q's new-work list of its priority and wakes a claimer.
+local function enqueue_new(q, id, priority, at_head)
+  push_new(q, id, priority, at_head)
+  wake(q)
 end
 local function count(state, delta) COUNTER_DELTA[state] = (COUNTER_DELTA[state] or 0) + delta end
 local function count_worker(worker, field)
@@ -270,6 +294,12 @@ local function move_state(t, new_state, fields)
     args[#args + 1] = NOW_ISO
   end
   for _, v in ipairs(fields or {}) do args[#args + 1] = v end
+  if t.queue_name == '' and string.sub(t.queue, 1, 6) == 'queue:' then
+    -- A task of the older named-queue scheme keeps its queue by name from now on.
+    t.queue_name = string.sub(t.queue, 7)
+    args[#args + 1] = 'queue_name'
+    args[#args + 1] = t.queue_name
+  end
   redis.call(unpack(args))
   -- Retention (docs/state-machine.md): a terminal task expires retention_s after it
   -- ended; one sent back from a terminal state (a DLQ retry) no longer expires.
@@ -320,9 +350,11 @@ local function snapshot()
     counter_key('CANCELLED'))
   local state_counts = {}
   for i, s in ipairs(STATES) do state_counts[s] = tonumber(counts[i]) or 0 end
+  -- The original four depths are the default queue's.
+  local q = queue_keys(DEFAULT_QUEUE)
   local primary = redis.call('LLEN', PRIMARY)
-  for _, level in ipairs(redis.call('ZRANGE', LEVELS, 0, -1)) do
-    primary = primary + redis.call('LLEN', level_list(tonumber(level)))
+  for _, level in ipairs(redis.call('ZRANGE', q.levels, 0, -1)) do
+    primary = primary + redis.call('LLEN', level_list(q, tonumber(level)))
   end
   return {
     primary = primary, retry = redis.call('LLEN', RETRY),
@@ -342,17 +374,14 @@ local function finish(events)
   for worker, per in pairs(STATS_DELTA) do
     for field, delta in pairs(per) do redis.call('HINCRBY', worker_stats_key(worker), field, delta) end
   end
-  if WAKE > 0 then
-    local tokens = {}
-    for i = 1, math.min(WAKE, WAKEUP_CAP) do tokens[i] = '1' end
-    redis.call('LPUSH', WAKEUP, unpack(tokens))
-    redis.call('LTRIM', WAKEUP, 0, WAKEUP_CAP - 1)
-  end
-  for list, n in pairs(NAMED_WAKE) do
-    local tokens = {}
-    for i = 1, math.min(n, WAKEUP_CAP) do tokens[i] = '1' end
-    redis.call('LPUSH', list .. ':wakeup', unpack(tokens))
-    redis.call('LTRIM', list .. ':wakeup', 0, WAKEUP_CAP - 1)
+  for _, q in pairs(QUEUES) do
+    if q.wake > 0 then
+      local tokens = {}
+      for i = 1, math.min(q.wake, WAKEUP_CAP) do tokens[i] = '1' end
+      redis.call('LPUSH', q.wakeup, unpack(tokens))
+      redis.call('LTRIM', q.wakeup, 0, WAKEUP_CAP - 1)
+      q.wake = 0
+    end
   end
   if #events == 0 then return end
   local depths, counts = snapshot()

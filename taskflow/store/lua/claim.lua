@@ -1,10 +1,17 @@
--- claim: a worker takes up to N tasks, PENDING -> ACTIVE, each under a lease.
--- The id moves from its queue into the worker's active set and the lease index in
--- this one step, so a worker that dies afterwards never loses it (the reaper
--- requeues it when the lease expires).
--- New work is taken by priority: the highest non-empty level first, FIFO within a
--- level; every Nth new-work claim (ARGV[11]; 0 = never) goes to the levels below
--- the highest in turn, so no level waits forever (docs/state-machine.md).
+-- claim: a claimer (one of our workers, or a remote worker) takes up to N tasks from
+-- the queues it consumes, PENDING -> ACTIVE, each under a lease. The id moves from
+-- its list into the worker's active set and the lease index in this one step, so a
+-- worker that dies afterwards never loses it (the reaper requeues it when the lease
+-- expires).
+-- Queues: each claim picks a queue by a golden-ratio draw with the weights as
+-- shares; paused queues (queues:paused) are skipped. Within a queue, new work is
+-- taken by priority: the highest non-empty level first, FIFO within a level; every
+-- Nth new-work claim (ARGV[11]; 0 = never) goes to the levels below the highest in
+-- turn, so no level waits forever; due retries get the retry ratio's share.
+-- Routing: a claimer that names the task types it runs never gets another type: an
+-- id of another type goes (still PENDING) to its queue's waiting list for that type,
+-- and a claimer that runs a waiting type takes from that list first
+-- (docs/state-machine.md, Queues).
 -- KEYS[1]  tasks:pending:primary
 -- ARGV[1]  key prefix
 -- ARGV[2]  worker_id
@@ -14,72 +21,171 @@
 -- ARGV[6..10] retry ratio: default, warning length, ratio at warning,
 --          critical length, ratio at critical (contract §2)
 -- ARGV[11] N: every Nth new-work claim serves a lower priority level
+-- ARGV[12] T: how many task types follow (0: the claimer runs any type)
+-- ARGV[13..12+T] the task types the claimer runs
+-- ARGV[13+T..] pairs of queue name, weight (none: the default queue alone)
 -- Returns  per claimed task {lease_token, task_id, task_type, retry_count, content,
 --          metadata}: what a worker needs to run it, not the whole hash (histories
 --          and timestamps stay in Redis; copying them out was a third of the claim)
 local worker, wanted, lease_ms, u = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local lower_every = tonumber(ARGV[11])
-local retry_len = redis.call('LLEN', RETRY)
-local ratio = tonumber(ARGV[6])
-if retry_len >= tonumber(ARGV[9]) then ratio = tonumber(ARGV[10])
-elseif retry_len >= tonumber(ARGV[7]) then ratio = tonumber(ARGV[8]) end
+local type_count = tonumber(ARGV[12]) or 0
+-- Ids of types this claimer cannot run that one call may set aside (the rest wait
+-- for the next call, so a call stays short however deep a queue is).
+local SET_ASIDE_MAX = 1000
+local runs = nil
+if type_count > 0 then
+  runs = {}
+  for i = 13, 12 + type_count do runs[ARGV[i]] = true end
+end
 
--- Levels that may hold new work, highest first; level 0 (the original list) last.
-local order = {}
-for i, level in ipairs(redis.call('ZREVRANGE', LEVELS, 0, -1)) do order[i] = tonumber(level) end
-order[#order + 1] = 0
--- Count of new-work claims, kept across calls (read only when levels are in use).
-local turn = nil
-local function pop_new()
-  local lower = false
+-- The queues to claim from, paused ones left out.
+local sources, total_weight = {}, 0
+local function add_source(name, weight)
+  local q = queue_keys(name)
+  if weight > 0 and redis.call('SISMEMBER', PAUSED_QUEUES, q.name) == 0 then
+    sources[#sources + 1] = { q = q, weight = weight }
+    total_weight = total_weight + weight
+  end
+end
+if #ARGV < 13 + type_count then add_source(DEFAULT_QUEUE, 1) end
+for i = 13 + type_count, #ARGV - 1, 2 do add_source(ARGV[i], tonumber(ARGV[i + 1]) or 1) end
+-- Whether this claimer may take a task: of a queue it consumes (not paused), of a
+-- type it runs.
+local consumed = {}
+for _, src in ipairs(sources) do consumed[src.q.name] = true end
+local function takes(t) return consumed[queue_of(t).name] and (not runs or runs[t.task_type]) end
+
+-- Per queue, read once when first drawn: its retry ratio and its priority levels.
+local drawn = {}
+local function prepare(src)
+  local q = src.q
+  drawn[#drawn + 1] = src
+  local retry_len = redis.call('LLEN', q.retry)
+  src.ratio = tonumber(ARGV[6])
+  if retry_len >= tonumber(ARGV[9]) then src.ratio = tonumber(ARGV[10])
+  elseif retry_len >= tonumber(ARGV[7]) then src.ratio = tonumber(ARGV[8]) end
+  -- Levels that may hold new work, highest first; level 0 (`primary`) last.
+  src.order = {}
+  for i, level in ipairs(redis.call('ZREVRANGE', q.levels, 0, -1)) do src.order[i] = tonumber(level) end
+  src.order[#src.order + 1] = 0
+end
+
+local function pop_new(src)
+  local q, order, lower = src.q, src.order, false
   if #order > 1 and lower_every > 0 then
-    turn = (turn or tonumber(redis.call('GET', LEVEL_TURN)) or 0) + 1
-    lower = turn % lower_every == 0
+    -- Count of new-work claims, kept across calls (read only when levels are in use).
+    src.turn = (src.turn or tonumber(redis.call('GET', q.level_turn)) or 0) + 1
+    lower = src.turn % lower_every == 0
   end
   while #order > 0 do
     local at = 1
-    if lower and #order > 1 then at = 2 + math.floor(turn / lower_every) % (#order - 1) end
+    if lower and #order > 1 then at = 2 + math.floor(src.turn / lower_every) % (#order - 1) end
     local level = order[at]
-    local id = redis.call('RPOP', level_list(level))
+    local id = redis.call('RPOP', level_list(q, level))
     if id then return id end
-    if level > 0 then redis.call('ZREM', LEVELS, level) end
+    if level > 0 then redis.call('ZREM', q.levels, level) end
     table.remove(order, at)
   end
   return nil
 end
 
-local out, events, taken = {}, {}, 0
+-- The next id of one queue and the list it came from (nil once the queue is empty).
+local function pop(src, draw)
+  if not src.order then prepare(src) end
+  local retry = src.q.retry
+  -- A golden-ratio sequence from one random start: over a batch the share of
+  -- reads that try the retry list first matches the ratio closely.
+  local retry_first = draw < src.ratio
+  local id
+  if retry_first then id = redis.call('RPOP', retry) end
+  if id then return id, 'retry' end
+  id = pop_new(src)
+  if id then return id, 'primary' end
+  if not retry_first then id = redis.call('RPOP', retry) end
+  if id then return id, 'retry' end
+  return nil
+end
+
+local out, events, taken, set_aside = {}, {}, 0, 0
 -- Lease tokens for the whole batch come from one INCRBY.
 local next_token = tonumber(redis.call('INCRBY', LEASE_SEQ, wanted)) - wanted
-local draw = u
-while taken < wanted do
-  -- A golden-ratio sequence from one random start: over a batch the share of
-  -- reads that try the retry queue first matches `ratio` closely.
-  draw = (draw + 0.6180339887498949) % 1
-  local retry_first = draw < ratio
-  local id, queue_name
-  if retry_first then id, queue_name = redis.call('RPOP', RETRY), 'retry' end
-  if not id then id, queue_name = pop_new(), 'primary' end
-  if not id and not retry_first then id, queue_name = redis.call('RPOP', RETRY), 'retry' end
-  if not id then break end
+
+-- Admits one popped id of queue q: the claimer takes it (true), or it is set aside
+-- in q's waiting list for its type, or dropped as a stale pointer (its hash gone or
+-- not PENDING).
+local function admit(id, list_name, q)
   local t = load_task(id)
-  -- An id whose hash is gone or not PENDING is a stale pointer: drop it.
-  if t and t.state == 'PENDING' then
-    next_token = next_token + 1
-    local token = string.format('%d', next_token)
-    move_state(t, 'ACTIVE', { 'worker_id', worker, 'lease_token', token, 'queue', queue_name })
-    local h = task_key(id)
-    redis.call('SADD', active_tasks_key(worker), id)
-    redis.call('ZADD', LEASES, NOW_MS + lease_ms, id)
-    events[#events + 1] = changed(t, 'PENDING', 'ACTIVE')
-    local input = redis.call('HMGET', h, 'content', 'metadata')
-    out[#out + 1] = { token, id, t.task_type, string.format('%d', t.retry_count),
-      input[1] or '', input[2] or '' }
-    taken = taken + 1
+  if not t or t.state ~= 'PENDING' then return false end
+  if runs and not runs[t.task_type] then
+    push_waiting(q, id, t.task_type)
+    set_aside = set_aside + 1
+    return false
+  end
+  next_token = next_token + 1
+  local token = string.format('%d', next_token)
+  move_state(t, 'ACTIVE', { 'worker_id', worker, 'lease_token', token, 'queue', list_name })
+  redis.call('SADD', active_tasks_key(worker), id)
+  redis.call('ZADD', LEASES, NOW_MS + lease_ms, id)
+  events[#events + 1] = changed(t, 'PENDING', 'ACTIVE')
+  local input = redis.call('HMGET', task_key(id), 'content', 'metadata')
+  out[#out + 1] = { token, id, t.task_type, string.format('%d', t.retry_count),
+    input[1] or '', input[2] or '' }
+  taken = taken + 1
+  return true
+end
+
+-- First the waiting lists of the types this claimer runs: they were set aside for
+-- a claimer like this one.
+if runs then
+  for _, src in ipairs(sources) do
+    local q = src.q
+    for _, task_type in ipairs(redis.call('SMEMBERS', q.waiting_types)) do
+      if taken >= wanted then break end
+      if runs[task_type] then
+        local list = q.waiting_prefix .. task_type
+        while taken < wanted do
+          local id = redis.call('RPOP', list)
+          if not id then
+            redis.call('SREM', q.waiting_types, task_type)
+            break
+          end
+          local t_queue = redis.call('HGET', task_key(id), 'queue')
+          admit(id, t_queue == 'retry' and 'retry' or 'primary', q)
+        end
+      end
+    end
   end
 end
--- Lists empty and room left: due first runs straight from tasks:scheduled (_claim_due.lua).
-if taken < wanted then taken = taken + claim_due(worker, wanted - taken, lease_ms, next_token, out, events) end
-if turn then redis.call('SET', LEVEL_TURN, turn) end
+
+local draw, pick = u, u
+while taken < wanted and #sources > 0 and set_aside < SET_ASIDE_MAX do
+  draw = (draw + 0.6180339887498949) % 1
+  -- The queue: the same low-discrepancy draw, with the weights as shares.
+  local at = 1
+  if #sources > 1 then
+    pick = (pick + 0.6180339887498949) % 1
+    local point, sum = pick * total_weight, 0
+    for i, src in ipairs(sources) do
+      sum = sum + src.weight
+      at = i
+      if point < sum then break end
+    end
+  end
+  local src = sources[at]
+  local id, list_name = pop(src, draw)
+  if id then
+    admit(id, list_name, src.q)
+  else
+    total_weight = total_weight - src.weight
+    table.remove(sources, at)
+  end
+end
+-- Lists empty and room left: due first runs straight from tasks:scheduled
+-- (_claim_due.lua), of the queues and types this claimer takes.
+if taken < wanted then taken = taken + claim_due(worker, wanted - taken, lease_ms, next_token, out, events, takes) end
+for _, src in ipairs(drawn) do
+  if src.turn then redis.call('SET', src.q.level_turn, src.turn) end
+end
 finish(events)
 return out

@@ -1,16 +1,15 @@
 -- create: add one or more tasks (each written by create_task, lua/_create_task.lua).
--- A task with no run time, or one already due by the server clock, is PENDING at the tail of tasks:pending:primary (priority 0)
--- or of its priority's list tasks:pending:primary:p{1..9}; one due
--- later is SCHEDULED in tasks:scheduled (score = due ms) until promote.lua moves
--- it to the primary queue (docs/state-machine.md).
--- A task of a remote worker's type goes to its named queue instead
--- (tasks:pending:queue:NAME), whatever its priority.
+-- A task with no run time, or one already due by the server clock, is PENDING at
+-- the tail of its queue's new-work list of its priority (default queue:
+-- tasks:pending:primary, tasks:pending:primary:p{1..9}; queue q:
+-- queues:q:pending:primary[:p{p}]); one due later is SCHEDULED in tasks:scheduled
+-- (score = due ms) until promote.lua moves it (docs/state-machine.md).
 -- KEYS[1]  tasks:pending:primary (routes the call in Redis Cluster)
 -- ARGV[1]  key prefix
 -- ARGV[2]  idempotency key TTL in seconds
 -- ARGV[3..] eleven values per task: task_id, task_type, content, metadata (JSON),
 --          max_retries, priority, idempotency_key ('' = none), payload ('' = none),
---          run time in unix ms ('' = at once), named queue ('' = none), retention in
+--          run time in unix ms ('' = at once), queue name ('' = default), retention in
 --          seconds (0 = forever)
 -- Returns  a flat list: task_id, created (1, or 0 when the idempotency key already
 --          named a task, whose id is returned instead), state
@@ -20,7 +19,7 @@ for i = 3, #ARGV, 11 do
   local id, task_type, content, metadata = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local max_retries, priority, idem, payload = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
   local run_ms = tonumber(ARGV[i + 8])
-  local queue = ARGV[i + 9] == '' and 'primary' or 'queue:' .. ARGV[i + 9]
+  local queue_name = ARGV[i + 9]
   local retention_s = tonumber(ARGV[i + 10]) or 0
   local existing = idem ~= '' and redis.call('GET', idempotency_key(idem))
   if existing and redis.call('EXISTS', task_key(existing)) == 1 then
@@ -29,7 +28,7 @@ for i = 3, #ARGV, 11 do
     out[#out + 1] = redis.call('HGET', task_key(existing), 'state')
   else
     local state = create_task(id, task_type, content, metadata, max_retries, priority, idem,
-      payload, run_ms, queue, idem_ttl, retention_s, events)
+      payload, run_ms, queue_name, idem_ttl, retention_s, events)
     out[#out + 1] = id
     out[#out + 1] = 1
     out[#out + 1] = state

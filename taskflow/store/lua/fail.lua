@@ -42,7 +42,7 @@ else
   fields[#fields + 1] = 'retry_after'
   fields[#fields + 1] = iso_ms(due)
   fields[#fields + 1] = 'queue'
-  fields[#fields + 1] = named_list(t.queue) and t.queue or 'retry'  -- a named queue stays
+  fields[#fields + 1] = 'retry'
   move_state(t, 'SCHEDULED', fields)
   redis.call('ZADD', SCHEDULED, due, id)
 end

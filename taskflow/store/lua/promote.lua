@@ -1,8 +1,7 @@
 -- promote: SCHEDULED tasks whose due time has come -> PENDING at the tail of the
--- list their `queue` field names: tasks:pending:retry for a retry (fail.lua sets
--- it), the new-work list of their priority for a task created with a run time
--- that never ran; a remote worker's task (named queue) back to that queue.
--- retry_count is untouched. Safe with several schedulers: each id
+-- list of their queue (queue_name) that their `queue` field names: the retry list
+-- for a retry (fail.lua sets it), the new-work list of their priority for a task
+-- created with a run time that never ran. retry_count is untouched. Safe with several schedulers: each id
 -- moves once. The ids leave tasks:scheduled and join their lists in one call per
 -- key, not one per task (a mass of due tasks is what this script meets).
 -- KEYS[1]  tasks:scheduled
@@ -19,22 +18,15 @@ local events, pushes, order = {}, {}, {}
 for _, id in ipairs(due) do
   local t = load_task(id)
   if t and t.state == 'SCHEDULED' then
-    local named = named_list(t.queue)
-    local first_run = t.queue == 'primary'
-    local list
-    if named then
-      move_state(t, 'PENDING', {})
-      list = named
-      wake_named(named)
-    else
-      move_state(t, 'PENDING', { 'queue', first_run and 'primary' or 'retry' })
-      list = first_run and level_list(t.priority) or RETRY
-      wake()
-    end
+    local q = queue_of(t)
+    local first_run = t.queue == 'primary' or string.sub(t.queue, 1, 6) == 'queue:'
+    move_state(t, 'PENDING', { 'queue', first_run and 'primary' or 'retry' })
+    local list = first_run and level_list(q, t.priority) or q.retry
+    wake(q)
     if not pushes[list] then
       pushes[list] = {}
       order[#order + 1] = list
-      if first_run and t.priority > 0 then redis.call('ZADD', LEVELS, t.priority, t.priority) end
+      if first_run and t.priority > 0 then redis.call('ZADD', q.levels, t.priority, t.priority) end
     end
     local ids = pushes[list]
     ids[#ids + 1] = id

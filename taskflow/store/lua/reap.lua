@@ -1,5 +1,5 @@
 -- reap: tasks whose lease expired (their worker died or hung) go back to work:
--- ACTIVE -> PENDING at the tail of tasks:pending:retry (or of its named queue), the lost attempt counted as
+-- ACTIVE -> PENDING at the tail of its queue's retry list, the lost attempt counted as
 -- a retry and recorded in error_history; with no retries left -> DLQ, so a task that
 -- kills every worker that runs it cannot loop forever. A task a client asked to
 -- cancel ends CANCELLED instead. Safe with several schedulers.
@@ -27,12 +27,11 @@ for _, id in ipairs(expired) do
       move_state(t, 'CANCELLED', fields)
       cancelled = cancelled + 1
     else
-      local list, queue = retry_target(t)
-      for _, v in ipairs({ 'retry_count', t.retry_count + 1, 'queue', queue }) do
+      for _, v in ipairs({ 'retry_count', t.retry_count + 1, 'queue', 'retry' }) do
         fields[#fields + 1] = v
       end
       move_state(t, 'PENDING', fields)
-      enqueue(list, id, false)
+      enqueue_retry(queue_of(t), id, false)
       requeued = requeued + 1
     end
     events[#events + 1] = changed(t, 'ACTIVE', new_state)

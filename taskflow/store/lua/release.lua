@@ -16,14 +16,9 @@ for i = #ARGV - 1, 2, -2 do
       move_state(t, 'CANCELLED', { 'lease_token', '' })
     else
       move_state(t, 'PENDING', { 'lease_token', '' })
-      -- RPUSH puts it at the consuming end: it is the next one taken.
-      local named = named_list(t.queue)
-      if named then
-        enqueue(named, t.id, true)
-      else
-        if t.queue == 'retry' then redis.call('RPUSH', RETRY, t.id) else push_new(t.id, t.priority, true) end
-        wake()
-      end
+      -- RPUSH puts it at the consuming end of its queue's list: the next one taken.
+      local q = queue_of(t)
+      if t.queue == 'retry' then enqueue_retry(q, t.id, true) else enqueue_new(q, t.id, t.priority, true) end
     end
     events[#events + 1] = changed(t, 'ACTIVE', t.state)
   end

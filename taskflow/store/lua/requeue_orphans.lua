@@ -1,39 +1,43 @@
--- requeue_orphans: PENDING tasks in no queue, and ACTIVE tasks under no lease, go to
--- the tail of the new-work list of their priority (a remote worker's task: of its
--- named queue). Our own transitions never leave such tasks; this repairs data
--- written by older versions or by hand. O(pending + active).
+-- requeue_orphans: PENDING tasks in no list of their queue, and ACTIVE tasks under
+-- no lease, go to the tail of their queue's new-work list of their priority. Our
+-- own transitions never leave such tasks; this repairs data written by older
+-- versions or by hand. O(pending + active).
 -- KEYS[1]  tasks:pending:primary
 -- ARGV[1]  key prefix
 -- Returns  {found, requeued}
 local queued = {}
-local lists = { PRIMARY, RETRY }
-for _, level in ipairs(redis.call('ZRANGE', LEVELS, 0, -1)) do
-  lists[#lists + 1] = level_list(tonumber(level))
-end
-for _, q in ipairs(lists) do
-  for _, id in ipairs(redis.call('LRANGE', q, 0, -1)) do queued[id] = true end
-end
-local events, found = {}, 0
--- Puts an orphan back in line: its named queue, or its priority's new-work list.
-local function requeue(id, queue_field, priority)
-  local named = named_list(queue_field)
-  if named then
-    enqueue(named, id, false)
-  else
-    push_new(id, priority)
-    wake()
+local names = redis.call('SMEMBERS', KNOWN_QUEUES)
+names[#names + 1] = DEFAULT_QUEUE
+for _, name in ipairs(names) do
+  local q = queue_keys(name)
+  local lists = { q.primary, q.retry }
+  for _, level in ipairs(redis.call('ZRANGE', q.levels, 0, -1)) do
+    lists[#lists + 1] = level_list(q, tonumber(level))
+  end
+  for _, task_type in ipairs(redis.call('SMEMBERS', q.waiting_types)) do
+    lists[#lists + 1] = q.waiting_prefix .. task_type
+  end
+  for _, list in ipairs(lists) do
+    for _, id in ipairs(redis.call('LRANGE', list, 0, -1)) do queued[id] = true end
   end
 end
+-- The older scheme's named lists (tasks:pending:queue:NAME) count as no list: their
+-- ids are requeued into their queue's lists here.
+local events, found = {}, 0
 for _, id in ipairs(redis.call('ZRANGE', state_index('PENDING'), 0, -1)) do
-  local queue = redis.call('HGET', task_key(id), 'queue') or ''
-  local named = named_list(queue)
-  if not queued[id] and not (named and redis.call('LPOS', named, id)) then
-    found = found + 1
-    if not named then
-      queue = 'primary'
-      redis.call('HSET', task_key(id), 'queue', queue)
+  if not queued[id] then
+    local t = load_task(id)
+    if t then
+      found = found + 1
+      local q = queue_of(t)
+      local fields = { 'queue', 'primary' }
+      if t.queue_name == '' and q.name ~= DEFAULT_QUEUE then
+        fields[#fields + 1] = 'queue_name'
+        fields[#fields + 1] = q.name
+      end
+      redis.call('HSET', task_key(id), unpack(fields))
+      enqueue_new(q, id, t.priority)
     end
-    requeue(id, queue, redis.call('HGET', task_key(id), 'priority'))
   end
 end
 for _, id in ipairs(redis.call('ZRANGE', state_index('ACTIVE'), 0, -1)) do
@@ -41,10 +45,9 @@ for _, id in ipairs(redis.call('ZRANGE', state_index('ACTIVE'), 0, -1)) do
     local t = load_task(id)
     if t then
       found = found + 1
-      local queue = named_list(t.queue) and t.queue or 'primary'
       release_hold(t)
-      move_state(t, 'PENDING', { 'queue', queue, 'lease_token', '' })
-      requeue(id, queue, t.priority)
+      move_state(t, 'PENDING', { 'queue', 'primary', 'lease_token', '' })
+      enqueue_new(queue_of(t), id, t.priority)
       events[#events + 1] = changed(t, 'ACTIVE', 'PENDING')
     end
   end

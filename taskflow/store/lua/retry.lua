@@ -1,5 +1,6 @@
 -- retry: manual retry of a FAILED or DLQ task -> PENDING at the tail of
--- tasks:pending:retry (contract §1; a task of a named queue goes back to it), optionally with retry_count reset to 0.
+-- its queue's retry list (default queue: tasks:pending:retry, contract §1),
+-- optionally with retry_count reset to 0.
 -- KEYS[1]  tasks:pending:retry
 -- ARGV[1]  key prefix
 -- ARGV[2]  task_id
@@ -15,13 +16,12 @@ if t.state == 'DLQ' then
   redis.call('DEL', dlq_task_key(id))
 end
 local old_state = t.state
-local list, queue = retry_target(t)
-local fields = { 'queue', queue, 'retry_after', '' }
+local fields = { 'queue', 'retry', 'retry_after', '' }
 if reset then
   fields[#fields + 1] = 'retry_count'
   fields[#fields + 1] = 0
 end
 move_state(t, 'PENDING', fields)
-enqueue(list, id, false)
+enqueue_retry(queue_of(t), id, false)
 finish({ changed(t, old_state, 'PENDING') })
 return 1

@@ -29,11 +29,12 @@ if want_task then
   end
   if not busy then
     local events = {}
-    -- A remote worker's type goes to its named queue: the route registered now
-    -- (workers:remote_task_types, mirrors keys.py), else the one stored.
-    local queue = 'primary'
+    -- A task goes to its schedule's named queue ('' = default); a remote worker's
+    -- type to the queue registered now (workers:remote_task_types, mirrors
+    -- keys.py), else the one stored.
+    local queue = ''
     if s[11] and s[11] ~= '' then
-      queue = 'queue:' .. (redis.call('HGET', key('workers:remote_task_types'), s[5]) or s[11])
+      queue = redis.call('HGET', key('workers:remote_task_types'), s[5]) or s[11]
     end
     create_task(task_id, s[5], s[6], s[7], s[8], s[9], '', '', nil, queue, 0,
       tonumber(s[10]) or 0, events)
