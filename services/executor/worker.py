@@ -386,6 +386,7 @@ class Worker:
                 "started_at": f"{self._started_at:.3f}",
                 "paused": int(self._is_paused()),
                 "in_flight": self.in_flight,
+                "queues": ",".join(self._queue_names),
             },
             ttl,
         )

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 from taskflow.store import NewTask, QueueName, StoreConfig, TaskQuery, TaskState, TaskStore
+from taskflow.store.queues import QueueAdmin
 
 
 async def test_queues_are_fifo(store: TaskStore) -> None:
@@ -95,3 +96,61 @@ async def test_requeue_orphans_repairs_foreign_data(store: TaskStore) -> None:
     assert await store.requeue_orphans() == (1, 1)
     assert await store.queue_heads(QueueName.PRIMARY) == [created.task_id]
     assert await store.requeue_orphans() == (0, 0)
+
+
+async def test_a_default_queue_task_sits_in_the_original_keys(store: TaskStore) -> None:
+    plain = await store.create(NewTask("echo", "x"))
+    mail = await store.create(NewTask("echo", "y", queue="emails"))
+    k = store.keys
+    assert await store.client.lrange("tasks:pending:primary", 0, -1) == [plain.task_id.encode()]
+    assert await store.client.hget(k.task(plain.task_id), "queue_name") is None
+    assert await store.client.lrange("queues:emails:pending:primary", 0, -1) == [
+        mail.task_id.encode()
+    ]
+    assert (await store.get(mail.task_id)).queue_name == "emails"
+    assert await store.client.smembers("queues:known") == {b"emails"}
+    # The original four depths stay the default queue's.
+    assert (await store.status()).queues.primary == 1
+
+
+async def test_a_paused_queue_is_skipped_until_resumed(store: TaskStore) -> None:
+    admin = QueueAdmin(store.client, store.keys)
+    both = [("default", 1), ("emails", 1)]
+    mail = await store.create(NewTask("echo", "m", queue="emails"))
+    plain = await store.create(NewTask("echo", "p"))
+    assert await admin.pause("emails") is True
+    assert await admin.pause("emails") is False
+    (first,) = await store.claim("w", 5, queues=both)
+    assert first.task_id == plain.task_id
+    assert await store.claim("w", 5, queues=both) == []
+    depths = {d.name: d for d in await admin.depths()}
+    assert depths["emails"].paused
+    assert depths["emails"].primary == 1
+    assert await admin.resume("emails") is True
+    (second,) = await store.claim("w", 5, queues=both)
+    assert second.task_id == mail.task_id
+
+
+async def test_waiting_lists_count_per_type_and_drain_for_a_claimer_that_runs_them(
+    store: TaskStore,
+) -> None:
+    admin = QueueAdmin(store.client, store.keys)
+    stray = await store.create_many([NewTask("resize", str(i), priority=i % 2) for i in range(3)])
+    await store.create(NewTask("echo", "e"))
+    (echo,) = await store.claim("w", 10, task_types=["echo"])
+    assert echo.content == "e"
+    (default,) = [d for d in await admin.depths() if d.name == "default"]
+    assert default.waiting == {"resize": 3}
+    assert default.primary == 0
+    assert await store.claim("w", 10, task_types=["echo"]) == []
+    resized = await store.claim("w", 10, task_types=["echo", "resize"])
+    assert sorted(c.task_id for c in resized) == sorted(c.task_id for c in stray)
+    assert (await store.status()).queues.dlq == 0
+
+
+async def test_weights_share_claims_between_queues(store: TaskStore) -> None:
+    await store.create_many([NewTask("echo", "d") for _ in range(100)])
+    await store.create_many([NewTask("echo", "m", queue="emails") for _ in range(100)])
+    claims = await store.claim("w", 80, queues=[("default", 3), ("emails", 1)])
+    from_default = sum(1 for c in claims if c.content == "d")
+    assert 58 <= from_default <= 62  # three in four, low-discrepancy draws
