@@ -17,6 +17,7 @@ from taskflow.provider import PROVIDER_SERVICE
 from taskflow.rpc import convert
 from taskflow.store.breaker import BreakerStatus, CircuitBreakerStore
 from taskflow.store.control import ExecutorControl
+from taskflow.store.queues import QueueAdmin
 from taskflow.store.rate_limit import RateLimiter
 from taskflow.store.workers import WorkerRecord, WorkerRegistry
 from taskflow.v1 import executor_service_pb2 as pb
@@ -39,6 +40,7 @@ class ExecutorServicer(ExecutorServiceServicer):
         self.control = control
         self.breakers = breakers
         self.limiter = limiter
+        self.queues = QueueAdmin(registry.client, registry.keys)
 
     async def GetExecutorStatus(
         self, request: pb.GetExecutorStatusRequest, context: Context
@@ -59,6 +61,14 @@ class ExecutorServicer(ExecutorServiceServicer):
     async def ResumeExecutor(self, request: pb.ResumeExecutorRequest, context: Context) -> Any:
         await self.control.resume()
         return pb.ResumeExecutorResponse(paused=False)
+
+    async def PauseQueue(self, request: pb.PauseQueueRequest, context: Context) -> Any:
+        changed = await self.queues.pause(request.name)
+        return pb.PauseQueueResponse(name=request.name, paused=True, changed=changed)
+
+    async def ResumeQueue(self, request: pb.ResumeQueueRequest, context: Context) -> Any:
+        changed = await self.queues.resume(request.name)
+        return pb.ResumeQueueResponse(name=request.name, paused=False, changed=changed)
 
     async def ResetCircuitBreaker(
         self, request: pb.ResetCircuitBreakerRequest, context: Context

@@ -45,8 +45,9 @@ Json = dict[str, Any]
 OpenWatch = Callable[[Metadata, str], aio.UnaryStreamCall[Any, monitor_pb.WatchQueuesResponse]]
 # Events a client may fall behind by before its backlog is replaced by a snapshot.
 CLIENT_BACKLOG = 1000
-# Events carry these absolute figures; the view takes them from each one.
-CARRIED = ("queue_depths", "state_counts", "retry_ratio")
+# Events carry these absolute figures; the view takes them from each one (the
+# named queues' depths come with snapshots only: as of the last one).
+CARRIED = ("queue_depths", "state_counts", "retry_ratio", "named_queues")
 
 
 @dataclass

@@ -7,7 +7,7 @@ Redis); timestamps are ISO 8601 strings, null when unset.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -177,7 +177,24 @@ def queue_status(reply: monitor_pb.GetQueueStatusResponse) -> Json:
         "queues": depths(reply.queues),
         "states": counts(reply.states),
         "retry_ratio": reply.retry_ratio,
+        "named_queues": named_queues(reply.named_queues),  # ours, an addition
     }
+
+
+def named_queues(queues: Iterable[monitor_pb.NamedQueueStatus]) -> list[Json]:
+    """Each named queue's depths, paused state and consuming workers."""
+    return [
+        {
+            "name": q.name,
+            "primary": q.primary,
+            "primary_by_priority": {str(p): n for p, n in sorted(q.primary_by_priority.items())},
+            "retry": q.retry,
+            "waiting": dict(sorted(q.waiting.items())),
+            "paused": q.paused,
+            "workers": list(q.workers),
+        }
+        for q in queues
+    ]
 
 
 # --- workers, executors, breaker, provider, health ----------------------------------

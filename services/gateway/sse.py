@@ -58,6 +58,7 @@ def queue_event(message: monitor_pb.WatchQueuesResponse) -> Json | None:
             "state_counts": shapes.counts(initial.state_counts),
             "retry_ratio": initial.retry_ratio,
             "timestamp": stamp,
+            "named_queues": shapes.named_queues(initial.named_queues),  # ours, an addition
         }
         if initial.missed_events:  # resumed too late: this snapshot replaces them
             event["missed_events"] = True

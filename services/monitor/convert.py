@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from google.protobuf import timestamp_pb2
@@ -11,6 +12,7 @@ from services.monitor.workers import WorkersView, WorkerView
 from taskflow.rpc import convert
 from taskflow.store import QueueStatus, TaskState
 from taskflow.store.events import EventKind, QueueEvent
+from taskflow.store.queues import NamedQueueDepths
 from taskflow.store.series import MinutePoint
 from taskflow.v1 import enums_pb2
 from taskflow.v1 import monitor_service_pb2 as pb
@@ -24,7 +26,11 @@ def now() -> timestamp_pb2.Timestamp | None:
 
 
 def initial(
-    status: QueueStatus, event_id: str = "", *, missed_events: bool = False
+    status: QueueStatus,
+    event_id: str = "",
+    *,
+    missed_events: bool = False,
+    queues: Sequence[NamedQueueDepths] = (),
 ) -> pb.WatchQueuesResponse:
     return pb.WatchQueuesResponse(
         timestamp=now(),
@@ -33,9 +39,25 @@ def initial(
             state_counts=convert.state_counts_to_proto(status.states),
             retry_ratio=status.retry_ratio,
             missed_events=missed_events,
+            named_queues=named_queues(queues),
         ),
         event_id=event_id,
     )
+
+
+def named_queues(queues: Sequence[NamedQueueDepths]) -> list[pb.NamedQueueStatus]:
+    return [
+        pb.NamedQueueStatus(
+            name=q.name,
+            primary=q.primary,
+            primary_by_priority=q.primary_by_priority,
+            retry=q.retry,
+            waiting=q.waiting,
+            paused=q.paused,
+            workers=q.workers,
+        )
+        for q in queues
+    ]
 
 
 def heartbeat(event_id: str = "") -> pb.WatchQueuesResponse:

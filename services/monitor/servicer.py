@@ -23,6 +23,7 @@ from taskflow.store.breaker import CircuitBreakerStore
 from taskflow.store.connection import ping, pool_stats
 from taskflow.store.event_stream import parse_id
 from taskflow.store.events import EventKind, QueueEvent
+from taskflow.store.queues import QueueAdmin
 from taskflow.store.series import read_series
 from taskflow.store.task_logs import MAX_PAGE, TaskLogs
 from taskflow.store.workers import WorkerRegistry
@@ -57,6 +58,7 @@ class MonitorServicer(MonitorServiceServicer):
         self.hub = hub
         self.workers = WorkerRegistry(store.client, store.keys)
         self.logs = TaskLogs(store)
+        self.queues = QueueAdmin(store.client, store.keys)
         self.breakers = breakers
         self.provider = provider
         self.stale_after_s = stale_after_s
@@ -68,6 +70,7 @@ class MonitorServicer(MonitorServiceServicer):
             states=convert.state_counts_to_proto(status.states),
             retry_ratio=status.retry_ratio,
             timestamp=messages.now(),
+            named_queues=messages.named_queues(await self.queues.depths()),
         )
 
     async def WatchQueues(
@@ -116,7 +119,12 @@ class MonitorServicer(MonitorServiceServicer):
         """The counts now, and the newest event id they include (read first: an event
         landing between the two is sent again on resume, never lost)."""
         event_id = await self.hub.latest_id()
-        return messages.initial(await self.store.status(), event_id, missed_events=missed_events)
+        return messages.initial(
+            await self.store.status(),
+            event_id,
+            missed_events=missed_events,
+            queues=await self.queues.depths(),
+        )
 
     def _queue_event(self, event: QueueEvent) -> pb.WatchQueuesResponse:
         ratio = self.store.config.retry_ratio.for_length(event.queue_depths.retry)

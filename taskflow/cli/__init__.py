@@ -5,7 +5,18 @@ from __future__ import annotations
 
 import typer
 
-from taskflow.cli import control, events, logs, schedules, status, submit, system, tasks, types
+from taskflow.cli import (
+    control,
+    events,
+    logs,
+    queues,
+    schedules,
+    status,
+    submit,
+    system,
+    tasks,
+    types,
+)
 
 app = typer.Typer(help="AsyncTaskFlow: distributed task processing.", no_args_is_help=True)
 for command in (
@@ -17,7 +28,6 @@ for command in (
     system.gateway,
     submit.submit,
     status.status,
-    status.queues,
     status.workers,
     control.pause,
     control.resume,
@@ -30,6 +40,7 @@ for command in (
     app.command()(command)
 app.add_typer(tasks.app, name="tasks")
 app.add_typer(schedules.app, name="schedules")
+app.add_typer(queues.app, name="queues")
 
 
 def main() -> None:

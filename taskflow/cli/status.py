@@ -1,4 +1,4 @@
-"""Read commands on the whole system: `status`, `queues`, `workers`."""
+"""Read commands on the whole system: `status`, `workers` (`queues`: queues.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import typer
 from rich.live import Live
 
 from taskflow.cli.common import JsonOption, as_dict, out, print_json, run
-from taskflow.cli.status_view import Snapshot, queue_table, render, state_table, workers_table
+from taskflow.cli.status_view import Snapshot, render, workers_table
 from taskflow.client import Clients
 from taskflow.v1 import executor_service_pb2, monitor_service_pb2
 
@@ -41,20 +41,6 @@ def status(
             while True:
                 await asyncio.sleep(watch)
                 live.update(render(await _snapshot(clients)), refresh=True)
-
-    run(command)
-
-
-def queues(json: JsonOption = False) -> None:
-    """Queue depths and task counts by state."""
-
-    async def command(clients: Clients) -> None:
-        request = monitor_service_pb2.GetQueueStatusRequest()
-        answer = await clients.monitor.GetQueueStatus(request, metadata=clients.metadata)
-        if json:
-            print_json(answer)
-        else:
-            out.print(queue_table(answer), state_table(answer))
 
     run(command)
 

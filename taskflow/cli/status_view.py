@@ -27,7 +27,8 @@ class Snapshot:
 
 def render(snapshot: Snapshot) -> RenderableType:
     parts: list[RenderableType] = [pause_line(snapshot.paused)]
-    parts += [queue_table(snapshot.queues), state_table(snapshot.queues)]
+    parts += [queue_table(snapshot.queues), named_queue_table(snapshot.queues)]
+    parts.append(state_table(snapshot.queues))
     parts.append(workers_table(snapshot.workers))
     return Group(*parts)
 
@@ -51,6 +52,28 @@ def queue_table(status: monitor_service_pb2.GetQueueStatusResponse) -> Table:
     for queue in QUEUES:
         table.add_row(queue, str(getattr(status.queues, queue)))
     table.caption = f"retry ratio {status.retry_ratio:g}"
+    return table
+
+
+def named_queue_table(status: monitor_service_pb2.GetQueueStatusResponse) -> Table:
+    """One row per named queue: its depths, waiting tasks per type, pause, workers."""
+    table = Table(title="Named queues", title_justify="left")
+    for column in ("queue", "primary", "retry", "waiting", "state", "workers"):
+        table.add_column(column, justify="right" if column in ("primary", "retry") else "left")
+    for queue in status.named_queues:
+        levels = ", ".join(f"p{p}: {n}" for p, n in sorted(queue.primary_by_priority.items()))
+        waiting = ", ".join(f"{t}: {n}" for t, n in sorted(queue.waiting.items()))
+        table.add_row(
+            Text(queue.name, style="bold"),
+            f"{queue.primary} ({levels})"
+            if len(queue.primary_by_priority) > 1
+            else str(queue.primary),
+            str(queue.retry),
+            Text(waiting, style="yellow") if waiting else "",
+            Text("PAUSED", style="bold yellow") if queue.paused else Text("active", style="green"),
+            str(len(queue.workers)),
+        )
+    table.caption = "waiting: PENDING tasks no running worker of the queue has a handler for"
     return table
 
 

@@ -127,6 +127,8 @@ async def test_every_api_call_with_the_token_succeeds(http: httpx.AsyncClient) -
     for action in ("pause", "resume", "trigger"):
         await call("POST", f"{one}/{action}", json={})
     await call("DELETE", one)
+    for action in ("pause", "resume"):
+        await call("POST", f"/api/v1/queues/emails/{action}", json={})
     followed = await call("POST", "/api/v1/tasks", json={"task_type": "echo"})
     await call("GET", f"/api/v1/tasks/{followed['task_id']}/logs")
     async with http.stream(
@@ -147,6 +149,8 @@ async def test_every_api_call_with_the_token_succeeds(http: httpx.AsyncClient) -
         ("GET", "/api/v1/tasks/{task_id}/logs"),
         ("GET", "/api/v1/queues/status/stream"),
         ("GET", "/api/v1/queues/{queue_name}/tasks"),
+        ("POST", "/api/v1/queues/{name}/pause"),
+        ("POST", "/api/v1/queues/{name}/resume"),
         ("POST", "/api/v1/schedules"),
         ("GET", "/api/v1/schedules"),
         *(

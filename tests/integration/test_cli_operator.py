@@ -9,6 +9,7 @@ import json
 
 from redis.asyncio import Redis
 
+from taskflow.store import TaskState, TaskStore
 from tests.support.cli import services, start, taskflow
 from tests.support.waiting import eventually
 
@@ -176,3 +177,35 @@ async def test_types_lists_the_registered_task_types(redis_url: str, redis_clien
     assert table.code == 0
     assert "summarize" in table.out
     assert "echo" in table.out
+
+
+async def test_one_queue_paused_and_resumed_from_the_cli(
+    redis_url: str, redis_client: Redis
+) -> None:
+    async with services(redis_url, redis_client) as env:
+        paused = await taskflow("queues", "pause", "default", env=env)
+        again = await taskflow("queues", "pause", "default", env=env)
+        held = await taskflow("submit", "--type", "echo", "--no-wait", "held", env=env)
+        table = await taskflow("queues", env=env)
+        status = await taskflow("status", env=env)
+        listed = json.loads((await taskflow("queues", "--json", env=env)).out)
+        bad = await taskflow("queues", "pause", "Not A Queue", env=env)
+        resumed = await taskflow("queues", "resume", "default", env=env)
+        store = TaskStore(redis_client)
+        task_id = held.out.split()[0]
+
+        async def done() -> bool:
+            return (await store.get(task_id)).state is TaskState.COMPLETED
+
+        await eventually(done, what="the held task run once its queue resumed")
+    assert paused.code == 0, paused.err
+    assert "Paused queue default" in paused.err
+    assert "paused already" in again.err
+    assert "Named queues" in table.out
+    assert "PAUSED" in table.out
+    assert "PAUSED" in status.out
+    (default,) = [q for q in listed["named_queues"] if q["name"] == "default"]
+    assert default["paused"] is True
+    assert default["primary"] == "1"
+    assert bad.code == 2, bad.err
+    assert resumed.code == 0, resumed.err

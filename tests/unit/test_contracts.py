@@ -51,6 +51,8 @@ CONTRACT_ROUTES = {
     ("GET", "/api/v1/tasks/{task_id}/events"): "MonitorService.WatchTask",
     ("GET", "/api/v1/executors/status"): "ExecutorService.GetExecutorStatus",
     ("POST", "/api/v1/executors/pause"): "ExecutorService.PauseExecutor",
+    ("POST", "/api/v1/queues/{name}/pause"): "ExecutorService.PauseQueue",
+    ("POST", "/api/v1/queues/{name}/resume"): "ExecutorService.ResumeQueue",
     ("POST", "/api/v1/executors/resume"): "ExecutorService.ResumeExecutor",
     ("GET", "/api/v1/openrouter/rate-limit"): "ExecutorService.GetRateLimitStatus",
     ("POST", "/api/v1/tasks/{task_id}/cancel"): "SchedulerService.CancelTask",

@@ -82,7 +82,10 @@ class CreateTaskBody(BaseModel):
         le=MAX_DELAY,
         description='Run this long after creation: seconds, "600s" or ISO 8601 ("PT10M").',
     )
-    queue: str = Field(default="", description='Queue of the task ("default").')
+    queue: str = Field(
+        default="",
+        description="Named queue of the task ([a-z0-9_-]{1,64}); empty: its task type's queue.",
+    )
     retention: timedelta | None = Field(
         default=None,
         le=MAX_DELAY,

@@ -1,0 +1,61 @@
+"""`taskflow queues`: depths of every queue; `queues pause NAME` and `queues resume
+NAME` stop and restart claiming from one named queue (docs/state-machine.md)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from taskflow.cli.common import JsonOption, console, out, print_json, run
+from taskflow.cli.status_view import named_queue_table, queue_table, state_table
+from taskflow.client import Clients
+from taskflow.v1 import executor_service_pb2, monitor_service_pb2
+
+app = typer.Typer(help="Queue depths; pause and resume one named queue.")
+QueueArgument = Annotated[str, typer.Argument(help='A queue name, e.g. "default" or "emails".')]
+
+
+@app.callback(invoke_without_command=True)
+def queues(ctx: typer.Context, json: JsonOption = False) -> None:
+    """Queue depths (the original four, then each named queue) and task counts."""
+    if ctx.invoked_subcommand is not None:
+        return
+
+    async def command(clients: Clients) -> None:
+        request = monitor_service_pb2.GetQueueStatusRequest()
+        answer = await clients.monitor.GetQueueStatus(request, metadata=clients.metadata)
+        if json:
+            print_json(answer)
+        else:
+            out.print(queue_table(answer), named_queue_table(answer), state_table(answer))
+
+    run(command)
+
+
+@app.command()
+def pause(name: QueueArgument) -> None:
+    """Stop every worker claiming tasks of queue NAME; running tasks finish."""
+
+    async def command(clients: Clients) -> bool:
+        request = executor_service_pb2.PauseQueueRequest(name=name)
+        answer = await clients.executor.PauseQueue(request, metadata=clients.metadata)
+        return answer.changed
+
+    changed = run(command)
+    already = "" if changed else " (it was paused already)"
+    console.print(f"Paused queue {name}{already}: nothing of it is claimed until resumed.")
+
+
+@app.command()
+def resume(name: QueueArgument) -> None:
+    """Let the workers claim tasks of queue NAME again."""
+
+    async def command(clients: Clients) -> bool:
+        request = executor_service_pb2.ResumeQueueRequest(name=name)
+        answer = await clients.executor.ResumeQueue(request, metadata=clients.metadata)
+        return answer.changed
+
+    changed = run(command)
+    already = "" if changed else " (it was not paused)"
+    console.print(f"Resumed queue {name}{already}.")
