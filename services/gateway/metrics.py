@@ -50,6 +50,29 @@ class GatewayMetrics:
         self.queue_depth = Gauge(
             "taskflow_queue_depth", "Task ids in each queue", ["queue"], registry=self.registry
         )
+        # Named queues (docs/state-machine.md, Queues): label values are queue names
+        # and task types, both bounded by what the deployment declares.
+        self.named_depth = Gauge(
+            "taskflow_named_queue_depth",
+            "Task ids waiting in each named queue, by list (primary: new work, all "
+            "priorities; retry; waiting: no running worker of the queue can run them)",
+            ["queue", "list"],
+            registry=self.registry,
+        )
+        self.named_waiting = Gauge(
+            "taskflow_named_queue_waiting",
+            "PENDING tasks of a type no running worker of the queue can run",
+            ["queue", "task_type"],
+            registry=self.registry,
+        )
+        self.named_paused = Gauge(
+            "taskflow_named_queue_paused", "1 while a named queue is paused", ["queue"],
+            registry=self.registry,
+        )  # fmt: skip
+        self.named_workers = Gauge(
+            "taskflow_named_queue_workers", "Live workers consuming a named queue", ["queue"],
+            registry=self.registry,
+        )  # fmt: skip
         self.monitor_up = Gauge(
             "taskflow_gateway_monitor_up",
             "1 when the last scrape could read the queue status from MonitorService",
@@ -68,6 +91,16 @@ class GatewayMetrics:
             self.tasks.labels(state=state).set(count)
         for queue, depth in shapes.depths(reply.queues).items():
             self.queue_depth.labels(queue=queue).set(depth)
+        self.named_waiting.clear()  # a type's list that emptied leaves no stale series
+        for named in reply.named_queues:
+            lists = {"primary": named.primary, "retry": named.retry, "waiting": 0}
+            for task_type, depth in named.waiting.items():
+                lists["waiting"] += depth
+                self.named_waiting.labels(queue=named.name, task_type=task_type).set(depth)
+            for name, depth in lists.items():
+                self.named_depth.labels(queue=named.name, list=name).set(depth)
+            self.named_paused.labels(queue=named.name).set(int(named.paused))
+            self.named_workers.labels(queue=named.name).set(len(named.workers))
 
 
 class MetricsMiddleware:

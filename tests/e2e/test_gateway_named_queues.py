@@ -1,6 +1,7 @@
 """Named queues through the gateway: a task created in a queue no executor consumes
 waits there, visible per queue in /api/v1/queues/status (an addition beside the
-original four depths); pause and resume are proto routes the transcoder serves."""
+original four depths, and in /metrics); pause and resume are proto routes the
+transcoder serves."""
 
 from __future__ import annotations
 
@@ -44,6 +45,10 @@ async def test_queue_depths_pause_and_resume_over_rest(http: httpx.AsyncClient) 
         assert (await named(http))["default"]["paused"] is True
         task = (await http.get(f"/api/v1/tasks/{held}")).json()
         assert task["state"] == "PENDING"
+        metrics = (await http.get("/metrics")).text
+        assert 'taskflow_named_queue_paused{queue="default"} 1.0' in metrics
+        assert 'taskflow_named_queue_depth{list="primary",queue="emails"} 1.0' in metrics
+        assert 'taskflow_named_queue_workers{queue="default"} 1.0' in metrics
     finally:
         resumed = await http.post("/api/v1/queues/default/resume", json={})
         assert resumed.json() == {"name": "default", "paused": False, "changed": True}
