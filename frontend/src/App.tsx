@@ -1,5 +1,6 @@
 // The shell: header, tabs, connection badge, the token prompt, and the page of the
-// current hash route (#/dashboard, #/history, #/cleanup, #/new, #/schedules).
+// current hash route (#/dashboard, #/history, #/cleanup, #/new, #/schedules,
+// #/workers, #/queues).
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { ConnectionBadge } from './components/ConnectionBadge';
 import { PauseBanner } from './components/PauseBanner';
@@ -9,6 +10,7 @@ import { formatClock } from './format';
 import { useLiveState } from './live/store';
 import { DashboardPage } from './pages/DashboardPage';
 import { NewTaskPage } from './pages/NewTaskPage';
+import { QueuesPage } from './pages/QueuesPage';
 import { SchedulesPage } from './pages/SchedulesPage';
 import { TasksCleanupPage } from './pages/TasksCleanupPage';
 import { TasksHistoryPage } from './pages/TasksHistoryPage';
@@ -22,6 +24,7 @@ export const TABS = [
   { id: 'cleanup', label: 'Tasks Cleanup' },
   { id: 'new', label: 'New Task' },
   { id: 'workers', label: 'Workers' },
+  { id: 'queues', label: 'Queues' },
   { id: 'schedules', label: 'Schedules' },
 ] as const;
 type TabId = (typeof TABS)[number]['id'];
@@ -168,6 +171,7 @@ export function App({ services, stream }: { services: Services; stream?: QueueSt
         {route.tab === 'schedules' && <SchedulesPage />}
         {route.tab === 'new' && <NewTaskPage />}
         {route.tab === 'workers' && <WorkersPage workerId={route.params.get('id') ?? ''} />}
+        {route.tab === 'queues' && <QueuesPage />}
       </main>
       {askToken && <TokenDialog onSubmit={answerToken} />}
     </ServicesContext.Provider>

@@ -87,3 +87,7 @@ def test_the_dashboard_asks_for_the_token_a_gateway_needs(
         run_spec("token", gateway.base_url, {"TASKFLOW_API_TOKEN": token})
     finally:
         stop(gateway)
+
+
+def test_the_queues_page_pauses_and_resumes_a_queue(live: Stack) -> None:
+    run_spec("queues", live.base_url)

@@ -204,6 +204,17 @@ export class ApiClient {
     return asJson(await this.request('POST', '/api/v1/executors/resume', { json: {} })).paused === true;
   }
 
+  /** Stops claims from one named queue; the answer says whether it is paused now. */
+  async pauseQueue(name: string): Promise<boolean> {
+    const path = `/api/v1/queues/${encodeURIComponent(name)}/pause`;
+    return asJson(await this.request('POST', path, { json: {} })).paused === true;
+  }
+
+  async resumeQueue(name: string): Promise<boolean> {
+    const path = `/api/v1/queues/${encodeURIComponent(name)}/resume`;
+    return asJson(await this.request('POST', path, { json: {} })).paused === true;
+  }
+
   async resetCircuitBreaker(): Promise<BreakerActionResult> {
     const body = asJson(await this.request('POST', '/api/v1/workers/reset-circuit-breaker', { json: {} }));
     return { message: str(body.message, 'Circuit breaker reset'), count: num(body.successful_resets) };

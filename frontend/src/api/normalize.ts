@@ -6,6 +6,7 @@ import {
   TASK_STATES,
   type ProviderDay,
   type ProviderStatus,
+  type NamedQueue,
   type QueueDepths,
   type QueueStatus,
   type StateCounts,
@@ -99,7 +100,26 @@ export function queueStatus(value: unknown): QueueStatus {
     queues: queueDepths(body.queues ?? body.queue_depths) ?? emptyDepths(),
     states: stateCounts(body.states ?? body.state_counts) ?? emptyCounts(),
     retry_ratio: num(body.retry_ratio),
+    named_queues: namedQueues(body.named_queues),
   };
+}
+
+export function namedQueues(value: unknown): NamedQueue[] {
+  if (!Array.isArray(value)) return [];
+  return value.filter(isObject).map((raw) => ({
+    name: str(raw.name),
+    primary: num(raw.primary),
+    primary_by_priority: numbers(raw.primary_by_priority),
+    retry: num(raw.retry),
+    waiting: numbers(raw.waiting),
+    paused: raw.paused === true,
+    workers: Array.isArray(raw.workers) ? raw.workers.map((w) => str(w)) : [],
+  }));
+}
+
+function numbers(value: unknown): Record<string, number> {
+  if (!isObject(value)) return {};
+  return Object.fromEntries(Object.entries(value).map(([key, n]) => [key, num(n)]));
 }
 
 function lower(value: unknown, prefix: string): string {

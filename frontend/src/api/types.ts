@@ -14,6 +14,22 @@ export interface QueueStatus {
   queues: QueueDepths;
   states: StateCounts;
   retry_ratio: number;
+  /** Every named queue (ours, an addition): `default` first. */
+  named_queues?: NamedQueue[];
+}
+
+/** One named queue: its depths, whether claims skip it, the workers consuming it. */
+export interface NamedQueue {
+  name: string;
+  /** New work waiting, all priority levels together. */
+  primary: number;
+  /** New work per priority level, only levels that hold some. */
+  primary_by_priority: Record<string, number>;
+  retry: number;
+  /** PENDING tasks per type that no running worker of the queue can run. */
+  waiting: Record<string, number>;
+  paused: boolean;
+  workers: string[];
 }
 
 export interface ErrorRecord {
