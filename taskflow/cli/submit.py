@@ -42,14 +42,19 @@ def submit(
     run_at: Annotated[
         str | None, typer.Option("--at", help="Run at this ISO 8601 time (local if no zone).")
     ] = None,
+    queue: Annotated[
+        str, typer.Option(help="Named queue to put it in (default: its type's queue).")
+    ] = "",
 ) -> None:
     """Submit a task and (by default) follow it live to its result."""
     if pdf is None and task_type is None and text is None:
         fail("give a text to summarize, --pdf FILE, or --type TYPE", Exit.BAD_INPUT)
     when = _run_time(run_in, run_at, pdf)
+    if queue and pdf is not None:
+        raise typer.BadParameter("--queue does not apply to --pdf")
 
     async def command(clients: Clients) -> int:
-        task_id = await _create(clients, text, pdf, issue_date, task_type, when)
+        task_id = await _create(clients, text, pdf, issue_date, task_type, when, queue)
         typer.echo(task_id)
         return await _follow(clients, task_id) if wait else Exit.OK
 
@@ -80,6 +85,7 @@ async def _create(
     issue_date: str,
     task_type: str | None,
     when: datetime | None = None,
+    queue: str = "",
 ) -> str:
     md = clients.metadata
     if pdf is not None:
@@ -87,9 +93,9 @@ async def _create(
             pdf=await asyncio.to_thread(pdf.read_bytes), filename=pdf.name, issue_date=issue_date
         )
         return (await clients.scheduler.CreatePdfxtractTask(request, metadata=md)).task_id
-    if task_type is not None or when is not None:
+    if task_type is not None or when is not None or queue:
         generic = scheduler_service_pb2.CreateTaskRequest(
-            task_type=task_type or "summarize", content=text or ""
+            task_type=task_type or "summarize", content=text or "", queue=queue
         )
         if when is not None:
             generic.run_at.FromDatetime(when)

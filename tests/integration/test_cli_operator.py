@@ -186,6 +186,9 @@ async def test_one_queue_paused_and_resumed_from_the_cli(
         paused = await taskflow("queues", "pause", "default", env=env)
         again = await taskflow("queues", "pause", "default", env=env)
         held = await taskflow("submit", "--type", "echo", "--no-wait", "held", env=env)
+        parked = await taskflow(
+            "submit", "--type", "echo", "--queue", "emails", "--no-wait", "parked", env=env
+        )
         table = await taskflow("queues", env=env)
         status = await taskflow("status", env=env)
         listed = json.loads((await taskflow("queues", "--json", env=env)).out)
@@ -207,5 +210,8 @@ async def test_one_queue_paused_and_resumed_from_the_cli(
     (default,) = [q for q in listed["named_queues"] if q["name"] == "default"]
     assert default["paused"] is True
     assert default["primary"] == "1"
+    (emails,) = [q for q in listed["named_queues"] if q["name"] == "emails"]
+    assert emails["primary"] == "1"
+    assert parked.code == 0, parked.err
     assert bad.code == 2, bad.err
     assert resumed.code == 0, resumed.err
