@@ -40,6 +40,7 @@ it('drills down from the list to a worker, its running task and its failures', a
 
   const facts = page.locator('dl[aria-label="Worker facts"]');
   await facts.getByText(worker.hostname).waitFor();
+  await facts.getByText('default', { exact: true }).waitFor(); // the queue it consumes
   const running = page.getByRole('list', { name: 'Running tasks' });
   await running.getByRole('link', { name: sleepy.slice(0, 8) }).waitFor();
   const elapsed = running.getByTestId('elapsed');

@@ -65,12 +65,16 @@ function WorkerDrillDown({ worker }: { worker: WorkerDetail }) {
       .sort((a, b) => (parseTime(b.updated_at)?.getTime() ?? 0) - (parseTime(a.updated_at)?.getTime() ?? 0))
       .slice(0, 10);
   }, 10_000);
+  const consumed = usePolling(async (signal) => {
+    const queues = (await client.queueStatus(signal)).named_queues ?? [];
+    return queues.filter((queue) => queue.workers.includes(worker.worker_id)).map((queue) => queue.name);
+  }, 10_000);
   const started = parseTime(worker.started_at)?.getTime();
   const facts: [string, string][] = [
     ['Host', worker.hostname || 'unknown'],
     ['PID', worker.pid ? String(worker.pid) : 'unknown'],
     ['Concurrency', `${worker.concurrency} slots, ${worker.active_task_ids.length} busy`],
-    ['Queues', 'primary and retry (shared by every worker)'],
+    ['Queues', consumed.data ? consumed.data.join(', ') || 'none' : '…'],
     ['Started', started ? `${formatDateTime(worker.started_at)} (up ${elapsed(worker.started_at, now)})` : 'unknown'],
     ['Last heartbeat', formatDateTime(worker.last_seen)],
     ['Done / failed', `${worker.success_count} / ${worker.failure_count}`],
