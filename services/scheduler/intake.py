@@ -18,7 +18,6 @@ from taskflow.store import NewTask
 from taskflow.store.keys import DEFAULT_QUEUE
 from taskflow.store.tasks import check_queue_name
 from taskflow.tasks import validate_input
-from taskflow.tasks.registry import task_type
 from taskflow.tasks.registry import task_type as task_type_of
 
 MAX_METADATA_BYTES = 64 * 1024
@@ -111,7 +110,7 @@ class Intake:
             if retention < timedelta(0):
                 raise InvalidInput("retention must not be negative")
             return int(retention.total_seconds())
-        kind = task_type(name).retention_s if local else None
+        kind = task_type_of(name).retention_s if local else None
         return self.limits.default_retention_s if kind is None else kind
 
     def summarize(self, content: str, *, idempotency_key: str = "") -> NewTask:

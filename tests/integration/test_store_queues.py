@@ -146,6 +146,11 @@ async def test_waiting_lists_count_per_type_and_drain_for_a_claimer_that_runs_th
     resized = await store.claim("w", 10, task_types=["echo", "resize"])
     assert sorted(c.task_id for c in resized) == sorted(c.task_id for c in stray)
     assert (await store.status()).queues.dlq == 0
+    # A claimer naming no types runs any: it takes what waits too.
+    thumb = await store.create(NewTask("thumbnail", "t"))
+    assert await store.claim("w", 10, task_types=["echo"]) == []
+    (taken,) = await store.claim("w", 10)
+    assert taken.task_id == thumb.task_id
 
 
 async def test_weights_share_claims_between_queues(store: TaskStore) -> None:

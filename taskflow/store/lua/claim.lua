@@ -135,24 +135,23 @@ local function admit(id, list_name, q)
   return true
 end
 
--- First the waiting lists of the types this claimer runs: they were set aside for
--- a claimer like this one.
-if runs then
-  for _, src in ipairs(sources) do
-    local q = src.q
-    for _, task_type in ipairs(redis.call('SMEMBERS', q.waiting_types)) do
-      if taken >= wanted then break end
-      if runs[task_type] then
-        local list = q.waiting_prefix .. task_type
-        while taken < wanted do
-          local id = redis.call('RPOP', list)
-          if not id then
-            redis.call('SREM', q.waiting_types, task_type)
-            break
-          end
-          local t_queue = redis.call('HGET', task_key(id), 'queue')
-          admit(id, t_queue == 'retry' and 'retry' or 'primary', q)
+-- First the waiting lists of the types this claimer runs (any, for a claimer that
+-- names none): they were set aside for a claimer like this one.
+for _, src in ipairs(sources) do
+  local q = src.q
+  if taken >= wanted then break end
+  for _, task_type in ipairs(redis.call('SMEMBERS', q.waiting_types)) do
+    if taken >= wanted then break end
+    if not runs or runs[task_type] then
+      local list = q.waiting_prefix .. task_type
+      while taken < wanted do
+        local id = redis.call('RPOP', list)
+        if not id then
+          redis.call('SREM', q.waiting_types, task_type)
+          break
         end
+        local t_queue = redis.call('HGET', task_key(id), 'queue')
+        admit(id, t_queue == 'retry' and 'retry' or 'primary', q)
       end
     end
   end
