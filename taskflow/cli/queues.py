@@ -36,13 +36,7 @@ def queues(ctx: typer.Context, json: JsonOption = False) -> None:
 @app.command()
 def pause(name: QueueArgument) -> None:
     """Stop every worker claiming tasks of queue NAME; running tasks finish."""
-
-    async def command(clients: Clients) -> bool:
-        request = executor_service_pb2.PauseQueueRequest(name=name)
-        answer = await clients.executor.PauseQueue(request, metadata=clients.metadata)
-        return answer.changed
-
-    changed = run(command)
+    changed = run(lambda clients: _set_paused(clients, name, paused=True))
     already = "" if changed else " (it was paused already)"
     console.print(f"Paused queue {name}{already}: nothing of it is claimed until resumed.")
 
@@ -50,12 +44,15 @@ def pause(name: QueueArgument) -> None:
 @app.command()
 def resume(name: QueueArgument) -> None:
     """Let the workers claim tasks of queue NAME again."""
+    changed = run(lambda clients: _set_paused(clients, name, paused=False))
+    console.print(f"Resumed queue {name}{'' if changed else ' (it was not paused)'}.")
 
-    async def command(clients: Clients) -> bool:
-        request = executor_service_pb2.ResumeQueueRequest(name=name)
-        answer = await clients.executor.ResumeQueue(request, metadata=clients.metadata)
-        return answer.changed
 
-    changed = run(command)
-    already = "" if changed else " (it was not paused)"
-    console.print(f"Resumed queue {name}{already}.")
+async def _set_paused(clients: Clients, name: str, *, paused: bool) -> bool:
+    """Pause or resume queue `name`; whether that changed anything."""
+    md = clients.metadata
+    if paused:
+        request = executor_service_pb2.PauseQueueRequest(name=name)
+        return (await clients.executor.PauseQueue(request, metadata=md)).changed
+    again = executor_service_pb2.ResumeQueueRequest(name=name)
+    return (await clients.executor.ResumeQueue(again, metadata=md)).changed
