@@ -155,7 +155,7 @@ def nested(levels: int) -> list[Any]:
         {"task_type": "echo", "priority": -(2**31) - 1},
         {"task_type": "echo", "metadata": {"deep": nested(40)}},
         {"task_type": "echo", "priority": 10},  # priorities are 0..9
-        {"task_type": "echo", "queue": "elsewhere"},
+        {"task_type": "echo", "queue": "Not A Queue"},  # named queues match [a-z0-9_-]{1,64}
         {"task_type": "echo", "run_at": "2030-01-01T00:00:00"},  # no time zone
         {"task_type": "echo", "delay": "10 parsecs"},
         {"task_type": "echo", "delay": 400 * 86400},  # over a year
