@@ -94,7 +94,9 @@ async def test_due_first_runs_are_claimed_straight_with_history_counters_and_ind
     assert [s.state for s in task.state_history][-3:] == ["SCHEDULED", "PENDING", "ACTIVE"]
     assert await redis_client.hget(keys.task(held.task_id), "queue") == b"retry"
     assert (await store.get(named.task_id)).state is TaskState.PENDING
-    assert await redis_client.lrange(keys.named_queue("far"), 0, -1) == [named.task_id.encode()]
+    assert await redis_client.lrange(keys.queue_keys("far").primary, 0, -1) == [
+        named.task_id.encode()
+    ]
     await assert_counters_match_hashes(redis_client, store)
 
 

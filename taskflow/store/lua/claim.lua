@@ -182,7 +182,9 @@ while taken < wanted and #sources > 0 and set_aside < SET_ASIDE_MAX do
 end
 -- Lists empty and room left: due first runs straight from tasks:scheduled
 -- (_claim_due.lua), of the queues and types this claimer takes.
-if taken < wanted then taken = taken + claim_due(worker, wanted - taken, lease_ms, next_token, out, events, takes) end
+if taken < wanted then
+  taken = taken + claim_due(worker, wanted - taken, lease_ms, next_token, out, events, takes)
+end
 for _, src in ipairs(drawn) do
   if src.turn then redis.call('SET', src.q.level_turn, src.turn) end
 end
