@@ -164,6 +164,7 @@ class SchedulerServicer(ScheduleRpcs, SchedulerServiceServicer):
                     default_max_retries=limits.default_max_retries,
                     max_content_bytes=limits.max_content_bytes,
                     max_payload_bytes=limits.max_payload_bytes,
+                    queue=kind.queue,
                 )
                 for kind in registered_types()
             ]

@@ -527,3 +527,4 @@ async def test_task_types_lists_every_registered_type_with_its_settings(
     assert kinds["echo"]["default_max_retries"] == Settings().max_retries
     # Served by the transcoder: proto JSON, where an int64 is a string.
     assert kinds["echo"]["max_content_bytes"] == str(SETTINGS["TASKFLOW_MAX_CONTENT_BYTES"])
+    assert kinds["echo"]["queue"] == "default"
