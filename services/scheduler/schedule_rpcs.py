@@ -72,7 +72,7 @@ def spec_from_proto(
         misfire=_MISFIRE[message.misfire_policy],
         overlap=_OVERLAP[message.overlap_policy],
         retention_s=task.retention_s,
-        queue=remote_queue,
+        queue=task.queue,  # the type's own queue, or its remote worker's
     )
 
 

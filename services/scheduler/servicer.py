@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from grpc import aio
+from taskflow.v1.scheduler_service_pb2_grpc import SchedulerServiceServicer
 
 from services.scheduler.coalescing import CreateCoalescer
 from services.scheduler.intake import Intake
@@ -28,7 +29,7 @@ from taskflow.store import (
     TaskState,
     TaskStore,
 )
-from taskflow.store.keys import DEFAULT_QUEUE
+from taskflow.store.queues import QueueAdmin
 from taskflow.store.remote import RemoteQueues
 from taskflow.store.schedules import ScheduleStore
 from taskflow.store.task_logs import TaskLogs
@@ -36,7 +37,6 @@ from taskflow.tasks import registered
 from taskflow.tasks.registry import registered_types, task_type
 from taskflow.v1 import enums_pb2
 from taskflow.v1 import scheduler_service_pb2 as pb
-from taskflow.v1.scheduler_service_pb2_grpc import SchedulerServiceServicer
 
 Context = aio.ServicerContext[Any, Any]
 # The task's timestamp fields (seed-compat 8). Pages come from the creation-time
@@ -78,6 +78,7 @@ class SchedulerServicer(ScheduleRpcs, SchedulerServiceServicer):
     ) -> None:
         self.store = store
         self.intake = intake
+        self.queues = QueueAdmin(store.client, store.keys)
         self.schedules = schedules
         self.remote = RemoteQueues(store)
         self.logs = TaskLogs(store)
@@ -264,10 +265,10 @@ class SchedulerServicer(ScheduleRpcs, SchedulerServiceServicer):
             raise InvalidInput(
                 f"only PENDING, SCHEDULED or ACTIVE tasks can be cancelled, not {wrong}"
             )
-        if request.queue not in ("", DEFAULT_QUEUE):
+        if request.queue and request.queue not in await self.queues.names():
             raise NotFound(f"queue {quoted(request.queue)} does not exist")
         cancelled, marked = await self.store.cancel_where(
-            states or CANCELLABLE_STATES, request.task_type or None
+            states or CANCELLABLE_STATES, request.task_type or None, request.queue or None
         )
         return pb.CancelTasksResponse(
             cancelled=cancelled,

@@ -286,10 +286,12 @@ class TaskStore:
         )
 
     async def cancel_where(
-        self, states: Iterable[TaskState], task_type: str | None
+        self, states: Iterable[TaskState], task_type: str | None, queue: str | None = None
     ) -> tuple[int, int]:
-        """Cancel every task in `states` (of `task_type`) that exists now; returns
-        (made CANCELLED, ACTIVE ones marked)."""
+        """Cancel every task in `states` (of `task_type`, in `queue`) that exists now;
+        returns (made CANCELLED, ACTIVE ones marked). The queue is checked by the
+        cancel script itself, so a task moved meanwhile is judged where it is."""
+        only_queue = queue or ""
         before = datetime.now(UTC)
         cancelled = marked = 0
         for state in states:
@@ -299,13 +301,22 @@ class TaskStore:
                 while ids := await self._lister.ids_in_state(
                     state, before, _SLICE, task_type=task_type, offset=offset
                 ):
-                    marked += await self._each(ids, "cancel", self.keys.primary)
+                    done, _ = await self._each_counting(
+                        ids, "cancel", self.keys.primary, only_queue
+                    )
+                    marked += done
                     offset += len(ids)
                 continue
+            offset = 0
             while ids := await self._lister.ids_in_state(
-                state, before, _SLICE, task_type=task_type
+                state, before, _SLICE, task_type=task_type, offset=offset
             ):
-                cancelled += await self._each(ids, "cancel", self.keys.primary)
+                done, elsewhere = await self._each_counting(
+                    ids, "cancel", self.keys.primary, only_queue
+                )
+                cancelled += done
+                # Tasks of other queues stay in this state's index: page past them.
+                offset += elsewhere
         return cancelled, marked
 
     async def cancel_requested(self, task_ids: Sequence[str]) -> set[str]:
@@ -367,7 +378,14 @@ class TaskStore:
 
     async def _each(self, ids: Sequence[str], script: str, key: str, *extra: Any) -> int:
         """Run one script per id, pipelined; ids that changed meanwhile are skipped."""
-        done = 0
+        done, _ = await self._each_counting(ids, script, key, *extra)
+        return done
+
+    async def _each_counting(
+        self, ids: Sequence[str], script: str, key: str, *extra: Any
+    ) -> tuple[int, int]:
+        """As `_each`; also how many were refused for being in another queue."""
+        done = other_queue = 0
         run = self._scripts[script]
         for start in range(0, len(ids), _SLICE):
             batch = ids[start : start + _SLICE]
@@ -386,7 +404,8 @@ class TaskStore:
                         )
                     results = await pipe.execute(raise_on_error=False)
             done += sum(1 for r in results if not isinstance(r, Exception))
-        return done
+            other_queue += sum(1 for r in results if str(r).startswith("OTHERQUEUE"))
+        return done, other_queue
 
     # --- reading -------------------------------------------------------------------------
 

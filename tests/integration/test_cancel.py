@@ -137,3 +137,31 @@ async def test_bulk_cancel_by_type(
             await api.stub.CancelTasks(bad)
         assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     await assert_counters_match_hashes(redis_client, store)
+
+
+async def test_bulk_cancel_by_queue_leaves_the_other_queues_alone(
+    api: SchedulerClient, store: TaskStore, redis_client: Redis
+) -> None:
+    """More tasks of the other queue than one page of the state index, ahead of the
+    doomed ones, so the cancel must page past them."""
+    batch = pb.BatchCreateTasksRequest(
+        tasks=[pb.CreateTaskRequest(task_type="echo", content="x") for _ in range(520)]
+    )
+    kept = [t.task_id for t in (await api.stub.BatchCreateTasks(batch)).tasks]
+    kept.append(await create(api, "echo", content="x", delay=Duration(seconds=600)))
+    doomed = [await create(api, "echo", content="x", queue="emails") for _ in range(3)]
+    doomed.append(
+        await create(api, "echo", content="x", queue="emails", delay=Duration(seconds=600))
+    )
+    reply = await api.stub.CancelTasks(pb.CancelTasksRequest(queue="emails"))
+    assert (reply.cancelled, reply.cancel_requested) == (4, 0)
+    for task_id in doomed:
+        assert (await store.get(task_id)).state is TaskState.CANCELLED
+    states = {(await store.get(task_id)).state for task_id in kept}
+    assert states == {TaskState.PENDING, TaskState.SCHEDULED}
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await api.stub.CancelTasks(pb.CancelTasksRequest(queue="nowhere"))
+    assert refused.value.code() == grpc.StatusCode.NOT_FOUND
+    default = await api.stub.CancelTasks(pb.CancelTasksRequest(queue="default"))
+    assert default.cancelled == len(kept)
+    await assert_counters_match_hashes(redis_client, store)

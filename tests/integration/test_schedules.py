@@ -11,6 +11,8 @@ import pytest
 from google.protobuf.duration_pb2 import Duration
 from redis.asyncio import Redis
 
+# Registers send_mail, a type of the `emails` queue, in this process.
+import tests.support.mail_tasks  # noqa: F401
 from taskflow.store import TaskState, TaskStore
 from taskflow.store.schedules import ScheduleSpec, ScheduleStore
 from taskflow.v1 import enums_pb2 as enums
@@ -168,4 +170,18 @@ async def test_overlap_skip_fires_nothing_while_the_last_task_is_not_terminal(
     await eventually(fired_again, within=30, what="a firing after the task completed")
     assert (await schedules.get(sid)).last_task_id != first
     await api.stub.DeleteSchedule(pb.DeleteScheduleRequest(schedule_id=sid))
+    await assert_counters_match_hashes(redis_client, store)
+
+
+async def test_a_schedule_fires_into_its_task_types_queue(
+    api: SchedulerClient, store: TaskStore, redis_client: Redis
+) -> None:
+    """send_mail declares queue `emails` where it is registered: its schedule's
+    tasks go there, as CreateTask's would."""
+    spec = spb.ScheduleSpec(task_type="send_mail", content="x", cron="0 0 1 1 *")
+    created = await api.stub.CreateSchedule(pb.CreateScheduleRequest(spec=spec))
+    sid = created.schedule.schedule_id
+    task_id = (await api.stub.TriggerSchedule(pb.TriggerScheduleRequest(schedule_id=sid))).task_id
+    assert (await store.get(task_id)).queue_name == "emails"
+    assert await redis_client.lrange(store.keys.primary, 0, -1) == []
     await assert_counters_match_hashes(redis_client, store)

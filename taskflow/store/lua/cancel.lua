@@ -6,10 +6,15 @@
 -- KEYS[1]  tasks:pending:primary
 -- ARGV[1]  key prefix
 -- ARGV[2]  task_id
+-- ARGV[3]  optional: cancel only if the task is in this queue (a bulk cancel's filter)
 -- Returns  the state after the call (CANCELLED, or ACTIVE when marked); errors
---          NOTFOUND, CONFLICT (already COMPLETED, DLQ, CANCELLED or FAILED), CORRUPT
+--          NOTFOUND, CONFLICT (already COMPLETED, DLQ, CANCELLED or FAILED),
+--          OTHERQUEUE (not in ARGV[3]'s queue: nothing changed), CORRUPT
 local id = ARGV[2]
 local t = must_load(id)
+if ARGV[3] and ARGV[3] ~= '' and queue_of(t).name ~= ARGV[3] then
+  fail_with('OTHERQUEUE', 'task ' .. id .. ' is in queue ' .. queue_of(t).name)
+end
 local old_state = t.state
 if t.state == 'PENDING' then
   unqueue_pending(t)
