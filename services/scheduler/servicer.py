@@ -11,7 +11,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from grpc import aio
-from taskflow.v1.scheduler_service_pb2_grpc import SchedulerServiceServicer
 
 from services.scheduler.coalescing import CreateCoalescer
 from services.scheduler.intake import Intake
@@ -37,6 +36,7 @@ from taskflow.tasks import registered
 from taskflow.tasks.registry import registered_types, task_type
 from taskflow.v1 import enums_pb2
 from taskflow.v1 import scheduler_service_pb2 as pb
+from taskflow.v1.scheduler_service_pb2_grpc import SchedulerServiceServicer
 
 Context = aio.ServicerContext[Any, Any]
 # The task's timestamp fields (seed-compat 8). Pages come from the creation-time
