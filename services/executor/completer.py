@@ -1,25 +1,32 @@
-"""Completions go to Redis in batches: while one batch is in flight the next gathers.
+"""Completions and claims go to Redis together: while one round trip is in flight the
+next batch gathers, and a claim for the free slots rides along with it.
 
-Under load a worker with many slots pays one round trip for many tasks; when idle
-a completion still goes out at once.
+Under load a worker with many slots pays one round trip for many completions and
+the next tasks to run (TaskStore.complete_and_claim); when idle, a completion or a
+claim still goes out at once, on its own.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from taskflow.aio import first_of
 from taskflow.errors import TaskflowError
 from taskflow.store import ClaimedTask, TaskStore
 
 _Pending = tuple[ClaimedTask, str, "asyncio.Future[None]"]
+# A claim request: how many tasks, from which queues (name, weight), of which types.
+_Claim = tuple[int, Sequence[tuple[str, int]], Sequence[str], "asyncio.Future[list[ClaimedTask]]"]
 
 
 class Completer:
-    def __init__(self, store: TaskStore, max_batch: int = 500) -> None:
+    def __init__(self, store: TaskStore, worker_id: str, max_batch: int = 500) -> None:
         self._store = store
+        self._worker_id = worker_id
         self._max_batch = max_batch
         self._pending: list[_Pending] = []
+        self._claim: _Claim | None = None
         self._ready = asyncio.Event()
 
     async def complete(self, claim: ClaimedTask, result: str) -> None:
@@ -29,6 +36,17 @@ class Completer:
         self._ready.set()
         await done
 
+    async def claim(
+        self, max_tasks: int, queues: Sequence[tuple[str, int]], task_types: Sequence[str]
+    ) -> list[ClaimedTask]:
+        """Up to `max_tasks` tasks claimed for this worker (TaskStore.claim's queues and
+        task types), sent with the next batch of completions (one caller at a time:
+        the worker's fetch loop)."""
+        claimed: asyncio.Future[list[ClaimedTask]] = asyncio.get_running_loop().create_future()
+        self._claim = (max_tasks, queues, task_types, claimed)
+        self._ready.set()
+        return await claimed
+
     async def run(self, stop: asyncio.Event) -> None:
         """Send batches until `stop` is set (call flush() afterwards for the rest)."""
         while not stop.is_set():
@@ -36,24 +54,47 @@ class Completer:
             await self.flush()
 
     async def flush(self) -> None:
-        while self._pending:
+        while self._pending or self._claim:
             batch = self._pending[: self._max_batch]
             del self._pending[: self._max_batch]
+            claim, self._claim = self._claim, None
             if not self._pending:
                 self._ready.clear()
             try:
-                outcomes: list[TaskflowError | None] = await self._store.complete_many(
-                    [(claim, result) for claim, result, _ in batch]
-                )
+                outcomes, claimed = await self._send(batch, claim)
             except Exception as exc:
-                for _, _, done in batch:
-                    if not done.done():
-                        done.set_exception(exc)
-                continue
-            for (_, _, done), outcome in zip(batch, outcomes, strict=True):
-                if done.done():
-                    continue
-                if outcome is None:
-                    done.set_result(None)
+                outcomes = claimed = exc
+            _settle_completions(batch, outcomes)
+            if claim is not None and not claim[3].done():
+                if isinstance(claimed, Exception):
+                    claim[3].set_exception(claimed)
                 else:
-                    done.set_exception(outcome)
+                    claim[3].set_result(claimed or [])
+
+    async def _send(
+        self, batch: list[_Pending], claim: _Claim | None
+    ) -> tuple[list[TaskflowError | None] | Exception, list[ClaimedTask] | Exception | None]:
+        finished = [(task, result) for task, result, _ in batch]
+        if claim is None:
+            return await self._store.complete_many(finished), None
+        max_tasks, queues, task_types, _ = claim
+        if not batch:
+            return [], await self._store.claim(
+                self._worker_id, max_tasks, queues=queues, task_types=task_types
+            )
+        return await self._store.complete_and_claim(
+            finished, self._worker_id, max_tasks, queues=queues, task_types=task_types
+        )
+
+
+def _settle_completions(
+    batch: list[_Pending], outcomes: list[TaskflowError | None] | Exception
+) -> None:
+    for index, (_, _, done) in enumerate(batch):
+        if done.done():
+            continue
+        outcome = outcomes if isinstance(outcomes, Exception) else outcomes[index]
+        if outcome is None:
+            done.set_result(None)
+        else:
+            done.set_exception(outcome)

@@ -92,7 +92,7 @@ class Worker:
         self._running: dict[str, tuple[ClaimedTask, asyncio.Task[None]]] = {}
         self._signals: dict[str, CancelSignal] = {}
         self._slot_free = asyncio.Event()
-        self._completer = Completer(store)
+        self._completer = Completer(store, self.worker_id)
         self._started_at = time.time()
         self.metrics = metrics or ExecutorMetrics()
         self.metrics.in_flight.set_function(lambda: self.in_flight)
@@ -137,9 +137,7 @@ class Worker:
                 await first_of(stop, self._slot_free)
                 continue
             try:
-                claims = await self.store.claim(
-                    self.worker_id, free, queues=self.config.queues, task_types=registered()
-                )
+                claims = await self._completer.claim(free, self.config.queues, registered())
                 if claims:
                     self.metrics.claim_batch.observe(len(claims))
                 else:

@@ -6,13 +6,13 @@ import asyncio
 import json
 import random
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import ResponseError
+from redis.exceptions import NoScriptError, ResponseError
 
 from taskflow.errors import (
     Conflict,
@@ -49,6 +49,7 @@ _ERRORS: dict[str, type[Exception]] = {
     "LEASELOST": LeaseLost,
     "CORRUPT": CorruptTask,
 }
+T = TypeVar("T")
 # Bulk operations work through big sets in slices so no script blocks Redis long.
 _SLICE = 500
 
@@ -138,9 +139,19 @@ class TaskStore:
         from `queues` (name, weight: its share of the claims). With `task_types`, only
         tasks of those types: others wait in their queue for a claimer that runs them
         (docs/state-machine.md, Queues)."""
+        args = self._claim_args(worker_id, max_tasks, queues, task_types)
+        return claimed_tasks(await self._run("claim", *args))
+
+    def _claim_args(
+        self,
+        worker_id: str,
+        max_tasks: int,
+        queues: Sequence[tuple[str, int]],
+        task_types: Sequence[str],
+    ) -> list[Any]:
+        """claim.lua's key and arguments after the prefix."""
         ratio = self.config.retry_ratio
-        rows = await self._run(
-            "claim",
+        return [
             self.keys.primary,
             worker_id,
             max_tasks,
@@ -155,8 +166,7 @@ class TaskStore:
             len(task_types),
             *task_types,
             *(v for name, weight in queues for v in (check_queue_name(name), weight)),
-        )
-        return claimed_tasks(rows)
+        ]
 
     async def complete(self, claim: ClaimedTask, result: str) -> None:
         """ACTIVE -> COMPLETED; LeaseLost if this worker no longer holds the task."""
@@ -170,11 +180,55 @@ class TaskStore:
         """Complete a batch in one round trip; per task None, or the error it met."""
         if not finished:
             return []
-        args = [v for claim, result in finished for v in (claim.task_id, claim.lease_token, result)]
-        codes = await self._run("complete", self.keys.primary, *args)
-        return [
-            _outcome(_text(code), claim) for code, (claim, _) in zip(codes, finished, strict=True)
-        ]
+        codes = await self._run("complete", self.keys.primary, *_completion_args(finished))
+        return _outcomes(codes, finished)
+
+    async def complete_and_claim(
+        self,
+        finished: Sequence[tuple[ClaimedTask, str]],
+        worker_id: str,
+        max_tasks: int,
+        *,
+        queues: Sequence[tuple[str, int]] = ((DEFAULT_QUEUE, 1),),
+        task_types: Sequence[str] = (),
+    ) -> tuple[list[TaskflowError | None] | Exception, list[ClaimedTask] | Exception]:
+        """complete_many(finished) then claim(...) in one round trip: two script calls
+        pipelined, each atomic on its own as when sent apart. Each part's answer, or
+        the exception that part met (the other one still counts)."""
+        if isinstance(self.client, RedisCluster):  # cluster pipelines refuse EVALSHA
+            claiming = self.claim(worker_id, max_tasks, queues=queues, task_types=task_types)
+            return await _answer(self.complete_many(finished)), await _answer(claiming)
+        codes, rows = await self._pipelined(
+            [
+                ("complete", [self.keys.primary, *_completion_args(finished)]),
+                ("claim", self._claim_args(worker_id, max_tasks, queues, task_types)),
+            ]
+        )
+        return (
+            codes if isinstance(codes, Exception) else _outcomes(codes, finished),
+            rows if isinstance(rows, Exception) else claimed_tasks(rows),
+        )
+
+    async def _pipelined(self, calls: Sequence[tuple[str, list[Any]]]) -> list[Any]:
+        """Run scripts in one pipeline; each reply, or the (domain) error it met.
+
+        Plain EVALSHA, not redis-py's pipelined Script, which asks SCRIPT EXISTS
+        first: a round trip per execute. A script the server lost (a restart, SCRIPT
+        FLUSH) answers NOSCRIPT having run nothing, and is sent again on its own
+        (which loads it). A lost connection raises, as a single call would."""
+        prefix = self.config.prefix
+        async with self.client.pipeline(transaction=False) as pipe:
+            for name, (key, *args) in calls:
+                pipe.evalsha(self._scripts[name].sha, 1, key, prefix, *args)
+            replies = await pipe.execute(raise_on_error=False)
+        results: list[Any] = []
+        for (name, (key, *args)), reply in zip(calls, replies, strict=True):
+            if isinstance(reply, NoScriptError):
+                reply = await _answer(self._run(name, key, *args))
+            elif isinstance(reply, ResponseError):
+                reply = domain_error(reply)
+            results.append(reply)
+        return results
 
     async def fail(
         self,
@@ -471,6 +525,24 @@ def claimed_tasks(rows: Sequence[Sequence[bytes]]) -> list[ClaimedTask]:
         )
         for token, task_id, task_type, retry_count, content, metadata in rows
     ]
+
+
+async def _answer(call: Awaitable[T]) -> T | Exception:
+    """What `call` returns, or the script error it raised (a lost connection raises)."""
+    try:
+        return await call
+    except (TaskflowError, ResponseError) as error:
+        return error
+
+
+def _completion_args(finished: Sequence[tuple[ClaimedTask, str]]) -> list[str]:
+    return [v for claim, result in finished for v in (claim.task_id, claim.lease_token, result)]
+
+
+def _outcomes(
+    codes: Sequence[bytes], finished: Sequence[tuple[ClaimedTask, str]]
+) -> list[TaskflowError | None]:
+    return [_outcome(_text(code), claim) for code, (claim, _) in zip(codes, finished, strict=True)]
 
 
 def _outcome(code: str, claim: ClaimedTask) -> TaskflowError | None:
