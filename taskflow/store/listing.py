@@ -3,11 +3,13 @@
 Every task sits in `tasks:index:all`, its state's, its type's and its
 (state, type) index, all scored by creation time in microseconds: any mix of the state and
 type filters maps to one sorted set, and a date range to a score range, so a page
-costs O(log N + page size).
+costs O(log N + page size). ACTIVE tasks are the exception: the lease index holds
+them (no state index is written for so short a stay), read whole and sorted here.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -51,6 +53,12 @@ class TaskLister:
             ids = await self.queue_ids(query.queue, offset, query.page_size)
             total = await self._queue_length(query.queue)
             return TaskPage(await self.load(ids), query.page, query.page_size, total)
+        if query.state is TaskState.ACTIVE:
+            ids = await self.active_ids(query.task_type, query.start, query.end)
+            if query.descending:
+                ids.reverse()
+            page = ids[offset : offset + query.page_size]
+            return TaskPage(await self.load(page), query.page, query.page_size, len(ids))
         index = self._index(query)
         low, high = _us(query.start, "-inf"), _us(query.end, "+inf")
         total = await self.client.zcount(index, low, high)
@@ -133,6 +141,9 @@ class TaskLister:
     ) -> list[str]:
         """`count` ids in `state` (and of `task_type`) created before `before`,
         oldest first from `offset`."""
+        if state is TaskState.ACTIVE:
+            ids = await self.active_ids(task_type, None, before, end_inclusive=False)
+            return ids[offset : offset + count]
         high = "+inf" if before is None else f"({_us(before, '')}"
         index = (
             self.keys.index_state_type(state, task_type)
@@ -141,6 +152,34 @@ class TaskLister:
         )
         raw = await self.client.zrange(index, "-inf", high, byscore=True, offset=offset, num=count)
         return _ids(raw)
+
+    async def active_ids(
+        self,
+        task_type: str | None,
+        start: datetime | None,
+        end: datetime | None,
+        *,
+        end_inclusive: bool = True,
+    ) -> list[str]:
+        """ACTIVE ids (of `task_type`, created within start..end), oldest first, ties
+        by id: the order of an index. ACTIVE has no index (lua/_prelude.lua): the
+        lease index holds exactly the ACTIVE ids, at most the workers' concurrency."""
+        ids = _ids(await self.client.zrange(self.keys.leases, 0, -1))
+        async with self.client.pipeline(transaction=False) as pipe:
+            for task_id in ids:
+                pipe.hmget(self.keys.task(task_id), "created_us", "task_type", "state")
+            rows = await pipe.execute()
+        low = -math.inf if start is None else int(start.timestamp() * 1_000_000)
+        high = math.inf if end is None else int(end.timestamp() * 1_000_000)
+        found = []
+        for task_id, row in zip(ids, rows, strict=True):
+            created, kind, state = _ids(v or b"" for v in row)
+            if state != TaskState.ACTIVE.value or not created or task_type not in (None, kind):
+                continue
+            created_us = int(created)
+            if low <= created_us and (created_us <= high if end_inclusive else created_us < high):
+                found.append((created_us, task_id))
+        return [task_id for _, task_id in sorted(found)]
 
     async def load(self, ids: Sequence[str]) -> list[Task]:
         """Tasks for `ids`, in order; ids deleted meanwhile are left out."""

@@ -315,7 +315,11 @@ class TaskStore:
         return int(expired), int(looked), (None if wait_ms < 0 else wait_ms / 1000)
 
     async def requeue_orphans(self) -> tuple[int, int]:
-        found, requeued = await self._run("requeue_orphans", self.keys.primary)
+        holders = self.keys.worker_active_tasks("")
+        workers = [
+            _text(key)[len(holders) :] async for key in self.client.scan_iter(match=f"{holders}*")
+        ]
+        found, requeued = await self._run("requeue_orphans", self.keys.primary, *workers)
         return int(found), int(requeued)
 
     # --- managing tasks ----------------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from taskflow.store import NewTask, TaskState, TaskStore
+from taskflow.store import NewTask, TaskQuery, TaskState, TaskStore
 from taskflow.store.models import ClaimedTask
 from tests.support.truth import assert_counters_match_hashes
 from tests.support.waiting import eventually
@@ -75,9 +75,12 @@ async def test_due_first_runs_are_claimed_straight_with_history_counters_and_ind
     assert await members(redis_client, keys.scheduled) == {held.task_id, named.task_id}
     assert (await store.get(held.task_id)).state is TaskState.SCHEDULED
     assert (await store.get(named.task_id)).state is TaskState.SCHEDULED
-    active = await members(redis_client, keys.index_state(TaskState.ACTIVE))
+    # ACTIVE has no index of its own (the leases are it): its listings show them.
+    listed = await store.list_tasks(TaskQuery(state=TaskState.ACTIVE, page_size=100))
+    active = {t.task_id for t in listed.tasks}
     assert active == set(first_runs)
-    assert await members(redis_client, keys.index_state_type(TaskState.ACTIVE, "echo")) == active
+    echo = await store.list_tasks(TaskQuery(state=TaskState.ACTIVE, task_type="echo"))
+    assert {t.task_id for t in echo.tasks} == active
     for state in (TaskState.PENDING, TaskState.SCHEDULED):
         assert not active & await members(redis_client, keys.index_state(state))
         assert not active & await members(redis_client, keys.index_state_type(state, "echo"))

@@ -73,6 +73,32 @@ async def test_listing_filters_sorts_and_pages_from_indexes(store: TaskStore) ->
     assert [t.task_id for t in in_primary.tasks] == [c.task_id for c in summaries[3:8]]
 
 
+async def test_active_tasks_list_like_an_index_from_the_leases(store: TaskStore) -> None:
+    """ACTIVE has no index of its own (the lease index holds those ids): its listing
+    still filters by type and dates, sorts by creation and pages like the others."""
+    summaries = await store.create_many([NewTask("summarize", str(i)) for i in range(6)])
+    pdfs = await store.create_many([NewTask("pdfxtract", str(i)) for i in range(3)])
+    claims = await store.claim("w", 9)
+    await store.complete(claims[0], "ok")  # no longer ACTIVE, no longer listed
+    active = [c.task_id for c in [*summaries, *pdfs][1:]]
+
+    oldest_first = await store.list_tasks(
+        TaskQuery(state=TaskState.ACTIVE, descending=False, page_size=5)
+    )
+    assert oldest_first.total_items == 8
+    assert [t.task_id for t in oldest_first.tasks] == active[:5]
+    newest_first = await store.list_tasks(TaskQuery(state=TaskState.ACTIVE, page=2, page_size=5))
+    assert [t.task_id for t in newest_first.tasks] == active[::-1][5:]
+    of_type = await store.list_tasks(TaskQuery(state=TaskState.ACTIVE, task_type="pdfxtract"))
+    assert [t.task_id for t in of_type.tasks] == [c.task_id for c in pdfs][::-1]
+    future = datetime.now(UTC) + timedelta(hours=1)
+    later = await store.list_tasks(TaskQuery(state=TaskState.ACTIVE, start=future))
+    assert later.total_items == 0
+
+    # Bulk operations page through ACTIVE the same way: marked, not cancelled.
+    assert await store.cancel_where([TaskState.ACTIVE], "summarize") == (0, 5)
+
+
 async def test_bulk_cleanup(store: TaskStore) -> None:
     await store.create_many([NewTask("summarize") for _ in range(10)])
     for claim in await store.claim("w", 6):

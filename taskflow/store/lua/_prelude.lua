@@ -212,7 +212,13 @@ local function flush_indexes()
   end
   INDEX_ADD, INDEX_REM, INDEXED = {}, {}, {}
 end
+-- ACTIVE has no listing index: `tasks:leases` holds exactly the ACTIVE ids (claim
+-- adds the lease, every exit from ACTIVE removes it), so the listing reads those
+-- (taskflow/store/listing.py) and a claim and its completion skip four sorted-set
+-- writes per task (docs/performance.md, issue 19).
+local UNINDEXED = { ACTIVE = true }
 local function add_to_indexes(t, state)
+  if UNINDEXED[state] then return end
   index_add(state_index(state), t.created_us, t.id)
   index_add(state_type_index(state, t.task_type), t.created_us, t.id)
 end
@@ -221,6 +227,7 @@ local function remove_from_indexes(t, state)
   -- second, so a removal never overtakes the addition it undoes.
   if INDEXED[t.id] then flush_indexes() end
   INDEXED[t.id] = true
+  if UNINDEXED[state] then return end
   index_remove(state_index(state), t.id)
   index_remove(state_type_index(state, t.task_type), t.id)
 end

@@ -2,8 +2,11 @@
 -- no lease, go to the tail of their queue's new-work list of their priority. Our
 -- own transitions never leave such tasks; this repairs data written by older
 -- versions or by hand. O(pending + active).
+-- ACTIVE tasks are found in the workers' active-task sets (ACTIVE has no listing
+-- index; data of older versions still has one, read too).
 -- KEYS[1]  tasks:pending:primary
 -- ARGV[1]  key prefix
+-- ARGV[2..] ids of the workers with an active-task set
 -- Returns  {found, requeued}
 local queued = {}
 local names = redis.call('SMEMBERS', KNOWN_QUEUES)
@@ -40,10 +43,15 @@ for _, id in ipairs(redis.call('ZRANGE', state_index('PENDING'), 0, -1)) do
     end
   end
 end
-for _, id in ipairs(redis.call('ZRANGE', state_index('ACTIVE'), 0, -1)) do
-  if not redis.call('ZSCORE', LEASES, id) then
+local held, seen = redis.call('ZRANGE', state_index('ACTIVE'), 0, -1), {}
+for i = 2, #ARGV do
+  for _, id in ipairs(redis.call('SMEMBERS', active_tasks_key(ARGV[i]))) do held[#held + 1] = id end
+end
+for _, id in ipairs(held) do
+  if not seen[id] and not redis.call('ZSCORE', LEASES, id) then
+    seen[id] = true
     local t = load_task(id)
-    if t then
+    if t and t.state == 'ACTIVE' then
       found = found + 1
       release_hold(t)
       move_state(t, 'PENDING', { 'queue', 'primary', 'lease_token', '' })
