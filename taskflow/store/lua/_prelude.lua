@@ -336,12 +336,41 @@ local function error_fields(t, message, error_type, transition, fields, extra)
   return fields
 end
 
+-- Holds taken and dropped by this call (lease index entries, workers' active-task
+-- sets), written in finish(): one ZADD/ZREM and one SADD/SREM per worker for a whole
+-- batch instead of one of each per task. Drops are written before takes, so an id
+-- dropped and taken again in one call stays held.
+local LEASE_ADD, LEASE_REM, ACTIVE_ADD, ACTIVE_REM = {}, {}, {}, {}
+local function append(lists, name, ...)
+  local list = lists[name]
+  if not list then list = {}; lists[name] = list end
+  for _, v in ipairs({ ... }) do list[#list + 1] = v end
+end
+-- `worker` holds task `id` under a lease that expires at `expiry_ms`.
+local function take_hold(worker, id, expiry_ms)
+  append(LEASE_ADD, LEASES, expiry_ms, id)
+  append(ACTIVE_ADD, active_tasks_key(worker), id)
+end
 -- Drops a task's hold by a worker (lease, active-task set, pending cancel); the
 -- caller clears the hash's lease_token in its move_state fields.
 local function release_hold(t)
-  redis.call('ZREM', LEASES, t.id)
-  if t.worker_id ~= '' then redis.call('SREM', active_tasks_key(t.worker_id), t.id) end
+  append(LEASE_REM, LEASES, t.id)
+  if t.worker_id ~= '' then append(ACTIVE_REM, active_tasks_key(t.worker_id), t.id) end
   if t.cancel_requested_at ~= '' then redis.call('SREM', CANCELLING, t.id) end
+end
+local function write_each(command, lists)
+  for k, args in pairs(lists) do
+    for i = 1, #args, INDEX_CHUNK do
+      redis.call(command, k, unpack(args, i, math.min(i + INDEX_CHUNK - 1, #args)))
+    end
+  end
+end
+local function flush_holds()
+  write_each('ZREM', LEASE_REM)
+  write_each('SREM', ACTIVE_REM)
+  write_each('ZADD', LEASE_ADD)
+  write_each('SADD', ACTIVE_ADD)
+  LEASE_ADD, LEASE_REM, ACTIVE_ADD, ACTIVE_REM = {}, {}, {}, {}
 end
 
 local function enter_dlq(t)
@@ -374,6 +403,7 @@ end
 -- counts as they stand after this call's writes (that shared part encoded once).
 local function finish(events)
   flush_indexes()
+  flush_holds()
   write_series()
   for state, delta in pairs(COUNTER_DELTA) do
     if delta ~= 0 then redis.call('INCRBY', counter_key(state), delta) end

@@ -125,8 +125,7 @@ local function admit(id, list_name, q)
   next_token = next_token + 1
   local token = string.format('%d', next_token)
   move_state(t, 'ACTIVE', { 'worker_id', worker, 'lease_token', token, 'queue', list_name })
-  redis.call('SADD', active_tasks_key(worker), id)
-  redis.call('ZADD', LEASES, NOW_MS + lease_ms, id)
+  take_hold(worker, id, NOW_MS + lease_ms)
   events[#events + 1] = changed(t, 'PENDING', 'ACTIVE')
   local input = redis.call('HMGET', task_key(id), 'content', 'metadata')
   out[#out + 1] = { token, id, t.task_type, string.format('%d', t.retry_count),
