@@ -68,7 +68,10 @@ class Settings(BaseSettings):
     )
 
     # Workers.
-    worker_concurrency: int = Field(default=8, ge=1, alias="WORKER_CONCURRENCY")
+    # 32, not 8: a worker's round trips to Redis carry up to this many completions and
+    # claims, and batches of 8 cost about twice the CPU per task of batches of 32
+    # (issue 19, docs/performance.md). Memory-heavy types (pdfxtract) may want fewer.
+    worker_concurrency: int = Field(default=32, ge=1, alias="WORKER_CONCURRENCY")
     task_time_limit: float = Field(default=600.0, gt=0, alias="TASK_TIME_LIMIT")
     lease_seconds: float = Field(default=30.0, gt=0, alias="TASKFLOW_LEASE_SECONDS")
     heartbeat_seconds: float = Field(default=5.0, gt=0, alias="TASKFLOW_HEARTBEAT_SECONDS")

@@ -62,7 +62,7 @@ def new_worker_id() -> str:
 
 @dataclass
 class WorkerConfig:
-    concurrency: int = 8
+    concurrency: int = 32  # Settings.worker_concurrency says why
     task_time_limit_s: float = 600.0
     heartbeat_s: float = 5.0
     shutdown_grace_s: float = 25.0
