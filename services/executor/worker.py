@@ -131,7 +131,7 @@ class Worker:
             if self._is_paused():
                 await sleep_unless(stop, 0.2)
                 continue
-            free = self.config.concurrency - self.in_flight
+            free = self.config.concurrency - self._handlers_running()
             if free <= 0:
                 self._slot_free.clear()
                 await first_of(stop, self._slot_free)
@@ -153,6 +153,12 @@ class Worker:
                 self._running[task_id] = (claim, runner)
                 self._signals[task_id] = signal
                 runner.add_done_callback(self._finished)
+
+    def _handlers_running(self) -> int:
+        """Slots taken: tasks whose handler has not returned. A task whose outcome is
+        still being saved holds no slot, so the claim for its successor rides in the
+        same round trip as its completion (Completer)."""
+        return sum(1 for signal in self._signals.values() if not signal.handler_done)
 
     def _finished(self, runner: asyncio.Task[None]) -> None:
         task_id = runner.get_name().removeprefix("task-")
@@ -275,6 +281,7 @@ class Worker:
             ) from None
         finally:
             signal.handler_done = True
+            self._slot_free.set()
             await reporter.close()
             await logs.close()
         return outcome if isinstance(outcome, str) else json.dumps(outcome)

@@ -12,6 +12,7 @@ from services.executor.failures import TRACEBACK_LIMIT
 from services.executor.worker import Worker, WorkerConfig
 from taskflow.store import NewTask, TaskState, TaskStore
 from taskflow.tasks import load_task_modules
+from tests.support import tasks
 from tests.support.waiting import eventually, wait_for_state
 
 
@@ -43,6 +44,17 @@ async def test_worker_completes_tasks_and_counts_them(store: TaskStore) -> None:
     status = await store.status()
     assert status.states[TaskState.COMPLETED] == 50
     assert await worker.registry.all() == []  # left cleanly
+
+
+async def test_no_more_handlers_run_at_once_than_the_concurrency(store: TaskStore) -> None:
+    # A slot frees when its handler returns, before its result is saved (the next
+    # claim rides with that save): handlers still never outnumber the slots.
+    tasks.OVERLAP.update(now=0, most=0)
+    created = await store.create_many([NewTask("overlapping", "0.05") for _ in range(30)])
+    async with running(Worker(store, WorkerConfig(concurrency=3))):
+        for c in created:
+            await wait_for_state(store, c.task_id, TaskState.COMPLETED)
+    assert tasks.OVERLAP["most"] == 3
 
 
 async def test_failures_follow_the_retry_policy(store: TaskStore) -> None:

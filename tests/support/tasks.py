@@ -143,3 +143,19 @@ async def chatty(ctx: TaskContext) -> str:
         ctx.log(f"chatty step {step}", logging.WARNING if step == steps else logging.INFO)
     await asyncio.sleep(0.6)  # the last progress report is stored before the end
     return f"chatted {steps}"
+
+
+# Handlers of `overlapping` running now, and the most seen at once (in-process workers).
+OVERLAP = {"now": 0, "most": 0}
+
+
+@task("overlapping")
+async def overlapping(ctx: TaskContext) -> str:
+    """Counts how many of its kind run at once while it sleeps `content` seconds."""
+    OVERLAP["now"] += 1
+    OVERLAP["most"] = max(OVERLAP["most"], OVERLAP["now"])
+    try:
+        await asyncio.sleep(float(ctx.content or 0))
+    finally:
+        OVERLAP["now"] -= 1
+    return "done"
