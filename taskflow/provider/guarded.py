@@ -2,12 +2,12 @@
 
 Per call: the breaker asked (an open one rejects before a token is spent), a
 rate-limit token waited for, the breaker asked again at the moment of sending (it
-may have opened during the wait: then nothing is sent and the task is parked, no
-retry spent), the HTTP request, whose send time goes back to the limiter, then the
-outcome recorded (breaker and daily metrics, sent together). A rejected call
-raises before anything is sent: ServiceUnavailable while the breaker is open,
-RateLimitError when no token came within the wait, each with `retry_after` so
-the task is rescheduled for when a call can go, not failed.
+may have opened during the wait), the HTTP request, whose send time goes back to
+the limiter, then the outcome recorded (breaker and daily metrics, sent together).
+A rejected call raises before anything is sent: BreakerOpen (a Parked: the task is
+held back until a probe may go, no retry spent, no failure recorded) whenever the
+breaker is open, before the wait or after it; RateLimitError when no token came
+within the wait, with `retry_after` so the task is rescheduled, not failed.
 """
 
 from __future__ import annotations
@@ -41,10 +41,12 @@ SEND_ATTEMPTS = 3
 PARK_SPREAD = 0.10
 
 
-class BreakerOpen(ServiceUnavailable):
-    """The provider's circuit breaker is open: the call was not sent."""
+class BreakerOpen(Parked):
+    """The provider's circuit breaker is open: the call was not sent, and the task
+    is parked until a probe may go (spread over PARK_SPREAD of the hold)."""
 
-    consumes_retry = False
+    def __init__(self, reason: str, *, retry_after_s: float) -> None:
+        super().__init__(reason, hold_s=retry_after_s * (1 + random.uniform(0, PARK_SPREAD)))
 
 
 class RateLimitWait(RateLimitError):
@@ -106,7 +108,7 @@ class Provider:
         if not permit.allowed:
             raise BreakerOpen(
                 f"circuit breaker for {self.service} is open",
-                retry_after=permit.retry_after_s,
+                retry_after_s=permit.retry_after_s,
             )
         for _ in range(SEND_ATTEMPTS):
             grant = await self._token()
@@ -153,9 +155,9 @@ class Provider:
         if now.allowed:
             return now
         await self.limiter.unused(grant)
-        raise Parked(
+        raise BreakerOpen(
             f"circuit breaker for {self.service} opened while the call waited to be sent",
-            hold_s=now.retry_after_s * (1 + random.uniform(0, PARK_SPREAD)),
+            retry_after_s=now.retry_after_s,
         )
 
     async def _record(self, permit: Permit, error: BaseException | None) -> None:

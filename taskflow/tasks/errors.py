@@ -13,7 +13,7 @@ class TaskError(Exception):
 
     error_type = "Default"
     permanent = False
-    # False: the call was never attempted (breaker open, no rate-limit token), so the
+    # False: the call was never attempted (no rate-limit token), so the
     # task is rescheduled without spending one of its retries.
     consumes_retry = True
 
@@ -43,7 +43,7 @@ class RateLimitError(TaskError):
 
 
 class ServiceUnavailable(TaskError):
-    """HTTP 503, or the circuit breaker is open."""
+    """HTTP 503 (an open circuit breaker parks the task instead: Parked)."""
 
     error_type = "ServiceUnavailable"
 

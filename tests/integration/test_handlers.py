@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 
 from services.executor.retry_policy import JITTER
 from services.executor.worker import Worker, WorkerConfig
+from taskflow.provider.guarded import PARK_SPREAD
 from taskflow.store import NewTask, Task, TaskState, TaskStore
 from taskflow.store.breaker import CircuitBreakerStore
 from taskflow.tasks import load_task_modules
@@ -165,19 +166,24 @@ async def test_each_failure_class_leads_to_its_state_and_delay(
         assert base_delay - 0.01 <= delay_of(task) <= base_delay * (1 + JITTER) + 0.01, case
 
 
-async def test_an_open_breaker_reschedules_without_spending_a_retry(
+async def test_a_breaker_open_before_the_call_parks_the_task(
     redis_url: str, redis_client: Redis, store: TaskStore, fake: FakeOpenAI
 ) -> None:
+    """Open before the token wait, not only during it: parked (park.lua), not failed."""
     await CircuitBreakerStore(redis_client).open("openrouter")
-    # Even a task with no retries left is rescheduled, not sent to the DLQ.
+    # Even a task with no retries left is held back, not sent to the DLQ.
     task = await run_one(
         redis_url, redis_client, store, fake, NewTask("summarize", TEXT, max_retries=0),
         CIRCUIT_TIMEOUT=30,
     )  # fmt: skip
-    assert (task.state, task.error_type, task.retry_count) == (
-        TaskState.SCHEDULED, "ServiceUnavailable", 0,
-    )  # fmt: skip
-    assert delay_of(task) >= 30
+    assert (task.state, task.retry_count) == (TaskState.SCHEDULED, 0)
+    assert task.error_history == []
+    assert task.error_type == ""
+    reason = next(r.reason for r in task.state_history if r.reason)
+    assert "circuit breaker" in reason
+    assert task.retry_after is not None
+    held_s = (task.retry_after - datetime.now(UTC)).total_seconds()
+    assert 30 * 0.9 <= held_s <= 30 * (1 + PARK_SPREAD)
     assert fake.received() == []
 
 

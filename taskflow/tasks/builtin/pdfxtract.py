@@ -29,7 +29,7 @@ import pypdf
 import pypdfium2  # type: ignore[import-untyped]
 
 from taskflow.errors import InvalidInput
-from taskflow.provider.guarded import BreakerOpen, Provider, RateLimitWait
+from taskflow.provider.guarded import Provider, RateLimitWait
 from taskflow.provider.http_errors import KeyRejected
 from taskflow.tasks.builtin.summarize import extractive_summary, keywords, prompt
 from taskflow.tasks.errors import InsufficientCredits, Parked, PermanentError, TaskError
@@ -43,7 +43,8 @@ PAGE_CONCURRENCY = 4
 # Render scale: 2 = 144 dpi, enough for newspaper body text.
 RENDER_SCALE = 2.0
 # Errors that say the provider cannot serve any page now: retry the whole task.
-_TASK_WIDE = (BreakerOpen, RateLimitWait, Parked, InsufficientCredits, KeyRejected)
+# (Parked covers an open breaker: BreakerOpen is one.)
+_TASK_WIDE = (RateLimitWait, Parked, InsufficientCredits, KeyRejected)
 # pdfium is not thread-safe: one rendering at a time per process.
 _PDFIUM = threading.Lock()
 _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$")
