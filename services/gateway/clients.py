@@ -7,6 +7,7 @@ answer comes from SchedulerService, ExecutorService or MonitorService.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
@@ -38,7 +39,7 @@ class UnreadableReply(Exception):
 
 Request = TypeVar("Request")
 Response = TypeVar("Response")
-# Deadline of a unary call; long enough for a 50 MB upload on a slow link.
+# Deadline of a call; long enough for a 50 MB upload on a slow link.
 CALL_TIMEOUT_S = 60.0
 HEALTH_TIMEOUT_S = 2.0
 CHANNEL_OPTIONS = [
@@ -48,7 +49,7 @@ CHANNEL_OPTIONS = [
 
 
 _SCHEDULER = scheduler_pb.DESCRIPTOR.services_by_name["SchedulerService"]
-CREATE_PDFXTRACT_PATH = f"/{_SCHEDULER.full_name}/CreatePdfxtractTask"
+CREATE_PDFXTRACT_STREAM_PATH = f"/{_SCHEDULER.full_name}/CreatePdfxtractTaskStream"
 
 
 def bearer_metadata(token: str | None) -> Metadata:
@@ -78,13 +79,14 @@ class GrpcClients:
             self.channels["monitor"]
         )
         self.creates = CreateBatcher(self.scheduler, CALL_TIMEOUT_S)
-        # CreatePdfxtractTask taking its request already serialised (services.gateway.uploads).
-        self.create_pdfxtract_wire: aio.UnaryUnaryMultiCallable[
-            bytes, scheduler_pb.CreatePdfxtractTaskResponse
-        ] = self.channels["scheduler"].unary_unary(
-            CREATE_PDFXTRACT_PATH,
+        # CreatePdfxtractTaskStream taking its messages already in wire form
+        # (services.gateway.uploads).
+        self.create_pdfxtract_stream: aio.StreamUnaryMultiCallable[
+            bytes, scheduler_pb.CreatePdfxtractTaskStreamResponse
+        ] = self.channels["scheduler"].stream_unary(
+            CREATE_PDFXTRACT_STREAM_PATH,
             request_serializer=None,
-            response_deserializer=scheduler_pb.CreatePdfxtractTaskResponse.FromString,
+            response_deserializer=scheduler_pb.CreatePdfxtractTaskStreamResponse.FromString,
         )
 
     async def close(self) -> None:
@@ -133,6 +135,17 @@ class Rpc:
             # grpc.aio logs a reply it cannot decode (nested past the decoder's depth
             # limit, say) and returns None instead of raising.
             raise UnreadableReply(type(request).__name__)
+        return reply
+
+    async def send_stream(
+        self,
+        method: aio.StreamUnaryMultiCallable[Request, Response],
+        requests: AsyncIterator[Request],
+    ) -> Response:
+        """A client-streaming call: `requests` are sent as they come, one reply."""
+        reply = await method(requests, metadata=self.metadata, timeout=CALL_TIMEOUT_S)
+        if reply is None:
+            raise UnreadableReply("client stream")
         return reply
 
     async def create_task(

@@ -1,34 +1,33 @@
-"""PDF uploads with one copy of the file in gateway memory, within a shared budget.
+"""PDF uploads streamed to the scheduler chunk by chunk, within a shared memory budget.
 
-The multipart parser spools an upload to a temporary file. Building the gRPC request
-the usual way would then hold the file three times at once (the bytes read back, the
-protobuf message, its serialised form). Instead the serialised request is written to
-a second temporary file (the `pdf` field's header, the upload, the other fields:
-protobuf concatenation is a merge) and read back in one piece, so the one copy in
-memory is the request gRPC sends. gRPC's core copies those bytes once more into its
-send buffer while the call is in flight, so each upload counts twice its request size
-against the budget; an upload beyond it is refused with 503 and Retry-After.
+The multipart parser spools an upload to a temporary file. The route reads it back
+CHUNK_BYTES at a time and sends each piece as one message of
+CreatePdfxtractTaskStream, so the gateway never holds the file whole: per upload,
+at most the chunk just read, its framed copy (the message's wire form, built here
+rather than through a protobuf object) and the message gRPC is sending (a
+client stream writes one message at a time). The budget counts those
+COPIES_IN_FLIGHT chunks per upload in flight; an upload beyond it is refused with
+503 and Retry-After.
 """
 
 from __future__ import annotations
 
 import contextlib
-import shutil
-import tempfile
-from collections.abc import Iterator
-from typing import BinaryIO
+from collections.abc import AsyncIterator, Iterator
 
-from fastapi import HTTPException
+from fastapi import HTTPException, UploadFile
 
 from taskflow.v1 import scheduler_service_pb2 as pb
 
-PDF_FIELD = pb.CreatePdfxtractTaskRequest.DESCRIPTOR.fields_by_name["pdf"].number
-LENGTH_DELIMITED = 2
-# gRPC holds a second copy of the request while sending it.
-COPIES_IN_FLIGHT = 2
+CHUNK_BYTES = 256 * 1024
+# The chunk read, its framed copy, and the one gRPC holds while sending.
+COPIES_IN_FLIGHT = 3
+# A chunk message's tag and length prefix.
+FRAME_BYTES = 16
 RETRY_AFTER_S = 5
-COPY_CHUNK = 1024 * 1024
 BUSY = "Too many uploads in flight; try again shortly"
+_CHUNK_FIELD = pb.CreatePdfxtractTaskStreamRequest.DESCRIPTOR.fields_by_name["chunk"].number
+_LENGTH_DELIMITED = 2
 
 
 class UploadBudget:
@@ -51,34 +50,22 @@ class UploadBudget:
             self.in_use -= size
 
 
-def request_size(upload_size: int, fields: pb.CreatePdfxtractTaskRequest) -> int:
-    return len(_pdf_header(upload_size)) + upload_size + fields.ByteSize()
+def memory_needed(upload_size: int, fields: pb.PdfxtractUpload) -> int:
+    """What one upload of `upload_size` bytes holds at most while it streams."""
+    chunk = min(upload_size, CHUNK_BYTES) + FRAME_BYTES
+    return COPIES_IN_FLIGHT * max(chunk, fields.ByteSize())
 
 
-def memory_needed(upload_size: int, fields: pb.CreatePdfxtractTaskRequest) -> int:
-    return COPIES_IN_FLIGHT * request_size(upload_size, fields)
+async def messages(upload: UploadFile, fields: pb.PdfxtractUpload) -> AsyncIterator[bytes]:
+    """CreatePdfxtractTaskStream's messages in wire form: the fields, then the chunks."""
+    yield pb.CreatePdfxtractTaskStreamRequest(upload=fields).SerializeToString()
+    await upload.seek(0)
+    while chunk := await upload.read(CHUNK_BYTES):
+        yield _chunk_header(len(chunk)) + chunk
 
 
-def serialized_request(
-    upload: BinaryIO, upload_size: int, fields: pb.CreatePdfxtractTaskRequest
-) -> bytes:
-    """The wire form of CreatePdfxtractTaskRequest(pdf=<upload>, **fields), built on
-    disk and read into memory once. `fields` must leave `pdf` empty."""
-    with tempfile.TemporaryFile(buffering=0) as staging:  # unbuffered: read() sizes once
-        staging.write(_pdf_header(upload_size))
-        upload.seek(0)
-        shutil.copyfileobj(upload, staging, COPY_CHUNK)
-        staging.write(fields.SerializeToString())
-        size = staging.tell()
-        staging.seek(0)
-        data = staging.read(size)
-    if data is None or len(data) != size:
-        raise OSError("the staged upload could not be read back whole")
-    return data
-
-
-def _pdf_header(size: int) -> bytes:
-    return _varint(PDF_FIELD << 3 | LENGTH_DELIMITED) + _varint(size)
+def _chunk_header(size: int) -> bytes:
+    return _varint(_CHUNK_FIELD << 3 | _LENGTH_DELIMITED) + _varint(size)
 
 
 def _varint(value: int) -> bytes:

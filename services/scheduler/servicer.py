@@ -7,11 +7,12 @@ errors become status codes in the shared interceptor.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any, Protocol
 
 from grpc import aio
 
+from services.scheduler import uploads
 from services.scheduler.coalescing import CreateCoalescer
 from services.scheduler.intake import Intake
 from services.scheduler.metrics import SchedulerMetrics
@@ -122,6 +123,22 @@ class SchedulerServicer(ScheduleRpcs, SchedulerServiceServicer):
         )
         created = await self._create(new)
         return pb.CreatePdfxtractTaskResponse(
+            task_id=created.task_id, state=PENDING, created=created.created
+        )
+
+    async def CreatePdfxtractTaskStream(
+        self, requests: AsyncIterator[pb.CreatePdfxtractTaskStreamRequest], context: Context
+    ) -> Any:
+        received = await uploads.receive(requests, self.intake.limits.max_payload_bytes)
+        new = self.intake.pdfxtract(
+            received.pdf,
+            filename=received.upload.filename,
+            issue_date=received.upload.issue_date,
+            content_type=received.upload.content_type,
+            idempotency_key=received.upload.idempotency_key,
+        )
+        created = await self._create(new)
+        return pb.CreatePdfxtractTaskStreamResponse(
             task_id=created.task_id, state=PENDING, created=created.created
         )
 

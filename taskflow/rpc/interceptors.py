@@ -111,6 +111,29 @@ def _wrap_stream(behavior: Callable[..., AsyncIterator[Any]]) -> Callable[..., A
     return wrapped
 
 
+def _wrap_client_stream(
+    behavior: Callable[..., Awaitable[Any]],
+) -> Callable[..., Awaitable[Any]]:
+    """A client-streaming method: each message is checked as it is read (an
+    undecodable one ends the call with INVALID_ARGUMENT), errors mapped as above."""
+
+    async def wrapped(requests: AsyncIterator[Any], context: aio.ServicerContext[Any, Any]) -> Any:
+        async def checked() -> AsyncIterator[Any]:
+            async for request in requests:
+                if isinstance(request, Undecodable):
+                    await _refuse_undecodable(request, context)
+                yield request
+
+        try:
+            return await behavior(checked(), context)
+        except (aio.AbortError, grpc.RpcError):
+            raise
+        except Exception as error:
+            await _abort_for(error, context)
+
+    return wrapped
+
+
 class DomainErrorInterceptor(ServerInterceptor):
     """Turns domain errors into status codes; anything unexpected into INTERNAL,
     logged here and never leaked to the client."""
@@ -134,6 +157,12 @@ class DomainErrorInterceptor(ServerInterceptor):
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
                 _wrap_stream(handler.unary_stream),  # type: ignore[arg-type]  # aio streams are async
+                request_deserializer=_tolerant(handler.request_deserializer),
+                response_serializer=handler.response_serializer,
+            )
+        if handler.stream_unary:
+            return grpc.stream_unary_rpc_method_handler(
+                _wrap_client_stream(handler.stream_unary),
                 request_deserializer=_tolerant(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )

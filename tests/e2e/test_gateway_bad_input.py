@@ -115,9 +115,10 @@ async def test_a_huge_task_id_is_a_clear_4xx(http: httpx.AsyncClient) -> None:
 async def test_uploads_beyond_the_memory_budget_are_503_with_retry_after(
     stack: GatewayStack, redis_url: str
 ) -> None:
-    """Each upload counts twice its size against TASKFLOW_GATEWAY_UPLOAD_MEMORY_BYTES;
-    one that does not fit is refused before it is read into memory, and the budget
-    comes back once an upload is answered, refused or not."""
+    """Each upload counts the chunks it may hold in flight (three copies of one, at
+    most services.gateway.uploads.CHUNK_BYTES) against
+    TASKFLOW_GATEWAY_UPLOAD_MEMORY_BYTES; one that does not fit is refused before it
+    is read, and the budget comes back once an upload is answered, refused or not."""
     settings = stack.settings.model_copy(update={"gateway_upload_memory_bytes": 50_000})
     big = {"file": ("big.pdf", b"%PDF-" + b"0" * 40_000, "application/pdf")}
     small = {"file": ("small.pdf", b"%PDF-" + b"0" * 10_000, "application/pdf")}

@@ -46,6 +46,8 @@ def http_rules() -> set[tuple[str, str]]:
     for module in (scheduler_service_pb2, executor_service_pb2, monitor_service_pb2):
         for service in module.DESCRIPTOR.services_by_name.values():
             for method in service.methods:
+                if method.client_streaming:  # an upload: no route of its own (test_contracts)
+                    continue
                 rule = method.GetOptions().Extensions[annotations_pb2.http]
                 verb = rule.WhichOneof("pattern")
                 rules.add((verb, getattr(rule, verb)))

@@ -69,12 +69,18 @@ CONTRACT_ROUTES = {
 }
 
 
-def _methods() -> list[MethodDescriptor]:
+# Client streams cannot be transcoded: each is named here with the route the gateway
+# serves through it (a unary RPC's mapping).
+CLIENT_STREAMS = {"CreatePdfxtractTaskStream": "CreatePdfxtractTask"}
+
+
+def _methods(*, client_streams: bool = False) -> list[MethodDescriptor]:
     return [
         method
         for file in SERVICE_FILES
         for service in file.services_by_name.values()
         for method in service.methods
+        if client_streams or not method.client_streaming
     ]
 
 
@@ -102,7 +108,16 @@ def test_path_parameters_name_request_fields() -> None:
 def test_live_watches_are_server_streams() -> None:
     streaming = {m.name for m in _methods() if m.server_streaming}
     assert streaming == {"WatchQueues", "WatchTask"}
-    assert not any(m.client_streaming for m in _methods())
+
+
+def test_client_streams_are_uploads_beside_a_mapped_unary_rpc() -> None:
+    streams = [m for m in _methods(client_streams=True) if m.client_streaming]
+    assert {m.name for m in streams} == set(CLIENT_STREAMS)
+    for method in streams:
+        assert not method.server_streaming
+        assert method.GetOptions().Extensions[annotations_pb2.http].WhichOneof("pattern") is None
+        unary = method.containing_service.methods_by_name[CLIENT_STREAMS[method.name]]
+        assert _route(unary) == ("POST", "/api/v1/tasks/pdfxtract")
 
 
 def test_listing_requests_accept_every_contract_filter() -> None:

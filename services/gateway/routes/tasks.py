@@ -174,19 +174,19 @@ def router(settings: Settings) -> APIRouter:
         size = file.size if file.size is not None else await run_in_threadpool(_size, file.file)
         if size > settings.max_payload_bytes:
             raise_too_large(size, settings.max_payload_bytes)
-        fields = pb.CreatePdfxtractTaskRequest(
+        fields = pb.PdfxtractUpload(
             filename=file.filename or "",
             issue_date=issue_date,
             content_type=file.content_type or "",
+            size=size,
         )
         with budget.reserve(uploads.memory_needed(size, fields)):
-            request = await run_in_threadpool(uploads.serialized_request, file.file, size, fields)
             try:
-                reply = await rpc.call(rpc.clients.create_pdfxtract_wire, request)
+                reply = await rpc.send_stream(
+                    rpc.clients.create_pdfxtract_stream, uploads.messages(file, fields)
+                )
             except aio.AioRpcError as error:
                 raise GrpcHTTPError(error, NOT_A_PDF) from None
-            finally:
-                del request
         return shapes.created(reply.task_id, reply.state)
 
     @api.post("", status_code=201)
