@@ -30,7 +30,7 @@ from tests.support.stack import scheduler, settings_for
 from tests.support.waiting import eventually
 
 
-async def measure(executors: int, requests: int, interval: float, tasks: int) -> None:
+async def measure(executors: int, requests: int, interval: float, tasks: int, wait: float) -> None:
     where = f"{host()}; {time.strftime('%H:%M:%S')}"
     with bundled_server() as server, FakeOpenAI() as fake, tempfile.TemporaryDirectory() as tmp:
         client = Redis.from_url(server.url)
@@ -39,7 +39,7 @@ async def measure(executors: int, requests: int, interval: float, tasks: int) ->
             fake,
             OPENROUTER_RATE_LIMIT_REQUESTS=requests,
             OPENROUTER_RATE_LIMIT_INTERVAL=f"{interval:g}s",
-            OPENROUTER_RATE_LIMIT_WAIT=2.5,
+            OPENROUTER_RATE_LIMIT_WAIT=wait,
             OPENROUTER_TIMEOUT=30,
             WORKER_CONCURRENCY=8,
             TASKFLOW_RETRY_DELAY_SCALE=0.01,
@@ -73,7 +73,10 @@ async def measure(executors: int, requests: int, interval: float, tasks: int) ->
     steady = arrivals[:-requests]
     saturated = (len(steady) - requests) / (steady[-1] - steady[0]) / (requests / interval)
     print(where)
-    print(f"  {executors} executors x 8 slots, limit {requests} per {interval:g} s, {tasks} tasks")
+    print(
+        f"  {executors} executors x 8 slots, limit {requests} per {interval:g} s, {tasks} tasks,"
+        f" token wait {wait:g} s"
+    )
     print(f"  calls at the provider: {len(arrivals)} over {span:.1f} s")
     print(f"  busiest {interval:g} s window at the provider: {busiest} (limit {requests})")
     print(f"  utilisation of the limit, first to last call: {utilisation:.1%}")
@@ -86,5 +89,6 @@ if __name__ == "__main__":
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--interval", type=float, default=2.0)
     parser.add_argument("--tasks", type=int, default=300)
+    parser.add_argument("--wait", type=float, default=2.5, help="OPENROUTER_RATE_LIMIT_WAIT")
     args = parser.parse_args()
-    asyncio.run(measure(args.executors, args.requests, args.interval, args.tasks))
+    asyncio.run(measure(args.executors, args.requests, args.interval, args.tasks, args.wait))

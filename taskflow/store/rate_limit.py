@@ -6,7 +6,10 @@ must send within SEND_WITHIN_S of the grant or give the token up, and says when
 it sent (lua/rate_limit_send.lua): the token comes back one interval plus
 ARRIVAL_MARGIN_S after the send. So the limit holds where it is promised, at the
 provider, even when a loaded machine sends well after the grant; and under load
-the workers still get nearly the whole allowance.
+the workers still get nearly the whole allowance. A caller that finds no token
+free reserves the one that comes back first (if within its wait) and sleeps until
+then: waiters do not all wake and race for each returning token, and the one that
+gets it needs no further round trip before sending.
 
     grant = await limiter.acquire(30.0)
     ...just before the request goes: grant.in_time(), else limiter.unused(grant)...
@@ -62,6 +65,9 @@ class Grant:
     wait_s: float  # not granted: how long until the next token is due
     token: str = ""  # granted under a limit: the token's id (for sent / unused)
     send_by: float = math.inf  # time.monotonic() by which the request must go
+    # time.monotonic() before which the request must not go (a reserved token
+    # that is not back yet); acquire() sleeps until then.
+    not_before: float = 0.0
 
     def in_time(self) -> bool:
         """May the request still go on this grant?"""
@@ -110,14 +116,20 @@ class RateLimiter:
         raw = await self.client.hget(self.keys.rate_limit_config, "source")
         return raw.decode() if isinstance(raw, bytes) else (raw or "")
 
-    async def try_acquire(self) -> Grant:
-        """Take a token if one is free now (one round trip)."""
+    async def try_acquire(self, reserve_within_s: float = 0.0) -> Grant:
+        """Take a token if one is free now, or reserve the first to come back within
+        `reserve_within_s` (one round trip)."""
         asked_at, token = time.monotonic(), uuid.uuid4().hex
-        granted, wait_ms, enabled, *_ = await self._call(take=True, token=token)
+        granted, wait_ms, enabled, *_ = await self._call(
+            take=True, token=token, reserve_ms=int(reserve_within_s * 1000)
+        )
         if not granted or not enabled:
             return Grant(bool(granted), int(wait_ms) / 1000)
-        # Measured from before the ask: the Redis deadline is from the grant, later.
-        return Grant(True, 0.0, token, asked_at + SEND_WITHIN_S)
+        wait_s = int(wait_ms) / 1000
+        # Send-by measured from before the ask, not-before from after the answer:
+        # the grant happened (on the Redis clock) in between.
+        not_before = time.monotonic() + wait_s if wait_s else 0.0
+        return Grant(True, 0.0, token, asked_at + wait_s + SEND_WITHIN_S, not_before)
 
     async def sent(self, grant: Grant, ago_s: float = 0.0) -> None:
         """The request paid for by `grant` went out `ago_s` seconds ago."""
@@ -133,20 +145,33 @@ class RateLimiter:
         keys = self.keys
         await self._send_script(
             keys=[keys.rate_limit_config, keys.rate_limit_pending, keys.rate_limit_sends],
-            args=[self.prefix, action, grant.token, int(ago_s * 1000), _MARGIN_MS],
+            args=[self.prefix, action, grant.token, int(ago_s * 1000), _MARGIN_MS, _SEND_WITHIN_MS],
         )
 
     async def acquire(self, timeout_s: float) -> Grant:
-        """Wait up to `timeout_s` for a token; not granted means the wait ran out."""
+        """Wait up to `timeout_s` for a token; not granted means the wait ran out.
+        A reserved token is slept for here: the grant returned may be used at once."""
         deadline = time.monotonic() + timeout_s
         while True:
-            grant = await self.try_acquire()
+            grant = await self.try_acquire(max(0.0, deadline - time.monotonic()))
             if grant.granted:
+                await self._until_back(grant)
                 return grant
             left = deadline - time.monotonic()
             if grant.wait_s > left:
                 return grant
             await asyncio.sleep(grant.wait_s + random.uniform(0, _WAKE_SPREAD_S))
+
+    async def _until_back(self, grant: Grant) -> None:
+        delay = grant.not_before - time.monotonic()
+        if delay <= 0:
+            return
+        try:
+            await asyncio.sleep(delay)
+        except asyncio.CancelledError:
+            # The reservation goes back (to come back when its token does).
+            await asyncio.shield(self.unused(grant))
+            raise
 
     async def status(self) -> RateLimitStatus:
         _, _, enabled, tokens, capacity, interval_ms = await self._call(take=False)
@@ -164,14 +189,17 @@ class RateLimiter:
             source=config.get("source", ""),
         )
 
-    async def _call(self, *, take: bool, token: str = "") -> list[int]:
+    async def _call(self, *, take: bool, token: str = "", reserve_ms: int = 0) -> list[int]:
         keys = self.keys
         result: list[int] = await self._script(
             keys=[
                 keys.rate_limit_config, keys.rate_limit_bucket,
                 keys.rate_limit_pending, keys.rate_limit_sends,
             ],
-            args=[self.prefix, "1" if take else "0", token, _SEND_WITHIN_MS, _MARGIN_MS],
+            args=[
+                self.prefix, "1" if take else "0", token, _SEND_WITHIN_MS, _MARGIN_MS,
+                reserve_ms,
+            ],
         )  # fmt: skip
         return result
 

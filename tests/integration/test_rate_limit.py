@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import multiprocessing
 import os
 import time
@@ -87,6 +86,77 @@ async def test_a_token_given_up_unused_is_free_at_once(redis_client: Redis) -> N
     assert (await limiter.try_acquire()).granted
 
 
+async def test_a_waiter_reserves_the_first_token_back_and_no_one_takes_it(
+    redis_client: Redis,
+) -> None:
+    limiter = RateLimiter(redis_client)
+    await limiter.configure(1, "500ms")
+    first = await limiter.try_acquire()
+    await limiter.sent(first)
+    sent = time.monotonic()
+    reserved = await limiter.try_acquire(reserve_within_s=5.0)
+    assert reserved.granted
+    assert reserved.token
+    # Not before the token is back: one interval and the margin after the send.
+    assert reserved.not_before >= sent + 0.5 + ARRIVAL_MARGIN_S - 0.05
+    assert reserved.send_by > reserved.not_before
+    # Once it is back, it is still the reserver's: another caller finds none.
+    while time.monotonic() < reserved.not_before + 0.2:
+        assert not (await limiter.try_acquire()).granted
+        await asyncio.sleep(0.02)
+    await limiter.sent(reserved)
+
+
+async def test_acquire_sleeps_until_its_reserved_token_is_back(redis_client: Redis) -> None:
+    limiter = RateLimiter(redis_client)
+    await limiter.configure(1, "500ms")
+    await limiter.sent(await limiter.try_acquire())
+    sent = time.monotonic()
+    grant = await limiter.acquire(timeout_s=5.0)
+    assert grant.granted
+    assert time.monotonic() >= sent + 0.5 + ARRIVAL_MARGIN_S - 0.05
+    assert grant.in_time()
+
+
+async def test_a_reservation_given_back_is_out_until_its_token_is_back(
+    redis_client: Redis,
+) -> None:
+    """Given back before its token returned, a reservation frees nothing early: the
+    token's last send was less than an interval ago."""
+    limiter = RateLimiter(redis_client)
+    await limiter.configure(1, "1s")
+    await limiter.sent(await limiter.try_acquire())
+    reserved = await limiter.try_acquire(reserve_within_s=5.0)
+    assert reserved.granted
+    await limiter.unused(reserved)
+    denied = await limiter.try_acquire()
+    assert not denied.granted
+    assert denied.wait_s > 0.5
+
+
+async def test_with_the_limit_lowered_a_reservation_waits_for_the_count_to_drop(
+    redis_client: Redis,
+) -> None:
+    """Five tokens out, the limit now two: the first to be free again is the fourth
+    to come back (after it, only the fifth is out)."""
+    limiter = RateLimiter(redis_client)
+    await limiter.configure(5, "1s")
+    sent_at = []
+    for _ in range(5):
+        await limiter.sent(await limiter.try_acquire())
+        sent_at.append(time.monotonic())
+        await asyncio.sleep(0.1)
+    await limiter.configure(2, "1s")
+    back = [t + 1.0 + ARRIVAL_MARGIN_S for t in sent_at]
+    first = await limiter.try_acquire(reserve_within_s=10.0)
+    second = await limiter.try_acquire(reserve_within_s=10.0)
+    assert first.granted
+    assert second.granted
+    assert first.not_before >= back[3] - 0.05
+    assert second.not_before >= back[4] - 0.05
+    assert not (await limiter.try_acquire(reserve_within_s=10.0)).granted  # both are taken
+
+
 async def test_a_token_never_reported_counts_as_sent_at_its_deadline(redis_client: Redis) -> None:
     limiter = RateLimiter(redis_client)
     await limiter.configure(1, "200ms")
@@ -137,7 +207,8 @@ async def test_a_call_without_a_token_is_not_sent_and_asks_to_come_back(
 
 # Four processes, four callers each, share a bucket of 20 calls per 2 s for 6 s.
 PROCESSES, CALLERS, REQUESTS, INTERVAL, SECONDS = 4, 4, 20, 2.0, 6.0
-# Each caller waits this long for a token at most, then asks again (until time is up).
+# Each caller waits this long for a token at most, then asks again when the next
+# one is due (until time is up).
 TOKEN_WAIT_S = 1.0
 # Spawning a process and importing everything can take long on a loaded machine:
 # the measure starts when every process is ready, within this.
@@ -166,8 +237,12 @@ async def _hammer(redis_url: str, base_url: str, ready: Queue[int], go: Event) -
 
     async def caller() -> None:
         while time.monotonic() < end:
-            with contextlib.suppress(RateLimitWait):
+            try:
                 await provider.chat(HELLO)
+            except RateLimitWait as wait:
+                # Back when the next token is within reach, as a rescheduled task
+                # would be: asking again at once only loads the machine measured.
+                await asyncio.sleep(max(0.0, (wait.retry_after or 0.0) - TOKEN_WAIT_S / 2))
 
     try:
         await asyncio.gather(*(caller() for _ in range(CALLERS)))
