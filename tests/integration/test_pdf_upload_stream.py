@@ -4,6 +4,7 @@ cut short, refused, or out of order stores nothing."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -193,7 +194,9 @@ async def test_bad_streams_are_invalid_argument_and_store_nothing(
     assert await redis_client.dbsize() == 0
 
 
-async def test_an_undecodable_message_is_invalid_argument(api: SchedulerClient) -> None:
+async def test_an_undecodable_message_is_invalid_argument_with_one_short_log_line(
+    api: SchedulerClient, caplog: pytest.LogCaptureFixture
+) -> None:
     raw = api.channel.stream_unary(
         "/taskflow.v1.SchedulerService/CreatePdfxtractTaskStream",
         request_serializer=None,
@@ -204,6 +207,9 @@ async def test_an_undecodable_message_is_invalid_argument(api: SchedulerClient) 
         yield upload(8, filename="a.pdf").SerializeToString()
         yield b"\xff\xff\xff"
 
-    with pytest.raises(grpc.aio.AioRpcError) as refused:
+    with caplog.at_level(logging.INFO), pytest.raises(grpc.aio.AioRpcError) as refused:
         await raw(garbage())
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "not a valid" in (refused.value.details() or "")
+    assert len([r for r in caplog.records if "undecodable" in r.getMessage()]) == 1
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
