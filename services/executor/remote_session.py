@@ -2,9 +2,11 @@
 
 The session claims tasks from the worker's named queue as far as its credit goes,
 renews the leases of the tasks it handed out while it lasts, and records the
-outcomes the worker sends with the store's own transitions (complete_many, fail),
-so fencing, retry schedules and the DLQ are exactly those of our own workers.
-What it has to say to the worker goes into `outbox`.
+outcomes the worker sends with the store's own transitions (complete_many, fail,
+cancelled), so fencing, retry schedules and the DLQ are exactly those of our own
+workers. Like them it looks for client cancellations of the tasks it holds and
+stores progress at most twice a second per task. What it has to say to the worker
+goes into `outbox`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from services.executor.progress import ProgressReporter
 from services.executor.retry_policy import retry_delay
 from taskflow.aio import first_of, sleep_unless
 from taskflow.errors import LeaseLost, NotFound, TaskflowError
@@ -29,6 +32,8 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 256
 # How long an idle session blocks on its queue's wake-up list before looking again.
 IDLE_WAIT_S = 0.5
+# How often held tasks are checked for a client's cancellation (as our own workers).
+CANCEL_POLL_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -53,12 +58,13 @@ class Failure:
 
 @dataclass(frozen=True)
 class Outcome:
-    """A finished task as the worker reports it: `result`, or else `failure`."""
+    """A finished task as the worker reports it: `result`, `failure`, or `cancelled`."""
 
     task_id: str
     lease_token: str
     result: str | None = None
     failure: Failure | None = None
+    cancelled: bool = False
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,7 @@ class Acks:
 class Cancelled:
     task_ids: list[str]
     reason: str
+    requested: bool = False  # by a client (report `cancelled`), else the lease is lost
 
 
 @dataclass(frozen=True)
@@ -106,6 +113,8 @@ class RemoteSession:
         self.registry = WorkerRegistry(store.client, store.keys)
         self.outbox: asyncio.Queue[Message] = asyncio.Queue()
         self.held: dict[str, ClaimedTask] = {}
+        self._reporters: dict[str, ProgressReporter] = {}
+        self._cancel_sent: set[str] = set()
         self._is_paused = is_paused
         self._credit = 0
         self._credit_given = asyncio.Event()
@@ -117,19 +126,42 @@ class RemoteSession:
             self._credit += slots
             self._credit_given.set()
 
+    async def adopt(self, leases: Sequence[tuple[str, str]]) -> None:
+        """Take over tasks the worker still runs from an earlier stream (it reconnected):
+        their leases are renewed from now on; the worker is told at once of those it
+        lost meanwhile."""
+        lost = set(await self.store.renew([_lease(task_id, token) for task_id, token in leases]))
+        kept = [(task_id, token) for task_id, token in leases if task_id not in lost]
+        for task_id, token in kept:
+            try:
+                task = await self.store.get(task_id)
+            except NotFound:
+                lost.add(task_id)
+                continue
+            self.held[task_id] = ClaimedTask(
+                task_id, task.task_type, task.retry_count, "", "{}", token
+            )
+        if lost:
+            self._send(Cancelled(sorted(lost), "lease lost"))
+        log.info("event=remote_worker_adopted worker_id=%s kept=%d lost=%d",
+                 self.config.worker_id, len(self.held), len(lost))  # fmt: skip
+
     async def run(self, stop: asyncio.Event) -> None:
         """Feed tasks and renew leases until `stop`; held tasks keep their leases."""
         await self._beat()
         renewer = asyncio.create_task(self._renew_loop(stop), name="remote-renew")
+        canceller = asyncio.create_task(self._cancel_loop(stop), name="remote-cancel")
         try:
             await self._feed_loop(stop)
         finally:
-            await renewer
+            await asyncio.gather(renewer, canceller)
+            for task_id in list(self._reporters):
+                await self._forget(task_id)
             await self.registry.leave(self.config.worker_id)
 
     async def record(self, outcomes: Sequence[Outcome]) -> list[Ack]:
         """Record a batch of outcomes; per outcome, whether it was accepted."""
-        completed = [o for o in outcomes if o.failure is None]
+        completed = [o for o in outcomes if o.failure is None and not o.cancelled]
         done = await self.store.complete_many(
             [(self._claim_for(o), o.result or "") for o in completed]
         )
@@ -140,23 +172,50 @@ class RemoteSession:
         for outcome in outcomes:
             if outcome.failure is not None:
                 verdicts[id(outcome)] = await self._fail(outcome, outcome.failure)
+            elif outcome.cancelled:
+                verdicts[id(outcome)] = await self._cancelled(outcome)
         for outcome in outcomes:
-            self.held.pop(outcome.task_id, None)
+            await self._forget(outcome.task_id)
         return [verdicts[id(o)] for o in outcomes]
 
     async def release(self, leases: Sequence[tuple[str, str]]) -> int:
         """Hand tasks the worker will not finish back to the head of their queue."""
         for task_id, _ in leases:
-            self.held.pop(task_id, None)
+            await self._forget(task_id)
         return await self.store.release(_lease(task_id, token) for task_id, token in leases)
 
-    def progress(self, task_id: str, fraction: float, lines: Sequence[str]) -> None:
+    def progress(self, task_id: str, fraction: float, message: str, lines: Sequence[str]) -> None:
+        """A held task's progress (stored as ctx.progress's: throttled, the latest
+        winning) and log lines; a fraction out of 0..1 means "lines only"."""
         worker = self.config.worker_id
-        if fraction >= 0:
-            log.info("event=task_progress task_id=%s worker_id=%s fraction=%.3f",
-                     task_id, worker, fraction)  # fmt: skip
         for line in lines:
             log.info("event=task_log task_id=%s worker_id=%s line=%r", task_id, worker, line)
+        claim = self.held.get(task_id)
+        if claim is None or not 0.0 <= fraction <= 1.0:
+            return
+        reporter = self._reporters.get(task_id)
+        if reporter is None:
+            reporter = self._reporters[task_id] = ProgressReporter(
+                task_id,
+                lambda f, m: self.store.progress(claim, f, m),
+                asyncio.get_running_loop(),
+            )
+        reporter.report(fraction, message)
+
+    async def _forget(self, task_id: str) -> None:
+        """The task is no longer this worker's: no more progress, no cancel to send."""
+        self.held.pop(task_id, None)
+        self._cancel_sent.discard(task_id)
+        reporter = self._reporters.pop(task_id, None)
+        if reporter is not None:
+            await reporter.close()
+
+    async def _cancelled(self, outcome: Outcome) -> Ack:
+        try:
+            await self.store.cancelled(self._claim_for(outcome))
+        except (LeaseLost, NotFound) as error:
+            return Ack(outcome.task_id, error)
+        return Ack(outcome.task_id, None, TaskState.CANCELLED)
 
     async def _fail(self, outcome: Outcome, failure: Failure) -> Ack:
         held = self.held.get(outcome.task_id)
@@ -213,11 +272,28 @@ class RemoteSession:
                             self.config.worker_id, str(error))  # fmt: skip
                 continue
             for task_id in lost:
-                self.held.pop(task_id, None)
+                await self._forget(task_id)
             if lost:
                 self._send(Cancelled(lost, "lease lost"))
             elif time.monotonic() - self._sent_at >= self.config.heartbeat_s:
                 self._send(Heartbeat())
+
+    async def _cancel_loop(self, stop: asyncio.Event) -> None:
+        """Tell the worker, once per task, which held tasks a client cancelled."""
+        while not await sleep_unless(stop, CANCEL_POLL_S):
+            unsent = [task_id for task_id in self.held if task_id not in self._cancel_sent]
+            try:
+                wanted = await self.store.cancel_requested(unsent)
+            except Exception as error:
+                log.warning("event=remote_cancel_poll_failed worker_id=%s error=%r",
+                            self.config.worker_id, str(error))  # fmt: skip
+                continue
+            wanted &= self.held.keys()  # an outcome may have come in meanwhile
+            if wanted:
+                self._cancel_sent |= wanted
+                self._send(Cancelled(sorted(wanted), "cancelled by a client", requested=True))
+                log.info("event=cancel_requested task_ids=%s worker_id=%s",
+                         ",".join(sorted(wanted)), self.config.worker_id)  # fmt: skip
 
     def _send(self, message: Message) -> None:
         self._sent_at = time.monotonic()

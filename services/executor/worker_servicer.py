@@ -30,6 +30,7 @@ from services.executor.remote_session import (
 from taskflow.errors import InvalidInput, LeaseLost, NotFound
 from taskflow.rpc import convert
 from taskflow.store import TaskStore
+from taskflow.store.payloads import held_payload
 from taskflow.store.remote import RemoteQueues
 from taskflow.store.tasks import check_task_id
 from taskflow.v1 import enums_pb2
@@ -39,6 +40,8 @@ from taskflow.v1.worker_service_pb2_grpc import WorkerServiceServicer
 log = logging.getLogger(__name__)
 Context = aio.ServicerContext[Any, Any]
 DEFAULT_QUEUE = "default"
+# Bytes per GetTaskPayload message: well under gRPC's default 4 MiB limit.
+PAYLOAD_CHUNK = 1024 * 1024
 
 
 class WorkerServicer(WorkerServiceServicer):
@@ -104,7 +107,10 @@ class WorkerServicer(WorkerServiceServicer):
         )
         log.info("event=remote_worker_registered worker_id=%s queue=%s task_types=%s runtime=%r",
                  config.worker_id, queue, ",".join(task_types), config.runtime)  # fmt: skip
-        return RemoteSession(self.store, config, is_paused=self.is_paused)
+        session = RemoteSession(self.store, config, is_paused=self.is_paused)
+        if registration.holding:
+            await session.adopt([(t.task_id, t.lease_token) for t in registration.holding])
+        return session
 
     async def CompleteTask(self, request: pb.CompleteTaskRequest, context: Context) -> Any:
         outcome = Outcome(check_task_id(request.task_id), request.lease_token, request.result)
@@ -117,6 +123,16 @@ class WorkerServicer(WorkerServiceServicer):
         )
         state = await self._record_one(outcome)
         return pb.FailTaskResponse(state=convert.state_to_proto(state))
+
+    async def GetTaskPayload(
+        self, request: pb.GetTaskPayloadRequest, context: Context
+    ) -> AsyncIterator[pb.GetTaskPayloadResponse]:
+        task_id = check_task_id(request.task_id)
+        payload = await held_payload(self.store, task_id, request.lease_token)
+        view = memoryview(payload)
+        for start in range(0, len(payload), PAYLOAD_CHUNK):
+            chunk = bytes(view[start : start + PAYLOAD_CHUNK])
+            yield pb.GetTaskPayloadResponse(data=chunk, total_bytes=len(payload))
 
     async def _record_one(self, outcome: Outcome) -> Any:
         session = RemoteSession(
@@ -139,7 +155,7 @@ async def _read(requests: AsyncIterator[pb.WorkRequest], session: RemoteSession)
             session.outbox.put_nowait(Acks(await session.record(outcomes)))
         elif kind == "progress":
             p = request.progress
-            session.progress(p.task_id, p.fraction, list(p.log_lines))
+            session.progress(p.task_id, p.fraction, p.message, list(p.log_lines))
         elif kind == "release":
             await session.release([(t.task_id, t.lease_token) for t in request.release.tasks])
         else:
@@ -159,8 +175,11 @@ async def _next_message(session: RemoteSession, reader: asyncio.Task[None]) -> M
 
 
 def _outcome(message: pb.TaskOutcome) -> Outcome:
-    if message.WhichOneof("result") == "failed":
+    result = message.WhichOneof("result")
+    if result == "failed":
         return Outcome(message.task_id, message.lease_token, failure=_failure(message.failed))
+    if result == "cancelled":
+        return Outcome(message.task_id, message.lease_token, cancelled=True)
     return Outcome(message.task_id, message.lease_token, result=message.completed)
 
 
@@ -191,7 +210,9 @@ def _response(message: Message) -> pb.WorkResponse:
         return pb.WorkResponse(acks=pb.OutcomeAcks(acks=[_ack(a) for a in message.acks]))
     if isinstance(message, Cancelled):
         return pb.WorkResponse(
-            cancel=pb.CancelTasks(task_ids=message.task_ids, reason=message.reason)
+            cancel=pb.CancelTasks(
+                task_ids=message.task_ids, reason=message.reason, requested=message.requested
+            )
         )
     assert isinstance(message, Heartbeat)
     return pb.WorkResponse(heartbeat=pb.WorkHeartbeat())
