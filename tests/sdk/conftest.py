@@ -4,6 +4,9 @@ test starts, stopped with SIGTERM at its end."""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import random
 import signal
 import subprocess
 from collections import Counter
@@ -11,6 +14,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import grpc
 import httpx
 import pytest
 import pytest_asyncio
@@ -18,8 +22,9 @@ from grpc import aio
 from redis.asyncio import Redis
 
 from taskflow.redis_server import BundledRedis
+from taskflow.v1 import enums_pb2, scheduler_service_pb2_grpc, worker_service_pb2_grpc
 from taskflow.v1 import scheduler_service_pb2 as spb
-from taskflow.v1 import scheduler_service_pb2_grpc
+from taskflow.v1 import worker_service_pb2 as wpb
 from tests.support.gateway_stack import GatewayStack, gateway_stack, wait_for_state
 from tests.support.waiting import eventually
 
@@ -141,3 +146,60 @@ async def sigkill_mid_task_then_rescue(
     for task_id in killed:
         task = await grpc_task(stack, task_id)
         assert (task.retry_count, task.error_type, task.worker_id) == (1, "WorkerLost", "rescuer")
+
+
+async def progress_then_cancel(
+    task_type: str, stack: GatewayStack, http: httpx.AsyncClient, log: Path
+) -> float:
+    """A `wait` task run by the worker writing `log` reports progress 0.5 "halfway"
+    (stored as our own workers' progress), is cancelled by a client mid-task, and its
+    handler is stopped and the task ends CANCELLED, its work never done. Returns the
+    seconds from the cancel call to the CANCELLED state (measured, not asserted)."""
+    (task_id,) = await grpc_create(stack, task_type, "wait")
+
+    async def reported() -> bool:
+        task = (await http.get(f"/api/v1/tasks/{task_id}")).json()
+        return (task.get("progress"), task.get("progress_message")) == (0.5, "halfway")
+
+    await eventually(reported, within=60, what="the handler's progress stored")
+    assert effects(log)[f"waiting {task_id}"] == 1
+    loop = asyncio.get_running_loop()
+    asked = loop.time()
+    reply = await http.post(f"/api/v1/tasks/{task_id}/cancel", json={})
+    assert reply.status_code == 200, reply.text
+    await wait_for_state(http, task_id, "CANCELLED", within=60)
+    took = loop.time() - asked
+    await eventually(
+        lambda: _has(log, f"cancelled {task_id}"), within=30, what="the handler cancelled"
+    )
+    assert effects(log)[f"done {task_id}"] == 0
+    return took
+
+
+async def payload_reaches_the_worker(task_type: str, stack: GatewayStack) -> None:
+    """A task's binary payload, larger than one GetTaskPayload chunk, reaches the
+    handler whole; asking with a lease that is not held is refused."""
+    payload = random.Random(18).randbytes(2_500_000)
+    async with aio.insecure_channel(stack.settings.scheduler_address) as channel:
+        stub = scheduler_service_pb2_grpc.SchedulerServiceStub(channel)
+        request = spb.CreateTaskRequest(task_type=task_type, content="payload", payload=payload)
+        task_id = (await stub.CreateTask(request)).task_id
+
+    async def completed() -> bool:
+        state: int = (await grpc_task(stack, task_id)).state
+        return state == enums_pb2.TASK_STATE_COMPLETED
+
+    await eventually(completed, within=60, what=f"task {task_id} completed")
+    expected = f"{len(payload)} {hashlib.sha256(payload).hexdigest()}"
+    assert (await grpc_task(stack, task_id)).result == expected
+    async with aio.insecure_channel(stack.settings.executor_address) as channel:
+        worker_stub = worker_service_pb2_grpc.WorkerServiceStub(channel)
+        stale = wpb.GetTaskPayloadRequest(task_id=task_id, lease_token="not-the-lease")
+        with pytest.raises(aio.AioRpcError) as refused:
+            async for _ in worker_stub.GetTaskPayload(stale):
+                pass
+        assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+async def _has(path: Path, line: str) -> bool:
+    return effects(path)[line] > 0

@@ -23,6 +23,8 @@ from tests.sdk.conftest import (
     effects,
     grpc_create,
     grpc_task,
+    payload_reaches_the_worker,
+    progress_then_cancel,
     registered,
     sigkill_mid_task_then_rescue,
 )
@@ -166,3 +168,32 @@ async def test_a_schedule_fires_tasks_a_remote_python_worker_runs(
         via_rest = await wait_for_state(http, task_id, "COMPLETED", within=60)
         assert via_rest["result"] == "TICK"
         assert (await grpc_task(stack, task_id)).worker_id == "shouter"
+
+
+async def test_a_remote_python_worker_reports_progress_and_stops_when_cancelled(
+    sdk_python: Path,
+    stack: GatewayStack,
+    http: httpx.AsyncClient,
+    tmp_path: Path,
+    workers: list[subprocess.Popen[bytes]],
+) -> None:
+    log = tmp_path / "canceller.effects"
+    address = stack.settings.executor_address
+    workers.append(start_script(sdk_python, "remote_worker.py", address, str(log), cwd=tmp_path))
+    await registered(http, "canceller")
+    took = await progress_then_cancel("sdk_shout", stack, http, log)
+    print(f"python worker: cancel to CANCELLED in {took:.3f} s")
+
+
+async def test_a_remote_python_worker_reads_a_task_payload(
+    sdk_python: Path,
+    stack: GatewayStack,
+    http: httpx.AsyncClient,
+    tmp_path: Path,
+    workers: list[subprocess.Popen[bytes]],
+) -> None:
+    log = tmp_path / "reader.effects"
+    address = stack.settings.executor_address
+    workers.append(start_script(sdk_python, "remote_worker.py", address, str(log), cwd=tmp_path))
+    await registered(http, "reader")
+    await payload_reaches_the_worker("sdk_shout", stack)

@@ -6,12 +6,16 @@ Handles `sdk_shout` (upper-cases the content) on the queue "sdk". Every handler 
 appends `start <id>` to the side-effect file when it begins and `done <id>` just
 before it returns, so a test can count exactly how often each task's work was done.
 With --hang, tasks whose content is "hang" never finish (to be SIGKILLed mid-task).
-Content "fail" raises a RateLimitError once, then succeeds on the retry.
+Content "fail" raises a RateLimitError once, then succeeds on the retry. Content
+"wait" reports progress 0.5 "halfway", writes `waiting <id>`, then waits until the
+task is cancelled (writing `cancelled <id>`). Content
+"payload" answers "<size> <sha256>" of the task's payload.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import sys
 from pathlib import Path
 
@@ -32,12 +36,27 @@ def record(line: str) -> None:
 async def shout(task: TaskContext) -> str:
     record(f"start {task.task_id}")
     task.log(f"shouting {len(task.content)} characters")
+    if task.content == "payload":
+        data = await task.payload()
+        return f"{len(data)} {hashlib.sha256(data).hexdigest()}"
+    if task.content == "wait":
+        await wait_for_cancel(task)
     if hang and task.content == "hang":
         await asyncio.Event().wait()
     if task.content == "fail" and task.retry_count == 0:
         raise TaskError("slow down", "RateLimitError")
     record(f"done {task.task_id}")
     return task.content.upper()
+
+
+async def wait_for_cancel(task: TaskContext) -> None:
+    task.progress(0.5, "halfway")
+    record(f"waiting {task.task_id}")
+    try:
+        await asyncio.Event().wait()
+    finally:
+        if task.cancelled:
+            record(f"cancelled {task.task_id}")
 
 
 if __name__ == "__main__":

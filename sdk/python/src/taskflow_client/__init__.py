@@ -8,6 +8,7 @@ The generated gRPC stubs are in `taskflow_client.v1` for anything else.
 """
 
 from taskflow_client.client import TaskflowClient
+from taskflow_client.context import TaskContext
 from taskflow_client.errors import (
     InvalidArgument,
     LeaseLost,
@@ -19,7 +20,7 @@ from taskflow_client.errors import (
     Unavailable,
 )
 from taskflow_client.models import Created, NewTask, TaskInfo
-from taskflow_client.worker import TaskContext, Worker, WorkerStats
+from taskflow_client.worker import Worker, WorkerStats
 
 __all__ = [
     "Created",

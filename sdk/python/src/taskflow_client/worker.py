@@ -10,9 +10,14 @@
 One Work stream carries everything: the server sends tasks in batches as far as
 the credit this worker grants (its free slots); outcomes go back in batches with
 the lease token each task came with. The server renews the leases while the
-stream is open. If the stream breaks, running handlers go on and their outcomes
-are sent on the next stream; a task whose lease lapsed meanwhile was requeued, and
-its late outcome is refused (counted in `refused`).
+stream is open, and tells the worker which tasks a client cancelled: their
+handlers are cancelled and reported `cancelled`.
+
+If the stream breaks (the executor restarts, the network drops), the worker
+reconnects with exponential back-off and registers again, naming the tasks it
+still runs, so the new stream renews their leases and takes their outcomes. A
+task whose lease lapsed meanwhile was requeued: its handler is cancelled and
+anything it sends is refused (counted in `refused`).
 """
 
 from __future__ import annotations
@@ -24,16 +29,18 @@ import json
 import logging
 import os
 import platform
+import random
 import signal
 import socket
 import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import grpc
 
 from taskflow_client.channels import open_channel
+from taskflow_client.context import TaskContext
 from taskflow_client.errors import PermanentError, TaskError, from_rpc_error
 from taskflow_client.v1 import worker_service_pb2 as pb
 from taskflow_client.v1 import worker_service_pb2_grpc
@@ -54,38 +61,21 @@ FATAL = (
 
 
 @dataclass
-class TaskContext:
-    """What a handler gets: the task's input, and ways to report on it."""
-
-    task_id: str
-    task_type: str
-    content: str
-    metadata: dict[str, Any]
-    retry_count: int
-    _report: Callable[[pb.TaskProgress], None] = field(repr=False)
-    _lease_token: str = field(repr=False)
-
-    def progress(self, fraction: float, *lines: str) -> None:
-        """Report progress (0..1; negative if unknown) and log lines, logged by the executor."""
-        self._report(
-            pb.TaskProgress(
-                task_id=self.task_id,
-                lease_token=self._lease_token,
-                fraction=fraction,
-                log_lines=list(lines),
-            )
-        )
-
-    def log(self, *lines: str) -> None:
-        self.progress(-1.0, *lines)
-
-
-@dataclass
 class WorkerStats:
     completed: int = 0  # outcomes accepted as COMPLETED
     failed: int = 0  # failure outcomes accepted
     refused: int = 0  # outcomes refused: lease lost or task gone
     cancelled: int = 0  # handlers stopped because the server said so
+    reconnects: int = 0  # streams opened again after one broke
+
+
+@dataclass
+class _Run:
+    """A running handler: its asyncio task, its lease, and what it was given."""
+
+    runner: asyncio.Task[None]
+    lease_token: str
+    context: TaskContext
 
 
 class Worker:
@@ -100,7 +90,8 @@ class Worker:
         worker_id: str | None = None,
         token: str | None = None,
         credentials: grpc.ChannelCredentials | None = None,
-        reconnect_delay: float = 1.0,
+        reconnect_delay: float = 0.5,
+        max_reconnect_delay: float = 30.0,
     ) -> None:
         self.address = address
         self.queue = queue
@@ -109,10 +100,14 @@ class Worker:
         self.stats = WorkerStats()
         self._credentials = credentials
         self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
-        self._reconnect_delay = reconnect_delay
+        self._backoff = (reconnect_delay, max_reconnect_delay)
+        self._failures = 0  # streams broken in a row, without a registration between
         self._handlers: dict[str, Handler] = {}
-        self._running: dict[str, tuple[asyncio.Task[None], str]] = {}
+        self._running: dict[str, _Run] = {}
+        self._stub: WorkerServiceAsyncStub | None = None
         self._outcomes: list[pb.TaskOutcome] = []
+        # Sent but not acknowledged: sent again on the next stream if this one breaks.
+        self._unacked: dict[str, pb.TaskOutcome] = {}
         self._outcome_ready = asyncio.Event()
         self._requests: asyncio.Queue[pb.WorkRequest | None] = asyncio.Queue()
         self._freed = 0
@@ -137,15 +132,26 @@ class Worker:
         stop = stop or _stop_on_signals()
         async with open_channel(self.address, self._credentials) as channel:
             stub: WorkerServiceAsyncStub = worker_service_pb2_grpc.WorkerServiceStub(channel)
+            self._stub = stub
             while not stop.is_set():
                 try:
                     await self._session(stub, stop, grace)
                 except grpc.aio.AioRpcError as error:
                     if error.code() in FATAL:
                         raise from_rpc_error(error) from None
-                    log.warning("event=stream_broken worker_id=%s code=%s detail=%r",
-                                self.worker_id, error.code().name, error.details())  # fmt: skip
-                    await _sleep_unless(stop, self._reconnect_delay)
+                    delay = self._next_delay()
+                    log.warning(
+                        "event=stream_broken worker_id=%s code=%s detail=%r retry_in=%.2f",
+                        self.worker_id, error.code().name, error.details(), delay,
+                    )  # fmt: skip
+                    await _sleep_unless(stop, delay)
+                    self.stats.reconnects += 1
+
+    def _next_delay(self) -> float:
+        """Exponential back-off with full jitter, from the first delay up to the cap."""
+        first, cap = self._backoff
+        self._failures += 1
+        return random.uniform(first / 2, min(cap, first * 2 ** (self._failures - 1)))
 
     async def _session(
         self, stub: WorkerServiceAsyncStub, stop: asyncio.Event, grace: float
@@ -160,11 +166,17 @@ class Worker:
                     queue=self.queue,
                     concurrency=self.concurrency,
                     runtime=f"python/{platform.python_version()} asynctaskflow-client",
+                    holding=[
+                        pb.TaskLease(task_id=task_id, lease_token=run.lease_token)
+                        for task_id, run in self._running.items()
+                    ],
                 )
             )
         )
         reader = asyncio.create_task(self._read(call), name="taskflow-reader")
         self._freed = 0
+        self._outcomes[:0] = self._unacked.values()
+        self._unacked.clear()
         self._flush(credit=self.concurrency - len(self._running))
         stopping = asyncio.create_task(stop.wait())
         try:
@@ -201,12 +213,15 @@ class Worker:
             self._send(pb.WorkRequest(credit=pb.WorkCredit(slots=credit)))
         if self._outcomes:
             batch, self._outcomes = self._outcomes, []
+            self._unacked.update((outcome.task_id, outcome) for outcome in batch)
             self._send(pb.WorkRequest(outcomes=pb.TaskOutcomes(outcomes=batch)))
 
     async def _read(self, call: Any) -> None:
         async for response in call:
             kind = response.WhichOneof("kind")
-            if kind == "tasks":
+            if kind == "registered":
+                self._failures = 0
+            elif kind == "tasks":
                 for task in response.tasks.tasks:
                     self._start(task)
             elif kind == "acks":
@@ -214,43 +229,75 @@ class Worker:
                     self._count(ack)
             elif kind == "cancel":
                 for task_id in response.cancel.task_ids:
-                    entry = self._running.get(task_id)
-                    if entry:
-                        self.stats.cancelled += 1
-                        entry[0].cancel()
+                    self._cancel(task_id, requested=response.cancel.requested)
+
+    def _cancel(self, task_id: str, *, requested: bool) -> None:
+        """Stop a handler: a client cancelled its task (`requested`: report it
+        cancelled), or its lease is lost (report nothing: it would be refused)."""
+        run = self._running.get(task_id)
+        if run is None:
+            return
+        self.stats.cancelled += 1
+        run.context._cancelled = requested
+        if not requested:
+            self._running.pop(task_id, None)
+            self._freed += 1
+            self._outcome_ready.set()
+        run.runner.cancel()
 
     def _count(self, ack: pb.OutcomeAck) -> None:
+        self._unacked.pop(ack.task_id, None)
         if ack.status != pb.OUTCOME_STATUS_ACCEPTED:
             self.stats.refused += 1
             log.warning("event=outcome_refused task_id=%s status=%s", ack.task_id,
                         pb.OutcomeStatus.Name(ack.status))  # fmt: skip
         elif ack.state == 3:  # TASK_STATE_COMPLETED
             self.stats.completed += 1
+        elif ack.state == 7:  # TASK_STATE_CANCELLED
+            pass  # counted in `cancelled` when the server asked
         else:
             self.stats.failed += 1
 
     def _start(self, task: pb.AssignedTask) -> None:
+        loop = asyncio.get_running_loop()
+
+        def report(progress: pb.TaskProgress) -> None:
+            request = pb.WorkRequest(progress=progress)
+            loop.call_soon_threadsafe(self._send, request)  # from a thread, too
+
         context = TaskContext(
             task_id=task.task_id,
             task_type=task.task_type,
             content=task.content,
             metadata=_metadata(task.metadata_json),
             retry_count=task.retry_count,
-            _report=lambda p: self._send(pb.WorkRequest(progress=p)),
+            _report=report,
             _lease_token=task.lease_token,
+            _fetch_payload=lambda: self._payload(task.task_id, task.lease_token),
         )
         runner = asyncio.create_task(self._execute(context, task.lease_token))
-        self._running[task.task_id] = (runner, task.lease_token)
+        self._running[task.task_id] = _Run(runner, task.lease_token, context)
+
+    async def _payload(self, task_id: str, lease_token: str) -> bytes:
+        if self._stub is None:
+            raise RuntimeError("the worker is not running")
+        request = pb.GetTaskPayloadRequest(task_id=task_id, lease_token=lease_token)
+        chunks: list[bytes] = []
+        try:
+            async for chunk in self._stub.GetTaskPayload(request, metadata=self._metadata):
+                chunks.append(chunk.data)
+        except grpc.aio.AioRpcError as error:
+            raise from_rpc_error(error) from None
+        return b"".join(chunks)
 
     async def _execute(self, context: TaskContext, lease_token: str) -> None:
         outcome = pb.TaskOutcome(task_id=context.task_id, lease_token=lease_token)
         try:
             outcome.completed = await self._call(context)
         except asyncio.CancelledError:
-            self._running.pop(context.task_id, None)
-            self._freed += 1
-            self._outcome_ready.set()
-            raise
+            if not context.cancelled:  # the lease is lost, or the worker is stopping
+                raise
+            outcome.cancelled = True
         except TaskError as error:
             outcome.failed.CopyFrom(
                 pb.TaskFailure(
@@ -264,7 +311,8 @@ class Worker:
             outcome.failed.CopyFrom(
                 pb.TaskFailure(error=f"{type(error).__name__}: {error}", error_type="Default")
             )
-        self._running.pop(context.task_id, None)
+        if self._running.pop(context.task_id, None) is None:
+            return  # its lease was lost meanwhile: the outcome would be refused
         self._outcomes.append(outcome)
         self._freed += 1
         self._outcome_ready.set()
@@ -283,16 +331,16 @@ class Worker:
 
     async def _wind_down(self, grace: float) -> None:
         """Stop taking tasks; let running ones finish within `grace`; hand back the rest."""
-        runners = [runner for runner, _ in self._running.values()]
+        runners = [run.runner for run in self._running.values()]
         if runners:
             await asyncio.wait(runners, timeout=grace)
         leftovers = list(self._running.items())
-        for _, (runner, _) in leftovers:
-            runner.cancel()
-        await asyncio.gather(*(runner for _, (runner, _) in leftovers), return_exceptions=True)
+        for _, run in leftovers:
+            run.runner.cancel()
+        await asyncio.gather(*(run.runner for _, run in leftovers), return_exceptions=True)
         self._flush(credit=0)
         if leftovers:
-            leases = [pb.TaskLease(task_id=i, lease_token=t) for i, (_, t) in leftovers]
+            leases = [pb.TaskLease(task_id=i, lease_token=run.lease_token) for i, run in leftovers]
             self._send(pb.WorkRequest(release=pb.ReleaseTasks(tasks=leases)))
 
 
