@@ -20,6 +20,8 @@ from tests.sdk.conftest import (
     addresses,
     grpc_create,
     grpc_task,
+    payload_reaches_the_worker,
+    progress_then_cancel,
     registered,
     sigkill_mid_task_then_rescue,
 )
@@ -142,3 +144,32 @@ async def test_a_sigkilled_node_worker_loses_nothing_and_nothing_runs_twice(
         return worker
 
     await sigkill_mid_task_then_rescue(start, "ts_shout", stack, http, tmp_path)
+
+
+async def test_a_node_worker_reports_progress_and_its_signal_aborts_on_cancel(
+    node_app: Path,
+    stack: GatewayStack,
+    http: httpx.AsyncClient,
+    tmp_path: Path,
+    workers: list[subprocess.Popen[bytes]],
+) -> None:
+    log = tmp_path / "node-canceller.effects"
+    address = stack.settings.executor_address
+    workers.append(start_node("remote_worker.mjs", address, str(log), cwd=node_app))
+    await registered(http, "node-canceller")
+    took = await progress_then_cancel("ts_shout", stack, http, log)
+    print(f"node worker: cancel to CANCELLED in {took:.3f} s")
+
+
+async def test_a_node_worker_reads_a_task_payload(
+    node_app: Path,
+    stack: GatewayStack,
+    http: httpx.AsyncClient,
+    tmp_path: Path,
+    workers: list[subprocess.Popen[bytes]],
+) -> None:
+    log = tmp_path / "node-reader.effects"
+    address = stack.settings.executor_address
+    workers.append(start_node("remote_worker.mjs", address, str(log), cwd=node_app))
+    await registered(http, "node-reader")
+    await payload_reaches_the_worker("ts_shout", stack)

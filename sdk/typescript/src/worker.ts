@@ -3,9 +3,15 @@
 // One Work stream carries everything: the server sends tasks in batches as far as
 // the credit this worker grants (its free slots); outcomes go back in batches with
 // the lease token each task came with. The server renews the leases while the
-// stream is open. If the stream breaks, running handlers go on and their outcomes
-// are sent on the next stream; one whose lease lapsed meanwhile is refused (the
-// task was requeued) and counted in `stats.refused`.
+// stream is open, and says which tasks a client cancelled: their handlers' signal
+// is aborted, and once they settle the task is reported cancelled.
+//
+// If the stream breaks (the executor restarts, the network drops), the worker
+// reconnects with exponential back-off and registers again, naming the tasks it
+// still runs, so the new stream renews their leases and takes their outcomes (and
+// outcomes sent but not acknowledged are sent again). A task whose lease lapsed
+// meanwhile was requeued: its signal is aborted, and anything it sends is refused
+// (counted in `stats.refused`).
 import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
 import type { JsonObject, MessageInitShape } from "@bufbuild/protobuf";
@@ -34,10 +40,18 @@ export interface TaskContext {
   content: string;
   metadata: JsonObject;
   retryCount: number;
-  /** Aborted when the server cancels the task (its lease was lost): stop early. */
+  /** Aborted when a client cancels the task (`cancelled` is then true), or when its
+   * lease is lost or the worker stops: stop early. */
   signal: AbortSignal;
-  /** Report progress (0..1; negative if unknown) and log lines, logged by the executor. */
-  progress(fraction: number, ...lines: string[]): void;
+  /** True once a client asked to cancel this task. */
+  readonly cancelled: boolean;
+  /** The task's binary input (e.g. a PDF), fetched from the executor when asked for;
+   * empty when it has none. */
+  payload(): Promise<Uint8Array>;
+  /** How far the task is: `fraction` in 0..1 and a short message, stored with the task
+   * as our own workers' (at most twice a second, the latest winning). */
+  progress(fraction: number, message?: string): void;
+  /** Log lines of this task, logged by the executor with the task's id. */
   log(...lines: string[]): void;
 }
 
@@ -54,8 +68,10 @@ export interface WorkerOptions extends ConnectionOptions {
   workerId?: string;
   /** Seconds running tasks get to finish once run()'s signal is aborted (default 25). */
   graceSeconds?: number;
-  /** Wait before reconnecting a broken stream (default 1000 ms). */
+  /** First wait before reconnecting a broken stream; doubles (with jitter) while
+   * reconnecting fails, up to maxReconnectDelayMs (defaults 500 ms and 30 s). */
   reconnectDelayMs?: number;
+  maxReconnectDelayMs?: number;
 }
 
 export interface WorkerStats {
@@ -63,23 +79,30 @@ export interface WorkerStats {
   failed: number;
   refused: number;
   cancelled: number;
+  reconnects: number;
 }
 
 interface Running {
   token: string;
   abort: AbortController;
   done: Promise<void>;
+  /** A client cancelled it: report `cancelled` once the handler settles. */
+  requested: boolean;
 }
 
 const FATAL = new Set([Code.Unauthenticated, Code.InvalidArgument, Code.PermissionDenied, Code.Unimplemented]);
 
 export class Worker {
   readonly workerId: string;
-  readonly stats: WorkerStats = { completed: 0, failed: 0, refused: 0, cancelled: 0 };
+  readonly stats: WorkerStats = { completed: 0, failed: 0, refused: 0, cancelled: 0, reconnects: 0 };
   private readonly options: Required<Omit<WorkerOptions, "token" | "workerId">> & ConnectionOptions;
   private readonly handlers = new Map<string, Handler>();
   private readonly running = new Map<string, Running>();
   private outcomes: OutcomeInit[] = [];
+  /** Sent but not acknowledged: sent again on the next stream if this one breaks. */
+  private unacked = new Map<string, OutcomeInit>();
+  private failures = 0;
+  private client: Client<typeof WorkerService> | undefined;
   private requests = new PushQueue<WorkRequestInit>();
   private freed = 0;
   private flushQueued = false;
@@ -92,7 +115,8 @@ export class Worker {
       queue: options.queue ?? "default",
       concurrency: options.concurrency ?? 8,
       graceSeconds: options.graceSeconds ?? 25,
-      reconnectDelayMs: options.reconnectDelayMs ?? 1000,
+      reconnectDelayMs: options.reconnectDelayMs ?? 500,
+      maxReconnectDelayMs: options.maxReconnectDelayMs ?? 30_000,
       token: options.token,
     };
   }
@@ -109,16 +133,27 @@ export class Worker {
   async run(signal?: AbortSignal): Promise<void> {
     if (this.handlers.size === 0) throw new Error("register at least one handler with worker.task(...)");
     const client = createClient(WorkerService, transportTo(this.options.address, this.options));
+    this.client = client;
     while (!signal?.aborted) {
       try {
         await this.session(client, signal);
       } catch (error) {
         if (error instanceof ConnectError && FATAL.has(error.code)) throw fromConnectError(error);
         if (signal?.aborted) break;
-        console.warn(`event=stream_broken worker_id=${this.workerId} error=${String(error)}`);
-        await sleep(this.options.reconnectDelayMs, signal);
+        const delay = this.nextDelay();
+        console.warn(`event=stream_broken worker_id=${this.workerId} error=${String(error)} retry_in_ms=${Math.round(delay)}`);
+        await sleep(delay, signal);
+        this.stats.reconnects += 1;
       }
     }
+  }
+
+  /** Exponential back-off with jitter, from the first delay up to the cap. */
+  private nextDelay(): number {
+    const { reconnectDelayMs: first, maxReconnectDelayMs: cap } = this.options;
+    this.failures += 1;
+    const high = Math.min(cap, first * 2 ** (this.failures - 1));
+    return first / 2 + Math.random() * Math.max(0, high - first / 2);
   }
 
   private async session(client: Client<typeof WorkerService>, signal?: AbortSignal): Promise<void> {
@@ -132,22 +167,27 @@ export class Worker {
           queue: this.options.queue,
           concurrency: this.options.concurrency,
           runtime: `node/${process.versions.node} @asynctaskflow/client`,
+          holding: [...this.running.entries()].map(([taskId, r]) => ({ taskId, leaseToken: r.token })),
         },
       },
     });
     this.freed = 0;
+    this.outcomes = [...this.unacked.values(), ...this.outcomes];
+    this.unacked.clear();
     this.flush(this.options.concurrency - this.running.size);
     const onAbort = () => void this.windDown().finally(() => this.requests.close());
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
       for await (const response of client.work(this.requests)) {
         const kind = response.kind;
-        if (kind.case === "tasks") {
+        if (kind.case === "registered") {
+          this.failures = 0;
+        } else if (kind.case === "tasks") {
           for (const task of kind.value.tasks) this.start(task);
         } else if (kind.case === "acks") {
           for (const ack of kind.value.acks) this.count(ack);
         } else if (kind.case === "cancel") {
-          for (const taskId of kind.value.taskIds) this.cancel(taskId);
+          for (const taskId of kind.value.taskIds) this.cancel(taskId, kind.value.requested);
         }
       }
     } finally {
@@ -158,26 +198,44 @@ export class Worker {
 
   private start(task: AssignedTask): void {
     const abort = new AbortController();
-    const report = (fraction: number, lines: string[]) =>
-      this.requests.push({
-        kind: { case: "progress", value: { taskId: task.taskId, leaseToken: task.leaseToken, fraction, logLines: lines } },
-      });
+    const { taskId, leaseToken } = task;
+    const report = (value: { fraction: number; message?: string; logLines?: string[] }) =>
+      this.requests.push({ kind: { case: "progress", value: { taskId, leaseToken, ...value } } });
+    const entry: Running = { token: leaseToken, abort, done: Promise.resolve(), requested: false };
     const context: TaskContext = {
-      taskId: task.taskId,
+      taskId,
       taskType: task.taskType,
       content: task.content,
       metadata: parseMetadata(task.metadataJson),
       retryCount: task.retryCount,
       signal: abort.signal,
-      progress: (fraction, ...lines) => report(fraction, lines),
-      log: (...lines) => report(-1, lines),
+      get cancelled() {
+        return entry.requested;
+      },
+      payload: () => this.payload(taskId, leaseToken),
+      progress: (fraction, message = "") => {
+        if (!(fraction >= 0 && fraction <= 1)) throw new RangeError("progress fraction must be between 0 and 1");
+        report({ fraction, message });
+      },
+      log: (...lines) => report({ fraction: -1, logLines: lines }),
     };
-    const done = this.execute(context, task.leaseToken, abort.signal);
-    this.running.set(task.taskId, { token: task.leaseToken, abort, done });
+    this.running.set(taskId, entry);
+    entry.done = this.execute(context, entry);
   }
 
-  private async execute(context: TaskContext, leaseToken: string, cancelled: AbortSignal): Promise<void> {
-    const outcome: OutcomeInit = { taskId: context.taskId, leaseToken };
+  private async payload(taskId: string, leaseToken: string): Promise<Uint8Array> {
+    if (!this.client) throw new Error("the worker is not running");
+    const chunks: Uint8Array[] = [];
+    try {
+      for await (const chunk of this.client.getTaskPayload({ taskId, leaseToken })) chunks.push(chunk.data);
+    } catch (error) {
+      throw error instanceof ConnectError ? fromConnectError(error) : error;
+    }
+    return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+  }
+
+  private async execute(context: TaskContext, entry: Running): Promise<void> {
+    const outcome: OutcomeInit = { taskId: context.taskId, leaseToken: entry.token };
     try {
       const handler = this.handlers.get(context.taskType);
       if (!handler) throw new PermanentError(`no handler for ${JSON.stringify(context.taskType)}`);
@@ -186,26 +244,40 @@ export class Worker {
     } catch (error) {
       outcome.result = { case: "failed", value: failure(error) };
     }
+    // A client's cancel wins over whatever the aborted handler made of it.
+    if (entry.requested) outcome.result = { case: "cancelled", value: true };
+    // Gone from `running`: its lease was lost (or the worker stopped); the outcome would be refused.
+    if (this.running.get(context.taskId) !== entry) return;
     this.running.delete(context.taskId);
     this.freed += 1;
-    if (!cancelled.aborted) this.outcomes.push(outcome);
+    if (!entry.abort.signal.aborted || entry.requested) this.outcomes.push(outcome);
     this.queueFlush();
   }
 
-  private cancel(taskId: string): void {
+  private cancel(taskId: string, requested: boolean): void {
     const entry = this.running.get(taskId);
     if (!entry) return;
     this.stats.cancelled += 1;
-    entry.abort.abort(new Error("the server cancelled this task"));
+    if (requested) {
+      entry.requested = true;
+      entry.abort.abort(new Error("a client cancelled this task"));
+      return;
+    }
+    // The lease is lost: the slot is free now, whatever the handler does next.
+    this.running.delete(taskId);
+    this.freed += 1;
+    entry.abort.abort(new Error("the lease on this task was lost"));
+    this.queueFlush();
   }
 
   private count(ack: OutcomeAck): void {
+    this.unacked.delete(ack.taskId);
     if (ack.status !== OutcomeStatus.ACCEPTED) {
       this.stats.refused += 1;
       console.warn(`event=outcome_refused task_id=${ack.taskId} status=${OutcomeStatus[ack.status]}`);
     } else if (ack.state === TaskState.COMPLETED) {
       this.stats.completed += 1;
-    } else {
+    } else if (ack.state !== TaskState.CANCELLED) {
       this.stats.failed += 1;
     }
   }
@@ -231,6 +303,7 @@ export class Worker {
     if (this.outcomes.length > 0) {
       const outcomes = this.outcomes;
       this.outcomes = [];
+      for (const outcome of outcomes) this.unacked.set(outcome.taskId ?? "", outcome);
       this.requests.push({ kind: { case: "outcomes", value: { outcomes } } });
     }
   }

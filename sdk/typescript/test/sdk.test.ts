@@ -13,7 +13,7 @@ const live = { skip: !(scheduler && monitor && executor) && "needs the services 
 
 test("the generated descriptors name the services of taskflow.v1", () => {
   assert.equal(v1.WorkerService.typeName, "taskflow.v1.WorkerService");
-  assert.deepEqual(v1.WorkerService.methods.map((m) => m.name), ["Work", "CompleteTask", "FailTask"]);
+  assert.deepEqual(v1.WorkerService.methods.map((m) => m.name), ["Work", "CompleteTask", "FailTask", "GetTaskPayload"]);
   assert.equal(v1.WorkerService.method.work.methodKind, "bidi_streaming");
   assert.equal(v1.SchedulerService.typeName, "taskflow.v1.SchedulerService");
 });
@@ -71,5 +71,5 @@ test("live: a Node worker runs its task type, retries by error class, and stops 
   assert.deepEqual([hopeless.state, hopeless.errorType], ["DLQ", "PermanentError"]);
   stop.abort();
   await running;
-  assert.deepEqual(worker.stats, { completed: 2, failed: 2, refused: 0, cancelled: 0 });
+  assert.deepEqual(worker.stats, { completed: 2, failed: 2, refused: 0, cancelled: 0, reconnects: 0 });
 });

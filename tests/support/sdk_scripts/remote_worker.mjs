@@ -6,7 +6,11 @@
 // Handles `ts_shout` (upper-cases the content) on the queue "sdk-node". Every
 // handler run appends `start <id>` to the side-effect file when it begins and
 // `done <id>` just before it returns. With --hang, tasks whose content is "hang"
-// never finish (to be SIGKILLed mid-task).
+// never finish (to be SIGKILLed mid-task). Content "wait" reports progress 0.5
+// "halfway", writes `waiting <id>`, then waits until the task is cancelled
+// (writing `cancelled <id>`). Content "payload" answers "<size> <sha256>" of the
+// task's payload.
+import { createHash } from "node:crypto";
 import { appendFileSync } from "node:fs";
 import { parse } from "node:path";
 import { Worker } from "@asynctaskflow/client";
@@ -17,6 +21,17 @@ const worker = new Worker({ address, queue: "sdk-node", concurrency: 4, workerId
 
 worker.task("ts_shout", async (task) => {
   appendFileSync(effects, `start ${task.taskId}\n`);
+  if (task.content === "payload") {
+    const data = await task.payload();
+    return `${data.length} ${createHash("sha256").update(data).digest("hex")}`;
+  }
+  if (task.content === "wait") {
+    task.progress(0.5, "halfway");
+    appendFileSync(effects, `waiting ${task.taskId}\n`);
+    await new Promise((resolve) => task.signal.addEventListener("abort", resolve));
+    if (task.cancelled) appendFileSync(effects, `cancelled ${task.taskId}\n`);
+    throw task.signal.reason;
+  }
   if (hang && task.content === "hang") await new Promise(() => {});
   appendFileSync(effects, `done ${task.taskId}\n`);
   return task.content.toUpperCase();
