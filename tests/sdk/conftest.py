@@ -170,7 +170,7 @@ async def progress_then_cancel(
     await wait_for_state(http, task_id, "CANCELLED", within=60)
     took = loop.time() - asked
     await eventually(
-        lambda: _has(log, f"cancelled {task_id}"), within=30, what="the handler cancelled"
+        lambda: has_line(log, f"cancelled {task_id}"), within=30, what="the handler cancelled"
     )
     assert effects(log)[f"done {task_id}"] == 0
     return took
@@ -201,5 +201,6 @@ async def payload_reaches_the_worker(task_type: str, stack: GatewayStack) -> Non
         assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
 
 
-async def _has(path: Path, line: str) -> bool:
+async def has_line(path: Path, line: str) -> bool:
+    """True once `line` was written to the side-effect file at `path`."""
     return effects(path)[line] > 0

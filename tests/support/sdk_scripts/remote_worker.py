@@ -8,7 +8,8 @@ before it returns, so a test can count exactly how often each task's work was do
 With --hang, tasks whose content is "hang" never finish (to be SIGKILLed mid-task).
 Content "fail" raises a RateLimitError once, then succeeds on the retry. Content
 "wait" reports progress 0.5 "halfway", writes `waiting <id>`, then waits until the
-task is cancelled (writing `cancelled <id>`). Content
+task is cancelled (writing `cancelled <id>`). Content "hold" writes `holding <id>`
+and finishes once the file holds `go <id>`. Content
 "payload" answers "<size> <sha256>" of the task's payload.
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import sys
+import time
 from pathlib import Path
 
 from taskflow_client import TaskContext, TaskError, Worker
@@ -41,12 +43,20 @@ async def shout(task: TaskContext) -> str:
         return f"{len(data)} {hashlib.sha256(data).hexdigest()}"
     if task.content == "wait":
         await wait_for_cancel(task)
+    if task.content == "hold":
+        record(f"holding {task.task_id}")
+        await asyncio.to_thread(wait_for_line, f"go {task.task_id}")
     if hang and task.content == "hang":
         await asyncio.Event().wait()
     if task.content == "fail" and task.retry_count == 0:
         raise TaskError("slow down", "RateLimitError")
     record(f"done {task.task_id}")
     return task.content.upper()
+
+
+def wait_for_line(line: str) -> None:
+    while line not in effects.read_text().splitlines():
+        time.sleep(0.05)
 
 
 async def wait_for_cancel(task: TaskContext) -> None:
