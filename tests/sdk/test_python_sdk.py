@@ -66,6 +66,16 @@ async def test_the_installed_client_creates_reads_and_waits(
     assert seen["batch_results"] == ["item 0", "item 1", "item 2"]
     assert seen["ran"] == ["COMPLETED", "run and wait"]
     assert seen["errors"] == ["InvalidArgument", "NotFound"]
+    assert seen["cancelled"] == ["CANCELLED", "CANCELLED", "refused"]
+    assert seen["schedules"] == {
+        "created": [3600.0, "SKIP", {"from": "sdk"}, False],
+        "listed": True,
+        "updated": ["tock", "0 * * * *", None],
+        "paused": [True, True],
+        "resumed": [False, True],
+        "triggered": ["COMPLETED", "tock", True, 1],
+        "deleted": True,
+    }
 
 
 async def test_a_remote_python_worker_runs_tasks_created_from_python(

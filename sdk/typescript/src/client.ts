@@ -1,4 +1,5 @@
-// TaskflowClient: create tasks, read them, and wait for their results, over gRPC.
+// TaskflowClient: create tasks, read them, wait for their results, cancel them, and
+// manage schedules (`.schedules`), over gRPC.
 import { createClient, type Client } from "@connectrpc/connect";
 import type { JsonObject } from "@bufbuild/protobuf";
 
@@ -7,6 +8,7 @@ import { MonitorService } from "./gen/taskflow/v1/monitor_service_pb.js";
 import { SchedulerService } from "./gen/taskflow/v1/scheduler_service_pb.js";
 import type { Task } from "./gen/taskflow/v1/task_pb.js";
 import { fromConnectError, TaskflowError } from "./errors.js";
+import { durationFromSeconds, Schedules } from "./schedules.js";
 import { transportTo, type ConnectionOptions } from "./transport.js";
 import { Code } from "@connectrpc/connect";
 
@@ -23,6 +25,8 @@ export interface NewTask {
   idempotencyKey?: string;
   /** Binary input stored beside the task. */
   payload?: Uint8Array;
+  /** Run it this many seconds from now; it is SCHEDULED until then. */
+  delaySeconds?: number;
 }
 
 export interface Created {
@@ -64,12 +68,15 @@ export interface ClientOptions extends ConnectionOptions {
 export class TaskflowClient {
   private readonly scheduler: Client<typeof SchedulerService>;
   private readonly monitor: Client<typeof MonitorService>;
+  /** Create, read, change and remove schedules. */
+  readonly schedules: Schedules;
 
   constructor(options: ClientOptions = {}) {
     const scheduler = transportTo(options.scheduler ?? "127.0.0.1:50051", options);
     const monitor = transportTo(options.monitor ?? "127.0.0.1:50053", options);
     this.scheduler = createClient(SchedulerService, scheduler);
     this.monitor = createClient(MonitorService, monitor);
+    this.schedules = new Schedules(this.scheduler);
   }
 
   /** Create one task (PENDING). */
@@ -116,6 +123,17 @@ export class TaskflowClient {
     return this.get(taskId);
   }
 
+  /** Cancel a task; its state afterwards: CANCELLED, or ACTIVE while its worker stops
+   * the handler (it then becomes CANCELLED). A task already done is FailedPrecondition. */
+  async cancel(taskId: string): Promise<string> {
+    try {
+      const reply = await this.scheduler.cancelTask({ taskId });
+      return TaskState[reply.state] ?? "UNSPECIFIED";
+    } catch (error) {
+      throw fromConnectError(error);
+    }
+  }
+
   /** Create a task and wait until it is done. */
   async run(taskType: string, content = "", fields: Omit<NewTask, "taskType" | "content"> = {}): Promise<TaskInfo> {
     const created = await this.create(taskType, content, fields);
@@ -132,6 +150,7 @@ function request(task: NewTask) {
     priority: task.priority ?? 0,
     idempotencyKey: task.idempotencyKey ?? "",
     payload: task.payload ?? new Uint8Array(),
+    delay: task.delaySeconds === undefined ? undefined : durationFromSeconds(task.delaySeconds),
   };
 }
 

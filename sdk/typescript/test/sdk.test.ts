@@ -43,6 +43,31 @@ test("live: the client creates, reads and waits; the Python executor runs the ta
   await assert.rejects(client.get("00000000-0000-4000-8000-000000000000"), (error: { code: Code }) => error.code === Code.NotFound);
 });
 
+test("live: the client cancels a delayed task and runs every schedule call", live, async () => {
+  const client = new TaskflowClient({ scheduler, monitor });
+  const delayed = await client.create("echo", "never", { delaySeconds: 3600 });
+  assert.equal(await client.cancel(delayed.taskId), "CANCELLED");
+  assert.equal((await client.get(delayed.taskId)).state, "CANCELLED");
+  await assert.rejects(client.cancel(delayed.taskId), (error: { code: Code }) => error.code === Code.FailedPrecondition);
+
+  const made = await client.schedules.create({ taskType: "echo", content: "tick", metadata: { from: "ts" }, intervalSeconds: 3600, overlap: "SKIP" });
+  assert.deepEqual([made.spec.intervalSeconds, made.spec.overlap, made.spec.metadata, made.paused], [3600, "SKIP", { from: "ts" }, false]);
+  assert.ok((await client.schedules.list()).some((s) => s.scheduleId === made.scheduleId));
+  const changed = await client.schedules.update(made.scheduleId, { taskType: "echo", content: "tock", cron: "0 * * * *" });
+  assert.deepEqual([changed.spec.content, changed.spec.cron, changed.spec.intervalSeconds], ["tock", "0 * * * *", undefined]);
+  const paused = await client.schedules.pause(made.scheduleId);
+  assert.deepEqual([paused.paused, paused.nextFireAt], [true, undefined]);
+  const resumed = await client.schedules.resume(made.scheduleId);
+  assert.ok(!resumed.paused && resumed.nextFireAt instanceof Date);
+  const fired = await client.schedules.trigger(made.scheduleId);
+  const ran = await client.wait(fired);
+  assert.deepEqual([ran.state, ran.result], ["COMPLETED", "tock"]);
+  const read = await client.schedules.get(made.scheduleId);
+  assert.deepEqual([read.lastTaskId, read.fireCount], [fired, 1]);
+  await client.schedules.delete(made.scheduleId);
+  await assert.rejects(client.schedules.get(made.scheduleId), (error: { code: Code }) => error.code === Code.NotFound);
+});
+
 test("live: a Node worker runs its task type, retries by error class, and stops cleanly", live, async () => {
   const worker = new Worker({ address: executor, queue: "ts-own-tests", concurrency: 4, workerId: "ts-own-tests" });
   worker.task("ts_reverse", async (task) => {

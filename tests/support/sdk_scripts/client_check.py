@@ -14,7 +14,57 @@ import importlib.util
 import json
 import sys
 
-from taskflow_client import InvalidArgument, NewTask, NotFound, TaskflowClient
+from taskflow_client import (
+    InvalidArgument,
+    LeaseLost,
+    NewTask,
+    NotFound,
+    ScheduleSpec,
+    TaskflowClient,
+)
+
+
+async def schedules(tf: TaskflowClient) -> dict[str, object]:
+    """Every schedule call once, on an hourly echo schedule."""
+    spec = ScheduleSpec("echo", "tick", metadata={"from": "sdk"}, interval=3600, overlap="SKIP")
+    made = await tf.schedules.create(spec)
+    listed = [s.schedule_id for s in await tf.schedules.list()]
+    changed = await tf.schedules.update(
+        made.schedule_id, ScheduleSpec("echo", "tock", cron="0 * * * *")
+    )
+    paused = await tf.schedules.pause(made.schedule_id)
+    resumed = await tf.schedules.resume(made.schedule_id)
+    fired = await tf.schedules.trigger(made.schedule_id)
+    async with asyncio.timeout(30):
+        ran = await tf.wait(fired)
+    read = await tf.schedules.get(made.schedule_id)
+    await tf.schedules.delete(made.schedule_id)
+    try:
+        await tf.schedules.get(made.schedule_id)
+        gone = False
+    except NotFound:
+        gone = True
+    return {
+        "created": [made.spec.interval, made.spec.overlap, dict(made.spec.metadata), made.paused],
+        "listed": made.schedule_id in listed,
+        "updated": [changed.spec.content, changed.spec.cron, changed.spec.interval],
+        "paused": [paused.paused, paused.next_fire_at is None],
+        "resumed": [resumed.paused, resumed.next_fire_at is not None],
+        "triggered": [ran.state, ran.result, read.last_task_id == fired, read.fire_count],
+        "deleted": gone,
+    }
+
+
+async def cancel(tf: TaskflowClient) -> list[str]:
+    """A task cancelled while SCHEDULED (due in an hour), then cancelled again."""
+    created = await tf.create("echo", "never", delay=3600)
+    first = await tf.cancel(created.task_id)
+    try:
+        await tf.cancel(created.task_id)
+        again = "accepted"
+    except LeaseLost:
+        again = "refused"
+    return [first, (await tf.get(created.task_id)).state, again]
 
 
 async def main(scheduler: str, monitor: str) -> dict[str, object]:
@@ -28,6 +78,8 @@ async def main(scheduler: str, monitor: str) -> dict[str, object]:
             done = await tf.wait(one.task_id)
             results = [(await tf.wait(c.task_id)).result for c in many]
             ran = await tf.run("echo", "run and wait")
+        scheduled = await schedules(tf)
+        cancelled = await cancel(tf)
         errors = []
         try:
             await tf.create("no_such_type", "x")
@@ -48,6 +100,8 @@ async def main(scheduler: str, monitor: str) -> dict[str, object]:
         "batch_results": results,
         "ran": [ran.state, ran.result],
         "errors": errors,
+        "schedules": scheduled,
+        "cancelled": cancelled,
     }
 
 

@@ -20,6 +20,7 @@ from taskflow_client.errors import (
     Unavailable,
 )
 from taskflow_client.models import Created, NewTask, TaskInfo
+from taskflow_client.schedules import ScheduleInfo, Schedules, ScheduleSpec
 from taskflow_client.worker import Worker, WorkerStats
 
 __all__ = [
@@ -29,6 +30,9 @@ __all__ = [
     "NewTask",
     "NotFound",
     "PermanentError",
+    "ScheduleInfo",
+    "ScheduleSpec",
+    "Schedules",
     "TaskContext",
     "TaskError",
     "TaskInfo",

@@ -1,4 +1,5 @@
-"""TaskflowClient: create tasks, read them, and wait for their results, over gRPC."""
+"""TaskflowClient: create tasks, read them, wait for their results, cancel them, and
+manage schedules (`.schedules`), over gRPC."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from google.protobuf import struct_pb2
 
 from taskflow_client.channels import open_channel
 from taskflow_client.errors import TaskflowError, from_rpc_error
-from taskflow_client.models import Created, NewTask, TaskInfo
+from taskflow_client.models import Created, NewTask, TaskInfo, state_name
+from taskflow_client.schedules import Schedules
 from taskflow_client.v1 import (
     monitor_service_pb2,
     monitor_service_pb2_grpc,
@@ -48,6 +50,7 @@ class TaskflowClient:
         self._monitor: MonitorServiceAsyncStub = monitor
         self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
         self._timeout = timeout
+        self.schedules = Schedules(scheduler, self._metadata, timeout)
 
     async def __aenter__(self) -> TaskflowClient:
         return self
@@ -74,11 +77,20 @@ class TaskflowClient:
         priority: int = 0,
         idempotency_key: str = "",
         payload: bytes = b"",
+        delay: float | None = None,
     ) -> Created:
-        """Create one task (PENDING). A second create with the same
-        `idempotency_key` returns the first task, with `created=False`."""
+        """Create one task (PENDING; SCHEDULED for `delay` seconds when given). A
+        second create with the same `idempotency_key` returns the first task, with
+        `created=False`."""
         task = NewTask(
-            task_type, content, metadata or {}, max_retries, priority, idempotency_key, payload
+            task_type,
+            content,
+            metadata or {},
+            max_retries,
+            priority,
+            idempotency_key,
+            payload,
+            delay,
         )
         try:
             reply = await self._scheduler.CreateTask(
@@ -131,6 +143,20 @@ class TaskflowClient:
             call.cancel()
         return await self.get(task_id)
 
+    async def cancel(self, task_id: str) -> str:
+        """Cancel a task; its state afterwards: CANCELLED, or ACTIVE while its worker
+        stops the handler (it then becomes CANCELLED). A task already done is
+        LeaseLost (FAILED_PRECONDITION), an unknown one NotFound."""
+        try:
+            reply = await self._scheduler.CancelTask(
+                scheduler_service_pb2.CancelTaskRequest(task_id=task_id),
+                metadata=self._metadata,
+                timeout=self._timeout,
+            )
+        except grpc.aio.AioRpcError as error:
+            raise from_rpc_error(error) from None
+        return state_name(reply.state)
+
     async def run(self, task_type: str, content: str = "", **fields: Any) -> TaskInfo:
         """Create a task and wait until it is done (fields as for `create`)."""
         created = await self.create(task_type, content, **fields)
@@ -150,4 +176,6 @@ def _request(task: NewTask) -> scheduler_service_pb2.CreateTaskRequest:
     )
     if task.max_retries is not None:
         request.max_retries = task.max_retries
+    if task.delay is not None:
+        request.delay.FromNanoseconds(round(task.delay * 1e9))
     return request

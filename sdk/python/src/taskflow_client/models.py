@@ -25,6 +25,7 @@ class NewTask:
     priority: int = 0
     idempotency_key: str = ""
     payload: bytes = b""
+    delay: float | None = None  # seconds from now; the task is SCHEDULED until then
 
 
 @dataclass(frozen=True)
