@@ -12,6 +12,7 @@ goes into `outbox`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -25,6 +26,7 @@ from taskflow.aio import first_of, sleep_unless
 from taskflow.errors import LeaseLost, NotFound, TaskflowError
 from taskflow.store import ClaimedTask, TaskState, TaskStore
 from taskflow.store.remote import RemoteQueues
+from taskflow.store.task_logs import LogLine, TaskLogs
 from taskflow.store.workers import WorkerRegistry
 
 log = logging.getLogger(__name__)
@@ -111,6 +113,7 @@ class RemoteSession:
         self.config = config
         self.remote = RemoteQueues(store)
         self.registry = WorkerRegistry(store.client, store.keys)
+        self.logs = TaskLogs(store)
         self.outbox: asyncio.Queue[Message] = asyncio.Queue()
         self.held: dict[str, ClaimedTask] = {}
         self._reporters: dict[str, ProgressReporter] = {}
@@ -184,12 +187,17 @@ class RemoteSession:
             await self._forget(task_id)
         return await self.store.release(_lease(task_id, token) for task_id, token in leases)
 
-    def progress(self, task_id: str, fraction: float, message: str, lines: Sequence[str]) -> None:
-        """A held task's progress (stored as ctx.progress's: throttled, the latest
-        winning) and log lines; a fraction out of 0..1 means "lines only"."""
-        worker = self.config.worker_id
-        for line in lines:
-            log.info("event=task_log task_id=%s worker_id=%s line=%r", task_id, worker, line)
+    async def log(self, task_id: str, lines: Sequence[LogLine]) -> None:
+        """Store a held task's log lines (those of a task no longer held are dropped:
+        a worker writes only to its own tasks)."""
+        if not lines or task_id not in self.held:
+            return
+        with contextlib.suppress(NotFound):  # deleted meanwhile: nothing to keep them for
+            await self.logs.append(task_id, lines)
+
+    def progress(self, task_id: str, fraction: float, message: str) -> None:
+        """A held task's progress, stored as ctx.progress's (throttled, the latest
+        winning); a fraction out of 0..1 means "none"."""
         claim = self.held.get(task_id)
         if claim is None or not 0.0 <= fraction <= 1.0:
             return

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from grpc import aio
@@ -32,6 +33,7 @@ from taskflow.rpc import convert
 from taskflow.store import TaskStore
 from taskflow.store.payloads import held_payload
 from taskflow.store.remote import RemoteQueues
+from taskflow.store.task_logs import LogLine
 from taskflow.store.tasks import check_task_id
 from taskflow.v1 import enums_pb2
 from taskflow.v1 import worker_service_pb2 as pb
@@ -155,7 +157,8 @@ async def _read(requests: AsyncIterator[pb.WorkRequest], session: RemoteSession)
             session.outbox.put_nowait(Acks(await session.record(outcomes)))
         elif kind == "progress":
             p = request.progress
-            session.progress(p.task_id, p.fraction, p.message, list(p.log_lines))
+            session.progress(p.task_id, p.fraction, p.message)
+            await session.log(p.task_id, _log_lines(p))
         elif kind == "release":
             await session.release([(t.task_id, t.lease_token) for t in request.release.tasks])
         else:
@@ -181,6 +184,16 @@ def _outcome(message: pb.TaskOutcome) -> Outcome:
     if result == "cancelled":
         return Outcome(message.task_id, message.lease_token, cancelled=True)
     return Outcome(message.task_id, message.lease_token, result=message.completed)
+
+
+def _log_lines(message: pb.TaskProgress) -> list[LogLine]:
+    """Plain lines (INFO, now, logger "remote") first, then the entries as sent."""
+    now = datetime.now(UTC)
+    lines = [LogLine(now, "INFO", "remote", text) for text in message.log_lines]
+    for entry in message.log_entries:
+        time = entry.time.ToDatetime(UTC) if entry.HasField("time") else now
+        lines.append(LogLine(time, entry.level or "INFO", entry.logger, entry.message))
+    return lines
 
 
 def _failure(message: pb.TaskFailure) -> Failure:

@@ -162,6 +162,7 @@ async def progress_then_cancel(
         return (task.get("progress"), task.get("progress_message")) == (0.5, "halfway")
 
     await eventually(reported, within=60, what="the handler's progress stored")
+    assert await logged(stack, task_id) == [("INFO", task_type, "shouting 4 characters")]
     assert effects(log)[f"waiting {task_id}"] == 1
     loop = asyncio.get_running_loop()
     asked = loop.time()
@@ -174,6 +175,14 @@ async def progress_then_cancel(
     )
     assert effects(log)[f"done {task_id}"] == 0
     return took
+
+
+async def logged(stack: GatewayStack, task_id: str) -> list[tuple[str, str, str]]:
+    """The task's stored log lines (GetTaskLogs): level, logger, message."""
+    async with aio.insecure_channel(stack.settings.scheduler_address) as channel:
+        stub = scheduler_service_pb2_grpc.SchedulerServiceStub(channel)
+        reply = await stub.GetTaskLogs(spb.GetTaskLogsRequest(task_id=task_id))
+    return [(line.level, line.logger, line.message) for line in reply.lines]
 
 
 async def payload_reaches_the_worker(task_type: str, stack: GatewayStack) -> None:

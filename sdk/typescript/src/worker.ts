@@ -15,6 +15,7 @@
 import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
 import type { JsonObject, MessageInitShape } from "@bufbuild/protobuf";
+import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 
 import {
@@ -26,12 +27,14 @@ import {
   WorkerService,
 } from "./gen/taskflow/v1/worker_service_pb.js";
 import { TaskState } from "./gen/taskflow/v1/enums_pb.js";
+import type { TaskLogLineSchema } from "./gen/taskflow/v1/task_pb.js";
 import { fromConnectError, PermanentError, TaskError } from "./errors.js";
 import { PushQueue } from "./queue.js";
 import { transportTo, type ConnectionOptions } from "./transport.js";
 
 type WorkRequestInit = MessageInitShape<typeof WorkRequestSchema>;
 type OutcomeInit = MessageInitShape<typeof TaskOutcomeSchema>;
+type LogEntry = MessageInitShape<typeof TaskLogLineSchema>;
 
 /** What a handler gets: the task's input, and ways to report on it. */
 export interface TaskContext {
@@ -51,7 +54,8 @@ export interface TaskContext {
   /** How far the task is: `fraction` in 0..1 and a short message, stored with the task
    * as our own workers' (at most twice a second, the latest winning). */
   progress(fraction: number, message?: string): void;
-  /** Log lines of this task, logged by the executor with the task's id. */
+  /** Log lines of this task (level INFO, the task type as logger), stored with it
+   * (GetTaskLogs, `taskflow logs`). */
   log(...lines: string[]): void;
 }
 
@@ -199,7 +203,7 @@ export class Worker {
   private start(task: AssignedTask): void {
     const abort = new AbortController();
     const { taskId, leaseToken } = task;
-    const report = (value: { fraction: number; message?: string; logLines?: string[] }) =>
+    const report = (value: { fraction: number; message?: string; logEntries?: LogEntry[] }) =>
       this.requests.push({ kind: { case: "progress", value: { taskId, leaseToken, ...value } } });
     const entry: Running = { token: leaseToken, abort, done: Promise.resolve(), requested: false };
     const context: TaskContext = {
@@ -217,7 +221,10 @@ export class Worker {
         if (!(fraction >= 0 && fraction <= 1)) throw new RangeError("progress fraction must be between 0 and 1");
         report({ fraction, message });
       },
-      log: (...lines) => report({ fraction: -1, logLines: lines }),
+      log: (...lines) => {
+        const time = timestampNow();
+        report({ fraction: -1, logEntries: lines.map((message) => ({ time, level: "INFO", logger: task.taskType, message })) });
+      },
     };
     this.running.set(taskId, entry);
     entry.done = this.execute(context, entry);

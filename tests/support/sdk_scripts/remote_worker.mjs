@@ -21,6 +21,7 @@ const worker = new Worker({ address, queue: "sdk-node", concurrency: 4, workerId
 
 worker.task("ts_shout", async (task) => {
   appendFileSync(effects, `start ${task.taskId}\n`);
+  task.log(`shouting ${task.content.length} characters`);
   if (task.content === "payload") {
     const data = await task.payload();
     return `${data.length} ${createHash("sha256").update(data).digest("hex")}`;

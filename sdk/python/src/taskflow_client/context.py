@@ -6,6 +6,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from google.protobuf import timestamp_pb2
+
+from taskflow_client.v1 import task_pb2
 from taskflow_client.v1 import worker_service_pb2 as pb
 
 
@@ -44,9 +47,16 @@ class TaskContext:
             raise ValueError("progress fraction must be between 0 and 1")
         self._send(fraction=fraction, message=message)
 
-    def log(self, *lines: str) -> None:
-        """Log lines of this task, logged by the executor with the task's id."""
-        self._send(fraction=-1.0, log_lines=list(lines))
+    def log(self, *lines: str, level: str = "INFO") -> None:
+        """Log lines of this task, stored with it (GetTaskLogs, `taskflow logs`),
+        under the task type's name as logger."""
+        now = timestamp_pb2.Timestamp()
+        now.GetCurrentTime()
+        entries = [
+            task_pb2.TaskLogLine(time=now, level=level, logger=self.task_type, message=line)
+            for line in lines
+        ]
+        self._send(fraction=-1.0, log_entries=entries)
 
     def _send(self, **fields: Any) -> None:
         self._report(pb.TaskProgress(task_id=self.task_id, lease_token=self._lease_token, **fields))
