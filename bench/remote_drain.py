@@ -1,15 +1,16 @@
 """Drain rate of one remote worker process (Python SDK, Node SDK) against one
-in-process executor process and one BullMQ Node worker, on the same machine and
-the same bundled valkey, in the same run.
+executor process with in-process handlers and one BullMQ worker, in the same run.
 
-    uv run --frozen python -m bench.remote_drain [--tasks 20000] [--concurrency 32] [--rounds 1]
+    make sdk-typescript   # once: the Node worker runs the SDK's build
+    uv run --frozen python -m bench.remote_drain [--tasks 20000] [--rounds 3]
 
-Each drain: N no-op tasks queued while nothing may take them, then one worker
-process (plus, for remote workers, the executor process that serves WorkerService)
-drains them; the rate is steady-state (first completion to last). BullMQ is
-installed from npm into build/bench-node on first use, never into the project; its
-jobs keep their results like ours. Reports tasks/s and the CPU each process spent
-per task. The machine is shared: figures are noisy, compare within one run.
+Same setting as bench/versus.py, whose BullMQ install (build/bench-bullmq, BullMQ 6.7
+pinned by bench/bullmq) and measuring it reuses: each system on its own bundled
+valkey (appendonly yes, appendfsync everysec), N no-op tasks queued while nothing may
+take them, then the workers drain them; rate from the first completion to the last,
+CPU from /proc of every process involved. Rounds are interleaved (the order rotates
+each round). Every worker runs at BullMQ's concurrency (50). A remote worker needs
+the executor process that serves WorkerService: its CPU is counted with the worker's.
 """
 
 from __future__ import annotations
@@ -18,16 +19,19 @@ import argparse
 import asyncio
 import contextlib
 import os
-import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 from redis.asyncio import Redis
 
-from bench.common import bundled_server, machine, report
-from bench.lifecycle import drain, process_cpu_s, report_drain, server_cpu_s, service, steady_drain
+from bench import bullmq_side
+from bench.common import bundled_server, host
+from bench.lifecycle import process_cpu_s
+from bench.ours_side import server_pid, service
+from bench.versus import Drain, bullmq, line, measure, median, ours
 from taskflow.redis_server import free_port
 from taskflow.store import NewTask, StoreConfig, TaskState, TaskStore
 from taskflow.store.control import ExecutorControl
@@ -35,135 +39,148 @@ from taskflow.store.remote import RemoteQueues
 
 ROOT = Path(__file__).resolve().parent.parent
 REMOTE = ROOT / "bench" / "remote"
-BENCH_NODE = ROOT / "build" / "bench-node"
-BULLMQ_VERSION = "5"
-KINDS = ("executor", "python", "node", "bullmq")
+NODE_SDK = ROOT / "sdk" / "typescript" / "dist" / "src" / "index.js"
+CONCURRENCY = bullmq_side.CONCURRENCY
 
 
 @contextlib.contextmanager
-def process(command: list[str], **env: str) -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env})
-    try:
-        yield proc
-    finally:
-        proc.terminate()
-        proc.wait(30)
-
-
-def worker_command(kind: str, address: str, concurrency: int) -> tuple[list[str], dict[str, str]]:
+def worker_process(kind: str, address: str) -> Iterator[subprocess.Popen[bytes]]:
     if kind == "python":
-        python = [sys.executable, str(REMOTE / "python_worker.py"), address, str(concurrency)]
-        return python, {"PYTHONPATH": str(ROOT / "sdk" / "python" / "src")}
-    return ["node", str(REMOTE / "node_worker.mjs"), address, str(concurrency)], {}
+        command = [sys.executable, str(REMOTE / "python_worker.py"), address, str(CONCURRENCY)]
+        env = {"PYTHONPATH": str(ROOT / "sdk" / "python" / "src")}
+    else:
+        command = ["node", str(REMOTE / "node_worker.mjs"), address, str(CONCURRENCY)]
+        env = {}
+    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env})
+    try:
+        yield process
+    finally:
+        process.terminate()
+        process.wait(30)
 
 
 async def registered(store: TaskStore, task_type: str) -> None:
-    """Until a remote worker has registered `task_type` (its process is up)."""
-    for _ in range(600):
+    """Until a remote worker has registered `task_type` (its stream is open)."""
+    for _ in range(1200):
         if await RemoteQueues(store).queues_for([task_type]):
             return
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.05)
     raise TimeoutError(f"no remote worker registered {task_type} within 60 s")
 
 
-async def remote_drain(url: str, store: TaskStore, n: int, kind: str, concurrency: int) -> None:
-    """One executor process serving WorkerService, one remote worker process of `kind`."""
-    client = store.client
+async def remote(client: Redis, url: str, n: int, kind: str, log_dir: Path) -> Drain:
+    """One executor process serving WorkerService and one remote worker process."""
+    store = TaskStore(client, StoreConfig())
     control = ExecutorControl(client, store.keys)
     address = f"127.0.0.1:{free_port()}"
-    command, env = worker_command(kind, address, concurrency)
     with (
-        service("executor", url, TASKFLOW_EXECUTOR_ADDRESS=address) as executor,
-        process(command, **env) as worker,
+        service("executor", url, log_dir, TASKFLOW_EXECUTOR_ADDRESS=address) as executor,
+        worker_process(kind, address) as worker,
     ):
         await registered(store, "bench_noop")
         await control.pause()
         for start in range(0, n, 1000):
-            size = min(1000, n - start)
-            await store.create_many([NewTask("bench_noop", "x", queue="bench")] * size)
+            await store.create_many(
+                [NewTask("bench_noop", "x", queue="bench")] * min(1000, n - start)
+            )
         await asyncio.sleep(1.0)  # the pause reached the executor (it polls every 0.5 s)
-        pids = {"executor": executor.pid, "worker": worker.pid}
-        before = {name: process_cpu_s(pid) for name, pid in pids.items()}
-        server_before = await server_cpu_s(client)
 
         async def completed() -> int:
             return (await store.status()).states[TaskState.COMPLETED]
 
+        before = process_cpu_s(executor.pid)
         await client.config_resetstat()
-        await control.resume()
-        seconds = await steady_drain(completed, n)
-        cpu = {name: process_cpu_s(pid) - before[name] for name, pid in pids.items()}
-        server = await server_cpu_s(client) - server_before
+        result = await measure(
+            n, [executor.pid, worker.pid], await server_pid(client), control.resume, completed
+        )
+        executor_us = (process_cpu_s(executor.pid) - before) / n * 1e6
         scripts = (await client.info("commandstats")).get("cmdstat_evalsha", {})
     await client.flushall()
-    report(f"drain: 1 remote {kind} worker process, concurrency {concurrency}", n, seconds)
+    per_call = n / max(int(scripts.get("calls", 0)), 1)
     print(
-        f"{'':<8}CPU per task: {kind} worker {cpu['worker'] / n * 1e6:.0f} µs, executor "
-        f"{cpu['executor'] / n * 1e6:.0f} µs, valkey {server / n * 1e6:.0f} µs; "
-        f"{n / max(int(scripts.get('calls', 0)), 1):.1f} tasks per script call"
+        f"    of the worker CPU, the executor serving it: {executor_us:.0f} µs/task; "
+        f"{per_call:.1f} tasks per script call"
     )
+    return result
 
 
-def bullmq_dir() -> Path:
-    """build/bench-node with bullmq installed from npm (first use only) and the script."""
-    if not (BENCH_NODE / "node_modules" / "bullmq").is_dir():
-        BENCH_NODE.mkdir(parents=True, exist_ok=True)
-        (BENCH_NODE / "package.json").write_text('{"private": true, "type": "module"}\n')
-        subprocess.run(
-            ["npm", "install", "--no-audit", "--no-fund", f"bullmq@{BULLMQ_VERSION}"],
-            cwd=BENCH_NODE, check=True,
-        )  # fmt: skip
-    shutil.copy(REMOTE / "bullmq_bench.mjs", BENCH_NODE / "bullmq_bench.mjs")
-    return BENCH_NODE
+async def rounds(
+    servers: dict[str, tuple[Redis, str]], options: argparse.Namespace, log_dir: Path
+) -> dict[str, list[Drain]]:
+    ours_client, ours_url = servers["ours"]
+    bull_client, bull_url = servers["bullmq"]
+    n = options.tasks
+    sides: dict[str, Callable[[], Awaitable[Drain]]] = {
+        "ours, 1 executor process": lambda: ours(ours_client, ours_url, n, 1, log_dir),
+        "remote Python worker + executor": lambda: remote(
+            ours_client, ours_url, n, "python", log_dir
+        ),
+        "remote Node worker + executor": lambda: remote(ours_client, ours_url, n, "node", log_dir),
+        "BullMQ, 1 worker process": lambda: bullmq(bull_client, bull_url, n),
+    }
+    chosen = [label for label in sides if any(word in label for word in options.only)]
+    results: dict[str, list[Drain]] = {label: [] for label in chosen}
+    for index in range(options.rounds):
+        print(f"round {index + 1} of {options.rounds}", flush=True)
+        shift = index % len(chosen)
+        for label in chosen[shift:] + chosen[:shift]:
+            results[label].append(await sides[label]())
+            print(line(label, results[label][-1]), flush=True)
+    return results
 
 
-async def bullmq_drain(url: str, client: Redis, n: int, concurrency: int) -> None:
-    folder = bullmq_dir()
-    script = ["node", str(folder / "bullmq_bench.mjs")]
-    filler = await asyncio.create_subprocess_exec(*script, "fill", url, str(n), cwd=folder)
-    if await filler.wait() != 0:
-        raise RuntimeError("queueing the BullMQ jobs failed")
-
-    async def completed() -> int:
-        return int(await client.zcard("bull:bench:completed"))
-
-    with process([*script, "work", url, str(concurrency)]) as worker:
-        before = process_cpu_s(worker.pid)
-        server_before = await server_cpu_s(client)
-        seconds = await steady_drain(completed, n)
-        cpu = process_cpu_s(worker.pid) - before
-        server = await server_cpu_s(client) - server_before
-    await client.flushall()
-    report(f"drain: 1 BullMQ worker process, concurrency {concurrency}", n, seconds)
-    per_task = f"BullMQ worker {cpu / n * 1e6:.0f} µs, valkey {server / n * 1e6:.0f} µs"
-    print(f"{'':<8}CPU per task: {per_task}")
+def summary(results: dict[str, list[Drain]]) -> None:
+    medians = {label: median(drains) for label, drains in results.items()}
+    print(f"medians over {len(next(iter(results.values())))} round(s):")
+    for label, drain in medians.items():
+        print(line(label, drain))
+    bull = medians.get("BullMQ, 1 worker process")
+    node = medians.get("remote Node worker + executor")
+    if bull and node:
+        per_round = [
+            f"{ours_.rate / theirs.rate:.2f}"
+            for ours_, theirs in zip(
+                results["remote Node worker + executor"],
+                results["BullMQ, 1 worker process"],
+                strict=True,
+            )
+        ]
+        print(f"Node worker / BullMQ: median {node.rate / bull.rate:.2f}x, rounds {per_round}")
 
 
 async def main(options: argparse.Namespace) -> None:
-    n, concurrency = options.tasks, options.concurrency
-    print(f"{machine()}, {os.cpu_count()} cores (shared: figures are noisy); bundled valkey")
-    with bundled_server() as server:
-        client = Redis.from_url(server.url)
-        store = TaskStore(client, StoreConfig())
-        for index in range(options.rounds):
-            print(f"--- round {index + 1} of {options.rounds}")
-            if "executor" in options.only:
-                result = await drain(server.url, store, n, 1, concurrency)
-                report_drain(f"drain: 1 executor process, concurrency {concurrency}", n, result)
-            for kind in ("python", "node"):
-                if kind in options.only:
-                    await remote_drain(server.url, store, n, kind, concurrency)
-            if "bullmq" in options.only:
-                await bullmq_drain(server.url, client, n, concurrency)
-        await client.aclose()
+    if not NODE_SDK.exists():
+        raise SystemExit("build the TypeScript SDK first: make sdk-typescript")
+    bullmq_side.install()
+    print(host())
+    print(f"{options.tasks:,} no-op tasks per drain, concurrency {CONCURRENCY}", flush=True)
+    with (
+        bundled_server() as ours_server,
+        bundled_server() as bull_server,
+        tempfile.TemporaryDirectory(prefix="bench-remote-") as tmp,
+    ):
+        servers = {
+            "ours": (Redis.from_url(ours_server.url), ours_server.url),
+            "bullmq": (Redis.from_url(bull_server.url), bull_server.url),
+        }
+        try:
+            summary(await rounds(servers, options, Path(tmp)))
+        finally:
+            for client, _ in servers.values():
+                await client.aclose()
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    print(f"load average after the run {load}")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=20_000, help="tasks per drain")
-    parser.add_argument("--concurrency", type=int, default=32, help="slots of every worker")
-    parser.add_argument("--rounds", type=int, default=1, help="repeat everything this often")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
-        "--only", nargs="+", default=list(KINDS), choices=KINDS, help="which workers to drain with"
+        "--only",
+        nargs="+",
+        default=["ours", "Python", "Node", "BullMQ"],
+        choices=["ours", "Python", "Node", "BullMQ"],
+        help="which drains to run",
     )
     asyncio.run(main(parser.parse_args()))
