@@ -22,10 +22,12 @@ from grpc import aio
 from redis.asyncio import Redis
 
 from taskflow.redis_server import BundledRedis
+from taskflow.store.keys import Keys
 from taskflow.v1 import enums_pb2, scheduler_service_pb2_grpc, worker_service_pb2_grpc
 from taskflow.v1 import scheduler_service_pb2 as spb
 from taskflow.v1 import worker_service_pb2 as wpb
 from tests.support.gateway_stack import GatewayStack, gateway_stack, wait_for_state
+from tests.support.processes import service_env, start_service
 from tests.support.waiting import eventually
 
 MODULE_LOOP = pytest.mark.asyncio(loop_scope="module")
@@ -213,3 +215,57 @@ async def payload_reaches_the_worker(task_type: str, stack: GatewayStack) -> Non
 async def has_line(path: Path, line: str) -> bool:
     """True once `line` was written to the side-effect file at `path`."""
     return effects(path)[line] > 0
+
+
+async def survives_an_executor_restart(
+    start: Callable[[str, Path], subprocess.Popen[bytes]],
+    task_type: str,
+    stack: GatewayStack,
+    http: httpx.AsyncClient,
+    redis_url: str,
+    tmp: Path,
+    workers: list[subprocess.Popen[bytes]],
+) -> None:
+    """A worker (`start(executor address, effects file)`, id "survivor") whose executor
+    (a process) is SIGKILLed mid-task and started again on the same port: the worker
+    reconnects, registers again naming the task it still runs, the new stream renews
+    that task's lease (30 s here: it never lapses meanwhile) and takes its outcome;
+    tasks created while the executor was down run too. Every task completes exactly
+    once, on its first attempt."""
+    log = tmp / "survivor.effects"
+    env = service_env(redis_url, TASKFLOW_LEASE_SECONDS=30)
+    client = Redis.from_url(redis_url)
+    leases = Keys().leases
+    try:
+        executor = start_service("executor", env, tmp / "executor.log")
+        workers.append(executor)
+        worker = start(env["TASKFLOW_EXECUTOR_ADDRESS"], log)
+        workers.append(worker)
+        await registered(http, "survivor")
+        (held,) = await grpc_create(stack, task_type, "hold")
+        await eventually(lambda: has_line(log, f"holding {held}"), within=60, what="held")
+        first_deadline = await client.zscore(leases, held)
+        assert first_deadline is not None
+        executor.send_signal(signal.SIGKILL)
+        await asyncio.to_thread(executor.wait, 30)
+        later = await grpc_create(stack, task_type, "while", "down")
+        workers.append(start_service("executor", env, tmp / "executor.log"))
+
+        async def renewed_by_the_new_stream() -> bool:
+            deadline = await client.zscore(leases, held)
+            return deadline is not None and deadline > first_deadline
+
+        await eventually(renewed_by_the_new_stream, within=60, what="the lease renewed")
+        with log.open("a") as out:
+            out.write(f"go {held}\n")
+        for task_id in [held, *later]:
+            await wait_for_state(http, task_id, "COMPLETED", within=90)
+        task = await grpc_task(stack, held)
+        assert (task.result, task.retry_count, task.worker_id) == ("HOLD", 0, "survivor")
+        done = effects(log)
+        assert [done[f"done {t}"] for t in [held, *later]] == [1, 1, 1]
+        assert done[f"start {held}"] == 1
+        worker.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(worker.wait, 30) == 0
+    finally:
+        await client.aclose()

@@ -14,9 +14,7 @@ import grpc
 import httpx
 import pytest
 from grpc import aio
-from redis.asyncio import Redis
 
-from taskflow.store.keys import Keys
 from taskflow.v1 import schedule_pb2, scheduler_service_pb2_grpc
 from taskflow.v1 import scheduler_service_pb2 as spb
 from tests.sdk.conftest import (
@@ -25,14 +23,13 @@ from tests.sdk.conftest import (
     effects,
     grpc_create,
     grpc_task,
-    has_line,
     payload_reaches_the_worker,
     progress_then_cancel,
     registered,
     sigkill_mid_task_then_rescue,
+    survives_an_executor_restart,
 )
 from tests.support.gateway_stack import GatewayStack, wait_for_state
-from tests.support.processes import service_env, start_service
 from tests.support.sdk_venv import EXAMPLES, build_and_install, run_script, start_script
 from tests.support.waiting import eventually
 
@@ -221,46 +218,9 @@ async def test_a_remote_worker_reconnects_after_an_executor_restart_and_keeps_it
     tmp_path: Path,
     workers: list[subprocess.Popen[bytes]],
 ) -> None:
-    """The worker's executor (a process) is SIGKILLed mid-task and started again on
-    the same port: the worker reconnects, registers again naming the task it still
-    runs, the new stream renews that task's lease (30 s here: it never lapses
-    meanwhile) and takes its outcome; tasks created while the executor was down run
-    too. Every task completes exactly once, on its first attempt."""
-    log = tmp_path / "survivor.effects"
-    env = service_env(redis_url, TASKFLOW_LEASE_SECONDS=30)
-    address = env["TASKFLOW_EXECUTOR_ADDRESS"]
-    client = Redis.from_url(redis_url)
-    leases = Keys().leases
-    try:
-        executor = start_service("executor", env, tmp_path / "executor.log")
-        workers.append(executor)
-        worker = start_script(sdk_python, "remote_worker.py", address, str(log), cwd=tmp_path)
-        workers.append(worker)
-        await registered(http, "survivor")
-        (held,) = await grpc_create(stack, "sdk_shout", "hold")
-        await eventually(lambda: has_line(log, f"holding {held}"), within=60, what="held")
-        first_deadline = await client.zscore(leases, held)
-        assert first_deadline is not None
-        executor.send_signal(signal.SIGKILL)
-        await asyncio.to_thread(executor.wait, 30)
-        later = await grpc_create(stack, "sdk_shout", "while", "down")
-        workers.append(start_service("executor", env, tmp_path / "executor.log"))
+    def start(address: str, log: Path) -> subprocess.Popen[bytes]:
+        return start_script(sdk_python, "remote_worker.py", address, str(log), cwd=tmp_path)
 
-        async def renewed_by_the_new_stream() -> bool:
-            deadline = await client.zscore(leases, held)
-            return deadline is not None and deadline > first_deadline
-
-        await eventually(renewed_by_the_new_stream, within=60, what="the lease renewed")
-        with log.open("a") as out:
-            out.write(f"go {held}\n")
-        for task_id in [held, *later]:
-            await wait_for_state(http, task_id, "COMPLETED", within=90)
-        task = await grpc_task(stack, held)
-        assert (task.result, task.retry_count, task.worker_id) == ("HOLD", 0, "survivor")
-        done = effects(log)
-        assert [done[f"done {t}"] for t in [held, *later]] == [1, 1, 1]
-        assert done[f"start {held}"] == 1
-        worker.send_signal(signal.SIGTERM)
-        assert await asyncio.to_thread(worker.wait, 30) == 0
-    finally:
-        await client.aclose()
+    await survives_an_executor_restart(
+        start, "sdk_shout", stack, http, redis_url, tmp_path, workers
+    )

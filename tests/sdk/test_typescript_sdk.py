@@ -24,6 +24,7 @@ from tests.sdk.conftest import (
     progress_then_cancel,
     registered,
     sigkill_mid_task_then_rescue,
+    survives_an_executor_restart,
 )
 from tests.support.gateway_stack import GatewayStack, wait_for_state
 
@@ -173,3 +174,17 @@ async def test_a_node_worker_reads_a_task_payload(
     workers.append(start_node("remote_worker.mjs", address, str(log), cwd=node_app))
     await registered(http, "node-reader")
     await payload_reaches_the_worker("ts_shout", stack)
+
+
+async def test_a_node_worker_reconnects_after_an_executor_restart_and_keeps_its_task(
+    node_app: Path,
+    stack: GatewayStack,
+    http: httpx.AsyncClient,
+    redis_url: str,
+    tmp_path: Path,
+    workers: list[subprocess.Popen[bytes]],
+) -> None:
+    def start(address: str, log: Path) -> subprocess.Popen[bytes]:
+        return start_node("remote_worker.mjs", address, str(log), cwd=node_app)
+
+    await survives_an_executor_restart(start, "ts_shout", stack, http, redis_url, tmp_path, workers)

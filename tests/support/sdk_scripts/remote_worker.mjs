@@ -8,10 +8,11 @@
 // `done <id>` just before it returns. With --hang, tasks whose content is "hang"
 // never finish (to be SIGKILLed mid-task). Content "wait" reports progress 0.5
 // "halfway", writes `waiting <id>`, then waits until the task is cancelled
-// (writing `cancelled <id>`). Content "payload" answers "<size> <sha256>" of the
+// (writing `cancelled <id>`). Content "hold" writes `holding <id>` and finishes
+// once the file holds `go <id>`. Content "payload" answers "<size> <sha256>" of the
 // task's payload.
 import { createHash } from "node:crypto";
-import { appendFileSync } from "node:fs";
+import { appendFileSync, readFileSync } from "node:fs";
 import { parse } from "node:path";
 import { Worker } from "@asynctaskflow/client";
 
@@ -25,6 +26,11 @@ worker.task("ts_shout", async (task) => {
   if (task.content === "payload") {
     const data = await task.payload();
     return `${data.length} ${createHash("sha256").update(data).digest("hex")}`;
+  }
+  if (task.content === "hold") {
+    appendFileSync(effects, `holding ${task.taskId}\n`);
+    const go = `go ${task.taskId}`;
+    while (!readFileSync(effects, "utf8").split("\n").includes(go)) await new Promise((r) => setTimeout(r, 50));
   }
   if (task.content === "wait") {
     task.progress(0.5, "halfway");
