@@ -29,6 +29,7 @@ from services.executor.remote_session import (
     SessionConfig,
 )
 from taskflow.errors import InvalidInput, LeaseLost, NotFound
+from taskflow.logs import redactor
 from taskflow.rpc import convert
 from taskflow.store import TaskStore
 from taskflow.store.payloads import held_payload
@@ -187,12 +188,14 @@ def _outcome(message: pb.TaskOutcome) -> Outcome:
 
 
 def _log_lines(message: pb.TaskProgress) -> list[LogLine]:
-    """Plain lines (INFO, now, logger "remote") first, then the entries as sent."""
+    """Plain lines (INFO, now, logger "remote") first, then the entries as sent;
+    masked as our own handlers' lines are (a remote handler may log a bearer token)."""
     now = datetime.now(UTC)
-    lines = [LogLine(now, "INFO", "remote", text) for text in message.log_lines]
+    mask = redactor().redact
+    lines = [LogLine(now, "INFO", "remote", mask(text)) for text in message.log_lines]
     for entry in message.log_entries:
         time = entry.time.ToDatetime(UTC) if entry.HasField("time") else now
-        lines.append(LogLine(time, entry.level or "INFO", entry.logger, entry.message))
+        lines.append(LogLine(time, entry.level or "INFO", entry.logger, mask(entry.message)))
     return lines
 
 

@@ -18,6 +18,7 @@ from taskflow.redis_server import free_port
 from taskflow.settings import Settings
 from taskflow.v1 import enums_pb2 as enums
 from taskflow.v1 import scheduler_service_pb2 as spb
+from taskflow.v1 import task_pb2 as tpb
 from taskflow.v1 import worker_service_pb2 as pb
 from taskflow.v1 import worker_service_pb2_grpc
 from tests.support.stack import SchedulerClient, executor, scheduler, settings_for
@@ -235,3 +236,38 @@ async def test_a_task_the_worker_no_longer_holds_is_cancelled_on_its_stream(
     cancel = await read_kind(call, "cancel")
     assert (list(cancel.task_ids), cancel.reason) == ([held.task_id], "lease lost")
     call.cancel()
+
+
+async def test_a_remote_workers_log_lines_are_kept_with_secrets_masked(
+    api: SchedulerClient, workers: Any
+) -> None:
+    call = await register(workers)
+    (task_id,) = await create(api, "x")
+    await call.write(pb.WorkRequest(credit=pb.WorkCredit(slots=1)))
+    (held,) = (await read_kind(call, "tasks")).tasks
+    progress = pb.TaskProgress(
+        task_id=task_id,
+        lease_token=held.lease_token,
+        fraction=0.5,
+        log_lines=["calling the provider with Bearer s3cret-token"],
+        log_entries=[
+            tpb.TaskLogLine(level="WARNING", logger="client", message="GET /x?token=abc&n=1")
+        ],
+    )
+    await call.write(pb.WorkRequest(progress=progress))
+
+    async def kept() -> list[Any]:
+        reply = await api.stub.GetTaskLogs(spb.GetTaskLogsRequest(task_id=task_id))
+        return list(reply.lines)
+
+    await eventually(lambda: _has_two(kept), within=30, what="the remote log lines kept")
+    lines = await kept()
+    assert [(line.level, line.message) for line in lines] == [
+        ("INFO", "calling the provider with Bearer ***"),
+        ("WARNING", "GET /x?token=***&n=1"),
+    ]
+    call.cancel()
+
+
+async def _has_two(read: Any) -> bool:
+    return len(await read()) == 2
