@@ -14,8 +14,10 @@ from taskflow.settings import Settings
 from taskflow.store import StoreConfig, TaskStore
 from taskflow.store.breaker import BreakerConfig, CircuitBreakerStore
 from taskflow.store.control import ExecutorControl
+from taskflow.store.limits import LimitStore
 from taskflow.store.rate_limit import RateLimiter
 from taskflow.tasks import load_task_modules
+from taskflow.tasks.registry import declared_limits
 from taskflow.tasks.services import build_task_services, close_task_services
 
 
@@ -38,6 +40,10 @@ async def run_worker(
     serve this process's metrics on `metrics_port` meanwhile (0: not served)."""
     load_task_modules(settings.task_modules)
     store = TaskStore(client, StoreConfig.from_settings(settings))
+    # The types run here say their limits, so every claim in the cluster enforces them.
+    await LimitStore(client, settings.key_prefix).declare(
+        declared_limits(), f"executor {executor_id}"
+    )
     control = ExecutorControl(client, store.keys)
     pause = PauseFollower(control)
     services = await build_task_services(settings, client)

@@ -27,14 +27,16 @@ from services.executor.metrics import ExecutorMetrics
 from services.executor.progress import ProgressReporter
 from services.executor.retry_policy import classify
 from services.executor.task_logs import TaskLogCapture
+from services.executor.start_gate import LATE_START, StartGate
 from taskflow.aio import first_of, sleep_unless
 from taskflow.errors import CorruptTask, LeaseLost, NotFound
 from taskflow.queue_spec import QueueWeights
 from taskflow.store import ClaimedTask, TaskState, TaskStore
 from taskflow.store.keys import DEFAULT_QUEUE
+from taskflow.store.limits import LimitStore
 from taskflow.store.workers import WorkerRegistry
 from taskflow.tasks import NetworkTimeout, Parked, PermanentError, TaskContext, task_type
-from taskflow.tasks.registry import CancelSignal, registered
+from taskflow.tasks.registry import CancelSignal, rate_limited, registered
 
 log = logging.getLogger(__name__)
 # How long an idle worker blocks waiting for a wake-up before it looks again.
@@ -93,6 +95,7 @@ class Worker:
         self._signals: dict[str, CancelSignal] = {}
         self._slot_free = asyncio.Event()
         self._completer = Completer(store, self.worker_id)
+        self._gate = StartGate(LimitStore(store.client, store.config.prefix), rate_limited)
         self._started_at = time.time()
         self.metrics = metrics or ExecutorMetrics()
         self.metrics.in_flight.set_function(lambda: self.in_flight)
@@ -118,10 +121,11 @@ class Worker:
         completer = asyncio.create_task(self._completer.run(drained), name="completer")
         heartbeat = asyncio.create_task(self._heartbeat_loop(drained), name="heartbeat")
         cancels = asyncio.create_task(self._cancel_loop(drained), name="cancel-watch")
+        starts = asyncio.create_task(self._gate.run(drained), name="start-reports")
         await self._fetch_loop(stop)
         await self._drain()
         drained.set()
-        await asyncio.gather(completer, heartbeat, cancels)
+        await asyncio.gather(completer, heartbeat, cancels, starts)
         await self._completer.flush()
         await self.registry.leave(self.worker_id)
         log.info("event=worker_stopped worker_id=%s", self.worker_id)
@@ -137,7 +141,9 @@ class Worker:
                 await first_of(stop, self._slot_free)
                 continue
             try:
+                asked_at = time.monotonic()
                 claims = await self._completer.claim(free, self.config.queues, registered())
+                self._gate.claimed(claims, asked_at)
                 if claims:
                     self.metrics.claim_batch.observe(len(claims))
                 else:
@@ -168,6 +174,9 @@ class Worker:
 
     async def _execute(self, claim: ClaimedTask, signal: CancelSignal) -> None:
         started = time.perf_counter()
+        if not self._gate.in_time(claim):
+            await self._park(claim, Parked(LATE_START, hold_s=0.0))
+            return
         try:
             result = await self._call_handler(claim, signal)
         except asyncio.CancelledError:
@@ -267,6 +276,7 @@ class Worker:
             progress_sink=reporter.report,
             logger=logs.start(),
         )
+        self._gate.started(claim)
         try:
             async with asyncio.timeout(self.config.task_time_limit_s):
                 if kind.cpu_bound:

@@ -209,6 +209,13 @@ class Keys:
         """Ours: every event of the channel, also kept in a bounded stream (resume)."""
         return self._k("tasks:events")
 
+    # Ours: per-type limits (taskflow/store/limits.py; the rest of the family is
+    # named in lua/_limits.lua).
+    @property
+    def limit_types(self) -> str:
+        """Hash: task type -> JSON of its declared limits."""
+        return self._k("limits:types")
+
     # Every key family above plus the provider's, as SCAN globs (for a full reset).
     FAMILIES = (
         "task:*",
@@ -225,6 +232,7 @@ class Keys:
         "schedule:*",
         "schedules:*",
         "queues:*",
+        "limits:*",
     )
 
     def pattern(self, name_glob: str) -> str:

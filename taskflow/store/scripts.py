@@ -30,14 +30,20 @@ SCRIPT_NAMES = (
     "expire",
     "log_append",
     "log_read",
+    "limits_started",
+    "limits_read",
 )
 # Shared Lua a script needs besides the prelude, put between the two.
 INCLUDES = {
-    "claim": ("_claim_due",),
     "create": ("_create_task",),
     "schedule_fire": ("_create_task",),
     "delete": ("_remove_task",),
     "expire": ("_remove_task",),
+    # Per-type limits (lua/_limits.lua): claims admit each candidate through them
+    # (before _claim_due, which uses them too).
+    "claim": ("_limits", "_claim_due"),
+    "limits_started": ("_limits",),
+    "limits_read": ("_limits",),
 }
 
 

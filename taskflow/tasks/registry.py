@@ -7,6 +7,9 @@ Built-in types register themselves exactly as a user's own would:
     @task("resize_image", cpu_bound=True)
     def resize_image(ctx: TaskContext) -> str: ...
 
+    @task("report", rate_limit="100/s", concurrency=2, concurrency_key="metadata.tenant")
+    async def report(ctx: TaskContext) -> str: ...
+
 The scheduler validates new tasks against the registry; the executor runs them.
 Modules named in TASKFLOW_TASK_MODULES are imported at start by both.
 """
@@ -20,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from taskflow.errors import InvalidInput, quoted
+from taskflow.limits import TypeLimits
 
 Handler = Callable[["TaskContext"], Awaitable[str] | str]
 Validator = Callable[[str, Mapping[str, Any], bytes], None]
@@ -87,6 +91,7 @@ class TaskType:
     validate: Validator | None = None
     retention_s: int | None = None  # None: the global RETENTION_SECONDS
     queue: str = "default"  # the queue its tasks go to unless their creator names one
+    limits: TypeLimits = field(default_factory=TypeLimits)  # rate, concurrency: cluster-wide
 
 
 _REGISTRY: dict[str, TaskType] = {}
@@ -100,15 +105,24 @@ def task(
     validate: Validator | None = None,
     retention_s: int | None = None,
     queue: str = "default",
+    rate_limit: str = "",
+    concurrency: int = 0,
+    concurrency_key: str = "",
 ) -> Callable[[Handler], Handler]:
     """Register `handler` as the task type `name` (decorator); `retention_s` keeps
     its tasks that long once terminal (None: RETENTION_SECONDS; 0: forever);
-    `queue` is the named queue its tasks go to (docs/state-machine.md, Queues)."""
+    `queue` is the named queue its tasks go to (docs/state-machine.md, Queues).
+    `rate_limit` ("100/s", "10/m") caps how often its tasks start, `concurrency`
+    how many run at once, per value of `concurrency_key` ("metadata.tenant") when
+    given; both hold across every executor (docs/state-machine.md, "Limits")."""
+    limits = TypeLimits(rate_limit, concurrency, concurrency_key)
 
     def register(handler: Handler) -> Handler:
         if name in _REGISTRY and _REGISTRY[name].handler is not handler:
             raise ValueError(f"task type {name!r} is already registered")
-        _REGISTRY[name] = TaskType(name, handler, cpu_bound, validate, retention_s, queue)
+        _REGISTRY[name] = TaskType(
+            name, handler, cpu_bound, validate, retention_s, queue, limits
+        )
         return handler
 
     return register
@@ -135,6 +149,17 @@ def registered() -> list[str]:
 def registered_types() -> list[TaskType]:
     """Every registered type, by name."""
     return [_REGISTRY[name] for name in sorted(_REGISTRY)]
+
+
+def declared_limits() -> dict[str, TypeLimits]:
+    """Every registered type's limits (the zero value for a type without any)."""
+    return {name: kind.limits for name, kind in _REGISTRY.items()}
+
+
+def rate_limited(name: str) -> bool:
+    """Does the registered type `name` declare a rate limit (False if unknown)?"""
+    kind = _REGISTRY.get(name)
+    return kind is not None and bool(kind.limits.rate)
 
 
 def validate_input(name: str, content: str, metadata: Mapping[str, Any], payload: bytes) -> None:

@@ -159,3 +159,31 @@ async def overlapping(ctx: TaskContext) -> str:
     finally:
         OVERLAP["now"] -= 1
     return "done"
+
+
+# Limits (docs/state-machine.md): handlers that record when they ran, in Redis.
+TENANT_LIMIT = 2
+RATE, RATE_INTERVAL_S = 10, 2.0
+
+
+async def _record_run(ctx: TaskContext, hold_s: float) -> str:
+    """Append the handler's start and end (time.time(), read first) to the file
+    `metadata.record_to`: one short O_APPEND write each, whole lines across processes."""
+    started = time.time()
+    path, tenant = str(ctx.metadata["record_to"]), ctx.metadata.get("tenant", "")
+    _append(path, f"start {started:.6f} {ctx.task_id} {tenant} {os.getpid()}\n")
+    await asyncio.sleep(hold_s)
+    _append(path, f"end {time.time():.6f} {ctx.task_id} {tenant} {os.getpid()}\n")
+    return ctx.task_id
+
+
+@task("per_tenant", concurrency=TENANT_LIMIT, concurrency_key="metadata.tenant")
+async def per_tenant(ctx: TaskContext) -> str:
+    """At most TENANT_LIMIT at once per `metadata.tenant`; runs `content` seconds."""
+    return await _record_run(ctx, float(ctx.content or 0))
+
+
+@task("metered", rate_limit=f"{RATE}/{RATE_INTERVAL_S:g}s")
+async def metered(ctx: TaskContext) -> str:
+    """At most RATE starts per RATE_INTERVAL_S across the cluster."""
+    return await _record_run(ctx, 0.0)

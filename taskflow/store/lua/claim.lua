@@ -122,6 +122,7 @@ local function admit(id, list_name, q)
     set_aside = set_aside + 1
     return false
   end
+  if not limits_admit(t, events) then return false end
   next_token = next_token + 1
   local token = string.format('%d', next_token)
   move_state(t, 'ACTIVE', { 'worker_id', worker, 'lease_token', token, 'queue', list_name })

@@ -1,0 +1,145 @@
+-- Limits per task type (docs/state-machine.md, "Limits"), included after the
+-- prelude by claim.lua (every claimer: our workers and remote ones), limits_started.lua
+-- and limits_read.lua.
+-- claim.lua calls limits_admit(t, events) for every PENDING
+-- candidate; it grants the task (true) or holds it back (false: the task is parked
+-- PENDING -> SCHEDULED with the reason in its history, no retry spent).
+-- Key names mirror taskflow/store/keys.py (LimitKeys); time is the server clock.
+--   limits:types                  hash: task type -> JSON of its limits (limits.py)
+--   limits:rate_pending:{type}    zset: granted token -> ms its task must start by
+--   limits:rate_sends:{type}      zset: started token -> ms the token comes back
+--   limits:rate_next:{type}       ms the next task held back by the rate is due
+--   limits:slots:{type}:{value}   set: ids holding a concurrency slot
+--   limits:slot_values:{type}     set: values with a slot set
+--   limits:held:{type}            zset: id held back -> ms it is due again
+--   limits:stats:{type}           hash: held_rate, held_concurrency (totals)
+local LIMIT_TYPES = key('limits:types')
+local function limit_key(part, task_type) return PREFIX .. 'limits:' .. part .. ':' .. task_type end
+local function slots_key(task_type, value) return limit_key('slots', task_type) .. ':' .. value end
+
+-- Per script call: each type's limits (false: none) and free rate tokens.
+local LIMITS_OF, RATE_FREE, HELD_NOW = {}, {}, {}
+local function limits_of(task_type)
+  local cfg = LIMITS_OF[task_type]
+  if cfg == nil then
+    local raw = redis.call('HGET', LIMIT_TYPES, task_type)
+    cfg = raw and cjson.decode(raw) or false
+    LIMITS_OF[task_type] = cfg
+  end
+  return cfg
+end
+
+-- A token is out from its grant until one interval + margin after its task
+-- started (limits_started.lua); one not confirmed by its start deadline counts
+-- as started then, the latest a worker may start it.
+local function rate_window(cfg) return cfg.interval_ms + cfg.margin_ms end
+local function rate_settle(task_type, cfg)
+  local pending, sends = limit_key('rate_pending', task_type), limit_key('rate_sends', task_type)
+  local late = redis.call('ZRANGEBYSCORE', pending, '-inf', NOW_MS, 'WITHSCORES')
+  for i = 1, #late, 2 do
+    redis.call('ZADD', sends, 'GT', tonumber(late[i + 1]) + rate_window(cfg), late[i])
+  end
+  if #late > 0 then redis.call('ZREMRANGEBYSCORE', pending, '-inf', NOW_MS) end
+  redis.call('ZREMRANGEBYSCORE', sends, '-inf', NOW_MS)
+  return cfg.capacity - redis.call('ZCARD', pending) - redis.call('ZCARD', sends)
+end
+-- Ms from now until a token may come back (the bucket being empty).
+local function rate_wait(task_type, cfg)
+  local soonest = NOW_MS + rate_window(cfg)
+  local sent = redis.call('ZRANGE', limit_key('rate_sends', task_type), 0, 0, 'WITHSCORES')
+  if sent[2] then soonest = math.min(soonest, tonumber(sent[2])) end
+  local granted = redis.call('ZRANGE', limit_key('rate_pending', task_type), 0, 0, 'WITHSCORES')
+  if granted[2] then
+    soonest = math.min(soonest, tonumber(granted[2]) - cfg.start_within_ms + rate_window(cfg))
+  end
+  return math.max(1, soonest - NOW_MS)
+end
+
+-- The value of the task's concurrency key ('metadata.tenant': its metadata's
+-- `tenant`; nested paths by dots); '' when the task has none.
+local function key_value(t, path)
+  local raw = redis.call('HGET', task_key(t.id), 'metadata') or '{}'
+  local ok, value = pcall(cjson.decode, raw)
+  if not ok then return '' end
+  for part in string.gmatch(string.gsub(path, '^metadata%.', ''), '[^%.]+') do
+    if type(value) ~= 'table' then return '' end
+    value = value[part]
+  end
+  if type(value) == 'string' or type(value) == 'number' then return tostring(value) end
+  return ''
+end
+-- Slots in use: members still holding a lease. A member whose lease is gone (its
+-- task ended, or the reaper requeued it after its worker died) frees its slot;
+-- members are only looked at when the set seems full.
+local function slots_used(slots, limit)
+  local used = redis.call('SCARD', slots)
+  if used < limit then return used end
+  for _, id in ipairs(redis.call('SMEMBERS', slots)) do
+    if not redis.call('ZSCORE', LEASES, id) then
+      redis.call('SREM', slots, id)
+      used = used - 1
+    end
+  end
+  return used
+end
+
+-- PENDING (already off its list) -> SCHEDULED until `due`: not a failure, so
+-- retry_count and error_history stay; the history entry says why.
+local function limit_hold(t, events, due, why, reason)
+  local history = json_append(t.state_history,
+    { state = 'SCHEDULED', timestamp = NOW_ISO, reason = reason })
+  move_state(t, 'SCHEDULED', { 'retry_after', iso_ms(due), 'state_history', history })
+  redis.call('ZADD', SCHEDULED, due, t.id)
+  local held = limit_key('held', t.task_type)
+  redis.call('ZREMRANGEBYSCORE', held, '-inf', NOW_MS)
+  redis.call('ZADD', held, due, t.id)
+  redis.call('HINCRBY', limit_key('stats', t.task_type), why, 1)
+  events[#events + 1] = changed(t, 'PENDING', 'SCHEDULED')
+  return false
+end
+
+local function limits_admit(t, events)
+  local cfg = limits_of(t.task_type)
+  if not cfg then return true end
+  local slots, value
+  if (cfg.concurrency or 0) > 0 then
+    value = key_value(t, cfg.key or '')
+    slots = slots_key(t.task_type, value)
+    if slots_used(slots, cfg.concurrency) >= cfg.concurrency then
+      -- No way to know when a slot frees: a short back-off, spread over the tasks
+      -- held in this call so they do not all come back at once.
+      local n = (HELD_NOW[slots] or 0) + 1
+      HELD_NOW[slots] = n
+      local due = NOW_MS + math.floor(cfg.backoff_ms * (1 + (n - 1) / cfg.concurrency))
+      return limit_hold(t, events, due, 'held_concurrency',
+        'concurrency limit ' .. cfg.concurrency .. ' reached for ' .. (cfg.key or 'type')
+        .. (value ~= '' and ('=' .. value) or ''))
+    end
+  end
+  if (cfg.capacity or 0) > 0 then
+    local free = RATE_FREE[t.task_type]
+    if free == nil then free = rate_settle(t.task_type, cfg) end
+    if free <= 0 then
+      RATE_FREE[t.task_type] = 0
+      -- Due when its token should be back: held tasks queue up one token apart.
+      local next_key = limit_key('rate_next', t.task_type)
+      local due = math.max(tonumber(redis.call('GET', next_key)) or 0,
+        NOW_MS + rate_wait(t.task_type, cfg))
+      local step = math.ceil(cfg.interval_ms / cfg.capacity)
+      redis.call('SET', next_key, due + step, 'PX', due + step - NOW_MS + rate_window(cfg))
+      return limit_hold(t, events, due, 'held_rate', 'rate limit ' .. cfg.rate .. ' reached')
+    end
+    RATE_FREE[t.task_type] = free - 1
+    local token = t.id .. '@' .. us_string(0)
+    local pending = limit_key('rate_pending', t.task_type)
+    redis.call('ZADD', pending, NOW_MS + cfg.start_within_ms, token)
+    redis.call('PEXPIRE', pending, 2 * (cfg.start_within_ms + rate_window(cfg)))
+    redis.call('HSET', task_key(t.id), 'rate_token', token)
+  end
+  if slots then
+    redis.call('SADD', slots, t.id)
+    redis.call('SADD', limit_key('slot_values', t.task_type), value)
+  end
+  redis.call('ZREM', limit_key('held', t.task_type), t.id)
+  return true
+end
