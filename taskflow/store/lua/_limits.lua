@@ -8,17 +8,24 @@
 --   limits:types                  hash: task type -> JSON of its limits (limits.py)
 --   limits:rate_pending:{type}    zset: granted token -> ms its task must start by
 --   limits:rate_sends:{type}      zset: started token -> ms the token comes back
---   limits:rate_next:{type}       ms the next task held back by the rate is due
 --   limits:slots:{type}:{value}   set: ids holding a concurrency slot
 --   limits:slot_values:{type}     set: values with a slot set
---   limits:held:{type}            zset: id held back -> ms it is due again
+--   limits:held:{type}            zset: id held back -> ms it is due again (kept
+--                                 HELD_KEEP_MS past that: a task held again soon
+--                                 after it came back is known as such)
 --   limits:stats:{type}           hash: held_rate, held_concurrency (totals)
 local LIMIT_TYPES = key('limits:types')
+local HELD_KEEP_MS = 60000
+-- A granted task usually starts about this long after its claim: a token not yet
+-- reported started is expected back this much after the earliest it could be,
+-- so the task waiting for it does not come back before it (and wait again).
+local START_LAG_MS = 50
 local function limit_key(part, task_type) return PREFIX .. 'limits:' .. part .. ':' .. task_type end
 local function slots_key(task_type, value) return limit_key('slots', task_type) .. ':' .. value end
 
--- Per script call: each type's limits (false: none) and free rate tokens.
-local LIMITS_OF, RATE_FREE, HELD_NOW = {}, {}, {}
+-- Per script call: each type's limits (false: none), free rate tokens, the line
+-- of tasks held back by a rate, tasks held back per full slot set.
+local LIMITS_OF, RATE_FREE, RATE_LINE, HELD_NOW = {}, {}, {}, {}
 local function limits_of(task_type)
   local cfg = LIMITS_OF[task_type]
   if cfg == nil then
@@ -43,16 +50,34 @@ local function rate_settle(task_type, cfg)
   redis.call('ZREMRANGEBYSCORE', sends, '-inf', NOW_MS)
   return cfg.capacity - redis.call('ZCARD', pending) - redis.call('ZCARD', sends)
 end
--- Ms from now until a token may come back (the bucket being empty).
-local function rate_wait(task_type, cfg)
-  local soonest = NOW_MS + rate_window(cfg)
-  local sent = redis.call('ZRANGE', limit_key('rate_sends', task_type), 0, 0, 'WITHSCORES')
-  if sent[2] then soonest = math.min(soonest, tonumber(sent[2])) end
-  local granted = redis.call('ZRANGE', limit_key('rate_pending', task_type), 0, 0, 'WITHSCORES')
-  if granted[2] then
-    soonest = math.min(soonest, tonumber(granted[2]) - cfg.start_within_ms + rate_window(cfg))
+-- When a task held back by the rate should come back: when the token it waits for
+-- is due back. Tasks already waiting are ahead in line, one token each (a token
+-- spent again comes back a window later); one that came back too early (its
+-- token's task started late) goes to the front, the soonest token.
+local function rate_due(task_type, cfg, again)
+  local line = RATE_LINE[task_type]
+  if not line then
+    local back = {}
+    local sent = redis.call('ZRANGE', limit_key('rate_sends', task_type), 0, -1, 'WITHSCORES')
+    for i = 2, #sent, 2 do back[#back + 1] = tonumber(sent[i]) end
+    local granted = redis.call('ZRANGE', limit_key('rate_pending', task_type), 0, -1, 'WITHSCORES')
+    for i = 2, #granted, 2 do
+      back[#back + 1] = tonumber(granted[i]) - cfg.start_within_ms + rate_window(cfg) + START_LAG_MS
+    end
+    table.sort(back)
+    if #back == 0 then back[1] = NOW_MS end
+    local waiting = redis.call('ZCOUNT', limit_key('held', task_type), '(' .. NOW_MS, '+inf')
+    line = { back = back, next = waiting }
+    RATE_LINE[task_type] = line
   end
-  return math.max(1, soonest - NOW_MS)
+  local k = 0
+  if not again then
+    k = line.next
+    line.next = k + 1
+  end
+  local m = #line.back
+  local round = math.floor(k / m) * (rate_window(cfg) + START_LAG_MS)
+  return math.max(NOW_MS + 1, line.back[k % m + 1] + round)
 end
 
 -- The value of the task's concurrency key ('metadata.tenant': its metadata's
@@ -91,7 +116,7 @@ local function limit_hold(t, events, due, why, reason)
   move_state(t, 'SCHEDULED', { 'retry_after', iso_ms(due), 'state_history', history })
   redis.call('ZADD', SCHEDULED, due, t.id)
   local held = limit_key('held', t.task_type)
-  redis.call('ZREMRANGEBYSCORE', held, '-inf', NOW_MS)
+  redis.call('ZREMRANGEBYSCORE', held, '-inf', NOW_MS - HELD_KEEP_MS)
   redis.call('ZADD', held, due, t.id)
   redis.call('HINCRBY', limit_key('stats', t.task_type), why, 1)
   events[#events + 1] = changed(t, 'PENDING', 'SCHEDULED')
@@ -121,12 +146,8 @@ local function limits_admit(t, events)
     if free == nil then free = rate_settle(t.task_type, cfg) end
     if free <= 0 then
       RATE_FREE[t.task_type] = 0
-      -- Due when its token should be back: held tasks queue up one token apart.
-      local next_key = limit_key('rate_next', t.task_type)
-      local due = math.max(tonumber(redis.call('GET', next_key)) or 0,
-        NOW_MS + rate_wait(t.task_type, cfg))
-      local step = math.ceil(cfg.interval_ms / cfg.capacity)
-      redis.call('SET', next_key, due + step, 'PX', due + step - NOW_MS + rate_window(cfg))
+      local again = redis.call('ZSCORE', limit_key('held', t.task_type), t.id)
+      local due = rate_due(t.task_type, cfg, again)
       return limit_hold(t, events, due, 'held_rate', 'rate limit ' .. cfg.rate .. ' reached')
     end
     RATE_FREE[t.task_type] = free - 1

@@ -25,8 +25,8 @@ for i = 1, #declared, 2 do
     end
   end
   local held = limit_key('held', task_type)
-  redis.call('ZREMRANGEBYSCORE', held, '-inf', NOW_MS)
-  row.held_back = redis.call('ZCARD', held)
+  redis.call('ZREMRANGEBYSCORE', held, '-inf', NOW_MS - HELD_KEEP_MS)
+  row.held_back = redis.call('ZCOUNT', held, '(' .. NOW_MS, '+inf')
   local stats = redis.call('HMGET', limit_key('stats', task_type), 'held_rate', 'held_concurrency')
   row.held_rate = tonumber(stats[1]) or 0
   row.held_concurrency = tonumber(stats[2]) or 0

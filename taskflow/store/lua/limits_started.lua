@@ -6,13 +6,16 @@
 -- KEYS[1]  limits:types
 -- ARGV[1]  key prefix
 -- ARGV[2..] task_id, lease token, ms between the start and this call; repeated
--- Returns  how many tokens were found
+-- Returns  how many tokens were found (not those of tasks another worker holds now)
 local found = 0
 for i = 2, #ARGV, 3 do
   local id, lease, ago = ARGV[i], ARGV[i + 1], math.max(0, tonumber(ARGV[i + 2]) or 0)
   local fields = redis.call('HMGET', task_key(id), 'task_type', 'rate_token', 'lease_token')
   local cfg = fields[1] and limits_of(fields[1])
-  if cfg and (cfg.capacity or 0) > 0 and fields[2] and fields[3] == lease then
+  -- Its lease, or none: a short task may be saved (complete clears the lease)
+  -- before its start is reported. ZADD GT keeps the latest start reported.
+  local holder = fields[3] or ''
+  if cfg and (cfg.capacity or 0) > 0 and fields[2] and (holder == lease or holder == '') then
     local pending = limit_key('rate_pending', fields[1])
     local sends = limit_key('rate_sends', fields[1])
     redis.call('ZREM', pending, fields[2])
