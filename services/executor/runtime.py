@@ -40,10 +40,11 @@ async def run_worker(
     serve this process's metrics on `metrics_port` meanwhile (0: not served)."""
     load_task_modules(settings.task_modules)
     store = TaskStore(client, StoreConfig.from_settings(settings))
-    # The types run here say their limits, so every claim in the cluster enforces them.
-    await LimitStore(client, settings.key_prefix).declare(
-        declared_limits(), f"executor {executor_id}"
-    )
+    # The types run here say their limits, so every claim in the cluster enforces
+    # them (declared before the first claim, then again with each heartbeat).
+    limits = LimitStore(client, settings.key_prefix)
+    source = f"executor {executor_id}"
+    await limits.declare(declared_limits(), source)
     control = ExecutorControl(client, store.keys)
     pause = PauseFollower(control)
     services = await build_task_services(settings, client)
@@ -65,6 +66,10 @@ async def run_worker(
     background = [
         asyncio.create_task(pause.run(stop), name="pause-follower"),
         asyncio.create_task(gauges, name="metrics-gauges"),
+        asyncio.create_task(
+            limits.keep_declared(declared_limits(), source, settings.heartbeat_seconds, stop),
+            name="limits-declared",
+        ),
     ]
     try:
         with exposed(metrics.registry, settings.metrics_host, metrics_port, "executor"):

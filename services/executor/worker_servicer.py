@@ -16,6 +16,7 @@ from typing import Any
 
 from grpc import aio
 
+from services.executor.remote_limits import declare_remote_limits
 from services.executor.remote_session import (
     Ack,
     Acks,
@@ -97,6 +98,7 @@ class WorkerServicer(WorkerServiceServicer):
         task_types = list(registration.task_types)
         if not task_types:
             raise InvalidInput("register at least one task type")
+        await declare_remote_limits(self.store, registration, f"remote worker {queue}")
         await RemoteQueues(self.store).register(task_types, queue)
         config = SessionConfig(
             worker_id=registration.worker_id or f"remote-{uuid.uuid4().hex[:12]}",

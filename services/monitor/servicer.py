@@ -14,6 +14,7 @@ from grpc import aio
 from services.monitor import convert as messages
 from services.monitor.health import system_health
 from services.monitor.hub import WatchHub
+from services.monitor.limits import limits_response
 from services.monitor.workers import WorkersView, workers_view
 from taskflow.errors import InvalidInput, NotFound
 from taskflow.provider.status import ProviderStatusService
@@ -24,6 +25,7 @@ from taskflow.store.connection import ping, pool_stats
 from taskflow.store.event_stream import parse_id
 from taskflow.store.events import EventKind, QueueEvent
 from taskflow.store.queues import QueueAdmin
+from taskflow.store.limits import LimitStore
 from taskflow.store.series import read_series
 from taskflow.store.task_logs import MAX_PAGE, TaskLogs
 from taskflow.store.workers import WorkerRegistry
@@ -62,6 +64,7 @@ class MonitorServicer(MonitorServiceServicer):
         self.breakers = breakers
         self.provider = provider
         self.stale_after_s = stale_after_s
+        self.limits = LimitStore(store.client, store.config.prefix)
 
     async def GetQueueStatus(self, request: pb.GetQueueStatusRequest, context: Context) -> Any:
         status = await self.store.status()
@@ -245,6 +248,9 @@ class MonitorServicer(MonitorServiceServicer):
             in_use_connections=stats.in_use,
             connection_type=stats.connection_type,
         )
+
+    async def ListLimits(self, request: pb.ListLimitsRequest, context: Context) -> Any:
+        return limits_response(await self.limits.read())
 
     async def current_workers(self) -> WorkersView:
         return await workers_view(self.workers, self.breakers, self.stale_after_s)

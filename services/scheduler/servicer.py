@@ -183,6 +183,9 @@ class SchedulerServicer(ScheduleRpcs, SchedulerServiceServicer):
                     max_content_bytes=limits.max_content_bytes,
                     max_payload_bytes=limits.max_payload_bytes,
                     queue=kind.queue,
+                    rate_limit=kind.limits.rate,
+                    concurrency_limit=kind.limits.concurrency,
+                    concurrency_key=kind.limits.concurrency_key,
                 )
                 for kind in registered_types()
             ]

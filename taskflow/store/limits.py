@@ -9,7 +9,9 @@ So no window of one interval sees more handler starts than the rate allows.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -18,11 +20,13 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from taskflow.aio import sleep_unless
 from taskflow.limits import TypeLimits, parse_rate
 from taskflow.store.keys import Keys
 from taskflow.store.models import ClaimedTask
 from taskflow.store.scripts import Scripts
 
+log = logging.getLogger(__name__)
 # A claimed task of a rate-limited type must start within this long of its claim.
 START_WITHIN_S = 2.0
 # Added to the interval a token stays out after its task started: covers the
@@ -74,6 +78,19 @@ class LimitStore:
             if gone:
                 pipe.hdel(self.keys.limit_types, *gone)
             await pipe.execute()
+
+    async def keep_declared(
+        self, limits: Mapping[str, TypeLimits], source: str, every_s: float, stop: asyncio.Event
+    ) -> None:
+        """Declare `limits` now and every `every_s` until `stop`: a Redis that lost
+        its data (a restart without persistence, a flush) has them back soon."""
+        while True:
+            try:
+                await self.declare(limits, source)
+            except Exception as error:
+                log.warning("event=limits_not_declared source=%r error=%r", source, str(error))
+            if await sleep_unless(stop, every_s):
+                return
 
     async def started(self, starts: Sequence[tuple[ClaimedTask, float]]) -> int:
         """Tasks whose handlers started at the given time.monotonic() values."""

@@ -42,6 +42,7 @@ CONTRACT_ROUTES = {
     ("GET", "/api/v1/tasks/metrics/throughput"): "MonitorService.GetTaskSeries",
     ("GET", "/api/v1/redis/health"): "MonitorService.GetRedisHealth",
     ("GET", "/api/v1/redis/pool-stats"): "MonitorService.GetRedisPoolStats",
+    ("GET", "/api/v1/limits"): "MonitorService.ListLimits",
     # Ours.
     ("POST", "/api/v1/tasks"): "SchedulerService.CreateTask",
     ("POST", "/api/v1/tasks/batch"): "SchedulerService.BatchCreateTasks",
