@@ -8,6 +8,7 @@ import typer
 from taskflow.cli import (
     control,
     events,
+    limits,
     logs,
     queues,
     schedules,
@@ -29,6 +30,7 @@ for command in (
     submit.submit,
     status.status,
     status.workers,
+    limits.limits,
     control.pause,
     control.resume,
     events.events,
