@@ -101,6 +101,8 @@ describe('App', () => {
     expect(await screen.findByRole('heading', { name: 'Delete tasks by state and age' })).toBeInTheDocument();
     await user.click(screen.getByRole('link', { name: 'New Task' }));
     expect(await screen.findByLabelText('Text to summarize')).toBeInTheDocument();
+    await user.click(screen.getByRole('link', { name: 'Limits' }));
+    expect(await screen.findByRole('heading', { name: 'Limits per task type' })).toBeInTheDocument();
   });
 
   it('skips to the content without leaving the page (the hash is the route)', async () => {

@@ -1,6 +1,6 @@
 // The shell: header, tabs, connection badge, the token prompt, and the page of the
 // current hash route (#/dashboard, #/history, #/cleanup, #/new, #/schedules,
-// #/workers, #/queues).
+// #/workers, #/queues, #/limits).
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { ConnectionBadge } from './components/ConnectionBadge';
 import { PauseBanner } from './components/PauseBanner';
@@ -9,6 +9,7 @@ import { Button } from './components/ui';
 import { formatClock } from './format';
 import { useLiveState } from './live/store';
 import { DashboardPage } from './pages/DashboardPage';
+import { LimitsPage } from './pages/LimitsPage';
 import { NewTaskPage } from './pages/NewTaskPage';
 import { QueuesPage } from './pages/QueuesPage';
 import { SchedulesPage } from './pages/SchedulesPage';
@@ -26,6 +27,7 @@ export const TABS = [
   { id: 'workers', label: 'Workers' },
   { id: 'queues', label: 'Queues' },
   { id: 'schedules', label: 'Schedules' },
+  { id: 'limits', label: 'Limits' },
 ] as const;
 type TabId = (typeof TABS)[number]['id'];
 
@@ -169,6 +171,7 @@ export function App({ services, stream }: { services: Services; stream?: QueueSt
         )}
         {route.tab === 'cleanup' && <TasksCleanupPage />}
         {route.tab === 'schedules' && <SchedulesPage />}
+        {route.tab === 'limits' && <LimitsPage />}
         {route.tab === 'new' && <NewTaskPage />}
         {route.tab === 'workers' && <WorkersPage workerId={route.params.get('id') ?? ''} />}
         {route.tab === 'queues' && <QueuesPage />}
