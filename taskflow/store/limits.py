@@ -32,7 +32,8 @@ START_WITHIN_S = 2.0
 # Added to the interval a token stays out after its task started: covers the
 # worker's clock read before the handler runs (a thread start for CPU-bound ones).
 START_MARGIN_MS = 20
-# A task held back by a full concurrency limit comes back after about this long.
+# Tasks held back by a full concurrency limit line up this far apart, times the
+# limit, until a run has been seen (then: how long a slot is held, over the limit).
 CONCURRENCY_BACKOFF_MS = 250
 
 

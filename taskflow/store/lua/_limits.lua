@@ -8,12 +8,14 @@
 --   limits:types                  hash: task type -> JSON of its limits (limits.py)
 --   limits:rate_pending:{type}    zset: granted token -> ms its task must start by
 --   limits:rate_sends:{type}      zset: started token -> ms the token comes back
---   limits:slots:{type}:{value}   set: ids holding a concurrency slot
+--   limits:slots:{type}:{value}   zset: id holding a concurrency slot -> ms it took it
+--   limits:slot_next:{type}:{value} ms the next task held back for that value is due
 --   limits:slot_values:{type}     set: values with a slot set
 --   limits:held:{type}            zset: id held back -> ms it is due again (kept
 --                                 HELD_KEEP_MS past that: a task held again soon
 --                                 after it came back is known as such)
---   limits:stats:{type}           hash: held_rate, held_concurrency (totals)
+--   limits:stats:{type}           hash: held_rate, held_concurrency (totals), run_ms
+--                                 (how long a slot is held, a moving average)
 local LIMIT_TYPES = key('limits:types')
 local HELD_KEEP_MS = 60000
 -- A granted task usually starts about this long after its claim: a token not yet
@@ -25,7 +27,7 @@ local function slots_key(task_type, value) return limit_key('slots', task_type) 
 
 -- Per script call: each type's limits (false: none), free rate tokens, the line
 -- of tasks held back by a rate, tasks held back per full slot set.
-local LIMITS_OF, RATE_FREE, RATE_LINE, HELD_NOW = {}, {}, {}, {}
+local LIMITS_OF, RATE_FREE, RATE_LINE = {}, {}, {}
 local function limits_of(task_type)
   local cfg = LIMITS_OF[task_type]
   if cfg == nil then
@@ -94,18 +96,36 @@ local function key_value(t, path)
   return ''
 end
 -- Slots in use: members still holding a lease. A member whose lease is gone (its
--- task ended, or the reaper requeued it after its worker died) frees its slot;
--- members are only looked at when the set seems full.
-local function slots_used(slots, limit)
-  local used = redis.call('SCARD', slots)
+-- task ended, or the reaper requeued it after its worker died) frees its slot,
+-- and how long it held it feeds run_ms; members are only looked at when the set
+-- seems full.
+local function slots_used(task_type, slots, limit)
+  local used = redis.call('ZCARD', slots)
   if used < limit then return used end
-  for _, id in ipairs(redis.call('SMEMBERS', slots)) do
-    if not redis.call('ZSCORE', LEASES, id) then
-      redis.call('SREM', slots, id)
+  local members = redis.call('ZRANGE', slots, 0, -1, 'WITHSCORES')
+  local stats = limit_key('stats', task_type)
+  for i = 1, #members, 2 do
+    if not redis.call('ZSCORE', LEASES, members[i]) then
+      redis.call('ZREM', slots, members[i])
       used = used - 1
+      local held_ms = NOW_MS - tonumber(members[i + 1])
+      local average = tonumber(redis.call('HGET', stats, 'run_ms')) or held_ms
+      redis.call('HSET', stats, 'run_ms', math.floor(0.8 * average + 0.2 * held_ms))
     end
   end
   return used
+end
+
+-- When a task held back by a full slot set should come back: slots free about
+-- one every run_ms / limit, so the tasks held for one value line up that far
+-- apart (the back-off before any run was seen).
+local function slot_due(task_type, cfg, value)
+  local run_ms = tonumber(redis.call('HGET', limit_key('stats', task_type), 'run_ms'))
+  local step = math.max(10, math.floor((run_ms or cfg.backoff_ms * cfg.concurrency) / cfg.concurrency))
+  local next_key = limit_key('slot_next', task_type) .. ':' .. value
+  local due = math.max(tonumber(redis.call('GET', next_key)) or 0, NOW_MS + step)
+  redis.call('SET', next_key, due + step, 'PX', due + step - NOW_MS)
+  return due
 end
 
 -- PENDING (already off its list) -> SCHEDULED until `due`: not a failure, so
@@ -130,13 +150,8 @@ local function limits_admit(t, events)
   if (cfg.concurrency or 0) > 0 then
     value = key_value(t, cfg.key or '')
     slots = slots_key(t.task_type, value)
-    if slots_used(slots, cfg.concurrency) >= cfg.concurrency then
-      -- No way to know when a slot frees: a short back-off, spread over the tasks
-      -- held in this call so they do not all come back at once.
-      local n = (HELD_NOW[slots] or 0) + 1
-      HELD_NOW[slots] = n
-      local due = NOW_MS + math.floor(cfg.backoff_ms * (1 + (n - 1) / cfg.concurrency))
-      return limit_hold(t, events, due, 'held_concurrency',
+    if slots_used(t.task_type, slots, cfg.concurrency) >= cfg.concurrency then
+      return limit_hold(t, events, slot_due(t.task_type, cfg, value), 'held_concurrency',
         'concurrency limit ' .. cfg.concurrency .. ' reached for ' .. (cfg.key or 'type')
         .. (value ~= '' and ('=' .. value) or ''))
     end
@@ -158,7 +173,7 @@ local function limits_admit(t, events)
     redis.call('HSET', task_key(t.id), 'rate_token', token)
   end
   if slots then
-    redis.call('SADD', slots, t.id)
+    redis.call('ZADD', slots, NOW_MS, t.id)
     redis.call('SADD', limit_key('slot_values', t.task_type), value)
   end
   redis.call('ZREM', limit_key('held', t.task_type), t.id)

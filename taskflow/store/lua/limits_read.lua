@@ -16,9 +16,9 @@ for i = 1, #declared, 2 do
     for _, value in ipairs(redis.call('SMEMBERS', values)) do
       local slots = slots_key(task_type, value)
       local used = 0
-      for _, id in ipairs(redis.call('SMEMBERS', slots)) do
+      for _, id in ipairs(redis.call('ZRANGE', slots, 0, -1)) do
         if redis.call('ZSCORE', LEASES, id) then used = used + 1
-        else redis.call('SREM', slots, id) end
+        else redis.call('ZREM', slots, id) end
       end
       if used == 0 then redis.call('SREM', values, value)
       else row.slots[#row.slots + 1] = { value = value, used = used } end
