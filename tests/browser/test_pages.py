@@ -91,3 +91,7 @@ def test_the_dashboard_asks_for_the_token_a_gateway_needs(
 
 def test_the_queues_page_pauses_and_resumes_a_queue(live: Stack) -> None:
     run_spec("queues", live.base_url)
+
+
+def test_the_limits_page_shows_a_tenant_at_its_limit(live: Stack) -> None:
+    run_spec("limits", live.base_url)
