@@ -40,6 +40,14 @@ DONE_WITHIN_S = 240.0
 log = logging.getLogger(__name__)
 
 
+@pytest.fixture
+def record(tmp_path: Path) -> Path:
+    """The file the handlers append their starts and ends to."""
+    path = tmp_path / "runs.log"
+    path.touch()
+    return path
+
+
 def runs(record: Path) -> list[tuple[str, float, str, str, int]]:
     """(event, time, task id, tenant, pid) per line the handlers wrote."""
     out = []
@@ -50,7 +58,7 @@ def runs(record: Path) -> list[tuple[str, float, str, str, int]]:
 
 
 async def start_executors(
-    redis_url: str, tmp_path: Path, processes: list[subprocess.Popen[bytes]]
+    redis_url: str, log_dir: Path, processes: list[subprocess.Popen[bytes]]
 ) -> list[subprocess.Popen[bytes]]:
     envs = [
         service_env(
@@ -62,7 +70,7 @@ async def start_executors(
         for _ in range(EXECUTORS)
     ]
     started = [
-        start_service("executor", env, tmp_path / f"executor-{n}.log") for n, env in enumerate(envs)
+        start_service("executor", env, log_dir / f"executor-{n}.log") for n, env in enumerate(envs)
     ]
     processes.extend(started)
     for env in envs:
@@ -89,13 +97,11 @@ async def test_a_tenant_never_runs_more_than_its_limit_while_an_executor_is_kill
     redis_url: str,
     redis_client: Redis,
     store: TaskStore,
-    tmp_path: Path,
+    record: Path,
     processes: list[subprocess.Popen[bytes]],
 ) -> None:
-    record = tmp_path / "runs.log"
-    record.touch()
     async with scheduler(settings_for(redis_url), redis_client):
-        executors = await start_executors(redis_url, tmp_path, processes)
+        executors = await start_executors(redis_url, record.parent, processes)
         created = await store.create_many(
             [
                 NewTask("per_tenant", f"{RUN_S}", {"tenant": t, "record_to": str(record)})
@@ -157,13 +163,11 @@ async def test_a_type_rate_limit_holds_at_the_handler_and_is_used(
     redis_url: str,
     redis_client: Redis,
     store: TaskStore,
-    tmp_path: Path,
+    record: Path,
     processes: list[subprocess.Popen[bytes]],
 ) -> None:
-    record = tmp_path / "runs.log"
-    record.touch()
     async with scheduler(settings_for(redis_url), redis_client):
-        await start_executors(redis_url, tmp_path, processes)
+        await start_executors(redis_url, record.parent, processes)
         created = await store.create_many(
             [NewTask("metered", str(i), {"record_to": str(record)}) for i in range(RATED_TASKS)]
         )
