@@ -37,16 +37,14 @@ class StartGate:
                 self._claimed_at[claim.task_id] = asked_at
 
     def in_time(self, claim: ClaimedTask) -> bool:
-        """May the task's handler still start (always, for a type without a rate)?"""
-        asked_at = self._claimed_at.get(claim.task_id)
-        if asked_at is None or time.monotonic() <= asked_at + START_WITHIN_S:
-            return True
-        del self._claimed_at[claim.task_id]
-        return False
+        """May the task's handler still start (always, for a type without a rate)?
+        Asked once per claimed task, before anything else is done with it."""
+        asked_at = self._claimed_at.pop(claim.task_id, None)
+        return asked_at is None or time.monotonic() <= asked_at + START_WITHIN_S
 
     def started(self, claim: ClaimedTask) -> None:
         """The task's handler starts now."""
-        if self._claimed_at.pop(claim.task_id, None) is not None:
+        if self._rate_limited(claim.task_type):
             self._starts.append((claim, time.monotonic()))
             self._ready.set()
 

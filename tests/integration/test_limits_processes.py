@@ -23,7 +23,8 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from taskflow.store import NewTask, Task, TaskState, TaskStore
+from taskflow.store import Keys, NewTask, Task, TaskState, TaskStore
+from taskflow.store.workers import WorkerRegistry
 from tests.integration.test_rate_limit_executors import serving
 from tests.support.processes import service_env, start_service
 from tests.support.stack import scheduler, settings_for
@@ -58,7 +59,7 @@ def runs(record: Path) -> list[tuple[str, float, str, str, int]]:
 
 
 async def start_executors(
-    redis_url: str, log_dir: Path, processes: list[subprocess.Popen[bytes]]
+    redis_url: str, client: Redis, log_dir: Path, processes: list[subprocess.Popen[bytes]]
 ) -> list[subprocess.Popen[bytes]]:
     envs = [
         service_env(
@@ -75,6 +76,12 @@ async def start_executors(
     processes.extend(started)
     for env in envs:
         await serving(env["TASKFLOW_EXECUTOR_ADDRESS"])
+    registry = WorkerRegistry(client, Keys())
+
+    async def all_working() -> bool:  # a worker beats as its claim loop starts
+        return {r.stats.get("pid") for r in await registry.all()} >= {str(p.pid) for p in started}
+
+    await eventually(all_working, within=120, what="every executor's worker claiming")
     return started
 
 
@@ -101,7 +108,7 @@ async def test_a_tenant_never_runs_more_than_its_limit_while_an_executor_is_kill
     processes: list[subprocess.Popen[bytes]],
 ) -> None:
     async with scheduler(settings_for(redis_url), redis_client):
-        executors = await start_executors(redis_url, record.parent, processes)
+        executors = await start_executors(redis_url, redis_client, record.parent, processes)
         created = await store.create_many(
             [
                 NewTask("per_tenant", f"{RUN_S}", {"tenant": t, "record_to": str(record)})
@@ -167,7 +174,7 @@ async def test_a_type_rate_limit_holds_at_the_handler_and_is_used(
     processes: list[subprocess.Popen[bytes]],
 ) -> None:
     async with scheduler(settings_for(redis_url), redis_client):
-        await start_executors(redis_url, record.parent, processes)
+        await start_executors(redis_url, redis_client, record.parent, processes)
         created = await store.create_many(
             [NewTask("metered", str(i), {"record_to": str(record)}) for i in range(RATED_TASKS)]
         )
