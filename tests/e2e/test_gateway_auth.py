@@ -108,6 +108,7 @@ async def test_every_api_call_with_the_token_succeeds(http: httpx.AsyncClient) -
         ("GET", "/api/v1/redis/pool-stats", {}),
         ("POST", "/api/v1/tasks/cancel", {"json": {"task_type": "echo"}}),
         ("GET", "/api/v1/task-types", {}),
+        ("GET", "/api/v1/limits", {}),
     ]
     await wait_for_state_with_token(http, created["task_id"], "DLQ")
     for method, path, kwargs in calls:
