@@ -121,3 +121,33 @@ def test_a_key_needs_a_concurrency_limit() -> None:
         TypeLimits(concurrency_key="metadata.tenant")
     with pytest.raises(InvalidInput):
         TypeLimits(concurrency=1, concurrency_key="tenant")
+
+
+async def test_a_held_task_taken_straight_from_the_schedule_is_held_to_the_limit_too(
+    store: TaskStore, limits: LimitStore, redis_client: Redis
+) -> None:
+    """A claim with empty lists takes due first runs from tasks:scheduled
+    (_claim_due.lua): a held task due again is admitted only if the limit allows,
+    else it stays SCHEDULED, due later, with no new transition."""
+    await limits.declare({"report": TypeLimits(concurrency=1)}, "t")
+    created = await store.create_many([tenant_task("a"), tenant_task("a")])
+    (running,) = await store.claim("w1", 2)
+    (held,) = [t.task_id for t in created if t.task_id != running.task_id]
+    history = (await store.get(held)).state_history
+    first_due = await redis_client.zscore(store.keys.scheduled, held)
+
+    async def due_and_refused() -> bool:
+        assert await store.claim("w1", 2) == []
+        return (await redis_client.zscore(store.keys.scheduled, held) or 0) > (first_due or 0)
+
+    await eventually(due_and_refused, within=30, what="the held task due and held again")
+    task = await store.get(held)
+    assert task.state is TaskState.SCHEDULED
+    assert task.state_history == history
+    await store.complete(running, "done")
+
+    async def taken() -> bool:
+        return [c.task_id for c in await store.claim("w1", 2)] == [held]
+
+    await eventually(taken, within=30, what="the held task claimed once the slot is free")
+    await assert_counters_match_hashes(redis_client, store)

@@ -22,7 +22,7 @@ local function claim_due(worker, wanted, lease_ms, last_token, out, events, take
     local t = load_task(id)
     if not t or t.state ~= 'SCHEDULED' then
       gone[#gone + 1] = id  -- a stale pointer, as promote.lua would drop it
-    elseif t.queue == 'primary' and takes(t) then
+    elseif t.queue == 'primary' and takes(t) and limits_admit_due(t) then
       gone[#gone + 1] = id
       move_state(t, 'PENDING', {})
       events[#events + 1] = changed(t, 'SCHEDULED', 'PENDING')

@@ -4,6 +4,8 @@
 -- claim.lua calls limits_admit(t, events) for every PENDING
 -- candidate; it grants the task (true) or holds it back (false: the task is parked
 -- PENDING -> SCHEDULED with the reason in its history, no retry spent).
+-- _claim_due.lua calls limits_admit_due(t) for a due first run it would take
+-- straight from tasks:scheduled; held back, that one stays SCHEDULED, due later.
 -- Key names mirror taskflow/store/keys.py (LimitKeys); time is the server clock.
 --   limits:types                  hash: task type -> JSON of its limits (limits.py)
 --   limits:rate_pending:{type}    zset: granted token -> ms its task must start by
@@ -128,22 +130,18 @@ local function slot_due(task_type, cfg, value)
   return due
 end
 
--- PENDING (already off its list) -> SCHEDULED until `due`: not a failure, so
--- retry_count and error_history stay; the history entry says why.
-local function limit_hold(t, events, due, why, reason)
-  local history = json_append(t.state_history,
-    { state = 'SCHEDULED', timestamp = NOW_ISO, reason = reason })
-  move_state(t, 'SCHEDULED', { 'retry_after', iso_ms(due), 'state_history', history })
-  redis.call('ZADD', SCHEDULED, due, t.id)
+-- Books a hold: the task is due again at `due` (its score in tasks:scheduled is
+-- the caller's), counted under `why`.
+local function note_held(t, due, why)
   local held = limit_key('held', t.task_type)
   redis.call('ZREMRANGEBYSCORE', held, '-inf', NOW_MS - HELD_KEEP_MS)
   redis.call('ZADD', held, due, t.id)
   redis.call('HINCRBY', limit_key('stats', t.task_type), why, 1)
-  events[#events + 1] = changed(t, 'PENDING', 'SCHEDULED')
-  return false
 end
 
-local function limits_admit(t, events)
+-- May the task run now? Takes its slot and token when it may (true); otherwise
+-- returns false, the ms it should come back at, the counter and the reason.
+local function limits_check(t)
   local cfg = limits_of(t.task_type)
   if not cfg then return true end
   local slots, value
@@ -151,9 +149,9 @@ local function limits_admit(t, events)
     value = key_value(t, cfg.key or '')
     slots = slots_key(t.task_type, value)
     if slots_used(t.task_type, slots, cfg.concurrency) >= cfg.concurrency then
-      return limit_hold(t, events, slot_due(t.task_type, cfg, value), 'held_concurrency',
+      return false, slot_due(t.task_type, cfg, value), 'held_concurrency',
         'concurrency limit ' .. cfg.concurrency .. ' reached for ' .. (cfg.key or 'type')
-        .. (value ~= '' and ('=' .. value) or ''))
+        .. (value ~= '' and ('=' .. value) or '')
     end
   end
   if (cfg.capacity or 0) > 0 then
@@ -162,8 +160,8 @@ local function limits_admit(t, events)
     if free <= 0 then
       RATE_FREE[t.task_type] = 0
       local again = redis.call('ZSCORE', limit_key('held', t.task_type), t.id)
-      local due = rate_due(t.task_type, cfg, again)
-      return limit_hold(t, events, due, 'held_rate', 'rate limit ' .. cfg.rate .. ' reached')
+      return false, rate_due(t.task_type, cfg, again), 'held_rate',
+        'rate limit ' .. cfg.rate .. ' reached'
     end
     RATE_FREE[t.task_type] = free - 1
     local token = t.id .. '@' .. us_string(0)
@@ -178,4 +176,30 @@ local function limits_admit(t, events)
   end
   redis.call('ZREM', limit_key('held', t.task_type), t.id)
   return true
+end
+
+-- For claim.lua and remote_claim.lua: a PENDING candidate (already off its list)
+-- that may not run is parked, PENDING -> SCHEDULED until it can likely run: not a
+-- failure, so retry_count and error_history stay; the history entry says why.
+local function limits_admit(t, events)
+  local ok, due, why, reason = limits_check(t)
+  if ok then return true end
+  local history = json_append(t.state_history,
+    { state = 'SCHEDULED', timestamp = NOW_ISO, reason = reason })
+  move_state(t, 'SCHEDULED', { 'retry_after', iso_ms(due), 'state_history', history })
+  redis.call('ZADD', SCHEDULED, due, t.id)
+  note_held(t, due, why)
+  events[#events + 1] = changed(t, 'PENDING', 'SCHEDULED')
+  return false
+end
+
+-- For _claim_due.lua: a due SCHEDULED first run that may not run stays SCHEDULED,
+-- only due later (no transition: its history already says why it waits).
+local function limits_admit_due(t)
+  local ok, due, why = limits_check(t)
+  if ok then return true end
+  redis.call('ZADD', SCHEDULED, 'XX', due, t.id)
+  redis.call('HSET', task_key(t.id), 'retry_after', iso_ms(due))
+  note_held(t, due, why)
+  return false
 end
