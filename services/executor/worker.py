@@ -26,8 +26,8 @@ from services.executor.failures import describe
 from services.executor.metrics import ExecutorMetrics
 from services.executor.progress import ProgressReporter
 from services.executor.retry_policy import classify
-from services.executor.task_logs import TaskLogCapture
 from services.executor.start_gate import LATE_START, StartGate
+from services.executor.task_logs import TaskLogCapture
 from taskflow.aio import first_of, sleep_unless
 from taskflow.errors import CorruptTask, LeaseLost, NotFound
 from taskflow.queue_spec import QueueWeights

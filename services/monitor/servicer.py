@@ -24,8 +24,8 @@ from taskflow.store.breaker import CircuitBreakerStore
 from taskflow.store.connection import ping, pool_stats
 from taskflow.store.event_stream import parse_id
 from taskflow.store.events import EventKind, QueueEvent
-from taskflow.store.queues import QueueAdmin
 from taskflow.store.limits import LimitStore
+from taskflow.store.queues import QueueAdmin
 from taskflow.store.series import read_series
 from taskflow.store.task_logs import MAX_PAGE, TaskLogs
 from taskflow.store.workers import WorkerRegistry

@@ -120,9 +120,7 @@ def task(
     def register(handler: Handler) -> Handler:
         if name in _REGISTRY and _REGISTRY[name].handler is not handler:
             raise ValueError(f"task type {name!r} is already registered")
-        _REGISTRY[name] = TaskType(
-            name, handler, cpu_bound, validate, retention_s, queue, limits
-        )
+        _REGISTRY[name] = TaskType(name, handler, cpu_bound, validate, retention_s, queue, limits)
         return handler
 
     return register
