@@ -97,8 +97,9 @@ local function key_value(t, path)
   if type(value) == 'string' or type(value) == 'number' then return tostring(value) end
   return ''
 end
--- Slots in use: members still holding a lease. A member whose lease is gone (its
--- task ended, or the reaper requeued it after its worker died) frees its slot,
+-- Slots in use: members still ACTIVE (the state, not tasks:leases, which a claim
+-- may write only at its end). A member no longer ACTIVE (its task ended, or the
+-- reaper requeued it once its dead worker's lease expired) frees its slot,
 -- and how long it held it feeds run_ms; members are only looked at when the set
 -- seems full.
 local function slots_used(task_type, slots, limit)
@@ -107,7 +108,7 @@ local function slots_used(task_type, slots, limit)
   local members = redis.call('ZRANGE', slots, 0, -1, 'WITHSCORES')
   local stats = limit_key('stats', task_type)
   for i = 1, #members, 2 do
-    if not redis.call('ZSCORE', LEASES, members[i]) then
+    if redis.call('HGET', task_key(members[i]), 'state') ~= 'ACTIVE' then
       redis.call('ZREM', slots, members[i])
       used = used - 1
       local held_ms = NOW_MS - tonumber(members[i + 1])

@@ -17,7 +17,7 @@ for i = 1, #declared, 2 do
       local slots = slots_key(task_type, value)
       local used = 0
       for _, id in ipairs(redis.call('ZRANGE', slots, 0, -1)) do
-        if redis.call('ZSCORE', LEASES, id) then used = used + 1
+        if redis.call('HGET', task_key(id), 'state') == 'ACTIVE' then used = used + 1
         else redis.call('ZREM', slots, id) end
       end
       if used == 0 then redis.call('SREM', values, value)
