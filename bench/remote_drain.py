@@ -21,17 +21,16 @@ import contextlib
 import os
 import subprocess
 import sys
-import tempfile
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 from redis.asyncio import Redis
 
 from bench import bullmq_side
-from bench.common import bundled_server, host
+from bench.common import host
 from bench.lifecycle import process_cpu_s
 from bench.ours_side import server_pid, service
-from bench.versus import Drain, bullmq, line, measure, median, ours
+from bench.versus import Drain, bullmq, line, measure, median, ours, side_by_side
 from taskflow.redis_server import free_port
 from taskflow.store import NewTask, StoreConfig, TaskState, TaskStore
 from taskflow.store.control import ExecutorControl
@@ -154,20 +153,8 @@ async def main(options: argparse.Namespace) -> None:
     bullmq_side.install()
     print(host())
     print(f"{options.tasks:,} no-op tasks per drain, concurrency {CONCURRENCY}", flush=True)
-    with (
-        bundled_server() as ours_server,
-        bundled_server() as bull_server,
-        tempfile.TemporaryDirectory(prefix="bench-remote-") as tmp,
-    ):
-        servers = {
-            "ours": (Redis.from_url(ours_server.url), ours_server.url),
-            "bullmq": (Redis.from_url(bull_server.url), bull_server.url),
-        }
-        try:
-            summary(await rounds(servers, options, Path(tmp)))
-        finally:
-            for client, _ in servers.values():
-                await client.aclose()
+    async with side_by_side("bench-remote-") as (servers, tmp):
+        summary(await rounds(servers, options, tmp))
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
     print(f"load average after the run {load}")
 

@@ -23,7 +23,7 @@ import contextlib
 import os
 import statistics
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +34,9 @@ from bench.common import bundled_server, host
 from bench.lifecycle import process_cpu_s, steady_drain
 from bench.ours_side import Queue, server_pid, service
 from taskflow.redis_server import free_port
+
+# Each system's name -> (client, URL) of its own valkey.
+Servers = dict[str, tuple[Redis, str]]
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,7 @@ def median(drains: list[Drain]) -> Drain:
 
 
 async def rounds(
-    servers: dict[str, tuple[Redis, str]], options: argparse.Namespace, log_dir: Path
+    servers: Servers, options: argparse.Namespace, log_dir: Path
 ) -> dict[str, list[Drain]]:
     ours_client, ours_url = servers["ours"]
     bull_client, bull_url = servers["bullmq"]
@@ -136,6 +139,26 @@ def summary(results: dict[str, list[Drain]]) -> None:
         print(f"ours, 2 executor processes / 1: {two.rate / one.rate:.2f}x")
 
 
+@contextlib.asynccontextmanager
+async def side_by_side(prefix: str) -> AsyncIterator[tuple[Servers, Path]]:
+    """One bundled valkey per system (same settings, so neither has the better
+    server), a client and URL for each, and a scratch folder."""
+    with (
+        bundled_server() as ours_server,
+        bundled_server() as bull_server,
+        tempfile.TemporaryDirectory(prefix=prefix) as tmp,
+    ):
+        servers: Servers = {
+            "ours": (Redis.from_url(ours_server.url), ours_server.url),
+            "bullmq": (Redis.from_url(bull_server.url), bull_server.url),
+        }
+        try:
+            yield servers, Path(tmp)
+        finally:
+            for client, _ in servers.values():
+                await client.aclose()
+
+
 async def main(options: argparse.Namespace) -> None:
     bullmq_side.install()
     print(host())
@@ -145,22 +168,10 @@ async def main(options: argparse.Namespace) -> None:
         f"settings; BullMQ: Worker concurrency {bullmq_side.CONCURRENCY}",
         flush=True,
     )
-    with (
-        bundled_server() as ours_server,
-        bundled_server() as bull_server,
-        tempfile.TemporaryDirectory(prefix="bench-versus-") as tmp,
-    ):
-        servers = {
-            "ours": (Redis.from_url(ours_server.url), ours_server.url),
-            "bullmq": (Redis.from_url(bull_server.url), bull_server.url),
-        }
-        try:
-            summary(await rounds(servers, options, Path(tmp)))
-            if not options.quick:
-                await versus_extras.run_all(servers, Path(tmp))
-        finally:
-            for client, _ in servers.values():
-                await client.aclose()
+    async with side_by_side("bench-versus-") as (servers, tmp):
+        summary(await rounds(servers, options, tmp))
+        if not options.quick:
+            await versus_extras.run_all(servers, tmp)
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
     print(f"load average after the run {load}")
 
