@@ -95,6 +95,8 @@ async def test_a_remote_python_worker_runs_tasks_created_from_python(
     retried = await grpc_task(stack, ids[2])
     assert (retried.retry_count, retried.error_type) == (1, "RateLimitError")
     assert effects(log)[f"done {ids[0]}"] == 1
+    limits = {use["task_type"]: use for use in (await http.get("/api/v1/limits")).json()["limits"]}
+    assert limits["sdk_shout"]["rate_limit"] == "1000/s"
 
 
 async def test_a_sigkilled_remote_worker_loses_nothing_and_nothing_runs_twice(

@@ -174,6 +174,8 @@ async def test_a_node_worker_reads_a_task_payload(
     workers.append(start_node("remote_worker.mjs", address, str(log), cwd=node_app))
     await registered(http, "node-reader")
     await payload_reaches_the_worker("ts_shout", stack)
+    limits = {use["task_type"]: use for use in (await http.get("/api/v1/limits")).json()["limits"]}
+    assert limits["ts_shout"]["rate_limit"] == "1000/s"  # declared at Register
 
 
 async def test_a_node_worker_reconnects_after_an_executor_restart_and_keeps_its_task(

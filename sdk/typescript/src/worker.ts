@@ -94,6 +94,20 @@ interface Running {
   requested: boolean;
 }
 
+/** A task type's cluster-wide limits (see Worker.task). */
+export interface TaskLimits {
+  rateLimit?: string;
+  concurrency?: number;
+  concurrencyKey?: string;
+}
+
+interface TaskTypeLimitsInit {
+  taskType: string;
+  rateLimit: string;
+  concurrencyLimit: number;
+  concurrencyKey: string;
+}
+
 const FATAL = new Set([Code.Unauthenticated, Code.InvalidArgument, Code.PermissionDenied, Code.Unimplemented]);
 
 export class Worker {
@@ -101,6 +115,7 @@ export class Worker {
   readonly stats: WorkerStats = { completed: 0, failed: 0, refused: 0, cancelled: 0, reconnects: 0 };
   private readonly options: Required<Omit<WorkerOptions, "token" | "workerId">> & ConnectionOptions;
   private readonly handlers = new Map<string, Handler>();
+  private readonly limits = new Map<string, TaskTypeLimitsInit>();
   private readonly running = new Map<string, Running>();
   private outcomes: OutcomeInit[] = [];
   /** Sent but not acknowledged: sent again on the next stream if this one breaks. */
@@ -126,9 +141,21 @@ export class Worker {
   }
 
   /** `handler` runs tasks of `taskType`. Throw TaskError/PermanentError to choose the
-   * retry schedule or the DLQ; any other error retries on the default schedule. */
-  task(taskType: string, handler: Handler): this {
+   * retry schedule or the DLQ; any other error retries on the default schedule.
+   * `limits` are the type's cluster-wide limits, declared at registration and enforced
+   * by the server's claim: `rateLimit` ("100/s", "10/m", "5/2s") and `concurrency`
+   * (tasks running at once, per value of `concurrencyKey` such as "metadata.tenant").
+   * A task held back waits; it is not a failure. */
+  task(taskType: string, handler: Handler, limits: TaskLimits = {}): this {
     this.handlers.set(taskType, handler);
+    if (limits.rateLimit || limits.concurrency || limits.concurrencyKey) {
+      this.limits.set(taskType, {
+        taskType,
+        rateLimit: limits.rateLimit ?? "",
+        concurrencyLimit: limits.concurrency ?? 0,
+        concurrencyKey: limits.concurrencyKey ?? "",
+      });
+    }
     return this;
   }
 
@@ -170,6 +197,7 @@ export class Worker {
           taskTypes: [...this.handlers.keys()].sort(),
           queue: this.options.queue,
           concurrency: this.options.concurrency,
+          limits: [...this.limits.keys()].sort().map((name) => this.limits.get(name)!),
           runtime: `node/${process.versions.node} @asynctaskflow/client`,
           holding: [...this.running.entries()].map(([taskId, r]) => ({ taskId, leaseToken: r.token })),
         },

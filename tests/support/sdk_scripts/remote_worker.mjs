@@ -42,7 +42,7 @@ worker.task("ts_shout", async (task) => {
   if (hang && task.content === "hang") await new Promise(() => {});
   appendFileSync(effects, `done ${task.taskId}\n`);
   return task.content.toUpperCase();
-});
+}, { rateLimit: "1000/s" }); // a rate no test reaches: it proves the limit is declared
 
 const stop = new AbortController();
 process.on("SIGTERM", () => stop.abort());

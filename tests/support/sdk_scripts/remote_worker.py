@@ -10,7 +10,8 @@ Content "fail" raises a RateLimitError once, then succeeds on the retry. Content
 "wait" reports progress 0.5 "halfway", writes `waiting <id>`, then waits until the
 task is cancelled (writing `cancelled <id>`). Content "hold" writes `holding <id>`
 and finishes once the file holds `go <id>`. Content
-"payload" answers "<size> <sha256>" of the task's payload.
+"payload" answers "<size> <sha256>" of the task's payload. The type declares a rate
+limit of 1000/s, which no test reaches.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ def record(line: str) -> None:
         out.flush()
 
 
-@worker.task("sdk_shout")
+# A rate no test reaches: it proves the limit is declared at Register.
+@worker.task("sdk_shout", rate_limit="1000/s")
 async def shout(task: TaskContext) -> str:
     record(f"start {task.task_id}")
     task.log(f"shouting {len(task.content)} characters")

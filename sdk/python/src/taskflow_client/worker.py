@@ -103,6 +103,7 @@ class Worker:
         self._backoff = (reconnect_delay, max_reconnect_delay)
         self._failures = 0  # streams broken in a row, without a registration between
         self._handlers: dict[str, Handler] = {}
+        self._limits: dict[str, pb.TaskTypeLimits] = {}
         self._running: dict[str, _Run] = {}
         self._stub: WorkerServiceAsyncStub | None = None
         self._outcomes: list[pb.TaskOutcome] = []
@@ -112,14 +113,33 @@ class Worker:
         self._requests: asyncio.Queue[pb.WorkRequest | None] = asyncio.Queue()
         self._freed = 0
 
-    def task(self, task_type: str) -> Callable[[H], H]:
+    def task(
+        self,
+        task_type: str,
+        *,
+        rate_limit: str = "",
+        concurrency: int = 0,
+        concurrency_key: str = "",
+    ) -> Callable[[H], H]:
         """Decorator: `fn` handles tasks of `task_type` (async or plain function;
         a plain one runs in a thread). Its return value is the result: text, or
         anything JSON-serialisable. Raise TaskError/PermanentError to choose the
-        retry schedule or the DLQ; any other exception retries on the default one."""
+        retry schedule or the DLQ; any other exception retries on the default one.
+
+        Cluster-wide limits of the type, declared at registration and enforced by
+        the server's claim: `rate_limit` ("100/s", "10/m", "5/2s") and `concurrency`
+        (tasks running at once, per value of `concurrency_key` such as
+        "metadata.tenant" when given). A task held back waits; it is not a failure."""
 
         def register(handler: H) -> H:
             self._handlers[task_type] = handler
+            if rate_limit or concurrency or concurrency_key:
+                self._limits[task_type] = pb.TaskTypeLimits(
+                    task_type=task_type,
+                    rate_limit=rate_limit,
+                    concurrency_limit=concurrency,
+                    concurrency_key=concurrency_key,
+                )
             return handler
 
         return register
@@ -165,6 +185,7 @@ class Worker:
                     task_types=sorted(self._handlers),
                     queue=self.queue,
                     concurrency=self.concurrency,
+                    limits=[self._limits[name] for name in sorted(self._limits)],
                     runtime=f"python/{platform.python_version()} asynctaskflow-client",
                     holding=[
                         pb.TaskLease(task_id=task_id, lease_token=run.lease_token)
