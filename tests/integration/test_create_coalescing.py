@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # the async stub type exists in the .pyi files only
     from taskflow.v1.scheduler_service_pb2_grpc import SchedulerServiceAsyncStub
 
 CONCURRENT = 200
+PAUSE_MS = 1500
 
 
 @pytest.fixture
@@ -45,6 +46,11 @@ async def test_concurrent_creates_share_script_runs_and_each_gets_its_own_task(
 ) -> None:
     contents = [f"text {n}" for n in range(CONCURRENT)]
     before = await script_runs(redis_client)
+    # Redis holds scripts back for a while (CLIENT PAUSE WRITE): the first create's
+    # store call stays under way, so the creates arriving meanwhile must share runs,
+    # however fast or slow this machine is (unpaused, a quiet machine may finish each
+    # create before the next arrives, and nothing would show).
+    await redis_client.client_pause(PAUSE_MS, all=False)
     replies = await asyncio.gather(
         *(scheduler.CreateTask(pb.CreateTaskRequest(task_type="noop", content=c)) for c in contents)
     )
