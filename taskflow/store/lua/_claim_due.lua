@@ -28,12 +28,7 @@ local function claim_due(worker, wanted, lease_ms, last_token, out, events, take
       events[#events + 1] = changed(t, 'SCHEDULED', 'PENDING')
       t.state_history = json_append(t.state_history, { state = 'PENDING', timestamp = NOW_ISO })
       local token = string.format('%d', last_token + taken + 1)
-      move_state(t, 'ACTIVE', { 'worker_id', worker, 'lease_token', token })
-      take_hold(worker, id, NOW_MS + lease_ms)
-      events[#events + 1] = changed(t, 'PENDING', 'ACTIVE')
-      local input = redis.call('HMGET', task_key(id), 'content', 'metadata')
-      out[#out + 1] = { token, id, t.task_type, string.format('%d', t.retry_count),
-        input[1] or '', input[2] or '' }
+      hand_over(t, worker, token, lease_ms, 'primary', out, events)
       taken = taken + 1
     end
   end

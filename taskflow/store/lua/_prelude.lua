@@ -435,3 +435,15 @@ local function changed(t, old_state, new_state)
   return { type = 'task_state_changed', task_id = t.id, task_type = t.task_type,
     old_state = old_state, new_state = new_state }
 end
+-- Hands PENDING task `t` to `worker` (claim.lua and _claim_due.lua): ACTIVE under
+-- lease `token` from the list `list_name` of its queue, held until the lease
+-- expires, its event, and the row the worker gets (what it needs to run the task,
+-- not the whole hash).
+local function hand_over(t, worker, token, lease_ms, list_name, out, events)
+  move_state(t, 'ACTIVE', { 'worker_id', worker, 'lease_token', token, 'queue', list_name })
+  take_hold(worker, t.id, NOW_MS + lease_ms)
+  events[#events + 1] = changed(t, 'PENDING', 'ACTIVE')
+  local input = redis.call('HMGET', task_key(t.id), 'content', 'metadata')
+  out[#out + 1] = { token, t.id, t.task_type, string.format('%d', t.retry_count),
+    input[1] or '', input[2] or '' }
+end

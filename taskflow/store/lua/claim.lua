@@ -124,13 +124,7 @@ local function admit(id, list_name, q)
   end
   if not limits_admit(t, events) then return false end
   next_token = next_token + 1
-  local token = string.format('%d', next_token)
-  move_state(t, 'ACTIVE', { 'worker_id', worker, 'lease_token', token, 'queue', list_name })
-  take_hold(worker, id, NOW_MS + lease_ms)
-  events[#events + 1] = changed(t, 'PENDING', 'ACTIVE')
-  local input = redis.call('HMGET', task_key(id), 'content', 'metadata')
-  out[#out + 1] = { token, id, t.task_type, string.format('%d', t.retry_count),
-    input[1] or '', input[2] or '' }
+  hand_over(t, worker, string.format('%d', next_token), lease_ms, list_name, out, events)
   taken = taken + 1
   return true
 end
