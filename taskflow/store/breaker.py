@@ -23,6 +23,7 @@ from redis.commands.core import AsyncScript
 
 from taskflow.settings import Settings
 from taskflow.store.keys import ProviderKeys
+from taskflow.store.replies import text as _text
 from taskflow.store.scripts import script_source
 
 # The rolling window is kept in this many buckets.
@@ -197,7 +198,3 @@ def _status(service: str, row: list[bytes | int]) -> BreakerStatus:
         forced=_text(forced) == "1",
         consecutive_failures=int(consecutive),
     )
-
-
-def _text(value: bytes | str | int) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

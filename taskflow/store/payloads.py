@@ -8,6 +8,7 @@ outcome, checked before any byte leaves.
 from __future__ import annotations
 
 from taskflow.errors import LeaseLost, NotFound
+from taskflow.store.replies import text as _text
 from taskflow.store.tasks import TaskStore, check_task_id
 
 
@@ -24,7 +25,3 @@ async def held_payload(store: TaskStore, task_id: str, lease_token: str) -> byte
     if _text(state) != "ACTIVE" or not lease_token or _text(token or b"") != lease_token:
         raise LeaseLost(f"task {task_id} is no longer held with this lease")
     return payload.encode() if isinstance(payload, str) else bytes(payload or b"")
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

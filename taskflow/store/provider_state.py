@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 from redis.typing import EncodableT, FieldT
 
 from taskflow.store.keys import ProviderKeys
+from taskflow.store.replies import text as _text
 
 # Daily metrics are kept this long.
 METRICS_TTL_S = 90 * 24 * 3600
@@ -180,7 +181,3 @@ def _float(text: str) -> float | None:
 
 def _blank(value: float | None) -> str:
     return "" if value is None else repr(value)
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

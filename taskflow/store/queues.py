@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 
 from taskflow.store.keys import DEFAULT_QUEUE, Keys
 from taskflow.store.models import PRIORITIES
+from taskflow.store.replies import text as _text
 from taskflow.store.tasks import check_queue_name
 from taskflow.store.workers import WorkerRegistry
 
@@ -108,7 +109,3 @@ class QueueAdmin:
                 for name in queue_names_of(record.stats):
                     found.setdefault(name, []).append(record.worker_id)
         return found
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

@@ -32,6 +32,7 @@ from importlib import resources
 from redis.asyncio import Redis
 
 from taskflow.store.keys import ProviderKeys
+from taskflow.store.replies import text as _text
 from taskflow.store.scripts import script_source
 
 _INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|)\s*$")
@@ -213,7 +214,3 @@ def _source(name: str) -> str:
     """Prelude + the shared limiter functions (rate_limit_common.lua) + the script."""
     body = (resources.files("taskflow.store") / "lua" / f"{name}.lua").read_text()
     return f"{script_source('rate_limit_common')}\n{body}"
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

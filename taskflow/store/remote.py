@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from taskflow.store.models import ClaimedTask
+from taskflow.store.replies import text as _text
 from taskflow.store.tasks import TaskStore, check_queue_name
 
 
@@ -46,7 +47,3 @@ class RemoteQueues:
         return await self.store.claim(
             worker_id, max_tasks, queues=[(q, 1) for q in queues], task_types=task_types
         )
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

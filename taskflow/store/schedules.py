@@ -19,6 +19,7 @@ from redis.exceptions import ResponseError
 from taskflow.errors import InvalidInput, NotFound
 from taskflow.store.config import StoreConfig
 from taskflow.store.keys import Keys
+from taskflow.store.replies import text as _text
 from taskflow.store.scripts import Scripts
 from taskflow.store.tasks import domain_error
 
@@ -254,7 +255,3 @@ class ScheduleStore:
             last_task_state=last_state,
             fire_count=int(raw.get("fire_count") or 0),
         )
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

@@ -40,6 +40,7 @@ from taskflow.store.models import (
     TaskQuery,
     TaskState,
 )
+from taskflow.store.replies import text as _text
 from taskflow.store.scripts import Scripts
 
 # Lua scripts fail with a leading code word (lua/_prelude.lua fail_with).
@@ -577,9 +578,3 @@ def check_queue_name(name: str) -> str:
     if not QUEUE_NAME.fullmatch(name):
         raise InvalidInput(f"queue {quoted(name)} must match [a-z0-9_-]{{1,64}}")
     return name
-
-
-def _text(value: bytes | str | int) -> str:
-    if isinstance(value, bytes):
-        return value.decode()
-    return str(value)
