@@ -83,15 +83,18 @@ const LAYOUT: Record<NodeId, { label: string; x: number; y: number; tone: Tone }
 
 const EDGES: Record<FlowEdge, { source: NodeId; from: string; target: NodeId; to: string; color: string }> = {
   'submit-primary': { source: 'submit', from: 'bottom', target: 'primary', to: 'top', color: '#3b82f6' },
+  'submit-scheduled': { source: 'submit', from: 'right', target: 'scheduled', to: 'right', color: '#3b82f6' },
   'primary-active': { source: 'primary', from: 'bottom', target: 'active', to: 'top', color: '#16a34a' },
   'active-completed': { source: 'active', from: 'left', target: 'completed', to: 'right', color: '#16a34a' },
   'active-failed': { source: 'active', from: 'right', target: 'failed', to: 'left', color: '#d97706' },
   'failed-dlq': { source: 'failed', from: 'right', target: 'dlq', to: 'left', color: '#dc2626' },
   'failed-scheduled': { source: 'failed', from: 'bottom', target: 'scheduled', to: 'top', color: '#d97706' },
   'scheduled-retry': { source: 'scheduled', from: 'left', target: 'retry', to: 'right', color: '#d97706' },
+  'scheduled-primary': { source: 'scheduled', from: 'right', target: 'primary', to: 'right', color: '#3b82f6' },
   'retry-active': { source: 'retry', from: 'top', target: 'active', to: 'bottom', color: '#d97706' },
   'primary-cancelled': { source: 'primary', from: 'left', target: 'cancelled', to: 'right', color: '#64748b' },
   'active-cancelled': { source: 'active', from: 'left', target: 'cancelled', to: 'bottom', color: '#64748b' },
+  'scheduled-cancelled': { source: 'scheduled', from: 'bottom', target: 'cancelled', to: 'left', color: '#64748b' },
 };
 
 /** How long an edge keeps moving after a task travelled it. */

@@ -3,6 +3,7 @@ import type { QueueDepths, TaskState } from '../api/types';
 
 export const FLOW_EDGES = [
   'submit-primary',
+  'submit-scheduled',
   'primary-active',
   'retry-active',
   'active-completed',
@@ -10,8 +11,10 @@ export const FLOW_EDGES = [
   'failed-dlq',
   'failed-scheduled',
   'scheduled-retry',
+  'scheduled-primary',
   'primary-cancelled',
   'active-cancelled',
+  'scheduled-cancelled',
 ] as const;
 export type FlowEdge = (typeof FLOW_EDGES)[number];
 
@@ -29,7 +32,8 @@ export function edgesOfTransition(
   if (newState === 'CANCELLED') {
     if (oldState === 'PENDING') return ['primary-cancelled'];
     if (oldState === 'ACTIVE') return ['active-cancelled'];
-    return []; // SCHEDULED -> CANCELLED: the count moves, no edge is drawn for it
+    if (oldState === 'SCHEDULED') return ['scheduled-cancelled'];
+    return [];
   }
   if (oldState === 'ACTIVE') {
     if (newState === 'COMPLETED') return ['active-completed'];
@@ -37,6 +41,23 @@ export function edgesOfTransition(
     if (newState === 'SCHEDULED') return ['active-failed', 'failed-scheduled'];
     if (newState === 'DLQ') return ['active-failed', 'failed-dlq'];
   }
-  if (oldState === 'SCHEDULED' && newState === 'PENDING') return ['scheduled-retry'];
+  if (oldState === 'SCHEDULED' && newState === 'PENDING') return edgesOfPromotion(before, after);
   return [];
+}
+
+/** A due task leaves Scheduled for the retry list (a retry) or the primary list (a
+ * delayed first run); the depths after the event tell which grew. One promotion call
+ * moves many tasks and all its events carry the depths after the whole call, so both
+ * may have grown. Unknown depths, or a named queue's task: the retry edge, as before. */
+function edgesOfPromotion(before: QueueDepths, after: QueueDepths | null): FlowEdge[] {
+  const firstRuns = after !== null && after.primary > before.primary;
+  const retries = after !== null && after.retry > before.retry;
+  if (firstRuns && retries) return ['scheduled-primary', 'scheduled-retry'];
+  return [firstRuns ? 'scheduled-primary' : 'scheduled-retry'];
+}
+
+/** Where a new task went: Scheduled when it was created with a later run time. */
+export function edgeOfCreation(before: QueueDepths, after: QueueDepths | null): FlowEdge {
+  const delayed = after !== null && after.scheduled > before.scheduled && after.primary <= before.primary;
+  return delayed ? 'submit-scheduled' : 'submit-primary';
 }

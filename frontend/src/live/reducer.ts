@@ -4,7 +4,7 @@
 import { emptyCounts, emptyDepths } from '../api/normalize';
 import type { QueueDepths, QueueStatus, StateCounts, TaskState } from '../api/types';
 import type { LiveEvent } from './events';
-import { edgesOfTransition, type FlowEdge } from './flow';
+import { edgeOfCreation, edgesOfTransition, type FlowEdge } from './flow';
 import { emptyThroughput, record, type Bucket, type Throughput } from './throughput';
 
 export type Connection = 'connecting' | 'connected' | 'reconnecting' | 'offline';
@@ -107,11 +107,11 @@ function applyEvents(state: LiveState, events: LiveEvent[], now: number): LiveSt
         hasSnapshot = hasSnapshot || event.queues !== null || event.states !== null;
         break;
       case 'task_created':
+        edgeActivity[edgeOfCreation(queues, event.queues)] = now;
         if (!event.queues) deriveQueues(queues, null, 'PENDING');
         if (!event.states) bump(states, 'PENDING', 1);
         setCounts(event.queues, event.states);
         tally.created += 1;
-        edgeActivity['submit-primary'] = now;
         break;
       case 'task_state_changed': {
         for (const edge of edgesOfTransition(event.oldState, event.newState, queues, event.queues)) {
