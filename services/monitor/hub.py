@@ -22,7 +22,7 @@ from redis.asyncio import Redis
 
 from taskflow.errors import Unavailable
 from taskflow.store import event_stream
-from taskflow.store.event_stream import StreamId, parse_id
+from taskflow.store.event_stream import BEFORE_ANY, StreamId, parse_id
 from taskflow.store.events import QueueEvent
 from taskflow.store.keys import Keys
 
@@ -45,7 +45,7 @@ class Watcher:
     events: asyncio.Queue[QueueEvent | None] = field(init=False)
     lagged: bool = False
     # Live events up to this id were replayed already: skipped when they arrive.
-    replayed_up_to: StreamId = (0, 0)
+    replayed_up_to: StreamId = BEFORE_ANY
 
     def __post_init__(self) -> None:
         self.events = asyncio.Queue(self.backlog)

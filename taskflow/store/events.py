@@ -1,7 +1,8 @@
 """Typed events from the `queue-updates` channel (contract §5).
 
 The Lua scripts publish one JSON event per change, each carrying the queue depths
-and state counts as they stand right after it (lua/_prelude.lua, `finish`):
+and state counts as they stand right after the script call that made it
+(lua/_prelude.lua, `finish`):
 
     async with subscribe(client, keys) as events:
         async for event in events:  # QueueEvent, malformed messages skipped
@@ -57,17 +58,24 @@ class QueueEvent:
     queue_depths: QueueDepths
     state_counts: dict[TaskState, int]
     timestamp: datetime | None  # Redis server clock
-    event_id: str = ""
+    event_id: str = ""  # its id in the events stream; empty when read from the channel
     fraction: float | None = None  # task_progress only
-    message: str = (
-        ""  # task_progress only  # its id in the events stream; empty when read from the channel
-    )
+    message: str = ""  # task_progress only
 
 
 def parse_event(raw: bytes | str, event_id: str = "") -> QueueEvent | None:
     """The event in one published message; None for one this version does not know."""
     try:
         data = json.loads(raw)
+    except ValueError:
+        log.warning("event=malformed_event data=%r", raw[:200])
+        return None
+    return event_from(data, event_id)
+
+
+def event_from(data: Any, event_id: str = "") -> QueueEvent | None:
+    """The event of one decoded JSON object; None for one this version does not know."""
+    try:
         if data.get("type") not in KNOWN_KINDS:
             return None  # a kind of a newer version: nothing to relay
         return QueueEvent(
@@ -84,7 +92,7 @@ def parse_event(raw: bytes | str, event_id: str = "") -> QueueEvent | None:
             message=str(data.get("message", "")),
         )
     except (ValueError, KeyError, TypeError, AttributeError):
-        log.warning("event=malformed_event data=%r", raw[:200])
+        log.warning("event=malformed_event data=%r", str(data)[:200])
         return None
 
 

@@ -209,6 +209,17 @@ class Keys:
         """Ours: every event of the channel, also kept in a bounded stream (resume)."""
         return self._k("tasks:events")
 
+    @property
+    def events_added(self) -> str:
+        """Ours: how many events the scripts have written to the stream (its trim)."""
+        return self._k("tasks:events:added")
+
+    @property
+    def events_marks(self) -> str:
+        """Ours: list of stream entry ids, one per EVENTS_MAXLEN / 10 events written;
+        the stream is trimmed to the oldest (lua/_prelude.lua, `append_events`)."""
+        return self._k("tasks:events:marks")
+
     # Ours: per-type limits (taskflow/store/limits.py; the rest of the family is
     # named in lua/_limits.lua).
     @property

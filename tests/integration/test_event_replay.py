@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import grpc
@@ -14,8 +15,9 @@ import pytest
 from redis.asyncio import Redis
 
 from services.monitor.app import running_monitor
-from taskflow.store import NewTask, TaskStore
-from taskflow.store.event_stream import parse_id
+from taskflow.store import NewTask, TaskStore, event_stream
+from taskflow.store.event_stream import ORIGIN, parse_id
+from taskflow.store.events import QueueEvent, parse_event
 from taskflow.v1 import monitor_service_pb2 as pb
 from taskflow.v1 import monitor_service_pb2_grpc
 from tests.support.stack import MonitorClient, settings_for
@@ -34,10 +36,14 @@ async def read(stream: Any) -> Any:
     return await stream.read()
 
 
-async def stream_entries(client: Redis, key: str) -> list[tuple[str, bytes]]:
-    """Every entry of the events stream: (id, the event's JSON)."""
+async def stream_entries(client: Redis, key: str) -> list[tuple[str, dict[bytes, bytes]]]:
+    """Every entry of the events stream: (id, its fields)."""
     entries: Any = await client.xrange(key)
-    return [(raw_id.decode(), fields[b"e"]) for raw_id, fields in entries]
+    return [(raw_id.decode(), fields) for raw_id, fields in entries]
+
+
+async def kept_events(store: TaskStore, client: Redis, after: str = ORIGIN) -> list[QueueEvent]:
+    return [event async for event in event_stream.replay(client, store.keys, after)]
 
 
 def task_of(message: pb.WatchQueuesResponse) -> tuple[str, str]:
@@ -64,10 +70,13 @@ async def test_every_published_event_is_in_the_stream(
                     published.append(message["data"])
     finally:
         await pubsub.aclose()  # type: ignore[no-untyped-call]
-    entries = await stream_entries(redis_client, store.keys.events)
-    assert [body for _, body in entries] == published
+    kept = await kept_events(store, redis_client)
+    assert [replace(event, event_id="") for event in kept] == [
+        parse_event(body) for body in published
+    ]
     kinds = [json.loads(body)["type"] for body in published]
     assert kinds == ["task_created", "task_state_changed", "task_state_changed", "task_deleted"]
+    assert len(await stream_entries(redis_client, store.keys.events)) == 4  # a call each
 
 
 async def test_a_resumed_watch_gets_what_it_missed_then_live_events(

@@ -37,6 +37,13 @@ local CHANNEL = key('queue-updates')
 -- trimmed approximately, so a trim costs O(1) amortised. Mirrors keys.py / events.py.
 local EVENTS = key('tasks:events')
 local EVENTS_MAXLEN = 100000
+-- finish() writes one entry per script call, however many events it holds, so the
+-- stream is trimmed by events, not entries: `added` counts the events written, and
+-- `marks` holds the entry ids where that count passed each multiple of
+-- EVENTS_MARK_EVERY; the stream keeps the entries from the oldest mark on.
+local EVENTS_ADDED = key('tasks:events:added')
+local EVENTS_MARKS = key('tasks:events:marks')
+local EVENTS_MARK_EVERY = EVENTS_MAXLEN / 10
 -- Recurring schedules: ids of the active (not paused) ones scored by next fire ms.
 local SCHEDULES_DUE = key('schedules:due')
 -- Retention: terminal task ids with a retention, scored by the ms they expire at.
@@ -398,9 +405,28 @@ local function snapshot()
   }, state_counts
 end
 
+-- Appends a call's events to the stream as one entry: field `h` the JSON array of
+-- each event's own fields, field `t` the fields they share (depths, counts, time);
+-- taskflow/store/event_stream.py joins each head with the tail into the event's
+-- JSON again. Then trims by events: past the EVENTS_MAXLEN / EVENTS_MARK_EVERY-th
+-- mark, everything before the oldest mark goes, so about EVENTS_MAXLEN (up to
+-- EVENTS_MAXLEN + EVENTS_MARK_EVERY) events are kept.
+local function append_events(heads, tail)
+  local id = redis.call('XADD', EVENTS, '*', 'h', '[' .. table.concat(heads, ',') .. ']', 't', tail)
+  local n = #heads
+  local added = redis.call('INCRBY', EVENTS_ADDED, n)
+  if math.floor(added / EVENTS_MARK_EVERY) == math.floor((added - n) / EVENTS_MARK_EVERY) then
+    return
+  end
+  if redis.call('RPUSH', EVENTS_MARKS, id) > EVENTS_MAXLEN / EVENTS_MARK_EVERY then
+    redis.call('XTRIM', EVENTS, 'MINID', '~', redis.call('LPOP', EVENTS_MARKS))
+  end
+end
+
 -- Ends every script that changes state: writes the summed counters and worker
--- stats, then publishes the events (contract §5) with the queue depths and state
--- counts as they stand after this call's writes (that shared part encoded once).
+-- stats, then the events (contract §5) with the queue depths and state counts as
+-- they stand after this call's writes (that shared part encoded once): one stream
+-- entry for them all, and on the channel one message per event, its whole JSON.
 local function finish(events)
   flush_indexes()
   flush_holds()
@@ -422,14 +448,15 @@ local function finish(events)
   end
   if #events == 0 then return end
   local depths, counts = snapshot()
-  local tail = ',"queue_depths":' .. cjson.encode(depths) .. ',"state_counts":'
+  local shared = '"queue_depths":' .. cjson.encode(depths) .. ',"state_counts":'
     .. cjson.encode(counts) .. ',"timestamp":"' .. NOW_ISO .. '"}'
-  for _, event in ipairs(events) do
+  local heads = {}
+  for i, event in ipairs(events) do
     local head = cjson.encode(event)
-    local body = string.sub(head, 1, -2) .. tail
-    redis.call('XADD', EVENTS, 'MAXLEN', '~', EVENTS_MAXLEN, '*', 'e', body)
-    redis.call('PUBLISH', CHANNEL, body)
+    heads[i] = head
+    redis.call('PUBLISH', CHANNEL, string.sub(head, 1, -2) .. ',' .. shared)
   end
+  append_events(heads, '{' .. shared)
 end
 local function changed(t, old_state, new_state)
   return { type = 'task_state_changed', task_id = t.id, task_type = t.task_type,
