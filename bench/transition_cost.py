@@ -1,46 +1,78 @@
-"""Server cost of the task transitions: Redis CPU per task, from `INFO commandstats`.
+"""Server cost of the task transitions: Redis CPU, commands and AOF bytes per task.
 
     uv run python -m bench.transition_cost [--tasks 20000] [--batch 200] [--rounds 3]
+        [--subscribers N] [--against REF]
 
 Creates, claims and completes `--tasks` tasks in batches on the bundled server
 (one script call per batch and transition), and reports, per transition, the
 server's microseconds per script call and per task (EVALSHA `usec`: the script's
 run on the server, not the network or the client; on a shared machine it varies
-with load, so take the best round) and the Redis commands the scripts ran per task
-(exact, whatever the load). Run it on two checkouts to compare them: the figures
-in docs/performance.md came from this.
+with load, so take the best round), the server's main-thread CPU per task (INFO
+cpu), the Redis commands the scripts ran per task and the append-only file's
+growth per task (both exact, whatever the load), and the µs per task of the
+event commands (XADD, PUBLISH) alone. `--subscribers N` keeps N clients subscribed
+to `queue-updates` meanwhile (each reads and drops what it is sent).
+`--against REF` compares with the scripts of git ref REF in the same run: each
+round runs REF's tree (a `git archive`, with this checkout's bench/) and then this
+checkout, as separate processes on servers of their own, the first alternating.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from redis.asyncio import Redis
 
-from bench.common import bundled_server, machine
+import taskflow.store as store_package
+from bench.common import bundled_server, machine, server_cpu_s
 from taskflow.store import NewTask, TaskStore
 
 OUTSIDE_SCRIPTS = ("cmdstat_evalsha", "cmdstat_info", "cmdstat_script", "cmdstat_time")
+EVENT_COMMANDS = ("cmdstat_xadd", "cmdstat_publish")
+HERE = Path(__file__).resolve().parent.parent
 
 
-async def counters(client: Redis) -> tuple[int, int, int]:
-    """EVALSHA calls, their µs, and the commands run inside scripts."""
+async def counters(client: Redis) -> dict[str, float]:
+    """EVALSHA calls and µs, commands run inside scripts, the event commands' µs,
+    the AOF's size and the server's CPU seconds."""
     stats: dict[str, Any] = await client.info("commandstats")
     entry = stats.get("cmdstat_evalsha", {"calls": 0, "usec": 0})
     inner = sum(int(value["calls"]) for name, value in stats.items() if name not in OUTSIDE_SCRIPTS)
-    return int(entry["calls"]), int(entry["usec"]), inner
+    out: dict[str, float] = {
+        "calls": int(entry["calls"]),
+        "usec": int(entry["usec"]),
+        "inner": inner,
+    }
+    for name in EVENT_COMMANDS:
+        out[name] = int(stats.get(name, {"usec": 0})["usec"])
+    persistence: dict[str, Any] = await client.info("persistence")
+    out["aof"] = int(persistence.get("aof_current_size", 0))
+    out["cpu"] = await server_cpu_s(client)
+    return out
 
 
 async def measured(client: Redis, label: str, n: int, work: Any) -> None:
-    calls0, usec0, inner0 = await counters(client)
+    before = await counters(client)
     await work
-    calls1, usec1, inner1 = await counters(client)
-    calls, usec, inner = calls1 - calls0, usec1 - usec0, inner1 - inner0
+    after = await counters(client)
+    d = {name: after[name] - before[name] for name in after}
     print(
-        f"  {label:<10} {calls:>6} calls  {usec / max(calls, 1):8.1f} µs/call"
-        f"  {usec / n:6.2f} µs/task  {inner / n:6.2f} commands/task"
+        f"  {label:<10} {d['calls']:>6.0f} calls  {d['usec'] / max(d['calls'], 1):8.1f} µs/call"
+        f"  {d['usec'] / n:6.2f} µs/task  cpu {d['cpu'] * 1e6 / n:6.2f} µs/task"
+        f"  {d['inner'] / n:6.2f} commands/task  {d['aof'] / n:7.1f} AOF bytes/task"
+        f"  xadd {d['cmdstat_xadd'] / n:5.2f} publish {d['cmdstat_publish'] / n:5.2f} µs/task",
+        flush=True,
     )
 
 
@@ -64,16 +96,83 @@ async def one_round(store: TaskStore, client: Redis, n: int, batch: int) -> None
     await measured(client, "complete", n, complete())
 
 
-async def main(n: int, batch: int, rounds: int) -> None:
+@contextlib.contextmanager
+def subscribers(port: int, channel: str, count: int) -> Iterator[None]:
+    """`count` raw connections subscribed to `channel`, each reading and dropping
+    everything sent to it (a thread each: no Python parsing in the way)."""
+    stop = threading.Event()
+    socks = []
+    for _ in range(count):
+        sock = socket.create_connection(("127.0.0.1", port))
+        name = channel.encode()
+        sock.sendall(b"*2\r\n$9\r\nSUBSCRIBE\r\n$%d\r\n%s\r\n" % (len(name), name))
+        sock.recv(4096)  # the confirmation
+        sock.settimeout(0.2)
+        socks.append(sock)
+
+    def drain(sock: socket.socket) -> None:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                if not sock.recv(1 << 20):
+                    return
+
+    threads = [threading.Thread(target=drain, args=(s,), daemon=True) for s in socks]
+    for thread in threads:
+        thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+        for sock in socks:
+            sock.close()
+
+
+async def main(n: int, batch: int, rounds: int, subscribed: int) -> None:
     with bundled_server() as server:
-        print(f"bundled valkey; {machine()}; {n:,} tasks, batches of {batch}")
+        scripts = Path(store_package.__file__).parent
+        print(f"bundled valkey; {machine()}; {n:,} tasks, batches of {batch}; scripts {scripts}")
         client = Redis.from_url(server.url)
         store = TaskStore(client)
-        for round_no in range(1, rounds + 1):
-            await client.flushall()
-            print(f"round {round_no}")
-            await one_round(store, client, n, batch)
+        # No AOF rewrite in the middle of a measurement (it shrinks the file).
+        await client.config_set("auto-aof-rewrite-percentage", 0)
+        with subscribers(server.port, store.keys.channel, subscribed):
+            for round_no in range(1, rounds + 1):
+                await client.flushall()
+                print(f"round {round_no}, {subscribed} subscriber(s)", flush=True)
+                await one_round(store, client, n, batch)
         await client.aclose()
+
+
+def archived(ref: str, into: Path) -> Path:
+    """REF's tree with this checkout's bench/ and generated stubs."""
+    tree = into / ref.replace("/", "_")
+    tree.mkdir()
+    archive = subprocess.run(["git", "archive", ref], cwd=HERE, check=True, capture_output=True)
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+    shutil.rmtree(tree / "bench")
+    shutil.copytree(HERE / "bench", tree / "bench")
+    stubs = HERE / "taskflow" / "v1"
+    if stubs.exists():
+        shutil.copytree(stubs, tree / "taskflow" / "v1", dirs_exist_ok=True)
+    return tree
+
+
+def against(ref: str, args: argparse.Namespace) -> None:
+    """Rounds of REF and of this checkout, interleaved, each in a process of its own."""
+    one = [
+        sys.executable, "-m", "bench.transition_cost", "--rounds", "1",
+        "--tasks", str(args.tasks), "--batch", str(args.batch),
+        "--subscribers", str(args.subscribers),
+    ]  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        trees = [(ref, archived(ref, Path(tmp))), ("this checkout", HERE)]
+        for round_no in range(1, args.rounds + 1):
+            order = trees if round_no % 2 else trees[::-1]
+            for label, tree in order:
+                print(f"== round {round_no}: {label}", flush=True)
+                subprocess.run(one, cwd=tree, check=True)
 
 
 if __name__ == "__main__":
@@ -81,5 +180,10 @@ if __name__ == "__main__":
     parser.add_argument("--tasks", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--subscribers", type=int, default=0)
+    parser.add_argument("--against", default="")
     args = parser.parse_args()
-    asyncio.run(main(args.tasks, args.batch, args.rounds))
+    if args.against:
+        against(args.against, args)
+    else:
+        asyncio.run(main(args.tasks, args.batch, args.rounds, args.subscribers))
