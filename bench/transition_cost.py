@@ -9,9 +9,10 @@ server's microseconds per script call and per task (EVALSHA `usec`: the script's
 run on the server, not the network or the client; on a shared machine it varies
 with load, so take the best round), the server's main-thread CPU per task (INFO
 cpu), the Redis commands the scripts ran per task and the append-only file's
-growth per task (both exact, whatever the load), and the µs per task of the
-event commands (XADD, PUBLISH) alone. `--subscribers N` keeps N clients subscribed
-to `queue-updates` meanwhile (each reads and drops what it is sent).
+growth per task (both exact, whatever the load), the µs per task of the event
+commands (XADD, PUBLISH) alone, and the events stream's memory per event.
+`--subscribers N` keeps N clients subscribed to `queue-updates` meanwhile (each
+reads and drops what it is sent).
 `--against REF` compares with the scripts of git ref REF in the same run: each
 round runs REF's tree (a `git archive`, with this checkout's bench/) and then this
 checkout, as separate processes on servers of their own, the first alternating.
@@ -94,6 +95,8 @@ async def one_round(store: TaskStore, client: Redis, n: int, batch: int) -> None
     await measured(client, "create", n, create())
     await measured(client, "claim", n, claim())
     await measured(client, "complete", n, complete())
+    stream: Any = await client.memory_usage(store.keys.events, samples=0)
+    print(f"  events stream: {int(stream or 0) / (3 * n):.1f} bytes of memory per event")
 
 
 @contextlib.contextmanager
