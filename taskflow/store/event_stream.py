@@ -3,9 +3,9 @@
 The scripts append the events of each call (the same JSON as published) in the
 same step as the change (lua/_prelude.lua, `finish`), as one entry: field `h` a
 JSON array of each event's own fields, field `t` the fields they share (depths,
-counts, timestamp), kept about EVENTS_MAXLEN events. Entries of one event's whole
-JSON in field `e` (written before batching, and by progress.lua, log_append.lua)
-read the same way, as entries of one event.
+counts, timestamp), kept about EVENTS_MAXLEN events. An entry of one event holds
+its whole JSON in field `e` (a call with one event, entries written before
+batching, progress.lua and log_append.lua).
 
 An event's id orders it and is the point a watch resumes after. The last event of
 an entry has the entry's id ("<ms>-<seq>", as every event had before batching);

@@ -408,12 +408,17 @@ end
 -- Appends a call's events to the stream as one entry: field `h` the JSON array of
 -- each event's own fields, field `t` the fields they share (depths, counts, time);
 -- taskflow/store/event_stream.py joins each head with the tail into the event's
--- JSON again. Then trims by events: past the EVENTS_MAXLEN / EVENTS_MARK_EVERY-th
+-- JSON again. One event: field `e`, its `whole` JSON. Then trims by events: past the EVENTS_MAXLEN / EVENTS_MARK_EVERY-th
 -- mark, everything before the oldest mark goes, so about EVENTS_MAXLEN (up to
 -- EVENTS_MAXLEN + EVENTS_MARK_EVERY) events are kept.
-local function append_events(heads, tail)
-  local id = redis.call('XADD', EVENTS, '*', 'h', '[' .. table.concat(heads, ',') .. ']', 't', tail)
+local function append_events(heads, tail, whole)
   local n = #heads
+  local id
+  if n == 1 then  -- one event: its whole JSON, as entries always held before batching
+    id = redis.call('XADD', EVENTS, '*', 'e', whole)
+  else
+    id = redis.call('XADD', EVENTS, '*', 'h', '[' .. table.concat(heads, ',') .. ']', 't', tail)
+  end
   local added = redis.call('INCRBY', EVENTS_ADDED, n)
   if math.floor(added / EVENTS_MARK_EVERY) == math.floor((added - n) / EVENTS_MARK_EVERY) then
     return
@@ -450,13 +455,14 @@ local function finish(events)
   local depths, counts = snapshot()
   local shared = '"queue_depths":' .. cjson.encode(depths) .. ',"state_counts":'
     .. cjson.encode(counts) .. ',"timestamp":"' .. NOW_ISO .. '"}'
-  local heads = {}
+  local heads, body = {}, nil
   for i, event in ipairs(events) do
     local head = cjson.encode(event)
     heads[i] = head
-    redis.call('PUBLISH', CHANNEL, string.sub(head, 1, -2) .. ',' .. shared)
+    body = string.sub(head, 1, -2) .. ',' .. shared
+    redis.call('PUBLISH', CHANNEL, body)
   end
-  append_events(heads, '{' .. shared)
+  append_events(heads, '{' .. shared, body)
 end
 local function changed(t, old_state, new_state)
   return { type = 'task_state_changed', task_id = t.id, task_type = t.task_type,
