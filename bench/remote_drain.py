@@ -3,6 +3,7 @@ executor process with in-process handlers and one BullMQ worker, in the same run
 
     make sdk-typescript   # once: the Node worker runs the SDK's build
     uv run --frozen python -m bench.remote_drain [--tasks 20000] [--rounds 3]
+    uv run --frozen python -m bench.remote_drain --profile   # where the time goes
 
 Same setting as bench/versus.py, whose BullMQ install (build/bench-bullmq, BullMQ 6.7
 pinned by bench/bullmq) and measuring it reuses: each system on its own bundled
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
-from bench import bullmq_side
+from bench import bullmq_side, foreign, node_profile, pyspy
 from bench.common import host
 from bench.lifecycle import process_cpu_s
 from bench.ours_side import server_pid, service
@@ -43,12 +44,15 @@ CONCURRENCY = bullmq_side.CONCURRENCY
 
 
 @contextlib.contextmanager
-def worker_process(kind: str, address: str) -> Iterator[subprocess.Popen[bytes]]:
+def worker_process(
+    kind: str, address: str, profile_dir: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     if kind == "python":
         command = [sys.executable, str(REMOTE / "python_worker.py"), address, str(CONCURRENCY)]
         env = {"PYTHONPATH": str(ROOT / "sdk" / "python" / "src")}
     else:
-        command = ["node", str(REMOTE / "node_worker.mjs"), address, str(CONCURRENCY)]
+        profiling = ["--cpu-prof", f"--cpu-prof-dir={profile_dir}"] if profile_dir else []
+        command = ["node", *profiling, str(REMOTE / "node_worker.mjs"), address, str(CONCURRENCY)]
         env = {}
     process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env})
     try:
@@ -67,14 +71,18 @@ async def registered(store: TaskStore, task_type: str) -> None:
     raise TimeoutError(f"no remote worker registered {task_type} within 60 s")
 
 
-async def remote(client: Redis, url: str, n: int, kind: str, log_dir: Path) -> Drain:
-    """One executor process serving WorkerService and one remote worker process."""
+async def remote(
+    client: Redis, url: str, n: int, kind: str, log_dir: Path, profile_dir: Path | None = None
+) -> Drain:
+    """One executor process serving WorkerService and one remote worker process; with
+    `profile_dir`, py-spy samples the executor and a Node worker runs under --cpu-prof,
+    both writing there."""
     store = TaskStore(client, StoreConfig())
     control = ExecutorControl(client, store.keys)
     address = f"127.0.0.1:{free_port()}"
     with (
         service("executor", url, log_dir, TASKFLOW_EXECUTOR_ADDRESS=address) as executor,
-        worker_process(kind, address) as worker,
+        worker_process(kind, address, profile_dir) as worker,
     ):
         await registered(store, "bench_noop")
         await control.pause()
@@ -87,12 +95,24 @@ async def remote(client: Redis, url: str, n: int, kind: str, log_dir: Path) -> D
         async def completed() -> int:
             return (await store.status()).states[TaskState.COMPLETED]
 
+        recording = None
+        if profile_dir is not None:
+            stacks = profile_dir / "executor-stacks.txt"
+            recording = pyspy.Recording(foreign.bench_env() / "py-spy", executor.pid, stacks)
+
+        async def begin() -> None:
+            if recording is not None:
+                await recording.start()
+            await control.resume()
+
         before = process_cpu_s(executor.pid)
         await client.config_resetstat()
         result = await measure(
-            n, [executor.pid, worker.pid], await server_pid(client), control.resume, completed
+            n, [executor.pid, worker.pid], await server_pid(client), begin, completed
         )
         executor_us = (process_cpu_s(executor.pid) - before) / n * 1e6
+        if recording is not None:
+            await recording.stop()
         scripts = (await client.info("commandstats")).get("cmdstat_evalsha", {})
     await client.flushall()
     per_call = n / max(int(scripts.get("calls", 0)), 1)
@@ -147,6 +167,19 @@ def summary(results: dict[str, list[Drain]]) -> None:
         print(f"Node worker / BullMQ: median {node.rate / bull.rate:.2f}x, rounds {per_round}")
 
 
+async def profile(servers: dict[str, tuple[Redis, str]], n: int, tmp: Path) -> None:
+    """One Node worker drain with the executor under py-spy and the worker under
+    --cpu-prof; where each process's time went."""
+    client, url = servers["ours"]
+    drain = await remote(client, url, n, "node", tmp, profile_dir=tmp)
+    print(line("remote Node worker + executor (profiled)", drain))
+    print("the executor serving WorkerService (py-spy):")
+    print("\n".join(pyspy.summary(tmp / "executor-stacks.txt", top=25)))
+    for path in node_profile.written(tmp):
+        print("the Node worker (node --cpu-prof):")
+        print("\n".join(node_profile.summary(path)))
+
+
 async def main(options: argparse.Namespace) -> None:
     if not NODE_SDK.exists():
         raise SystemExit("build the TypeScript SDK first: make sdk-typescript")
@@ -154,7 +187,10 @@ async def main(options: argparse.Namespace) -> None:
     print(host())
     print(f"{options.tasks:,} no-op tasks per drain, concurrency {CONCURRENCY}", flush=True)
     async with side_by_side("bench-remote-") as (servers, tmp):
-        summary(await rounds(servers, options, tmp))
+        if options.profile:
+            await profile(servers, options.tasks, tmp)
+        else:
+            summary(await rounds(servers, options, tmp))
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
     print(f"load average after the run {load}")
 
@@ -169,5 +205,11 @@ if __name__ == "__main__":
         default=["ours", "Python", "Node", "BullMQ"],
         choices=["ours", "Python", "Node", "BullMQ"],
         help="which drains to run",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="instead of the rounds: one Node worker drain, the executor under py-spy "
+        "and the worker under node --cpu-prof; where their time went",
     )
     asyncio.run(main(parser.parse_args()))

@@ -7,6 +7,11 @@ cancelled), so fencing, retry schedules and the DLQ are exactly those of our own
 workers. Like them it looks for client cancellations of the tasks it holds and
 stores progress at most twice a second per task. What it has to say to the worker
 goes into `outbox`.
+
+One loop talks to Redis for the feed: the outcomes that came in since its last
+round trip are recorded and the tasks the worker's credit allows are claimed in
+the same round trip (TaskStore.complete_and_claim, as our own workers' Completer),
+so a draining worker costs one round trip per batch, not two.
 """
 
 from __future__ import annotations
@@ -18,11 +23,12 @@ import os
 import socket
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from services.executor.progress import ProgressReporter
 from services.executor.retry_policy import retry_delay
-from taskflow.aio import first_of, sleep_unless
+from taskflow.aio import sleep_unless
 from taskflow.errors import LeaseLost, NotFound, TaskflowError
 from taskflow.store import ClaimedTask, TaskState, TaskStore
 from taskflow.store.remote import RemoteQueues
@@ -58,9 +64,9 @@ class Failure:
     retry_after_s: float = 0.0
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """A finished task as the worker reports it: `result`, `failure`, or `cancelled`."""
+class Outcome(NamedTuple):
+    """A finished task as the worker reports it: `result`, `failure`, or `cancelled`.
+    (A tuple, not a dataclass: one is made per task on the drain's hot path.)"""
 
     task_id: str
     lease_token: str
@@ -69,8 +75,7 @@ class Outcome:
     cancelled: bool = False
 
 
-@dataclass(frozen=True)
-class Ack:
+class Ack(NamedTuple):
     task_id: str
     error: TaskflowError | None  # None: recorded
     state: TaskState | None = None
@@ -78,7 +83,11 @@ class Ack:
 
 @dataclass(frozen=True)
 class Assigned:
+    """Tasks claimed for the worker's credit, and the acks of the outcomes that came
+    with that credit (recorded in the same round trip)."""
+
     tasks: list[ClaimedTask]
+    acks: list[Ack] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -101,6 +110,14 @@ class Heartbeat:
 Message = Assigned | Acks | Cancelled | Heartbeat
 
 
+class _Arrived(NamedTuple):
+    """A batch of outcomes waiting for the feed loop; `with_tasks`: its acks go out
+    with the next tasks (the worker sent its credit with it), else as Acks."""
+
+    outcomes: list[Outcome]
+    with_tasks: bool
+
+
 class RemoteSession:
     def __init__(
         self,
@@ -120,14 +137,25 @@ class RemoteSession:
         self._cancel_sent: set[str] = set()
         self._is_paused = is_paused
         self._credit = 0
-        self._credit_given = asyncio.Event()
+        self._arrived: list[_Arrived] = []
+        # Set when credit or outcomes arrive: the feed loop has something to do.
+        self._nudged = asyncio.Event()
+        # The wait for new work in the queue after a claim found none.
+        self._waiting: asyncio.Task[bool] | None = None
         self._started_at = time.time()
         self._sent_at = time.monotonic()
 
     def grant(self, slots: int) -> None:
         if slots > 0:
             self._credit += slots
-            self._credit_given.set()
+            self._nudged.set()
+
+    def submit(self, outcomes: list[Outcome], slots: int = 0) -> None:
+        """Outcomes for the feed loop to record in its next round trip; with `slots`,
+        credit granted with them, and their acks go out with the tasks claimed for it."""
+        self._credit += max(slots, 0)
+        self._arrived.append(_Arrived(outcomes, slots > 0))
+        self._nudged.set()
 
     async def adopt(self, leases: Sequence[tuple[str, str]]) -> None:
         """Take over tasks the worker still runs from an earlier stream (it reconnected):
@@ -157,6 +185,8 @@ class RemoteSession:
         try:
             await self._feed_loop(stop)
         finally:
+            if self._waiting is not None:  # a blocking wait, done within IDLE_WAIT_S
+                await asyncio.gather(self._waiting, return_exceptions=True)
             await asyncio.gather(renewer, canceller)
             for task_id in list(self._reporters):
                 await self._forget(task_id)
@@ -164,22 +194,38 @@ class RemoteSession:
 
     async def record(self, outcomes: Sequence[Outcome]) -> list[Ack]:
         """Record a batch of outcomes; per outcome, whether it was accepted."""
+        acks, _ = await self._record_and_claim(outcomes, 0)
+        return acks
+
+    async def _record_and_claim(
+        self, outcomes: Sequence[Outcome], wanted: int
+    ) -> tuple[list[Ack], list[ClaimedTask]]:
+        """Record `outcomes` and claim up to `wanted` tasks: completions and the claim
+        in one round trip, failures and cancellations (rare) on their own after it."""
         completed = [o for o in outcomes if o.failure is None and not o.cancelled]
-        done = await self.store.complete_many(
-            [(self._claim_for(o), o.result or "") for o in completed]
+        done, claims = await self.remote.complete_and_claim(
+            [(self._claim_for(o), o.result or "") for o in completed],
+            self.config.worker_id,
+            [self.config.queue],
+            self.config.task_types,
+            wanted,
         )
-        verdicts: dict[int, Ack] = {
-            id(o): Ack(o.task_id, error, None if error else TaskState.COMPLETED)
+        acks = [
+            Ack(o.task_id, None, TaskState.COMPLETED) if error is None else Ack(o.task_id, error)
             for o, error in zip(completed, done, strict=True)
-        }
-        for outcome in outcomes:
-            if outcome.failure is not None:
-                verdicts[id(outcome)] = await self._fail(outcome, outcome.failure)
-            elif outcome.cancelled:
-                verdicts[id(outcome)] = await self._cancelled(outcome)
-        for outcome in outcomes:
-            await self._forget(outcome.task_id)
-        return [verdicts[id(o)] for o in outcomes]
+        ]
+        if len(completed) < len(outcomes):
+            completions = iter(acks)
+            acks = []
+            for outcome in outcomes:
+                if outcome.failure is not None:
+                    acks.append(await self._fail(outcome, outcome.failure))
+                elif outcome.cancelled:
+                    acks.append(await self._cancelled(outcome))
+                else:
+                    acks.append(next(completions))
+        await self._forget_all([o.task_id for o in outcomes])
+        return acks, claims
 
     async def release(self, leases: Sequence[tuple[str, str]]) -> int:
         """Hand tasks the worker will not finish back to the head of their queue."""
@@ -212,11 +258,19 @@ class RemoteSession:
 
     async def _forget(self, task_id: str) -> None:
         """The task is no longer this worker's: no more progress, no cancel to send."""
-        self.held.pop(task_id, None)
-        self._cancel_sent.discard(task_id)
-        reporter = self._reporters.pop(task_id, None)
-        if reporter is not None:
-            await reporter.close()
+        await self._forget_all([task_id])
+
+    async def _forget_all(self, task_ids: Sequence[str]) -> None:
+        pop = self.held.pop
+        for task_id in task_ids:
+            pop(task_id, None)
+        if self._cancel_sent:
+            self._cancel_sent.difference_update(task_ids)
+        if self._reporters:
+            reporters = [self._reporters.pop(t, None) for t in task_ids]
+            for reporter in reporters:
+                if reporter is not None:
+                    await reporter.close()
 
     async def _cancelled(self, outcome: Outcome) -> Ack:
         try:
@@ -246,29 +300,70 @@ class RemoteSession:
 
     def _claim_for(self, outcome: Outcome) -> ClaimedTask:
         # The worker's token, never the one on record: it is what fencing checks.
+        held = self.held.get(outcome.task_id)
+        if held is not None and held.lease_token == outcome.lease_token:
+            return held
         return _lease(outcome.task_id, outcome.lease_token)
 
     async def _feed_loop(self, stop: asyncio.Event) -> None:
-        queues = [self.config.queue]
+        """Record what came in and claim what the credit allows, one round trip at a
+        time; wait when there is neither (no credit, paused, or the queue empty)."""
         while not stop.is_set():
-            if self._credit <= 0:
-                self._credit_given.clear()
-                await first_of(stop, self._credit_given)
+            wanted = self._claimable()
+            if not self._arrived and not wanted:
+                await self._idle(stop)
                 continue
-            if self._is_paused():
-                await sleep_unless(stop, 0.2)
-                continue
-            wanted = min(self._credit, MAX_BATCH)
-            claims = await self.remote.claim(
-                self.config.worker_id, queues, self.config.task_types, wanted
-            )
-            if not claims:
-                await self.registry.wait_for_work(IDLE_WAIT_S, queues)
-                continue
+            self._nudged.clear()
+            arrived, self._arrived = self._arrived, []
+            outcomes = [o for batch in arrived for o in batch.outcomes]
+            acks, claims = await self._record_and_claim(outcomes, wanted)
+            if wanted and not claims:
+                self._waiting = asyncio.ensure_future(
+                    self.registry.wait_for_work(IDLE_WAIT_S, [self.config.queue])
+                )
             self._credit -= len(claims)
             for claim in claims:
                 self.held[claim.task_id] = claim
-            self._send(Assigned(claims))
+            self._answer(arrived, acks, claims)
+
+    def _claimable(self) -> int:
+        """Tasks to claim now: the credit, unless paused or waiting for the queue."""
+        if self._credit <= 0 or self._waiting is not None or self._is_paused():
+            return 0
+        return min(self._credit, MAX_BATCH)
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        """Until credit or outcomes arrive, `stop`, new work in the queue (the claim
+        found none) or, while paused, the next look at the pause flag."""
+        waits: list[asyncio.Future[Any]] = [
+            asyncio.ensure_future(stop.wait()),
+            asyncio.ensure_future(self._nudged.wait()),
+        ]
+        if self._credit > 0 and self._waiting is None:
+            waits.append(asyncio.ensure_future(asyncio.sleep(0.2)))  # paused
+        watched = [*waits] if self._waiting is None else [*waits, self._waiting]
+        await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in waits:
+            waiter.cancel()
+        if self._waiting is not None and self._waiting.done():
+            waiting, self._waiting = self._waiting, None
+            waiting.result()  # a Redis error ends the session, as any feed error
+        self._nudged.clear()
+
+    def _answer(self, arrived: list[_Arrived], acks: list[Ack], claims: list[ClaimedTask]) -> None:
+        """The claimed tasks with the acks of outcomes that brought credit, and the acks
+        of the others on their own, each batch's acks in the order sent."""
+        with_tasks: list[Ack] = []
+        start = 0
+        for batch in arrived:
+            part = acks[start : start + len(batch.outcomes)]
+            start += len(batch.outcomes)
+            if batch.with_tasks:
+                with_tasks += part
+            else:
+                self._send(Acks(part))
+        if claims or with_tasks:
+            self._send(Assigned(claims, with_tasks))
 
     async def _renew_loop(self, stop: asyncio.Event) -> None:
         while not await sleep_unless(stop, self.config.heartbeat_s):

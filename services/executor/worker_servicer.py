@@ -32,7 +32,7 @@ from services.executor.remote_session import (
 from taskflow.errors import InvalidInput, LeaseLost, NotFound
 from taskflow.logs import redactor
 from taskflow.rpc import convert
-from taskflow.store import TaskStore
+from taskflow.store import TaskState, TaskStore
 from taskflow.store.payloads import held_payload
 from taskflow.store.remote import RemoteQueues
 from taskflow.store.task_logs import LogLine
@@ -46,6 +46,7 @@ Context = aio.ServicerContext[Any, Any]
 DEFAULT_QUEUE = "default"
 # Bytes per GetTaskPayload message: well under gRPC's default 4 MiB limit.
 PAYLOAD_CHUNK = 1024 * 1024
+_COMPLETED = convert.state_to_proto(TaskState.COMPLETED)
 
 
 class WorkerServicer(WorkerServiceServicer):
@@ -82,11 +83,14 @@ class WorkerServicer(WorkerServiceServicer):
         running = asyncio.create_task(session.run(stop), name="remote-session")
         reader = asyncio.create_task(_read(request_iterator, session), name="remote-reader")
         try:
-            while not reader.done():
-                message = await _next_message(session, reader)
+            while not reader.done() and not running.done():
+                message = await _next_message(session, reader, running)
                 if message is not None:
                     yield _response(message)
-            reader.result()
+            if reader.done():
+                reader.result()
+            else:
+                running.result()
         finally:
             stop.set()
             reader.cancel()
@@ -156,8 +160,8 @@ async def _read(requests: AsyncIterator[pb.WorkRequest], session: RemoteSession)
         if kind == "credit":
             session.grant(request.credit.slots)
         elif kind == "outcomes":
-            outcomes = [_outcome(o) for o in request.outcomes.outcomes]
-            session.outbox.put_nowait(Acks(await session.record(outcomes)))
+            batch = request.outcomes
+            session.submit([_outcome(o) for o in batch.outcomes], batch.slots)
         elif kind == "progress":
             p = request.progress
             session.progress(p.task_id, p.fraction, p.message)
@@ -168,10 +172,15 @@ async def _read(requests: AsyncIterator[pb.WorkRequest], session: RemoteSession)
             raise InvalidInput(f"unexpected {kind!r} message on a registered Work stream")
 
 
-async def _next_message(session: RemoteSession, reader: asyncio.Task[None]) -> Message | None:
-    """The session's next message, or None once the reader ended (stream closed)."""
+async def _next_message(
+    session: RemoteSession, reader: asyncio.Task[None], running: asyncio.Task[None]
+) -> Message | None:
+    """The session's next message, or None once the reader ended (stream closed) or
+    the session did (a Redis error: the worker reconnects and sends its outcomes again)."""
+    if not session.outbox.empty():
+        return session.outbox.get_nowait()
     getter = asyncio.ensure_future(session.outbox.get())
-    await asyncio.wait([getter, reader], return_when=asyncio.FIRST_COMPLETED)
+    await asyncio.wait([getter, reader, running], return_when=asyncio.FIRST_COMPLETED)
     if getter.done():
         return getter.result()
     getter.cancel()
@@ -183,10 +192,10 @@ async def _next_message(session: RemoteSession, reader: asyncio.Task[None]) -> M
 def _outcome(message: pb.TaskOutcome) -> Outcome:
     result = message.WhichOneof("result")
     if result == "failed":
-        return Outcome(message.task_id, message.lease_token, failure=_failure(message.failed))
+        return Outcome(message.task_id, message.lease_token, None, _failure(message.failed))
     if result == "cancelled":
-        return Outcome(message.task_id, message.lease_token, cancelled=True)
-    return Outcome(message.task_id, message.lease_token, result=message.completed)
+        return Outcome(message.task_id, message.lease_token, None, None, True)
+    return Outcome(message.task_id, message.lease_token, message.completed)
 
 
 def _log_lines(message: pb.TaskProgress) -> list[LogLine]:
@@ -208,24 +217,23 @@ def _failure(message: pb.TaskFailure) -> Failure:
 
 
 def _response(message: Message) -> pb.WorkResponse:
+    response = pb.WorkResponse()
     if isinstance(message, Assigned):
-        return pb.WorkResponse(
-            tasks=pb.TaskBatch(
-                tasks=[
-                    pb.AssignedTask(
-                        task_id=t.task_id,
-                        task_type=t.task_type,
-                        content=t.content,
-                        metadata_json=t.metadata_json,
-                        retry_count=t.retry_count,
-                        lease_token=t.lease_token,
-                    )
-                    for t in message.tasks
-                ]
-            )
-        )
+        # Built in place (add), not as messages copied into their lists: one per task.
+        batch = response.tasks
+        add_task = batch.tasks.add
+        for t in message.tasks:
+            add_task(task_id=t.task_id, task_type=t.task_type, content=t.content,
+                     metadata_json=t.metadata_json, retry_count=t.retry_count,
+                     lease_token=t.lease_token)  # fmt: skip
+        _add_acks(batch.acks, message.acks)
+        if not message.tasks and not message.acks:
+            batch.SetInParent()
+        return response
     if isinstance(message, Acks):
-        return pb.WorkResponse(acks=pb.OutcomeAcks(acks=[_ack(a) for a in message.acks]))
+        _add_acks(response.acks.acks, message.acks)
+        response.acks.SetInParent()
+        return response
     if isinstance(message, Cancelled):
         return pb.WorkResponse(
             cancel=pb.CancelTasks(
@@ -236,14 +244,19 @@ def _response(message: Message) -> pb.WorkResponse:
     return pb.WorkResponse(heartbeat=pb.WorkHeartbeat())
 
 
-def _ack(ack: Ack) -> pb.OutcomeAck:
-    status = pb.OUTCOME_STATUS_ACCEPTED
-    if isinstance(ack.error, LeaseLost):
-        status = pb.OUTCOME_STATUS_LEASE_LOST
-    elif isinstance(ack.error, NotFound):
-        status = pb.OUTCOME_STATUS_NOT_FOUND
-    state = convert.state_to_proto(ack.state) if ack.state else enums_pb2.TASK_STATE_UNSPECIFIED
-    return pb.OutcomeAck(task_id=ack.task_id, status=status, state=state)
+def _add_acks(acks: Any, sent: list[Ack]) -> None:
+    add = acks.add
+    for ack in sent:
+        if ack.error is None and ack.state is TaskState.COMPLETED:  # most of them
+            add(task_id=ack.task_id, status=pb.OUTCOME_STATUS_ACCEPTED, state=_COMPLETED)
+            continue
+        status = pb.OUTCOME_STATUS_ACCEPTED
+        if isinstance(ack.error, LeaseLost):
+            status = pb.OUTCOME_STATUS_LEASE_LOST
+        elif isinstance(ack.error, NotFound):
+            status = pb.OUTCOME_STATUS_NOT_FOUND
+        state = convert.state_to_proto(ack.state) if ack.state else enums_pb2.TASK_STATE_UNSPECIFIED
+        add(task_id=ack.task_id, status=status, state=state)
 
 
 def _log_end(worker_id: str) -> Callable[[asyncio.Task[None]], None]:

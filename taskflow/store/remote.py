@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from taskflow.errors import TaskflowError
 from taskflow.store.models import ClaimedTask
 from taskflow.store.replies import text as _text
 from taskflow.store.tasks import TaskStore, check_queue_name
@@ -47,3 +48,27 @@ class RemoteQueues:
         return await self.store.claim(
             worker_id, max_tasks, queues=[(q, 1) for q in queues], task_types=task_types
         )
+
+    async def complete_and_claim(
+        self,
+        finished: Sequence[tuple[ClaimedTask, str]],
+        worker_id: str,
+        queues: Sequence[str],
+        task_types: Sequence[str],
+        max_tasks: int,
+    ) -> tuple[list[TaskflowError | None], list[ClaimedTask]]:
+        """Complete `finished` (per task None, or the error it met) and claim up to
+        `max_tasks` as claim() does, in one round trip when there is both to do
+        (TaskStore.complete_and_claim). A part that failed as a whole raises."""
+        if max_tasks <= 0 or not queues or not task_types:
+            return await self.store.complete_many(finished), []
+        if not finished:
+            return [], await self.claim(worker_id, queues, task_types, max_tasks)
+        done, claimed = await self.store.complete_and_claim(
+            finished, worker_id, max_tasks, queues=[(q, 1) for q in queues], task_types=task_types
+        )
+        if isinstance(done, Exception):
+            raise done
+        if isinstance(claimed, Exception):
+            raise claimed
+        return done, claimed

@@ -142,6 +142,42 @@ async def test_tasks_come_in_batches_within_credit_and_complete(
     call.cancel()
 
 
+async def test_outcomes_sent_with_credit_are_acked_with_the_next_tasks(
+    api: SchedulerClient, workers: Any
+) -> None:
+    """Outcomes carrying `slots` are recorded in the round trip that claims their
+    successors: one `tasks` answer holds both (new workers); a stale token in the
+    batch is still refused on its own."""
+    call = await register(workers)
+    ids = await create(api, *(f"word {i}" for i in range(5)))
+    await call.write(pb.WorkRequest(credit=pb.WorkCredit(slots=3)))
+    first: list[Any] = []
+    while len(first) < 3:
+        first += (await read_kind(call, "tasks")).tasks
+    request = upper_cased(first)
+    request.outcomes.outcomes[2].lease_token = "stale"
+    request.outcomes.slots = 3
+    await call.write(request)
+    second = await read_kind(call, "tasks")
+    assert [(a.task_id, a.status, a.state) for a in second.acks] == [
+        (first[0].task_id, pb.OUTCOME_STATUS_ACCEPTED, enums.TASK_STATE_COMPLETED),
+        (first[1].task_id, pb.OUTCOME_STATUS_ACCEPTED, enums.TASK_STATE_COMPLETED),
+        (first[2].task_id, pb.OUTCOME_STATUS_LEASE_LOST, enums.TASK_STATE_UNSPECIFIED),
+    ]
+    # The refused one is still held under its real token; the queue had two more.
+    assert len(second.tasks) == 2
+    request = upper_cased([first[2], *second.tasks])
+    request.outcomes.slots = 3
+    await call.write(request)
+    last = await read_kind(call, "tasks")
+    assert len(last.acks) == 3
+    assert not last.tasks
+    assert {a.status for a in last.acks} == {pb.OUTCOME_STATUS_ACCEPTED}
+    for task_id in ids:
+        assert await state(api, task_id) == enums.TASK_STATE_COMPLETED
+    call.cancel()
+
+
 async def test_failures_follow_the_retry_schedule_and_permanent_ones_go_to_the_dlq(
     api: SchedulerClient, workers: Any
 ) -> None:
