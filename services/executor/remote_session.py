@@ -24,7 +24,7 @@ import socket
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from services.executor.progress import ProgressReporter
 from services.executor.retry_policy import retry_delay
@@ -182,9 +182,13 @@ class RemoteSession:
         await self._beat()
         renewer = asyncio.create_task(self._renew_loop(stop), name="remote-renew")
         canceller = asyncio.create_task(self._cancel_loop(stop), name="remote-cancel")
+        # `stop` nudges the feed loop too, so its wait between batches is on one event.
+        stopping = asyncio.create_task(stop.wait(), name="remote-stop")
+        stopping.add_done_callback(lambda _: self._nudged.set())
         try:
             await self._feed_loop(stop)
         finally:
+            stopping.cancel()
             if self._waiting is not None:  # a blocking wait, done within IDLE_WAIT_S
                 await asyncio.gather(self._waiting, return_exceptions=True)
             await asyncio.gather(renewer, canceller)
@@ -311,7 +315,7 @@ class RemoteSession:
         while not stop.is_set():
             wanted = self._claimable()
             if not self._arrived and not wanted:
-                await self._idle(stop)
+                await self._idle()
                 continue
             self._nudged.clear()
             arrived, self._arrived = self._arrived, []
@@ -332,19 +336,20 @@ class RemoteSession:
             return 0
         return min(self._credit, MAX_BATCH)
 
-    async def _idle(self, stop: asyncio.Event) -> None:
-        """Until credit or outcomes arrive, `stop`, new work in the queue (the claim
-        found none) or, while paused, the next look at the pause flag."""
-        waits: list[asyncio.Future[Any]] = [
-            asyncio.ensure_future(stop.wait()),
-            asyncio.ensure_future(self._nudged.wait()),
-        ]
-        if self._credit > 0 and self._waiting is None:
-            waits.append(asyncio.ensure_future(asyncio.sleep(0.2)))  # paused
-        watched = [*waits] if self._waiting is None else [*waits, self._waiting]
-        await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
-        for waiter in waits:
-            waiter.cancel()
+    async def _idle(self) -> None:
+        """Until credit or outcomes arrive, `stop` (both set `_nudged`), new work in
+        the queue (the claim found none) or, while paused, the next look at the
+        pause flag."""
+        if self._credit <= 0 and self._waiting is None:  # a busy worker: its outcomes
+            await self._nudged.wait()
+            self._nudged.clear()
+            return
+        nudged = asyncio.ensure_future(self._nudged.wait())
+        other = self._waiting or asyncio.ensure_future(_paused_wait())
+        await asyncio.wait([nudged, other], return_when=asyncio.FIRST_COMPLETED)
+        nudged.cancel()
+        if other is not self._waiting:
+            other.cancel()
         if self._waiting is not None and self._waiting.done():
             waiting, self._waiting = self._waiting, None
             waiting.result()  # a Redis error ends the session, as any feed error
@@ -419,6 +424,12 @@ class RemoteSession:
             },
             ttl,
         )
+
+
+async def _paused_wait() -> bool:
+    """While paused, the pause flag is looked at again after this."""
+    await asyncio.sleep(0.2)
+    return False
 
 
 def _lease(task_id: str, token: str) -> ClaimedTask:
