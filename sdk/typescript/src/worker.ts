@@ -86,12 +86,72 @@ export interface WorkerStats {
   reconnects: number;
 }
 
-interface Running {
-  token: string;
-  abort: AbortController;
-  done: Promise<void>;
+/** A task this worker runs, and the context its handler gets: one object per task,
+ * its AbortController and metadata made only when the handler asks for them. */
+class Running implements TaskContext {
+  readonly taskId: string;
+  readonly token: string;
+  readonly taskType: string;
+  readonly content: string;
+  readonly retryCount: number;
+  done: Promise<void> = Promise.resolve();
   /** A client cancelled it: report `cancelled` once the handler settles. */
-  requested: boolean;
+  requested = false;
+  /** Stopped: a client cancelled it, its lease was lost, or the worker stopped. */
+  stopped = false;
+  private abort: AbortController | undefined;
+  private stopReason: Error | undefined;
+  private parsed: JsonObject | undefined;
+
+  private readonly metadataJson: string;
+
+  constructor(
+    private readonly worker: Worker,
+    task: AssignedTask,
+  ) {
+    this.taskId = task.taskId;
+    this.token = task.leaseToken;
+    this.taskType = task.taskType;
+    this.content = task.content;
+    this.retryCount = task.retryCount;
+    this.metadataJson = task.metadataJson;
+  }
+
+  get metadata(): JsonObject {
+    return (this.parsed ??= parseMetadata(this.metadataJson));
+  }
+  get cancelled(): boolean {
+    return this.requested;
+  }
+  get signal(): AbortSignal {
+    if (!this.abort) {
+      this.abort = new AbortController();
+      if (this.stopped) this.abort.abort(this.stopReason);
+    }
+    return this.abort.signal;
+  }
+
+  stop(reason: Error): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.stopReason = reason;
+    this.abort?.abort(reason);
+  }
+
+  payload(): Promise<Uint8Array> {
+    return this.worker.payloadOf(this.taskId, this.token);
+  }
+
+  progress(fraction: number, message = ""): void {
+    if (!(fraction >= 0 && fraction <= 1)) throw new RangeError("progress fraction must be between 0 and 1");
+    this.worker.report(this, { fraction, message });
+  }
+
+  log(...lines: string[]): void {
+    const time = timestampNow();
+    const logEntries = lines.map((message) => ({ time, level: "INFO", logger: this.taskType, message }));
+    this.worker.report(this, { fraction: -1, logEntries });
+  }
 }
 
 /** A task type's cluster-wide limits (see Worker.task). */
@@ -215,6 +275,7 @@ export class Worker {
         if (kind.case === "registered") {
           this.failures = 0;
         } else if (kind.case === "tasks") {
+          for (const ack of kind.value.acks) this.count(ack);
           for (const task of kind.value.tasks) this.start(task);
         } else if (kind.case === "acks") {
           for (const ack of kind.value.acks) this.count(ack);
@@ -229,36 +290,18 @@ export class Worker {
   }
 
   private start(task: AssignedTask): void {
-    const abort = new AbortController();
-    const { taskId, leaseToken } = task;
-    const report = (value: { fraction: number; message?: string; logEntries?: LogEntry[] }) =>
-      this.requests.push({ kind: { case: "progress", value: { taskId, leaseToken, ...value } } });
-    const entry: Running = { token: leaseToken, abort, done: Promise.resolve(), requested: false };
-    const context: TaskContext = {
-      taskId,
-      taskType: task.taskType,
-      content: task.content,
-      metadata: parseMetadata(task.metadataJson),
-      retryCount: task.retryCount,
-      signal: abort.signal,
-      get cancelled() {
-        return entry.requested;
-      },
-      payload: () => this.payload(taskId, leaseToken),
-      progress: (fraction, message = "") => {
-        if (!(fraction >= 0 && fraction <= 1)) throw new RangeError("progress fraction must be between 0 and 1");
-        report({ fraction, message });
-      },
-      log: (...lines) => {
-        const time = timestampNow();
-        report({ fraction: -1, logEntries: lines.map((message) => ({ time, level: "INFO", logger: task.taskType, message })) });
-      },
-    };
-    this.running.set(taskId, entry);
-    entry.done = this.execute(context, entry);
+    const entry = new Running(this, task);
+    this.running.set(task.taskId, entry);
+    entry.done = this.execute(entry);
   }
 
-  private async payload(taskId: string, leaseToken: string): Promise<Uint8Array> {
+  /** @internal A running task's progress or log lines, sent with its lease token. */
+  report(entry: Running, value: { fraction: number; message?: string; logEntries?: LogEntry[] }): void {
+    this.requests.push({ kind: { case: "progress", value: { taskId: entry.taskId, leaseToken: entry.token, ...value } } });
+  }
+
+  /** @internal A held task's payload, for its context. */
+  async payloadOf(taskId: string, leaseToken: string): Promise<Uint8Array> {
     if (!this.client) throw new Error("the worker is not running");
     const chunks: Uint8Array[] = [];
     try {
@@ -269,12 +312,12 @@ export class Worker {
     return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
   }
 
-  private async execute(context: TaskContext, entry: Running): Promise<void> {
-    const outcome: OutcomeInit = { taskId: context.taskId, leaseToken: entry.token };
+  private async execute(entry: Running): Promise<void> {
+    const outcome: OutcomeInit = { taskId: entry.taskId, leaseToken: entry.token };
     try {
-      const handler = this.handlers.get(context.taskType);
-      if (!handler) throw new PermanentError(`no handler for ${JSON.stringify(context.taskType)}`);
-      const value = await handler(context);
+      const handler = this.handlers.get(entry.taskType);
+      if (!handler) throw new PermanentError(`no handler for ${JSON.stringify(entry.taskType)}`);
+      const value = await handler(entry);
       outcome.result = { case: "completed", value: typeof value === "string" ? value : JSON.stringify(value ?? null) };
     } catch (error) {
       outcome.result = { case: "failed", value: failure(error) };
@@ -282,10 +325,10 @@ export class Worker {
     // A client's cancel wins over whatever the aborted handler made of it.
     if (entry.requested) outcome.result = { case: "cancelled", value: true };
     // Gone from `running`: its lease was lost (or the worker stopped); the outcome would be refused.
-    if (this.running.get(context.taskId) !== entry) return;
-    this.running.delete(context.taskId);
+    if (this.running.get(entry.taskId) !== entry) return;
+    this.running.delete(entry.taskId);
     this.freed += 1;
-    if (!entry.abort.signal.aborted || entry.requested) this.outcomes.push(outcome);
+    if (!entry.stopped || entry.requested) this.outcomes.push(outcome);
     this.queueFlush();
   }
 
@@ -295,13 +338,13 @@ export class Worker {
     this.stats.cancelled += 1;
     if (requested) {
       entry.requested = true;
-      entry.abort.abort(new Error("a client cancelled this task"));
+      entry.stop(new Error("a client cancelled this task"));
       return;
     }
     // The lease is lost: the slot is free now, whatever the handler does next.
     this.running.delete(taskId);
     this.freed += 1;
-    entry.abort.abort(new Error("the lease on this task was lost"));
+    entry.stop(new Error("the lease on this task was lost"));
     this.queueFlush();
   }
 
@@ -330,17 +373,18 @@ export class Worker {
   private flush(credit: number): void {
     // Between streams outcomes wait: the next session sends them first.
     if (this.requests.isClosed) return;
-    // Credit first: the server claims the next batch while it records these outcomes.
-    if (credit > 0) {
-      this.freed = Math.max(0, this.freed - credit);
-      this.requests.push({ kind: { case: "credit", value: { slots: credit } } });
+    const slots = Math.max(credit, 0);
+    this.freed = Math.max(0, this.freed - slots);
+    if (this.outcomes.length === 0) {
+      if (slots > 0) this.requests.push({ kind: { case: "credit", value: { slots } } });
+      return;
     }
-    if (this.outcomes.length > 0) {
-      const outcomes = this.outcomes;
-      this.outcomes = [];
-      for (const outcome of outcomes) this.unacked.set(outcome.taskId ?? "", outcome);
-      this.requests.push({ kind: { case: "outcomes", value: { outcomes } } });
-    }
+    // The credit rides with the outcomes: the server records them and claims the
+    // next batch in one round trip, and acks them with that batch.
+    const outcomes = this.outcomes;
+    this.outcomes = [];
+    for (const outcome of outcomes) this.unacked.set(outcome.taskId ?? "", outcome);
+    this.requests.push({ kind: { case: "outcomes", value: { outcomes, slots } } });
   }
 
   private async windDown(): Promise<void> {
@@ -350,7 +394,7 @@ export class Worker {
     await Promise.race([Promise.all(all), sleep(this.options.graceSeconds * 1000, graceOver.signal)]);
     graceOver.abort();
     const leftovers = [...this.running.entries()];
-    for (const [, entry] of leftovers) entry.abort.abort(new Error("the worker is stopping"));
+    for (const [, entry] of leftovers) entry.stop(new Error("the worker is stopping"));
     this.flush(0);
     if (leftovers.length > 0) {
       const tasks = leftovers.map(([taskId, entry]) => ({ taskId, leaseToken: entry.token }));
