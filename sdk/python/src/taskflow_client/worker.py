@@ -226,16 +226,19 @@ class Worker:
         self._requests.put_nowait(request)
 
     def _flush(self, *, credit: int) -> None:
-        """Send the slots freed, then the outcomes gathered so far in one batch."""
+        """Send the outcomes gathered so far in one batch, with the slots freed."""
         self._outcome_ready.clear()
-        # Credit first: the server claims the next batch while it records these outcomes.
-        if credit > 0:
-            self._freed -= min(credit, self._freed)
-            self._send(pb.WorkRequest(credit=pb.WorkCredit(slots=credit)))
-        if self._outcomes:
-            batch, self._outcomes = self._outcomes, []
-            self._unacked.update((outcome.task_id, outcome) for outcome in batch)
-            self._send(pb.WorkRequest(outcomes=pb.TaskOutcomes(outcomes=batch)))
+        slots = max(credit, 0)
+        self._freed -= min(slots, self._freed)
+        if not self._outcomes:
+            if slots:
+                self._send(pb.WorkRequest(credit=pb.WorkCredit(slots=slots)))
+            return
+        # The credit rides with the outcomes: the server records them and claims the
+        # next batch in one round trip, and acks them with that batch.
+        batch, self._outcomes = self._outcomes, []
+        self._unacked.update((outcome.task_id, outcome) for outcome in batch)
+        self._send(pb.WorkRequest(outcomes=pb.TaskOutcomes(outcomes=batch, slots=slots)))
 
     async def _read(self, call: Any) -> None:
         async for response in call:
@@ -243,6 +246,8 @@ class Worker:
             if kind == "registered":
                 self._failures = 0
             elif kind == "tasks":
+                for ack in response.tasks.acks:
+                    self._count(ack)
                 for task in response.tasks.tasks:
                     self._start(task)
             elif kind == "acks":
