@@ -17,16 +17,24 @@ def _name(frame: dict[str, Any]) -> str:
     return f"{name} ({where}:{frame.get('lineNumber', 0) + 1})"
 
 
-def summary(path: Path, top: int = 25) -> list[str]:
+def summary(path: Path, window: tuple[float, float], tasks: int, top: int = 25) -> list[str]:
+    """Samples taken within `window` (CLOCK_MONOTONIC seconds, Python's
+    time.monotonic(), which V8's profile timestamps count in µs): the drain alone,
+    without the process's start."""
     profile = json.loads(path.read_text())
     nodes = {node["id"]: node for node in profile["nodes"]}
     own: Counter[str] = Counter()
+    start, end = window[0] * 1e6, window[1] * 1e6
+    at = float(profile["startTime"])
     for node_id, delta in zip(profile["samples"], profile["timeDeltas"], strict=True):
-        own[_name(nodes[node_id]["callFrame"])] += delta
+        at += delta
+        if start <= at <= end:
+            own[_name(nodes[node_id]["callFrame"])] += delta
     total = sum(own.values()) or 1
     idle = sum(us for name, us in own.items() if name.startswith("(idle)"))
     busy = total - idle
-    lines = [f"{total / 1e6:.2f} s profiled; idle {idle / total:.0%}, busy {busy / 1e6:.2f} s",
+    lines = [f"{total / 1e6:.2f} s of the drain profiled; idle {idle / total:.0%}, "
+             f"busy {busy / 1e6:.2f} s = {busy / tasks:.0f} µs/task",
              "  own time, share of the busy time:"]  # fmt: skip
     for name, us in own.most_common(top + 1):
         if not name.startswith("(idle)"):

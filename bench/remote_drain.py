@@ -22,6 +22,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
@@ -107,12 +108,15 @@ async def remote(
 
         before = process_cpu_s(executor.pid)
         await client.config_resetstat()
+        began = time.monotonic()
         result = await measure(
             n, [executor.pid, worker.pid], await server_pid(client), begin, completed
         )
         executor_us = (process_cpu_s(executor.pid) - before) / n * 1e6
         if recording is not None:
             await recording.stop()
+        if profile_dir is not None:  # the node profile's samples to read
+            (profile_dir / "drain-window").write_text(f"{began} {time.monotonic()}")
         scripts = (await client.info("commandstats")).get("cmdstat_evalsha", {})
     await client.flushall()
     per_call = n / max(int(scripts.get("calls", 0)), 1)
@@ -175,9 +179,10 @@ async def profile(servers: dict[str, tuple[Redis, str]], n: int, tmp: Path) -> N
     print(line("remote Node worker + executor (profiled)", drain))
     print("the executor serving WorkerService (py-spy):")
     print("\n".join(pyspy.summary(tmp / "executor-stacks.txt", top=25)))
+    began, ended = map(float, (tmp / "drain-window").read_text().split())
     for path in node_profile.written(tmp):
-        print("the Node worker (node --cpu-prof):")
-        print("\n".join(node_profile.summary(path)))
+        print("the Node worker (node --cpu-prof), over the drain:")
+        print("\n".join(node_profile.summary(path, (began, ended), n)))
 
 
 async def main(options: argparse.Namespace) -> None:
