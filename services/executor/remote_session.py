@@ -329,6 +329,11 @@ class RemoteSession:
             for claim in claims:
                 self.held[claim.task_id] = claim
             self._answer(arrived, acks, claims)
+        if self._arrived:
+            # Sent just before the stream ended (a worker stopping sends its last
+            # outcomes, then closes): recorded all the same, though no ack can go out.
+            await self.record([o for batch in self._arrived for o in batch.outcomes])
+            self._arrived.clear()
 
     def _claimable(self) -> int:
         """Tasks to claim now: the credit, unless paused or waiting for the queue."""
