@@ -40,8 +40,8 @@ async def promote_due_retries(
         if moved:
             metrics.promoted.inc(moved)
             log.info("event=retries_promoted count=%d", moved)
-        if moved == BATCH:
-            continue  # more are due right now
+        if next_due_s == 0:
+            continue  # more are due right now (the call stopped at its limit or budget)
         wait = PROMOTE_EVERY_S if next_due_s is None else min(PROMOTE_EVERY_S, next_due_s)
         await sleep_unless(stop, wait)
 

@@ -298,9 +298,11 @@ class TaskStore:
 
     # --- background duties (schedulers) ----------------------------------------------
 
-    async def promote_due(self, limit: int = 1000) -> tuple[int, float | None]:
-        """Move due SCHEDULED tasks to the retry queue; returns (moved, seconds to next)."""
-        moved, wait_ms = await self._run("promote", self.keys.scheduled, limit)
+    async def promote_due(self, limit: int = 1000, budget_ms: int = 20) -> tuple[int, float | None]:
+        """Move due SCHEDULED tasks onto their lists (promote.lua, one call: at most
+        `limit` of them, stopping once it used about `budget_ms` of server CPU);
+        returns (moved, seconds to the next due one: 0 when more are due now)."""
+        moved, wait_ms = await self._run("promote", self.keys.scheduled, limit, budget_ms)
         return int(moved), (None if wait_ms < 0 else wait_ms / 1000)
 
     async def reap_expired(self, limit: int = 1000) -> tuple[int, int, int]:

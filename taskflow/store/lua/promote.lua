@@ -1,26 +1,76 @@
 -- promote: SCHEDULED tasks whose due time has come -> PENDING at the tail of the
 -- list of their queue (queue_name) that their `queue` field names: the retry list
 -- for a retry (fail.lua sets it), the new-work list of their priority for a task
--- created with a run time that never ran. retry_count is untouched. Safe with several schedulers: each id
--- moves once. The ids leave tasks:scheduled and join their lists in one call per
--- key, not one per task (a mass of due tasks is what this script meets).
+-- created with a run time that never ran. retry_count is untouched. Safe with
+-- several schedulers: each id moves once.
+-- A lean bulk step (docs/state-machine.md, "Delayed tasks"; a mass of due tasks is
+-- what this script meets): per task only one HMGET of the seven fields it needs and
+-- one HSET (state, updated_at, the history entry, queue); everything else once per
+-- call: the ZREM from tasks:scheduled, one LPUSH per list, the index moves and the
+-- counters (batched by the prelude), the events (finish()). The history entry is
+-- encoded once for the whole call. A call stops taking tasks once it has used about
+-- its budget of server CPU, so it never blocks the server for long whatever its
+-- limit; the rest stay due for the next call.
 -- KEYS[1]  tasks:scheduled
 -- ARGV[1]  key prefix
 -- ARGV[2]  how many at most in this call
--- Returns  {moved, ms until the next due task or -1 when none is scheduled}
+-- ARGV[3]  server CPU budget of the call in ms (default 20)
+-- Returns  {moved, ms until the next due task (0: more are due now) or -1 when none
+--          is scheduled}
 local limit = tonumber(ARGV[2])
+local budget_ms = tonumber(ARGV[3]) or 20
 local due = redis.call('ZRANGE', SCHEDULED, '-inf', NOW_MS, 'BYSCORE', 'LIMIT', 0, limit)
 local CHUNK = 4000
-for i = 1, #due, CHUNK do
-  redis.call('ZREM', SCHEDULED, unpack(due, i, math.min(i + CHUNK - 1, #due)))
+-- The batched writes after the loop (index moves, pushes, events) cost about as
+-- much CPU as the loop itself (measured: docs/performance.md, "Promotion lag"), so
+-- the loop stops at this share of the budget.
+local LOOP_SHARE = 0.5
+local CLOCK_EVERY = 64
+local FIELDS = { 'state', 'task_type', 'created_us', 'queue', 'queue_name', 'priority',
+  'state_history' }
+-- The history entry every task of this call gets, spliced onto its stored list.
+local ENTRY = cjson.encode({ state = 'PENDING', timestamp = NOW_ISO })
+
+-- CPU time, not the Redis clock: TIME stands still for the length of a script.
+local started = os.clock()
+local function elapsed_ms() return (os.clock() - started) * 1000 end
+
+local function with_entry(raw)
+  if raw == '' or raw == '[]' or string.sub(raw, -1) ~= ']' then return '[' .. ENTRY .. ']' end
+  return string.sub(raw, 1, -2) .. ',' .. ENTRY .. ']'
 end
-local events, pushes, order = {}, {}, {}
-for _, id in ipairs(due) do
-  local t = load_task(id)
-  if t and t.state == 'SCHEDULED' then
+
+local events, pushes, order, moved, seen = {}, {}, {}, 0, 0
+local from_all, to_all = state_index('SCHEDULED'), state_index('PENDING')
+for i, id in ipairs(due) do
+  if i % CLOCK_EVERY == 0 and elapsed_ms() > budget_ms * LOOP_SHARE then break end
+  local v = redis.call('HMGET', task_key(id), unpack(FIELDS))
+  -- A task with malformed fields stops the call before it writes anything of that
+  -- task; when it comes first, the call fails and nothing is written at all.
+  if v[1] == 'SCHEDULED' and (not tonumber(v[3]) or not v[2] or v[2] == '') then
+    if i == 1 then fail_with('CORRUPT', 'task ' .. id .. ' has malformed stored fields') end
+    break
+  end
+  seen = i
+  -- Anything else but SCHEDULED is a stale pointer (its task is gone or moved on):
+  -- dropped from tasks:scheduled with the rest.
+  if v[1] == 'SCHEDULED' then
+    local t = { id = id, task_type = v[2], queue = v[4] or '', queue_name = v[5] or '',
+      priority = tonumber(v[6]) or 0 }
     local q = queue_of(t)
     local first_run = t.queue == 'primary' or string.sub(t.queue, 1, 6) == 'queue:'
-    move_state(t, 'PENDING', { 'queue', first_run and 'primary' or 'retry' })
+    local args = { 'HSET', task_key(id), 'state', 'PENDING', 'updated_at', NOW_ISO,
+      'state_history', with_entry(v[7] or ''), 'queue', first_run and 'primary' or 'retry' }
+    if t.queue_name == '' and string.sub(t.queue, 1, 6) == 'queue:' then
+      -- A task of the older named-queue scheme keeps its queue by name from now on.
+      args[#args + 1] = 'queue_name'
+      args[#args + 1] = string.sub(t.queue, 7)
+    end
+    redis.call(unpack(args))
+    index_remove(from_all, id)
+    index_remove(state_type_index('SCHEDULED', t.task_type), id)
+    index_add(to_all, v[3], id)
+    index_add(state_type_index('PENDING', t.task_type), v[3], id)
     local list = first_run and level_list(q, t.priority) or q.retry
     wake(q)
     if not pushes[list] then
@@ -30,9 +80,15 @@ for _, id in ipairs(due) do
     end
     local ids = pushes[list]
     ids[#ids + 1] = id
-    events[#events + 1] = changed(t, 'SCHEDULED', 'PENDING')
+    moved = moved + 1
+    events[moved] = changed(t, 'SCHEDULED', 'PENDING')
   end
 end
+for i = 1, seen, CHUNK do
+  redis.call('ZREM', SCHEDULED, unpack(due, i, math.min(i + CHUNK - 1, seen)))
+end
+count('SCHEDULED', -moved)
+count('PENDING', moved)
 for _, list in ipairs(order) do
   local ids = pushes[list]
   for i = 1, #ids, CHUNK do
@@ -43,4 +99,4 @@ finish(events)
 local next_due = redis.call('ZRANGE', SCHEDULED, 0, 0, 'WITHSCORES')
 local wait = -1
 if next_due[2] then wait = math.max(0, tonumber(next_due[2]) - NOW_MS) end
-return { #events, wait }
+return { moved, wait }

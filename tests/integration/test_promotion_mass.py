@@ -1,0 +1,104 @@
+"""A mass of delayed tasks due at one instant (issue 15, promote.lua's lean bulk
+step): two real schedulers racing promote 20,000 of them; a reader sees every one
+PENDING through GetTask and the counters, each promoted once (one history entry,
+once on its list, in the PENDING indexes), and the counters equal a SCAN of the
+hashes. A promotion call stops at its CPU budget, whatever its limit."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from datetime import UTC, datetime, timedelta
+
+from redis.asyncio import Redis
+
+from taskflow.store import NewTask, TaskState, TaskStore
+from taskflow.v1 import enums_pb2 as enums
+from taskflow.v1 import scheduler_service_pb2 as pb
+from tests.support.stack import scheduler, settings_for
+from tests.support.truth import assert_counters_match_hashes
+from tests.support.waiting import eventually
+
+TASKS = 20_000
+# Creating 20,000 tasks takes a few seconds on a loaded machine; their common run
+# time is set this far ahead so that all are stored SCHEDULED first.
+LEAD_S = 15.0
+SAMPLED = 300
+
+
+async def create_due_at_once(store: TaskStore, count: int, lead_s: float) -> list[str]:
+    due = datetime.now(UTC) + timedelta(seconds=lead_s)
+    ids: list[str] = []
+    for start in range(0, count, 1000):
+        stop = min(count, start + 1000)
+        batch = [NewTask("echo", str(i), run_at=due) for i in range(start, stop)]
+        ids += [c.task_id for c in await store.create_many(batch)]
+    status = await store.status()
+    assert status.states[TaskState.SCHEDULED] == count, "creating outlasted the lead: raise it"
+    return ids
+
+
+async def test_two_schedulers_promote_20000_due_at_once_and_every_read_agrees(
+    redis_url: str, redis_client: Redis, store: TaskStore
+) -> None:
+    ids = await create_due_at_once(store, TASKS, LEAD_S)
+    sample = random.Random(15).sample(ids, SAMPLED)
+    settings = settings_for(redis_url)
+    async with contextlib.AsyncExitStack() as replicas:
+        api = await replicas.enter_async_context(scheduler(settings, redis_client))
+        await replicas.enter_async_context(scheduler(settings, redis_client))
+
+        async def all_pending() -> bool:
+            status = await store.status()
+            return status.states[TaskState.PENDING] == TASKS
+
+        await eventually(all_pending, within=120, what=f"{TASKS} due tasks PENDING")
+        replies = await asyncio.gather(
+            *(api.stub.GetTask(pb.GetTaskRequest(task_id=i)) for i in sample)
+        )
+        assert {r.task.state for r in replies} == {enums.TASK_STATE_PENDING}
+
+    status = await store.status()
+    assert status.states[TaskState.SCHEDULED] == 0
+    assert (status.queues.primary, status.queues.scheduled) == (TASKS, 0)
+    queued = await redis_client.lrange(store.keys.primary, 0, -1)
+    assert len(queued) == len(set(queued)) == TASKS
+    assert await redis_client.zcard(store.keys.index_state(TaskState.PENDING)) == TASKS
+    assert await redis_client.zcard(store.keys.index_state(TaskState.SCHEDULED)) == 0
+    assert await redis_client.zcard(store.keys.index_state_type(TaskState.PENDING, "echo")) == TASKS
+    for task_id in sample[:50]:
+        task = await store.get(task_id)
+        assert [s.state for s in task.state_history] == ["SCHEDULED", "PENDING"]
+        assert task.run_at is not None
+        assert datetime.fromisoformat(task.state_history[-1].timestamp) >= task.run_at
+        assert task.retry_count == 0
+    await assert_counters_match_hashes(redis_client, store)
+
+
+async def test_a_promotion_call_stops_at_its_budget_and_the_next_calls_finish(
+    redis_client: Redis, store: TaskStore
+) -> None:
+    count = 5_000
+    await create_due_at_once(store, count, lead_s=6.0)
+
+    await eventually(lambda: _all_due(redis_client, store, count), within=60, what="the run time")
+    # A 1 ms budget cannot hold 5,000 promotions (several µs of server CPU each).
+    moved, next_due_s = await store.promote_due(limit=count, budget_ms=1)
+    assert 0 < moved < count
+    assert next_due_s == 0
+    total = moved
+    while total < count:
+        moved, next_due_s = await store.promote_due(limit=count, budget_ms=1)
+        assert moved > 0
+        total += moved
+    assert next_due_s is None
+    assert total == count
+    assert (await store.status()).states[TaskState.PENDING] == count
+    await assert_counters_match_hashes(redis_client, store)
+
+
+async def _all_due(client: Redis, store: TaskStore, count: int) -> bool:
+    seconds, micros = await client.time()
+    now_ms = seconds * 1000 + micros // 1000
+    return int(await client.zcount(store.keys.scheduled, "-inf", now_ms)) == count
