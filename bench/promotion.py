@@ -9,8 +9,11 @@ duty alone, as before the claim took due tasks itself), and reports, from the Re
 clock stamps in each task's history, how long after its run time each became
 PENDING and (with executors) ACTIVE: the first, median, p99 and the last; how many were
 claimed straight from tasks:scheduled (SCHEDULED -> PENDING -> ACTIVE in one call:
-both entries carry one stamp and no promotion ran between); and the CPU time of the
-server's main thread meanwhile (INFO cpu), which a loaded machine hardly moves.
+both entries carry one stamp and no promotion ran between); the CPU time of the
+server's main thread meanwhile (INFO cpu), which a loaded machine hardly moves; and
+the longest any one command (a promotion call included) held the server meanwhile
+(LATENCY LATEST, wall time: on a loaded machine it includes the time the server
+waited for a core).
 Figures: docs/performance.md.
 """
 
@@ -38,8 +41,10 @@ from taskflow.store import NewTask, StoreConfig, TaskState, TaskStore
 # Seconds between the planned end of creation and the common run time.
 LEAD_S = 5.0
 # Creation rate assumed to pick the run time before creating (checked afterwards;
-# low, so a loaded machine still finishes creating before the tasks are due).
-CREATE_PER_S = 1_000
+# a third of what a loaded machine reaches, so creating ends before the tasks are due).
+CREATE_PER_S = 3_000
+# Commands that held the server at least this long are recorded (LATENCY LATEST).
+LATENCY_THRESHOLD_MS = 5
 
 
 @dataclass
@@ -72,6 +77,8 @@ async def run(total: int, schedulers: int, executors: int) -> None:
                 ids += [c.task_id for c in made]
         left = (due - datetime.now(UTC)).total_seconds()
         assert left > 0, "creating took longer than planned: raise LEAD_S"
+        await client.config_set("latency-monitor-threshold", LATENCY_THRESHOLD_MS)
+        await client.latency_reset()
         cpu_before = await server_cpu_s(client)
         stop = asyncio.Event()
         duties = [
@@ -82,6 +89,7 @@ async def run(total: int, schedulers: int, executors: int) -> None:
         stop.set()
         await asyncio.gather(*duties)
         server_s = await server_cpu_s(client) - cpu_before
+        longest_ms = await longest_command_ms(client)
         lags = await history_lags(client, store, ids, due)
         await client.aclose()
     print(host())
@@ -90,11 +98,19 @@ async def run(total: int, schedulers: int, executors: int) -> None:
         f"server CPU from the run time to the end (polling and, with executors, running"
         f" the tasks included): {server_s:.2f} s ({server_s / total * 1e6:.1f} µs per task)"
     )
+    print(f"longest command meanwhile (wall): {longest_ms} ms")
     setup = f"{schedulers} scheduler(s), {executors} executor(s)"
     print(f"to PENDING with {setup}: {quantiles(lags.pending)}")
     if executors:
         print(f"to ACTIVE (claimed) with {setup}: {quantiles(lags.active)}")
         print(f"claimed straight from tasks:scheduled: {lags.straight:,} of {total:,}")
+
+
+async def longest_command_ms(client: Redis) -> int:
+    """The longest a command held the server since LATENCY RESET (0: none reached
+    the threshold)."""
+    events = await client.latency_latest()
+    return max((int(e[3]) for e in events if e[0] in (b"command", "command")), default=0)
 
 
 def quantiles(lags: list[float]) -> str:
