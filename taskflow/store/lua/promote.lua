@@ -21,10 +21,10 @@ local limit = tonumber(ARGV[2])
 local budget_ms = tonumber(ARGV[3]) or 20
 local due = redis.call('ZRANGE', SCHEDULED, '-inf', NOW_MS, 'BYSCORE', 'LIMIT', 0, limit)
 local CHUNK = 4000
--- The batched writes after the loop (index moves, pushes, events) cost about as
--- much CPU as the loop itself (measured: docs/performance.md, "Promotion lag"), so
+-- The batched writes after the loop (index moves, pushes, events) cost as much CPU
+-- as the loop itself or more (measured: docs/performance.md, "Promotion lag"), so
 -- the loop stops at this share of the budget.
-local LOOP_SHARE = 0.5
+local LOOP_SHARE = 0.4
 local CLOCK_EVERY = 64
 local FIELDS = { 'state', 'task_type', 'created_us', 'queue', 'queue_name', 'priority',
   'state_history' }
