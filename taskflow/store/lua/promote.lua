@@ -5,10 +5,10 @@
 -- several schedulers: each id moves once.
 -- A lean bulk step (docs/state-machine.md, "Delayed tasks"; a mass of due tasks is
 -- what this script meets): per task only one HMGET of the seven fields it needs and
--- one HSET (state, updated_at, the history entry, queue); everything else once per
--- call: the ZREM from tasks:scheduled, one LPUSH per list, the index moves and the
--- counters (batched by the prelude), the events (finish()). The history entry is
--- encoded once for the whole call. A call stops taking tasks once it has used about
+-- one HSET (state, updated_at, the history entry; queue only where it changes);
+-- everything else once per call: the ZREM from tasks:scheduled, one LPUSH per list,
+-- the index moves and the counters (batched by the prelude), the events (finish()).
+-- The history entry is encoded once for the whole call. A call stops taking tasks once it has used about
 -- its budget of server CPU, so it never blocks the server for long whatever its
 -- limit; the rest stay due for the next call.
 -- KEYS[1]  tasks:scheduled
@@ -59,8 +59,13 @@ for i, id in ipairs(due) do
       priority = tonumber(v[6]) or 0 }
     local q = queue_of(t)
     local first_run = t.queue == 'primary' or string.sub(t.queue, 1, 6) == 'queue:'
+    local list_name = first_run and 'primary' or 'retry'
     local args = { 'HSET', task_key(id), 'state', 'PENDING', 'updated_at', NOW_ISO,
-      'state_history', with_entry(v[7] or ''), 'queue', first_run and 'primary' or 'retry' }
+      'state_history', with_entry(v[7] or '') }
+    if t.queue ~= list_name then
+      args[#args + 1] = 'queue'
+      args[#args + 1] = list_name
+    end
     if t.queue_name == '' and string.sub(t.queue, 1, 6) == 'queue:' then
       -- A task of the older named-queue scheme keeps its queue by name from now on.
       args[#args + 1] = 'queue_name'
