@@ -1,8 +1,9 @@
 """A mass of delayed tasks due at one instant (issue 15, promote.lua's lean bulk
 step): two real schedulers racing promote 20,000 of them; a reader sees every one
 PENDING through GetTask and the counters, each promoted once (one history entry,
-once on its list, in the PENDING indexes), and the counters equal a SCAN of the
-hashes. A promotion call stops at its CPU budget, whatever its limit."""
+once on its list, in the PENDING indexes, one event in the stream), and the
+counters equal a SCAN of the hashes. A promotion call stops at its CPU budget,
+whatever its limit."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from redis.asyncio import Redis
 
 from taskflow.store import NewTask, TaskState, TaskStore
+from taskflow.store.event_stream import latest_id, replay
 from taskflow.v1 import enums_pb2 as enums
 from taskflow.v1 import scheduler_service_pb2 as pb
 from tests.support.stack import scheduler, settings_for
@@ -44,6 +46,7 @@ async def test_two_schedulers_promote_20000_due_at_once_and_every_read_agrees(
 ) -> None:
     ids = await create_due_at_once(store, TASKS, LEAD_S)
     sample = random.Random(15).sample(ids, SAMPLED)
+    before_promotion = await latest_id(redis_client, store.keys)
     settings = settings_for(redis_url)
     async with contextlib.AsyncExitStack() as replicas:
         api = await replicas.enter_async_context(scheduler(settings, redis_client))
@@ -81,6 +84,17 @@ async def test_two_schedulers_promote_20000_due_at_once_and_every_read_agrees(
         assert datetime.fromisoformat(task.state_history[-1].timestamp) >= task.run_at
         assert task.retry_count == 0
     await assert_counters_match_hashes(redis_client, store)
+    # The event stream agrees: one SCHEDULED -> PENDING event per task, and the
+    # counts the last one carries are the final ones.
+    promoted = [
+        e
+        async for e in replay(redis_client, store.keys, before_promotion)
+        if (e.old_state, e.new_state) == (TaskState.SCHEDULED, TaskState.PENDING)
+    ]
+    assert len(promoted) == TASKS
+    assert {e.task_id for e in promoted} == set(ids)
+    assert promoted[-1].state_counts[TaskState.PENDING] == TASKS
+    assert promoted[-1].queue_depths.scheduled == 0
 
 
 async def test_a_promotion_call_stops_at_its_budget_and_the_next_calls_finish(
