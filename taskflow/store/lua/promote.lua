@@ -32,8 +32,15 @@ local FIELDS = { 'state', 'task_type', 'created_us', 'queue', 'queue_name', 'pri
 local ENTRY = cjson.encode({ state = 'PENDING', timestamp = NOW_ISO })
 
 -- CPU time, not the Redis clock: TIME stands still for the length of a script.
-local started = os.clock()
-local function elapsed_ms() return (os.clock() - started) * 1000 end
+-- os.clock is there from Redis 7.4 and Valkey 8 on; on an older server a call is
+-- cut by its limit alone.
+local os_lib = rawget(_G, 'os')
+local cpu_clock = os_lib and os_lib.clock
+local started = cpu_clock and cpu_clock() or 0
+local function elapsed_ms()
+  if not cpu_clock then return 0 end
+  return (cpu_clock() - started) * 1000
+end
 
 local function with_entry(raw)
   if raw == '' or raw == '[]' or string.sub(raw, -1) ~= ']' then return '[' .. ENTRY .. ']' end
