@@ -123,3 +123,24 @@ async def _all_due(client: Redis, store: TaskStore, count: int) -> bool:
     seconds, micros = await client.time()
     now_ms = seconds * 1000 + micros // 1000
     return int(await client.zcount(store.keys.scheduled, "-inf", now_ms)) == count
+
+
+async def test_a_malformed_due_task_is_left_alone_and_spoils_nothing(
+    redis_client: Redis, store: TaskStore
+) -> None:
+    ids = await create_due_at_once(store, 5, lead_s=1.0)
+    bad = ids[0]
+    await redis_client.hset(store.keys.task(bad), "created_us", "")
+    before = await redis_client.hgetall(store.keys.task(bad))
+    await eventually(lambda: _all_due(redis_client, store, 5), within=30, what="the run time")
+    moved, next_due_s = await store.promote_due()
+    assert moved == 4
+    # Nothing else is scheduled: the malformed task left behind makes no "due now".
+    assert next_due_s is None
+    for task_id in ids[1:]:
+        assert (await store.get(task_id)).state is TaskState.PENDING
+    assert await redis_client.hgetall(store.keys.task(bad)) == before
+    assert await redis_client.zrange(store.keys.scheduled, 0, -1) == [bad.encode()]
+    assert await store.promote_due() == (0, None)
+    status = await store.status()
+    assert (status.states[TaskState.PENDING], status.states[TaskState.SCHEDULED]) == (4, 1)

@@ -8,15 +8,17 @@
 -- one HSET (state, updated_at, the history entry; queue only where it changes);
 -- everything else once per call: the ZREM from tasks:scheduled, one LPUSH per list,
 -- the index moves and the counters (batched by the prelude), the events (finish()).
--- The history entry is encoded once for the whole call. A call stops taking tasks once it has used about
--- its budget of server CPU, so it never blocks the server for long whatever its
--- limit; the rest stay due for the next call.
+-- The history entry is encoded once for the whole call. A call stops taking tasks
+-- once it has used about its budget of server CPU, so it never blocks the server
+-- for long whatever its limit; the rest stay due for the next call. A task with
+-- malformed fields is left alone, SCHEDULED and in tasks:scheduled, for an operator
+-- (as every script leaves one): it spoils neither the call nor the tasks behind it.
 -- KEYS[1]  tasks:scheduled
 -- ARGV[1]  key prefix
 -- ARGV[2]  how many at most in this call
 -- ARGV[3]  server CPU budget of the call in ms (default 20)
 -- Returns  {moved, ms until the next due task (0: more are due now) or -1 when none
---          is scheduled}
+--          is scheduled (malformed tasks left behind do not count)}
 local limit = tonumber(ARGV[2])
 local budget_ms = tonumber(ARGV[3]) or 20
 local due = redis.call('ZRANGE', SCHEDULED, '-inf', NOW_MS, 'BYSCORE', 'LIMIT', 0, limit)
@@ -47,21 +49,20 @@ local function with_entry(raw)
   return string.sub(raw, 1, -2) .. ',' .. ENTRY .. ']'
 end
 
-local events, pushes, order, moved, seen = {}, {}, {}, 0, 0
+local events, pushes, order, gone, moved = {}, {}, {}, {}, 0
+local stopped = false
 local from_all, to_all = state_index('SCHEDULED'), state_index('PENDING')
 for i, id in ipairs(due) do
-  if i % CLOCK_EVERY == 0 and elapsed_ms() > budget_ms * LOOP_SHARE then break end
-  local v = redis.call('HMGET', task_key(id), unpack(FIELDS))
-  -- A task with malformed fields stops the call before it writes anything of that
-  -- task; when it comes first, the call fails and nothing is written at all.
-  if v[1] == 'SCHEDULED' and (not tonumber(v[3]) or not v[2] or v[2] == '') then
-    if i == 1 then fail_with('CORRUPT', 'task ' .. id .. ' has malformed stored fields') end
+  if i % CLOCK_EVERY == 0 and elapsed_ms() > budget_ms * LOOP_SHARE then
+    stopped = true
     break
   end
-  seen = i
+  local v = redis.call('HMGET', task_key(id), unpack(FIELDS))
+  local malformed = v[1] == 'SCHEDULED' and (not tonumber(v[3]) or not v[2] or v[2] == '')
   -- Anything else but SCHEDULED is a stale pointer (its task is gone or moved on):
-  -- dropped from tasks:scheduled with the rest.
-  if v[1] == 'SCHEDULED' then
+  -- dropped from tasks:scheduled with the promoted ones.
+  if not malformed then gone[#gone + 1] = id end
+  if v[1] == 'SCHEDULED' and not malformed then
     local t = { id = id, task_type = v[2], queue = v[4] or '', queue_name = v[5] or '',
       priority = tonumber(v[6]) or 0 }
     local q = queue_of(t)
@@ -96,8 +97,8 @@ for i, id in ipairs(due) do
     events[moved] = changed(t, 'SCHEDULED', 'PENDING')
   end
 end
-for i = 1, seen, CHUNK do
-  redis.call('ZREM', SCHEDULED, unpack(due, i, math.min(i + CHUNK - 1, seen)))
+for i = 1, #gone, CHUNK do
+  redis.call('ZREM', SCHEDULED, unpack(gone, i, math.min(i + CHUNK - 1, #gone)))
 end
 count('SCHEDULED', -moved)
 count('PENDING', moved)
@@ -108,7 +109,12 @@ for _, list in ipairs(order) do
   end
 end
 finish(events)
-local next_due = redis.call('ZRANGE', SCHEDULED, 0, 0, 'WITHSCORES')
+-- More due now: the call stopped at its budget or its limit having made progress.
+-- Otherwise the next task due later (malformed ones left behind would make a
+-- "0" that never ends).
+if #gone > 0 and (stopped or #due == limit) then return { moved, 0 } end
+local next_due = redis.call('ZRANGE', SCHEDULED, '(' .. NOW_MS, '+inf', 'BYSCORE', 'LIMIT', 0, 1,
+  'WITHSCORES')
 local wait = -1
-if next_due[2] then wait = math.max(0, tonumber(next_due[2]) - NOW_MS) end
+if next_due[2] then wait = tonumber(next_due[2]) - NOW_MS end
 return { moved, wait }
