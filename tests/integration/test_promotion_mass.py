@@ -3,7 +3,7 @@ step): two real schedulers racing promote 20,000 of them; a reader sees every on
 PENDING through GetTask and the counters, each promoted once (one history entry,
 once on its list, in the PENDING indexes, one event in the stream), and the
 counters equal a SCAN of the hashes. A promotion call stops at its CPU budget,
-whatever its limit."""
+whatever its limit; a malformed due task is left alone and spoils nothing."""
 
 from __future__ import annotations
 
