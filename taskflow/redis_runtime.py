@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, cast
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.connection import SSLConnection, parse_url
 from redis.asyncio.retry import Retry
@@ -31,6 +31,12 @@ CONNECT_TIMEOUT_S = 5.0
 # A sentinel that does not answer within this is skipped for the next one, at once:
 # redis-py would otherwise retry it ten times (about 4 s) before asking another.
 SENTINEL_TIMEOUT_S = 1.0
+# Connections per process. A burst of calls beyond it waits for a free connection
+# (up to POOL_WAIT_S) instead of failing: redis-py's default pool refuses the 101st
+# concurrent command with "Too many connections", which reached callers as
+# UNAVAILABLE under 300 concurrent GetTask calls.
+POOL_MAX_CONNECTIONS = 100
+POOL_WAIT_S = 30.0
 
 
 @contextmanager
@@ -78,7 +84,15 @@ def redis_client(
     if cluster:
         # RedisCluster serves the same commands the store uses, slot-routed.
         return cast(Redis, RedisCluster.from_url(url, socket_keepalive=True, **tls))
-    return redis_class.from_url(url, health_check_interval=30, socket_keepalive=True, **tls)
+    pool = BlockingConnectionPool.from_url(
+        url,
+        max_connections=POOL_MAX_CONNECTIONS,
+        timeout=POOL_WAIT_S,
+        health_check_interval=30,
+        socket_keepalive=True,
+        **tls,
+    )
+    return redis_class.from_pool(pool)  # the client closes the pool with itself
 
 
 @asynccontextmanager
