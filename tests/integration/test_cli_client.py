@@ -124,7 +124,7 @@ async def test_submit_in_and_at_run_the_task_later(redis_url: str, redis_client:
     assert started_at
     assert str(started_at) >= str(run_at)  # ISO 8601 in UTC: text order is time order
     assert past.code == 0, past.err
-    assert await redis_client.hget(f"task:{past.out.strip()}", "run_at") == b""
+    assert not await redis_client.hget(f"task:{past.out.strip()}", "run_at")
     assert bad.code == 2
     assert "10 parsecs" in bad.err
     assert "Traceback" not in bad.err

@@ -14,23 +14,28 @@ local function create_task(id, task_type, content, metadata, max_retries, priori
   CREATE_SEQ = CREATE_SEQ + 1
   local delayed = run_ms ~= nil and run_ms > NOW_MS
   local state = delayed and 'SCHEDULED' or 'PENDING'
-  redis.call('HSET', h,
+  -- Only fields with a value: every reader takes an absent field as empty (or 0,
+  -- or `[]`) as Task.from_hash and load_task do, so the empty timestamps, result,
+  -- errors, lease, worker and defaults are left out (about half the fields and a
+  -- third of the hash's bytes; docs/performance.md, issue 19: creating).
+  -- `queue` = 'primary' marks a first run (promote.lua, _claim_due.lua).
+  local fields = { 'HSET', h,
     'task_id', id, 'task_type', task_type, 'state', state, 'content', content,
     'metadata', metadata, 'retry_count', 0, 'max_retries', max_retries, 'priority', priority,
-    'last_error', '', 'error_type', '', 'retry_after', '', 'result', '',
-    'created_at', NOW_ISO, 'updated_at', NOW_ISO, 'started_at', '', 'completed_at', '',
-    'failed_at', '', 'scheduled_at', delayed and NOW_ISO or '', 'dlq_at', '',
-    'run_at', delayed and iso_ms(run_ms) or '', 'cancelled_at', '', 'cancel_requested_at', '',
-    'error_history', '[]',
+    'created_at', NOW_ISO, 'updated_at', NOW_ISO,
     'state_history', cjson.encode({ { state = state, timestamp = NOW_ISO } }),
-    'worker_id', '', 'idempotency_key', idem, 'created_us', created_us,
-    'lease_token', '', 'queue', 'primary', 'has_payload', payload ~= '' and 1 or 0,
-    'payload_size', string.len(payload), 'retention_s', retention_s)
+    'created_us', created_us, 'queue', 'primary' }
+  local function set(name, value) fields[#fields + 1] = name; fields[#fields + 1] = value end
+  if delayed then set('scheduled_at', NOW_ISO); set('run_at', iso_ms(run_ms)) end
+  if idem ~= '' then set('idempotency_key', idem) end
+  if payload ~= '' then set('has_payload', 1); set('payload_size', string.len(payload)) end
+  if retention_s > 0 then set('retention_s', retention_s) end
   local q = queue_keys(queue_name)
   if q.name ~= DEFAULT_QUEUE then
-    redis.call('HSET', h, 'queue_name', q.name)
+    set('queue_name', q.name)
     if not q.known then redis.call('SADD', KNOWN_QUEUES, q.name); q.known = true end
   end
+  redis.call(unpack(fields))
   if payload ~= '' then redis.call('SET', payload_key(id), payload) end
   if idem ~= '' then redis.call('SET', idempotency_key(idem), id, 'EX', idem_ttl) end
   local t = { id = id, task_type = task_type, created_us = created_us }
