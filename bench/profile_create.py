@@ -3,13 +3,14 @@ sends creates (sequential, or --in-flight at a time), then the profile's top
 functions as a text table (docs/profiles/create-*.txt come from here).
 
     uv run --frozen python -m bench.profile_create [--calls 3000] [--in-flight 1]
-        [--sort tottime] [--callers REGEX]
+        [--batch 0] [--sort tottime] [--callers REGEX]
 
 The scheduler runs as its own process (this module with --serve: the scheduler as
 `taskflow scheduler` runs it, at default settings, profiled from after its imports)
 on a fresh bundled valkey; it stops on SIGTERM, which is when the profile is
 written. The client is a plain grpc.aio stub in this process. The rate printed is
-the one under the profiler (lower than without it).
+the one under the profiler (lower than without it). `--batch N`: each call is a
+BatchCreateTasks of N tasks instead (the rate is then tasks per second).
 """
 
 from __future__ import annotations
@@ -38,11 +39,15 @@ ROOT = Path(__file__).resolve().parent.parent
 TOP = 30
 
 
-async def creates(address: str, calls: int, in_flight: int) -> float:
+async def creates(address: str, calls: int, in_flight: int, batch: int) -> float:
     async with aio.insecure_channel(address) as channel:
         stub = pb_grpc.SchedulerServiceStub(channel)
         request = pb.CreateTaskRequest(task_type="noop", content="x")
         await stub.CreateTask(request)
+        if batch:
+            many = pb.BatchCreateTasksRequest(tasks=[request] * batch)
+            seconds = await timed(calls, in_flight, lambda: stub.BatchCreateTasks(many))
+            return calls * batch / seconds
         seconds = await timed(calls, in_flight, lambda: stub.CreateTask(request))
         return calls / seconds
 
@@ -81,13 +86,14 @@ def main(options: argparse.Namespace) -> None:
             process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
         try:
             asyncio.run(serving(address))
-            rate = asyncio.run(creates(address, options.calls, options.in_flight))
+            rate = asyncio.run(creates(address, options.calls, options.in_flight, options.batch))
         finally:
             process.terminate()
             process.wait(60)
+        what = f"BatchCreateTasks of {options.batch}" if options.batch else "CreateTask"
         print(
-            f"{options.calls:,} CreateTask, {options.in_flight} in flight, under the "
-            f"profiler: {rate:,.0f}/s"
+            f"{options.calls:,} {what}, {options.in_flight} in flight, under the "
+            f"profiler: {rate:,.0f} tasks/s"
         )
         print(table(profile, options.sort, options.callers))
 
@@ -96,6 +102,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=3000)
     parser.add_argument("--in-flight", type=int, default=1, help="calls in flight (1: sequential)")
+    parser.add_argument("--batch", type=int, default=0, help="tasks per BatchCreateTasks call")
     parser.add_argument("--sort", default="tottime", choices=("tottime", "cumulative"))
     parser.add_argument("--serve", default="", help=argparse.SUPPRESS)
     parser.add_argument("--callers", default="", help="also who calls functions matching this")

@@ -162,6 +162,8 @@ class Intake:
 def run_time(run_at: datetime | None, delay: timedelta | None) -> datetime | None:
     """The absolute time a task asks to run at; None for "at once". A time in the
     past also means at once (the store compares it with the Redis clock)."""
+    if run_at is None and delay is None:
+        return None
     if run_at is not None and delay is not None:
         raise InvalidInput("give run_at or delay, not both")
     now = datetime.now(UTC)

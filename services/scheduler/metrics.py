@@ -3,6 +3,7 @@ recovered."""
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter
@@ -34,6 +35,7 @@ class SchedulerMetrics:
         )
 
     def count_created(self, new: Iterable[tuple[NewTask, bool]]) -> None:
-        for task, created in new:
-            if created:
-                self.created.labels(task_type=task.task_type).inc()
+        # Summed per type first: a batch of 500 is one increment, not 500.
+        per_type = collections.Counter(task.task_type for task, created in new if created)
+        for task_type, count in per_type.items():
+            self.created.labels(task_type=task_type).inc(count)

@@ -195,7 +195,9 @@ class SchedulerServicer(ScheduleRpcs, SchedulerServiceServicer):
         return self.intake.task(
             request.task_type,
             request.content,
-            metadata=convert.struct_to_dict(request.metadata),
+            metadata=(
+                convert.struct_to_dict(request.metadata) if request.HasField("metadata") else {}
+            ),
             max_retries=request.max_retries if request.HasField("max_retries") else None,
             priority=request.priority,
             idempotency_key=request.idempotency_key,

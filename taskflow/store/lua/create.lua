@@ -7,20 +7,30 @@
 -- KEYS[1]  tasks:pending:primary (routes the call in Redis Cluster)
 -- ARGV[1]  key prefix
 -- ARGV[2]  idempotency key TTL in seconds
--- ARGV[3..] eleven values per task: task_id, task_type, content, metadata (JSON),
---          max_retries, priority, idempotency_key ('' = none), payload ('' = none),
---          run time in unix ms ('' = at once), queue name ('' = default), retention in
---          seconds (0 = forever)
+-- ARGV[3]  the tasks as one JSON list, a list of ten strings per task: task_id,
+--          task_type, content, metadata (JSON), max_retries, priority,
+--          idempotency_key ('' = none), run time in unix ms ('' = at once), queue
+--          name ('' = default), retention in seconds ('0' = forever). One argument
+--          for the whole batch: the client encodes it in C (json) instead of
+--          packing ten protocol arguments per task in Python.
+-- ARGV[4..] the payloads, in task order, of the tasks whose row has an 11th
+--          element '1' (a task without one has no payload).
 -- Returns  a flat list: task_id, created (1, or 0 when the idempotency key already
 --          named a task, whose id is returned instead), state
 local idem_ttl = tonumber(ARGV[2])
 local out, events = {}, {}
-for i = 3, #ARGV, 11 do
-  local id, task_type, content, metadata = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  local max_retries, priority, idem, payload = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
-  local run_ms = tonumber(ARGV[i + 8])
-  local queue_name = ARGV[i + 9]
-  local retention_s = tonumber(ARGV[i + 10]) or 0
+local next_payload = 4
+for _, row in ipairs(cjson.decode(ARGV[3])) do
+  local id, task_type, content, metadata = row[1], row[2], row[3], row[4]
+  local max_retries, priority, idem = row[5], row[6], row[7]
+  local run_ms = tonumber(row[8])
+  local queue_name = row[9]
+  local retention_s = tonumber(row[10]) or 0
+  local payload = ''
+  if row[11] then
+    payload = ARGV[next_payload]
+    next_payload = next_payload + 1
+  end
   local existing = idem ~= '' and redis.call('GET', idempotency_key(idem))
   if existing and redis.call('EXISTS', task_key(existing)) == 1 then
     out[#out + 1] = existing
