@@ -109,15 +109,16 @@ class Legs:
     clock and the task's own timestamps (the same machine's clock)."""
 
     create_call: float  # CreateTask sent -> reply
+    snapshot: float  # reply -> the WatchTask's first message (its snapshot)
     waiting: float  # created -> started: the idle executor's wake-up and claim
     running: float  # started -> completed: the no-op and its completion write
     seen: float  # completed -> the WatchTask message in the client's hands
 
-    NAMES = ("create_call", "waiting", "running", "seen")
+    NAMES = ("create_call", "snapshot", "waiting", "running", "seen")
 
 
 def _ms(stamp: timestamp_pb2.Timestamp) -> float:
-    return float(stamp.ToMilliseconds())
+    return stamp.ToMicroseconds() / 1000
 
 
 async def ours_latency(ours: Ours, samples: int) -> tuple[list[float], list[Legs]]:
@@ -136,7 +137,9 @@ async def ours_latency(ours: Ours, samples: int) -> tuple[list[float], list[Legs
             task_id = (await create(request)).task_id
             replied_ms = time.time() * 1000
             stream = watch(monitor_service_pb2.WatchTaskRequest(task_id=task_id))
+            first_ms = 0.0
             async for message in stream:
+                first_ms = first_ms or time.time() * 1000
                 if message.task.state == enums_pb2.TASK_STATE_COMPLETED:
                     break
             stream.cancel()
@@ -145,6 +148,7 @@ async def ours_latency(ours: Ours, samples: int) -> tuple[list[float], list[Legs
             legs.append(
                 Legs(
                     replied_ms - sent_ms,
+                    first_ms - replied_ms,
                     _ms(task.started_at) - _ms(task.created_at),
                     _ms(task.completed_at) - _ms(task.started_at),
                     time.time() * 1000 - _ms(task.completed_at),
@@ -154,8 +158,14 @@ async def ours_latency(ours: Ours, samples: int) -> tuple[list[float], list[Legs
 
 
 def legs_line(legs: list[Legs]) -> str:
-    medians = {name: statistics.median(getattr(leg, name) for leg in legs) for name in Legs.NAMES}
-    return "medians: " + ", ".join(f"{name} {value:.2f} ms" for name, value in medians.items())
+    lines = []
+    for label, cut in (("medians", 50), ("p99", 99)):
+        values = {
+            name: statistics.quantiles([getattr(leg, name) for leg in legs], n=100)[cut - 1]
+            for name in Legs.NAMES
+        }
+        lines.append(f"{label}: " + ", ".join(f"{k} {v:.2f} ms" for k, v in values.items()))
+    return "\n    ".join(lines)
 
 
 class Cpu:
