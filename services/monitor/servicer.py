@@ -140,8 +140,7 @@ class MonitorServicer(MonitorServiceServicer):
         logs = _LogFollower(self.logs, request.task_id) if request.with_logs else None
         async with self.hub.watch() as watcher:
             missed = bool(resume) and not await self._resumable(resume)
-            last = await self.hub.latest_id()
-            task = await self.store.get(request.task_id)
+            last, task = await self.store.get_after_latest_event(request.task_id)
             yield pb.WatchTaskResponse(
                 task=convert.task_to_proto(task),
                 event_id=last,

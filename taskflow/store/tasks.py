@@ -25,6 +25,7 @@ from taskflow.errors import (
 )
 from taskflow.queue_spec import QUEUE_NAME
 from taskflow.store.config import StoreConfig
+from taskflow.store.event_stream import ORIGIN
 from taskflow.store.keys import DEFAULT_QUEUE, Keys
 from taskflow.store.listing import TaskLister
 from taskflow.store.models import (
@@ -60,6 +61,12 @@ def domain_error(exc: ResponseError) -> Exception:
     code, _, message = str(exc).partition(" ")
     error = _ERRORS.get(code)
     return error(message.split(" script:")[0]) if error else exc
+
+
+def _task_of(task_id: str, raw: Any) -> Task:
+    if not raw:
+        raise NotFound(f"task {task_id} does not exist")
+    return Task.from_hash({_text(k): _text(v) for k, v in raw.items()})
 
 
 def check_task_id(task_id: str) -> str:
@@ -336,9 +343,17 @@ class TaskStore:
 
     async def get(self, task_id: str) -> Task:
         raw = await self.client.hgetall(self.keys.task(check_task_id(task_id)))
-        if not raw:
-            raise NotFound(f"task {task_id} does not exist")
-        return Task.from_hash({_text(k): _text(v) for k, v in raw.items()})
+        return _task_of(task_id, raw)
+
+    async def get_after_latest_event(self, task_id: str) -> tuple[str, Task]:
+        """The id of the newest event kept, then the task, in one round trip (a
+        watch's snapshot). Read in that order, a change landing between the two is
+        in the task and also after the id: sent again on resume, never lost."""
+        async with self.client.pipeline(transaction=False) as pipe:
+            pipe.xrevrange(self.keys.events, count=1)
+            pipe.hgetall(self.keys.task(check_task_id(task_id)))
+            entries, raw = await pipe.execute()
+        return (_text(entries[0][0]) if entries else ORIGIN), _task_of(task_id, raw)
 
     async def retry(self, task_id: str, *, reset_retry_count: bool = False) -> None:
         """FAILED or DLQ -> PENDING (retry queue); Conflict in any other state."""
