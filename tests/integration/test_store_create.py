@@ -66,3 +66,16 @@ async def test_a_new_task_stores_no_empty_fields(store: TaskStore, redis_client:
     assert (task.started_at, task.completed_at) == (None, None)
     assert (task.result, task.last_error) == ("", "")
     assert (task.worker_id, task.error_history, task.has_payload) == ("", [], False)
+
+
+async def test_a_batch_is_claimed_in_creation_order_within_each_priority(store: TaskStore) -> None:
+    priorities = [0, 5, 0, 5, 9, 0, 5, 0]
+    created = await store.create_many(
+        [NewTask("echo", f"t{i}", priority=p) for i, p in enumerate(priorities)]
+    )
+    index = {c.task_id: i for i, c in enumerate(created)}
+    taken = [claim.task_id for _ in priorities for claim in await store.claim("w", 1)]
+    assert sorted(taken) == sorted(index)
+    for level in set(priorities):
+        order = [index[t] for t in taken if priorities[index[t]] == level]
+        assert order == sorted(order), f"priority {level} not FIFO"

@@ -6,6 +6,29 @@
 -- queue_name field in the hash, so an original client reads what it read).
 -- Each task of one call gets its own microsecond, so index order is creation order.
 local CREATE_SEQ = 0
+-- New PENDING ids per new-work list, pushed by push_created() (before finish) in
+-- one LPUSH per list instead of one per task; within a list, in creation order.
+local CREATED_LISTS = {}
+local function queue_created(q, id, priority)
+  local level = tonumber(priority) or 0
+  local list = level_list(q, level)
+  local entry = CREATED_LISTS[list]
+  if not entry then
+    entry = { levels = q.levels, level = level, ids = {} }
+    CREATED_LISTS[list] = entry
+  end
+  entry.ids[#entry.ids + 1] = id
+  wake(q)
+end
+local function push_created()
+  for list, entry in pairs(CREATED_LISTS) do
+    for i = 1, #entry.ids, INDEX_CHUNK do
+      redis.call('LPUSH', list, unpack(entry.ids, i, math.min(i + INDEX_CHUNK - 1, #entry.ids)))
+    end
+    if entry.level > 0 then redis.call('ZADD', entry.levels, entry.level, entry.level) end
+  end
+  CREATED_LISTS = {}
+end
 local function create_task(id, task_type, content, metadata, max_retries, priority, idem,
                            payload, run_ms, queue_name, idem_ttl, retention_s, events)
   if redis.call('EXISTS', task_key(id)) == 1 then fail_with('CONFLICT', 'task ' .. id .. ' exists') end
@@ -49,7 +72,7 @@ local function create_task(id, task_type, content, metadata, max_retries, priori
     redis.call('ZADD', SCHEDULED, run_ms, id)
     events[#events + 1] = { type = 'task_created', task_id = id, task_type = task_type, state = state }
   else
-    enqueue_new(q, id, priority)
+    queue_created(q, id, priority)
     events[#events + 1] = { type = 'task_created', task_id = id, task_type = task_type }
   end
   return state

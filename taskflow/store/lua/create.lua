@@ -44,5 +44,6 @@ for _, row in ipairs(cjson.decode(ARGV[3])) do
     out[#out + 1] = state
   end
 end
+push_created()
 finish(events)
 return out

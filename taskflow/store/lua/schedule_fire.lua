@@ -40,6 +40,7 @@ if want_task then
       tonumber(s[10]) or 0, events)
     redis.call('HSET', task_key(task_id), 'schedule_id', id, 'schedule_fire_ms',
       manual and NOW_MS or expected)
+    push_created()
     finish(events)
     fired = true
   end
