@@ -141,6 +141,9 @@ class MonitorServicer(MonitorServiceServicer):
         async with self.hub.watch() as watcher:
             missed = bool(resume) and not await self._resumable(resume)
             last, task = await self.store.get_after_latest_event(request.task_id)
+            # The snapshot holds every change up to `last`: events the hub hands on
+            # late up to there (a task's own `task_created`) need no second read.
+            watcher.replayed_up_to = max(watcher.replayed_up_to, parse_id(last))
             yield pb.WatchTaskResponse(
                 task=convert.task_to_proto(task),
                 event_id=last,
