@@ -4,6 +4,7 @@ as it was given; the hash holds only the fields that have a value."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import Redis
@@ -34,6 +35,9 @@ async def test_a_batch_comes_back_exactly_as_given(store: TaskStore) -> None:
     ]
     created = await store.create_many(given)
     assert [c.created for c in created] == [True] * len(given)
+    ids = [uuid.UUID(c.task_id) for c in created]
+    assert len(set(ids)) == len(given)
+    assert all(i.version == 4 and i.variant == uuid.RFC_4122 for i in ids)
     for new, made in zip(given, created, strict=True):
         task = await store.get(made.task_id)
         assert task.task_type == new.task_type
