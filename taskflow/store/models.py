@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from taskflow.errors import CorruptTask
+from taskflow.store.history import logged_states
 
 
 class TaskState(StrEnum):
@@ -149,7 +150,11 @@ class Task:
                 dlq_at=_time(raw.get("dlq_at", "")),
                 result=raw.get("result", ""),
                 error_history=[ErrorRecord(**e) for e in _json_list(raw.get("error_history", ""))],
-                state_history=[StateRecord(**s) for s in _json_list(raw.get("state_history", ""))],
+                state_history=[
+                    StateRecord(**s)
+                    for s in _json_list(raw.get("state_history", ""))
+                    + logged_states(raw.get("state_log", ""), raw.get("created_us", ""))
+                ],
                 worker_id=raw.get("worker_id", ""),
                 priority=int(raw.get("priority") or 0),
                 idempotency_key=raw.get("idempotency_key", ""),

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import time
 import uuid
 from collections import Counter
@@ -349,9 +348,9 @@ class StoreMachine(RuleBasedStateMachine):
             assert sync.hget(k.task(task_id), "queue_name") == (
                 None if model.queue == "default" else model.queue
             )
-            history = json.loads(str(sync.hget(k.task(task_id), "state_history")))
+            history = self.run(self.store.get(task_id)).state_history
             assert len(history) == model.transitions
-            assert history[-1]["state"] == model.state.value
+            assert history[-1].state == model.state.value
 
     @invariant()
     def status_matches_the_model(self) -> None:

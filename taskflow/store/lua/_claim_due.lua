@@ -26,7 +26,6 @@ local function claim_due(worker, wanted, lease_ms, last_token, out, events, take
       gone[#gone + 1] = id
       move_state(t, 'PENDING', {})
       events[#events + 1] = changed(t, 'SCHEDULED', 'PENDING')
-      t.state_history = json_append(t.state_history, { state = 'PENDING', timestamp = NOW_ISO })
       local token = string.format('%d', last_token + taken + 1)
       hand_over(t, worker, token, lease_ms, 'primary', out, events)
       taken = taken + 1

@@ -185,9 +185,7 @@ end
 local function limits_admit(t, events)
   local ok, due, why, reason = limits_check(t)
   if ok then return true end
-  local history = json_append(t.state_history,
-    { state = 'SCHEDULED', timestamp = NOW_ISO, reason = reason })
-  move_state(t, 'SCHEDULED', { 'retry_after', iso_ms(due), 'state_history', history })
+  move_state(t, 'SCHEDULED', { 'retry_after', iso_ms(due) }, reason)
   redis.call('ZADD', SCHEDULED, due, t.id)
   note_held(t, due, why)
   events[#events + 1] = changed(t, 'PENDING', 'SCHEDULED')

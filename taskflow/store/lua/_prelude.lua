@@ -130,12 +130,17 @@ local function fail_with(code, message) error({ err = code .. ' ' .. message }) 
 -- so a script either changes everything or nothing.
 local TASK_FIELDS = { 'state', 'task_type', 'created_us', 'retry_count', 'max_retries',
   'lease_token', 'worker_id', 'queue', 'idempotency_key', 'state_history', 'cancel_requested_at',
-  'priority', 'retention_s', 'queue_name' }
-local function load_task(id)
-  local values = redis.call('HMGET', task_key(id), unpack(TASK_FIELDS))
+  'priority', 'retention_s', 'queue_name', 'state_log' }
+-- What a claim also reads, in the same HMGET: the input its worker gets (hand_over).
+local CLAIM_FIELDS = { unpack(TASK_FIELDS) }
+CLAIM_FIELDS[#CLAIM_FIELDS + 1] = 'content'
+CLAIM_FIELDS[#CLAIM_FIELDS + 1] = 'metadata'
+local function load_task(id, fields)
+  fields = fields or TASK_FIELDS
+  local values = redis.call('HMGET', task_key(id), unpack(fields))
   if not values[1] then return nil end
   local t = {}
-  for i, f in ipairs(TASK_FIELDS) do t[f] = values[i] or '' end
+  for i, f in ipairs(fields) do t[f] = values[i] or '' end
   t.id = id
   t.retry_count = tonumber(t.retry_count)
   t.max_retries = tonumber(t.max_retries)
@@ -188,6 +193,38 @@ local function json_append(raw, entry)
     return '[' .. item .. ']'
   end
   return string.sub(raw, 1, -2) .. ',' .. item .. ']'
+end
+
+-- state_history as stored (taskflow/store/history.py reads it): the JSON list
+-- `state_history` written at creation, then `state_log`, one compact entry per later
+-- move (a state letter and the µs since created_us: 'A3329C1204729'), so a
+-- transition writes a few bytes instead of re-sending the whole list. An entry with
+-- a reason folds the log back into the JSON list.
+local STATE_LETTER = { PENDING = 'P', ACTIVE = 'A', COMPLETED = 'C', FAILED = 'F',
+  SCHEDULED = 'S', DLQ = 'D', CANCELLED = 'X' }
+local LETTER_STATE = {}
+for state, letter in pairs(STATE_LETTER) do LETTER_STATE[letter] = state end
+-- The history field(s) that record `t` entering `state` now, in HSET order; t's
+-- fields are updated to match.
+local function history_fields(t, state, reason)
+  if not reason then
+    t.state_log = t.state_log .. STATE_LETTER[state]
+      .. string.format('%.0f', NOW_S * 1000000 + NOW_US - tonumber(t.created_us))
+    return { 'state_log', t.state_log }
+  end
+  local raw = t.state_history
+  for letter, offset in string.gmatch(t.state_log, '(%u)(%-?%d+)') do
+    local us = tonumber(t.created_us) + tonumber(offset)
+    raw = json_append(raw, { state = LETTER_STATE[letter],
+      timestamp = iso(math.floor(us / 1000000), us % 1000000) })
+  end
+  t.state_history = json_append(raw, { state = state, timestamp = NOW_ISO, reason = reason })
+  local fields = { 'state_history', t.state_history }
+  if t.state_log ~= '' then
+    t.state_log = ''
+    fields[3], fields[4] = 'state_log', ''
+  end
+  return fields
 end
 
 -- Listing-index changes are collected per script call and written in finish(), a
@@ -293,16 +330,17 @@ local function write_series()
   redis.call('EXPIRE', k, SERIES_TTL_S)
 end
 
--- Moves a loaded task from its state to `new_state`: counters, indexes, history,
--- timestamps, and any `fields` the transition sets, in one HSET. Queue membership
--- is the caller's job (it differs per transition).
-local function move_state(t, new_state, fields)
+-- Moves a loaded task from its state to `new_state`: counters, indexes, history
+-- (its entry carries `reason` when one is given), timestamps, and any `fields` the
+-- transition sets, in one HSET. Queue membership is the caller's job (it differs
+-- per transition).
+local function move_state(t, new_state, fields, reason)
   count(t.state, -1)
   count(new_state, 1)
   remove_from_indexes(t, t.state)
   add_to_indexes(t, new_state)
-  local args = { 'HSET', task_key(t.id), 'state', new_state, 'updated_at', NOW_ISO,
-    'state_history', json_append(t.state_history, { state = new_state, timestamp = NOW_ISO }) }
+  local args = { 'HSET', task_key(t.id), 'state', new_state, 'updated_at', NOW_ISO }
+  for _, v in ipairs(history_fields(t, new_state, reason)) do args[#args + 1] = v end
   if ENTERED_AT[new_state] then
     args[#args + 1] = ENTERED_AT[new_state]
     args[#args + 1] = NOW_ISO
@@ -472,11 +510,19 @@ end
 -- lease `token` from the list `list_name` of its queue, held until the lease
 -- expires, its event, and the row the worker gets (what it needs to run the task,
 -- not the whole hash).
+-- `t` loaded with CLAIM_FIELDS saves a read of the input here.
 local function hand_over(t, worker, token, lease_ms, list_name, out, events)
-  move_state(t, 'ACTIVE', { 'worker_id', worker, 'lease_token', token, 'queue', list_name })
+  local fields = { 'worker_id', worker, 'lease_token', token }
+  if t.queue ~= list_name then
+    fields[5], fields[6] = 'queue', list_name
+  end
+  move_state(t, 'ACTIVE', fields)
   take_hold(worker, t.id, NOW_MS + lease_ms)
   events[#events + 1] = changed(t, 'PENDING', 'ACTIVE')
-  local input = redis.call('HMGET', task_key(t.id), 'content', 'metadata')
+  if not t.content then
+    local input = redis.call('HMGET', task_key(t.id), 'content', 'metadata')
+    t.content, t.metadata = input[1] or '', input[2] or ''
+  end
   out[#out + 1] = { token, t.id, t.task_type, string.format('%d', t.retry_count),
-    input[1] or '', input[2] or '' }
+    t.content, t.metadata }
 end

@@ -115,7 +115,7 @@ local next_token = tonumber(redis.call('INCRBY', LEASE_SEQ, wanted)) - wanted
 -- in q's waiting list for its type, or dropped as a stale pointer (its hash gone or
 -- not PENDING).
 local function admit(id, list_name, q)
-  local t = load_task(id)
+  local t = load_task(id, CLAIM_FIELDS)
   if not t or t.state ~= 'PENDING' then return false end
   if runs and not runs[t.task_type] then
     push_waiting(q, id, t.task_type)

@@ -23,11 +23,7 @@ if t.cancel_requested_at ~= '' then
   return 'CANCELLED'
 end
 local due = NOW_MS + delay_ms
-local history = json_append(t.state_history,
-  { state = 'SCHEDULED', timestamp = NOW_ISO, reason = reason })
-move_state(t, 'SCHEDULED', { 'lease_token', '', 'retry_after', iso_ms(due) })
--- move_state wrote the plain entry; the same entry with its reason replaces it.
-redis.call('HSET', task_key(id), 'state_history', history)
+move_state(t, 'SCHEDULED', { 'lease_token', '', 'retry_after', iso_ms(due) }, reason)
 redis.call('ZADD', SCHEDULED, due, id)
 finish({ changed(t, 'ACTIVE', 'SCHEDULED') })
 return 'SCHEDULED'
