@@ -185,3 +185,16 @@ async def test_weights_share_claims_between_queues(store: TaskStore) -> None:
     claims = await store.claim("w", 80, queues=[("default", 3), ("emails", 1)])
     from_default = sum(1 for c in claims if c.content == "d")
     assert 58 <= from_default <= 62  # three in four, low-discrepancy draws
+
+
+async def test_ids_popped_ahead_but_not_reached_go_back_in_order(store: TaskStore) -> None:
+    # A claim pops the rest of its batch from the new-work list in one call; when it
+    # stops early (a claimer of one type sets at most 1,000 others aside per call),
+    # the ids it popped but did not reach are back at the head, in their order.
+    strays = await store.create_many([NewTask("summarize") for _ in range(1003)])
+    wanted = await store.create(NewTask("noop"))
+    assert await store.claim("w", 7, task_types=["noop"]) == []
+    heads = await store.queue_heads(QueueName.PRIMARY, None)
+    assert heads == [c.task_id for c in strays[1000:]] + [wanted.task_id]
+    (claimed,) = await store.claim("w", 7, task_types=["noop"])
+    assert claimed.task_id == wanted.task_id

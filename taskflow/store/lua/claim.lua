@@ -62,6 +62,8 @@ local function prepare(src)
   local q = src.q
   drawn[#drawn + 1] = src
   local retry_len = redis.call('LLEN', q.retry)
+  -- Nothing else adds to it during this call: an empty retry list is not popped.
+  src.retry_left = retry_len
   src.ratio = tonumber(ARGV[6])
   if retry_len >= tonumber(ARGV[9]) then src.ratio = tonumber(ARGV[10])
   elseif retry_len >= tonumber(ARGV[7]) then src.ratio = tonumber(ARGV[8]) end
@@ -71,8 +73,24 @@ local function prepare(src)
   src.order[#src.order + 1] = 0
 end
 
-local function pop_new(src)
+-- With level 0 alone left, up to `room` ids are popped in one call and kept in
+-- src.ahead (oldest first) for the next draws; push_back_ahead() returns any left.
+local function pop_new(src, room)
   local q, order, lower = src.q, src.order, false
+  local ahead = src.ahead
+  if ahead and src.ahead_at <= #ahead then
+    src.ahead_at = src.ahead_at + 1
+    return ahead[src.ahead_at - 1]
+  end
+  if #order == 1 and order[1] == 0 then
+    local ids = redis.call('RPOP', q.primary, room)
+    if not ids then
+      table.remove(order, 1)
+      return nil
+    end
+    src.ahead, src.ahead_at = ids, 2
+    return ids[1]
+  end
   if #order > 1 and lower_every > 0 then
     -- Count of new-work claims, kept across calls (read only when levels are in use).
     src.turn = (src.turn or tonumber(redis.call('GET', q.level_turn)) or 0) + 1
@@ -90,20 +108,30 @@ local function pop_new(src)
   return nil
 end
 
--- The next id of one queue and the list it came from (nil once the queue is empty).
-local function pop(src, draw)
+local function push_back_ahead(src)
+  local ahead = src.ahead
+  if not ahead or src.ahead_at > #ahead then return end
+  local back = {}
+  for i = #ahead, src.ahead_at, -1 do back[#back + 1] = ahead[i] end
+  redis.call('RPUSH', src.q.primary, unpack(back))
+  src.ahead = nil
+end
+
+-- The next id of one queue and the list it came from (nil once the queue is empty);
+-- `room`: how many more this call may take.
+local function pop(src, draw, room)
   if not src.order then prepare(src) end
   local retry = src.q.retry
   -- A golden-ratio sequence from one random start: over a batch the share of
   -- reads that try the retry list first matches the ratio closely.
   local retry_first = draw < src.ratio
   local id
-  if retry_first then id = redis.call('RPOP', retry) end
-  if id then return id, 'retry' end
-  id = pop_new(src)
+  if retry_first and src.retry_left > 0 then id = redis.call('RPOP', retry) end
+  if id then src.retry_left = src.retry_left - 1; return id, 'retry' end
+  id = pop_new(src, room)
   if id then return id, 'primary' end
-  if not retry_first then id = redis.call('RPOP', retry) end
-  if id then return id, 'retry' end
+  if not retry_first and src.retry_left > 0 then id = redis.call('RPOP', retry) end
+  if id then src.retry_left = src.retry_left - 1; return id, 'retry' end
   return nil
 end
 
@@ -166,7 +194,7 @@ while taken < wanted and #sources > 0 and set_aside < SET_ASIDE_MAX do
     end
   end
   local src = sources[at]
-  local id, list_name = pop(src, draw)
+  local id, list_name = pop(src, draw, wanted - taken)
   if id then
     admit(id, list_name, src.q)
   else
@@ -180,6 +208,7 @@ if taken < wanted then
   taken = taken + claim_due(worker, wanted - taken, lease_ms, next_token, out, events, takes)
 end
 for _, src in ipairs(drawn) do
+  push_back_ahead(src)
   if src.turn then redis.call('SET', src.q.level_turn, src.turn) end
 end
 finish(events)
