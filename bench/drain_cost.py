@@ -1,7 +1,7 @@
 """Server work per drained task, claim and complete apart: A/B against another commit.
 
     uv run --frozen python -m bench.drain_cost [--against main] [--tasks 3200]
-        [--batch 32] [--rounds 5]
+        [--batch 32] [--rounds 5] [--callgrind]
 
 Creates `--tasks` no-op tasks, then claims and completes them in batches of
 `--batch` (the executor's default concurrency) on the bundled valkey (append-only
@@ -12,7 +12,10 @@ are exact whatever the machine's load; CPU is not, so each round runs this
 checkout's scripts and the scripts of `--against` (a git revision, read with `git
 show`) interleaved on the same server, and the medians are printed side by side.
 The Python side is this checkout's for both: the revisions must agree on the
-scripts' arguments and replies.
+scripts' arguments and replies. With `--callgrind` the server runs under valgrind's
+callgrind and the last column is the server's instructions per task instead
+(`callgrind_control` dumps the counts around each phase): repeatable whatever the
+load, so one round is enough.
 """
 
 from __future__ import annotations
@@ -21,7 +24,11 @@ import argparse
 import asyncio
 import statistics
 import subprocess
-from collections.abc import Callable
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from redis.asyncio import Redis
@@ -29,6 +36,12 @@ from redis.asyncio import Redis
 import taskflow.store.scripts as scripts_module
 from bench.common import bundled_server, machine, server_cpu_s
 from bench.transition_cost import counters
+from taskflow.redis_server import (
+    free_port,
+    jemalloc_library,
+    valkey_server_binary,
+    wait_until_answering,
+)
 from taskflow.store import NewTask, TaskStore
 
 PHASES = ("claim", "complete")
@@ -50,17 +63,69 @@ def sources_at(revision: str) -> Callable[[str], str]:
     return source
 
 
-async def sample(client: Redis) -> tuple[int, int, float]:
-    """Commands run inside scripts, append-only file bytes, server CPU seconds."""
+class Callgrind:
+    """The bundled valkey (append-only file on) under callgrind."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.total = 0
+        env = {"PATH": "/usr/bin:/bin"}
+        if (allocator := jemalloc_library()) is not None:
+            env["LD_PRELOAD"] = str(allocator)
+        self.process = subprocess.Popen(
+            [
+                "valgrind", "--tool=callgrind", f"--callgrind-out-file={folder}/cg.out",
+                str(valkey_server_binary()), "--port", str(self.port), "--dir", str(folder),
+                "--appendonly", "yes", "--save", "", "--logfile", "valkey.log",
+            ],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+        )  # fmt: skip
+        wait_until_answering(
+            self.process, "127.0.0.1", self.port, 120, log_file=folder / "valkey.log"
+        )
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def instructions(self) -> int:
+        """Instructions the server ran since it started (each call dumps the counts
+        since the previous one and adds them up)."""
+        before = set(self.folder.glob("cg.out.*"))
+        subprocess.run(
+            ["callgrind_control", "-d", str(self.process.pid)], check=True, capture_output=True
+        )
+        while not (dumps := set(self.folder.glob("cg.out.*")) - before):
+            time.sleep(0.05)
+        (dump,) = dumps
+        while "totals:" not in (text := dump.read_text()):
+            time.sleep(0.05)
+        self.total += int(text.split("totals:")[1].split()[0])
+        return self.total
+
+
+@contextmanager
+def callgrind_server() -> Iterator[Callgrind]:
+    with tempfile.TemporaryDirectory() as tmp:
+        server = Callgrind(Path(tmp))
+        try:
+            yield server
+        finally:
+            server.process.terminate()
+            server.process.wait(120)
+
+
+async def sample(client: Redis, grind: Callgrind | None) -> tuple[int, int, float]:
+    """Commands run inside scripts, append-only file bytes, server CPU seconds (under
+    callgrind: millions of instructions)."""
     _, _, inner = await counters(client)
     persistence: dict[str, Any] = await client.info("persistence")
-    return inner, int(persistence["aof_current_size"]), await server_cpu_s(client)
+    cpu = await server_cpu_s(client) if grind is None else grind.instructions() / 1e6
+    return inner, int(persistence["aof_current_size"]), cpu
 
 
 async def one_round(
-    client: Redis, store: TaskStore, n: int, batch: int
+    client: Redis, store: TaskStore, n: int, batch: int, grind: Callgrind | None
 ) -> dict[str, tuple[float, ...]]:
-    """Per phase: commands, AOF bytes and CPU µs per task."""
+    """Per phase: commands, AOF bytes and CPU µs (instructions) per task."""
     await client.flushall()
     for start in range(0, n, batch * 10):
         await store.create_many(
@@ -68,15 +133,15 @@ async def one_round(
         )
     figures: dict[str, tuple[float, ...]] = {}
     claims: list[Any] = []
-    before = await sample(client)
+    before = await sample(client, grind)
     while len(claims) < n:
         claims.extend(await store.claim("bench-worker", batch))
-    after = await sample(client)
+    after = await sample(client, grind)
     figures["claim"] = per_task(before, after, n)
     before = after
     for start in range(0, n, batch):
         await store.complete_many([(c, "ok") for c in claims[start : start + batch]])
-    figures["complete"] = per_task(before, await sample(client), n)
+    figures["complete"] = per_task(before, await sample(client, grind), n)
     return figures
 
 
@@ -90,15 +155,19 @@ def per_task(
     )
 
 
-async def main(n: int, batch: int, rounds: int, against: str) -> None:
+async def main(n: int, batch: int, rounds: int, against: str, grind: bool) -> None:
     variants: dict[str, Callable[[str], str]] = {
         "this checkout": scripts_module.script_source,
         against: sources_at(against),
     }
     results: dict[str, list[dict[str, tuple[float, ...]]]] = {name: [] for name in variants}
-    with bundled_server() as server:
-        print(f"bundled valkey, appendonly yes; {machine()}; {n:,} tasks, batches of {batch}")
+    with callgrind_server() if grind else bundled_server() as server:
+        under = " under callgrind" if grind else ""
+        print(
+            f"bundled valkey{under}, appendonly yes; {machine()}; {n:,} tasks, batches of {batch}"
+        )
         client = Redis.from_url(server.url)
+        callgrind = server if isinstance(server, Callgrind) else None
         await client.config_set("auto-aof-rewrite-percentage", 0)
         for round_no in range(rounds):
             order = list(variants.items())
@@ -107,15 +176,20 @@ async def main(n: int, batch: int, rounds: int, against: str) -> None:
             for name, source in order:
                 # Scripts() below reads the sources through this name.
                 scripts_module.script_source = source  # type: ignore[assignment]
-                results[name].append(await one_round(client, TaskStore(client), n, batch))
+                store = TaskStore(client)
+                results[name].append(await one_round(client, store, n, batch, callgrind))
         await client.aclose()
-    heads = ("commands/task", "AOF bytes/task", "CPU µs/task (median)")
+    heads = (
+        "commands/task",
+        "AOF bytes/task",
+        "instructions/task" if grind else "CPU µs/task (median)",
+    )
     print(f"{'scripts':<16} {'phase':<9} {heads[0]:>14} {heads[1]:>15} {heads[2]:>21}")
     for name, runs in results.items():
         for phase in PHASES:
             commands, aof = runs[0][phase][0], runs[0][phase][1]
             cpu = statistics.median(run[phase][2] for run in runs)
-            print(f"{name:<16} {phase:<9} {commands:>14.2f} {aof:>15,.0f} {cpu:>21.1f}")
+            print(f"{name:<16} {phase:<9} {commands:>14.2f} {aof:>15,.0f} {cpu:>21,.1f}")
 
 
 if __name__ == "__main__":
@@ -126,5 +200,6 @@ if __name__ == "__main__":
     parser.add_argument("--tasks", type=int, default=3200)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--callgrind", action="store_true", help="count server instructions")
     args = parser.parse_args()
-    asyncio.run(main(args.tasks, args.batch, args.rounds, args.against))
+    asyncio.run(main(args.tasks, args.batch, args.rounds, args.against, args.callgrind))

@@ -129,8 +129,8 @@ local function fail_with(code, message) error({ err = code .. ' ' .. message }) 
 -- Reads the fields a transition needs and checks them before anything is written,
 -- so a script either changes everything or nothing.
 local TASK_FIELDS = { 'state', 'task_type', 'created_us', 'retry_count', 'max_retries',
-  'lease_token', 'worker_id', 'queue', 'idempotency_key', 'state_history', 'cancel_requested_at',
-  'priority', 'retention_s', 'queue_name', 'state_log' }
+  'lease_token', 'worker_id', 'queue', 'idempotency_key', 'cancel_requested_at', 'priority',
+  'retention_s', 'queue_name', 'state_log' }
 -- What a claim also reads, in the same HMGET: the input its worker gets (hand_over).
 local CLAIM_FIELDS = { unpack(TASK_FIELDS) }
 CLAIM_FIELDS[#CLAIM_FIELDS + 1] = 'content'
@@ -146,7 +146,8 @@ local function load_task(id, fields)
   t.max_retries = tonumber(t.max_retries)
   t.priority = tonumber(t.priority) or 0
   t.retention_s = tonumber(t.retention_s) or 0
-  if not IS_STATE[t.state] or not tonumber(t.created_us) or not t.retry_count
+  t.created_n = tonumber(t.created_us)
+  if not IS_STATE[t.state] or not t.created_n or not t.retry_count
       or not t.max_retries or t.task_type == '' then
     fail_with('CORRUPT', 'task ' .. id .. ' has malformed stored fields')
   end
@@ -204,22 +205,22 @@ local STATE_LETTER = { PENDING = 'P', ACTIVE = 'A', COMPLETED = 'C', FAILED = 'F
   SCHEDULED = 'S', DLQ = 'D', CANCELLED = 'X' }
 local LETTER_STATE = {}
 for state, letter in pairs(STATE_LETTER) do LETTER_STATE[letter] = state end
--- The history field(s) that record `t` entering `state` now, in HSET order; t's
--- fields are updated to match.
+-- The history field(s) that record `t` entering `state` now, in HSET order;
+-- t.state_log is updated to match (the JSON list is read only to fold the log in).
 local function history_fields(t, state, reason)
   if not reason then
     t.state_log = t.state_log .. STATE_LETTER[state]
-      .. string.format('%.0f', NOW_S * 1000000 + NOW_US - tonumber(t.created_us))
+      .. string.format('%d', NOW_S * 1000000 + NOW_US - t.created_n)
     return { 'state_log', t.state_log }
   end
-  local raw = t.state_history
+  local raw = redis.call('HGET', task_key(t.id), 'state_history') or ''
   for letter, offset in string.gmatch(t.state_log, '(%u)(%-?%d+)') do
-    local us = tonumber(t.created_us) + tonumber(offset)
+    local us = t.created_n + tonumber(offset)
     raw = json_append(raw, { state = LETTER_STATE[letter],
       timestamp = iso(math.floor(us / 1000000), us % 1000000) })
   end
-  t.state_history = json_append(raw, { state = state, timestamp = NOW_ISO, reason = reason })
-  local fields = { 'state_history', t.state_history }
+  local fields = { 'state_history',
+    json_append(raw, { state = state, timestamp = NOW_ISO, reason = reason }) }
   if t.state_log ~= '' then
     t.state_log = ''
     fields[3], fields[4] = 'state_log', ''
@@ -310,8 +311,8 @@ local SERIES_TTL_S = 25 * 3600
 local SERIES_STEPS = 4
 local SERIES_DELTA, SERIES_MAX_MS = {}, 0
 local function series(field, delta) SERIES_DELTA[field] = (SERIES_DELTA[field] or 0) + delta end
-local function series_completed(created_us)
-  local ms = math.max(math.floor((NOW_S * 1000000 + NOW_US - tonumber(created_us)) / 1000), 0)
+local function series_completed(created_n)
+  local ms = math.max(math.floor((NOW_S * 1000000 + NOW_US - created_n) / 1000), 0)
   local bucket = 0
   if ms > 1 then bucket = math.ceil(math.log(ms) / math.log(2) * SERIES_STEPS) end
   series('completed', 1)
@@ -360,7 +361,7 @@ local function move_state(t, new_state, fields, reason)
   elseif TERMINAL[t.state] and not TERMINAL[new_state] then
     redis.call('ZREM', EXPIRY, t.id)
   end
-  if new_state == 'COMPLETED' then series_completed(t.created_us)
+  if new_state == 'COMPLETED' then series_completed(t.created_n)
   elseif new_state == 'FAILED' or new_state == 'DLQ' then series('failed', 1) end
   t.state = new_state
 end
