@@ -26,6 +26,7 @@ import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -44,19 +45,31 @@ class Drain:
     rate: float  # tasks/s
     worker_us: float  # worker process(es) CPU per task
     server_us: float  # valkey CPU per task
+    scripts: float = 0.0  # script calls (EVALSHA, EVAL) per task: the batch size's inverse
+
+
+async def script_calls(client: Redis) -> int:
+    stats: dict[str, Any] = await client.info("commandstats")
+    return sum(
+        int(stats.get(f"cmdstat_{name}", {}).get("calls", 0)) for name in ("evalsha", "eval")
+    )
 
 
 async def measure(
     n: int, worker_pids: list[int], valkey_pid: int,
     start: Callable[[], Awaitable[None]], completed: Callable[[], Awaitable[int]],
+    client: Redis | None = None,
 ) -> Drain:  # fmt: skip
+    """Drain rate and CPU per task; with the system's `client`, its script calls too."""
+    calls_before = await script_calls(client) if client is not None else 0
     worker_before = sum(map(process_cpu_s, worker_pids))
     server_before = process_cpu_s(valkey_pid)
     await start()
     seconds = await steady_drain(completed, n)
     worker = sum(map(process_cpu_s, worker_pids)) - worker_before
     server = process_cpu_s(valkey_pid) - server_before
-    return Drain(n / seconds, worker / n * 1e6, server / n * 1e6)
+    calls = await script_calls(client) - calls_before if client is not None else 0
+    return Drain(n / seconds, worker / n * 1e6, server / n * 1e6, calls / n)
 
 
 async def ours(client: Redis, url: str, n: int, processes: int, log_dir: Path) -> Drain:
@@ -71,7 +84,8 @@ async def ours(client: Redis, url: str, n: int, processes: int, log_dir: Path) -
             )
             await versus_extras.serving(address)
             pids.append(executor.pid)
-        result = await measure(n, pids, await server_pid(client), queue.resume, queue.completed)
+        valkey = await server_pid(client)
+        result = await measure(n, pids, valkey, queue.resume, queue.completed, client)
     await client.flushall()
     return result
 
@@ -81,7 +95,7 @@ async def bullmq(client: Redis, url: str, n: int) -> Drain:
     async with bullmq_side.worker(url) as worker:
         result = await measure(
             n, [worker.pid], await server_pid(client), worker.start,
-            lambda: bullmq_side.completed(client),
+            lambda: bullmq_side.completed(client), client,
         )  # fmt: skip
     await client.flushall()
     return result
@@ -90,12 +104,12 @@ async def bullmq(client: Redis, url: str, n: int) -> Drain:
 def line(label: str, drain: Drain) -> str:
     return (
         f"  {label:<34} {drain.rate:>8,.0f} tasks/s   worker {drain.worker_us:>5.0f} µs/task"
-        f"   valkey {drain.server_us:>5.0f} µs/task"
+        f"   valkey {drain.server_us:>5.0f} µs/task   {drain.scripts:.2f} script calls/task"
     )
 
 
 def median(drains: list[Drain]) -> Drain:
-    fields = ("rate", "worker_us", "server_us")
+    fields = ("rate", "worker_us", "server_us", "scripts")
     return Drain(*(statistics.median(getattr(d, field) for d in drains) for field in fields))
 
 
