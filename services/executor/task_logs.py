@@ -124,7 +124,9 @@ class TaskLogBuffer:
         await stop_writer(self._flusher, writing=self._writing)
         with self._lock:
             closed, self._closed = self._closed, True
-        if not closed:
+            left = bool(self._lines)
+        # Most tasks log nothing: no write, and no task to shield one (a task each).
+        if not closed and left:
             await asyncio.shield(self._write())
 
 
