@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import logging
 import threading
 from collections import deque
@@ -130,6 +131,13 @@ class TaskLogBuffer:
             await asyncio.shield(self._write())
 
 
+@functools.cache
+def _task_logger(task_type: str) -> logging.Logger:
+    """A task type's own logger (getLogger takes the logging module's lock: once per
+    type, not once per task run)."""
+    return logging.getLogger(f"{TASK_LOGGER}.{task_type}")
+
+
 class _TaskLogHandler(logging.Handler):
     """Hands each record to the buffer of the task it was logged in, if any."""
 
@@ -151,7 +159,7 @@ class TaskLogCapture:
         self._buffer = TaskLogBuffer(
             task_id, lambda lines: logs.append(task_id, lines), asyncio.get_running_loop()
         )
-        self._logger = logging.getLogger(f"{TASK_LOGGER}.{task_type}")
+        self._logger = _task_logger(task_type)
         self._token: contextvars.Token[TaskLogBuffer | None] | None = None
 
     def start(self) -> logging.Logger:
