@@ -37,6 +37,8 @@ from services.scheduler.duties import promote_due_retries
 from services.scheduler.metrics import SchedulerMetrics
 from taskflow.redis_server import free_port
 from taskflow.store import NewTask, StoreConfig, TaskState, TaskStore
+from taskflow.store.history import logged_states
+from taskflow.store.replies import text
 
 # Seconds between the planned end of creation and the common run time.
 LEAD_S = 5.0
@@ -136,10 +138,12 @@ async def history_lags(client: Redis, store: TaskStore, ids: list[str], due: dat
     for start in range(0, len(ids), SEED_BATCH):
         async with client.pipeline(transaction=False) as pipe:
             for task_id in ids[start : start + SEED_BATCH]:
-                pipe.hget(store.keys.task(task_id), "state_history")
+                pipe.hmget(store.keys.task(task_id), ["state_history", "state_log", "created_us"])
             histories = await pipe.execute()
-        for raw in histories:
-            entered = {e["state"]: e["timestamp"] for e in reversed(json.loads(raw))}
+        for raw, log, created_us in histories:
+            # The JSON list from creation, then the compact log (taskflow/store/history.py).
+            history = json.loads(raw) + logged_states(text(log or b""), text(created_us or b""))
+            entered = {e["state"]: e["timestamp"] for e in reversed(history)}
             pending = datetime.fromisoformat(entered["PENDING"])
             lags.pending.append((pending - due).total_seconds())
             if "ACTIVE" in entered:

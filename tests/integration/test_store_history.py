@@ -81,3 +81,19 @@ async def test_an_entry_with_a_reason_folds_the_log_into_the_json_list(
     await store.complete(again, "done")
     states = [r.state for r in (await store.get(created.task_id)).state_history]
     assert states == ["PENDING", "ACTIVE", "SCHEDULED", "PENDING", "ACTIVE", "COMPLETED"]
+
+
+async def test_a_retry_keeps_its_moves_in_order_through_promotion(store: TaskStore) -> None:
+    created = await store.create(NewTask("noop", "x"))
+    (claim,) = await store.claim("w-history", 1)
+    await store.fail(claim, "boom", "Default", permanent=False, retry_delay_s=0)
+    assert (await store.promote_due())[0] == 1
+    (again,) = await store.claim("w-history", 1)
+    await store.complete(again, "done")
+    task = await store.get(created.task_id)
+    states = [r.state for r in task.state_history]
+    assert states == ["PENDING", "ACTIVE", "SCHEDULED", "PENDING", "ACTIVE", "COMPLETED"]
+    stamps = [r.timestamp for r in task.state_history]
+    assert stamps == sorted(stamps)
+    assert task.completed_at is not None
+    assert stamps[-1] == task.completed_at.isoformat(timespec="microseconds")

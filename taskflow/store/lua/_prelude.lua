@@ -205,12 +205,15 @@ local STATE_LETTER = { PENDING = 'P', ACTIVE = 'A', COMPLETED = 'C', FAILED = 'F
   SCHEDULED = 'S', DLQ = 'D', CANCELLED = 'X' }
 local LETTER_STATE = {}
 for state, letter in pairs(STATE_LETTER) do LETTER_STATE[letter] = state end
+-- The state_log entry of a task created at `created_n` (µs) entering `state` now.
+local function log_entry(state, created_n)
+  return STATE_LETTER[state] .. string.format('%d', NOW_S * 1000000 + NOW_US - created_n)
+end
 -- The history field(s) that record `t` entering `state` now, in HSET order;
 -- t.state_log is updated to match (the JSON list is read only to fold the log in).
 local function history_fields(t, state, reason)
   if not reason then
-    t.state_log = t.state_log .. STATE_LETTER[state]
-      .. string.format('%d', NOW_S * 1000000 + NOW_US - t.created_n)
+    t.state_log = t.state_log .. log_entry(state, t.created_n)
     return { 'state_log', t.state_log }
   end
   local raw = redis.call('HGET', task_key(t.id), 'state_history') or ''

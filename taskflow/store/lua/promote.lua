@@ -5,10 +5,10 @@
 -- several schedulers: each id moves once.
 -- A lean bulk step (docs/state-machine.md, "Delayed tasks"; a mass of due tasks is
 -- what this script meets): per task only one HMGET of the seven fields it needs and
--- one HSET (state, updated_at, the history entry; queue only where it changes);
+-- one HSET (state, updated_at, its state_log entry; queue only where it changes);
 -- everything else once per call: the ZREM from tasks:scheduled, one LPUSH per list,
 -- the index moves and the counters (batched by the prelude), the events (finish()).
--- The history entry is encoded once for the whole call. A call stops taking tasks
+-- A call stops taking tasks
 -- once it has used about its budget of server CPU, so it never blocks the server
 -- for long whatever its limit; the rest stay due for the next call. A task with
 -- malformed fields is left alone, SCHEDULED and in tasks:scheduled, for an operator
@@ -29,9 +29,7 @@ local CHUNK = 4000
 local LOOP_SHARE = 0.4
 local CLOCK_EVERY = 64
 local FIELDS = { 'state', 'task_type', 'created_us', 'queue', 'queue_name', 'priority',
-  'state_history' }
--- The history entry every task of this call gets, spliced onto its stored list.
-local ENTRY = cjson.encode({ state = 'PENDING', timestamp = NOW_ISO })
+  'state_log' }
 
 -- CPU time, not the Redis clock: TIME stands still for the length of a script.
 -- os.clock is there from Redis 7.4 and Valkey 8 on; on an older server a call is
@@ -42,11 +40,6 @@ local started = cpu_clock and cpu_clock() or 0
 local function elapsed_ms()
   if not cpu_clock then return 0 end
   return (cpu_clock() - started) * 1000
-end
-
-local function with_entry(raw)
-  if raw == '' or raw == '[]' or string.sub(raw, -1) ~= ']' then return '[' .. ENTRY .. ']' end
-  return string.sub(raw, 1, -2) .. ',' .. ENTRY .. ']'
 end
 
 local events, pushes, order, gone, moved = {}, {}, {}, {}, 0
@@ -69,7 +62,7 @@ for i, id in ipairs(due) do
     local first_run = t.queue == 'primary' or string.sub(t.queue, 1, 6) == 'queue:'
     local list_name = first_run and 'primary' or 'retry'
     local args = { 'HSET', task_key(id), 'state', 'PENDING', 'updated_at', NOW_ISO,
-      'state_history', with_entry(v[7] or '') }
+      'state_log', (v[7] or '') .. log_entry('PENDING', tonumber(v[3])) }
     if t.queue ~= list_name then
       args[#args + 1] = 'queue'
       args[#args + 1] = list_name
