@@ -118,3 +118,22 @@ async def test_queued_work_is_claimed_before_due_tasks(store: TaskStore) -> None
 async def _due(store: TaskStore, due: datetime) -> bool:
     seconds, micros = await store.client.time()
     return datetime.fromtimestamp(seconds + micros / 1e6, UTC) > due
+
+
+async def test_a_malformed_due_task_is_left_alone_and_the_rest_are_claimed(
+    store: TaskStore, redis_client: Redis
+) -> None:
+    due = datetime.now(UTC) + timedelta(milliseconds=300)
+    broken, good = (
+        c.task_id
+        for c in await store.create_many(
+            [NewTask("echo", "broken", run_at=due), NewTask("echo", "good", run_at=due)]
+        )
+    )
+    # Damaged by hand (an operator, an old bug): no task type, as load_task refuses.
+    await redis_client.hdel(store.keys.task(broken), "task_type")
+
+    claims = await claim_until(store, 1)
+    assert [c.task_id for c in claims] == [good]
+    assert broken in await members(redis_client, store.keys.scheduled)
+    assert await redis_client.hget(store.keys.task(broken), "state") == b"SCHEDULED"

@@ -19,8 +19,12 @@ local function claim_due(worker, wanted, lease_ms, last_token, out, events, take
   local taken, gone = 0, {}
   for _, id in ipairs(due) do
     if taken == wanted then break end
-    local t = load_task(id)
-    if not t or t.state ~= 'SCHEDULED' then
+    -- A task with malformed stored fields stays where it is, for an operator (as
+    -- promote.lua leaves it): failing the whole claim would stop this claimer
+    -- taking anything while its lists are empty.
+    local readable, t = pcall(load_task, id)
+    if not readable then  -- luacheck: ignore (left in tasks:scheduled)
+    elseif not t or t.state ~= 'SCHEDULED' then
       gone[#gone + 1] = id  -- a stale pointer, as promote.lua would drop it
     elseif t.queue == 'primary' and takes(t) and limits_admit_due(t) then
       gone[#gone + 1] = id
