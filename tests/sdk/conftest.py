@@ -10,7 +10,7 @@ import random
 import signal
 import subprocess
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from taskflow.v1 import scheduler_service_pb2 as spb
 from taskflow.v1 import worker_service_pb2 as wpb
 from tests.support.gateway_stack import GatewayStack, gateway_stack, wait_for_state
 from tests.support.processes import service_env, start_service
+from tests.support.sdk_venv import build_and_install
 from tests.support.waiting import eventually
 
 MODULE_LOOP = pytest.mark.asyncio(loop_scope="module")
@@ -47,22 +48,32 @@ async def stack(redis_server: BundledRedis) -> AsyncIterator[GatewayStack]:
         await client.aclose()
 
 
+@pytest.fixture(scope="session")
+def sdk_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Python SDK's wheel, built once per run (per xdist worker) and installed
+    into a fresh venv that holds nothing else: that venv's python."""
+    return build_and_install(tmp_path_factory.mktemp("sdk"))
+
+
 @pytest.fixture
 def http(stack: GatewayStack, redis_url: str) -> httpx.AsyncClient:
     """The gateway's client; `redis_url` empties Redis before the test."""
     return stack.http
 
 
-@pytest.fixture
-def workers() -> Iterator[list[subprocess.Popen[bytes]]]:
-    """Worker processes a test starts; any still running at its end get SIGTERM."""
+@pytest_asyncio.fixture(loop_scope="module")
+async def workers() -> AsyncIterator[list[subprocess.Popen[bytes]]]:
+    """Worker processes a test starts; any still running at its end get SIGTERM.
+
+    Waited for off the loop: the stack's in-process executor, on this loop, must go on
+    answering while a worker stops gracefully (a blocking wait stalled each for 30 s)."""
     started: list[subprocess.Popen[bytes]] = []
     yield started
     for process in started:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
             try:
-                process.wait(timeout=30)
+                await asyncio.to_thread(process.wait, 30)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()

@@ -30,15 +30,10 @@ from tests.sdk.conftest import (
     survives_an_executor_restart,
 )
 from tests.support.gateway_stack import GatewayStack, wait_for_state
-from tests.support.sdk_venv import EXAMPLES, build_and_install, run_script, start_script
+from tests.support.sdk_venv import EXAMPLES, run_script, start_script
 from tests.support.waiting import eventually
 
 pytestmark = [MODULE_LOOP, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def sdk_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_and_install(tmp_path_factory.mktemp("sdk"))
 
 
 async def test_the_installed_client_creates_reads_and_waits(

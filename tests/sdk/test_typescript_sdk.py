@@ -31,6 +31,8 @@ from tests.support.gateway_stack import GatewayStack, wait_for_state
 pytestmark = [MODULE_LOOP, pytest.mark.slow]
 PACKAGE = Path(__file__).resolve().parents[2] / "sdk" / "typescript"
 SCRIPTS = Path(__file__).resolve().parents[1] / "support" / "sdk_scripts"
+PROTOS = PACKAGE.parents[1] / "proto"
+BUILD_CONFIG = ("package.json", "package-lock.json", "tsconfig.json", "buf.gen.yaml")
 
 
 def npm(*args: str, cwd: Path) -> None:
@@ -45,6 +47,18 @@ def npm(*args: str, cwd: Path) -> None:
     assert done.returncode == 0, f"npm {args} failed:\n{done.stdout}\n{done.stderr}"
 
 
+def built_from_current_sources() -> bool:
+    """True when sdk/typescript/dist is newer than everything it is built from (its
+    sources, tests, config and the protos), as `make test` leaves it: no rebuild."""
+    built = [f.stat().st_mtime for f in (PACKAGE / "dist").rglob("*.js")]
+    inputs = [
+        *(PACKAGE / name for name in BUILD_CONFIG),
+        *(f for folder in ("src", "test") for f in (PACKAGE / folder).rglob("*.ts")),
+        *PROTOS.rglob("*.proto"),
+    ]
+    return bool(built) and min(built) >= max(f.stat().st_mtime for f in inputs if f.is_file())
+
+
 @pytest.fixture(scope="module")
 def node_app(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An empty Node project with the packed SDK installed and the README examples."""
@@ -52,9 +66,11 @@ def node_app(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pytest.skip("node and npm are needed for the TypeScript SDK (Node 20+)")
     if not (PACKAGE / "node_modules" / "@connectrpc" / "connect-node").is_dir():
         npm("ci", cwd=PACKAGE)
-    npm("run", "build", cwd=PACKAGE)
+    if not built_from_current_sources():
+        npm("run", "build", cwd=PACKAGE)
     work = tmp_path_factory.mktemp("node")
-    npm("pack", "--pack-destination", str(work), cwd=PACKAGE)
+    # Built just above or by `make test-sdk-typescript`: pack without prepack's rebuild.
+    npm("pack", "--ignore-scripts", "--pack-destination", str(work), cwd=PACKAGE)
     (tarball,) = work.glob("asynctaskflow-client-*.tgz")
     app = work / "app"
     app.mkdir()
