@@ -14,7 +14,7 @@ from taskflow.store.rate_limit import RateLimiter
 from taskflow.v1 import enums_pb2 as enums
 from taskflow.v1 import executor_service_pb2 as pb
 from tests.support.stack import executor, settings_for
-from tests.support.waiting import until_every_worker_paused, wait_for_state
+from tests.support.waiting import eventually, until_every_worker_paused, wait_for_state
 
 
 async def test_pause_holds_new_work_and_resume_releases_it(
@@ -22,6 +22,12 @@ async def test_pause_holds_new_work_and_resume_releases_it(
 ) -> None:
     settings = settings_for(redis_url, TASKFLOW_EXECUTOR_ID="exec-a", WORKER_CONCURRENCY=3)
     async with executor(settings, redis_client, free_port()) as stub:
+
+        async def worker_listed() -> bool:
+            return bool((await stub.GetExecutorStatus(pb.GetExecutorStatusRequest())).workers)
+
+        # Serving comes before the worker's first heartbeat, which a loaded machine delays.
+        await eventually(worker_listed, what="the executor's worker listed")
         status = await stub.GetExecutorStatus(pb.GetExecutorStatusRequest())
         assert status.executor_id == "exec-a"
         assert not status.paused
