@@ -112,12 +112,15 @@ browser: ## Install Debian's chromium for the browser tests, if it is missing
 promtool: ## Install Debian's prometheus (for promtool), if promtool is missing
 	@command -v promtool >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus; }
 
+# pytest-xdist: each worker has its own Redis, stacks and free ports; a test file runs
+# whole on one worker (its module-scoped stack stays shared). PYTEST_WORKERS=0 runs
+# the suite in this process. See docs/testing.md for where the time goes.
+PYTEST_WORKERS ?= 2
+
 .PHONY: test
 test: install browser promtool tests/support/node_client/node_modules/.package-lock.json ## Install everything, run every check and the whole test suite
-	$(MAKE) --no-print-directory check
-	$(MAKE) --no-print-directory test-frontend
-	$(MAKE) --no-print-directory test-sdk-typescript
-	$(RUN) pytest -q
+	$(MAKE) --no-print-directory -j3 --output-sync=target check test-frontend test-sdk-typescript
+	$(RUN) pytest -q -n $(PYTEST_WORKERS)
 
 .PHONY: run
 run: install ## Install everything and run the whole system
