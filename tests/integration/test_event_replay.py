@@ -10,26 +10,20 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
-import grpc
 import pytest
 from redis.asyncio import Redis
 
-from services.monitor.app import running_monitor
 from taskflow.store import NewTask, TaskStore, event_stream
 from taskflow.store.event_stream import ORIGIN, parse_id
 from taskflow.store.events import QueueEvent, parse_event
 from taskflow.v1 import monitor_service_pb2 as pb
-from taskflow.v1 import monitor_service_pb2_grpc
-from tests.support.stack import MonitorClient, settings_for
+from tests.support.stack import MonitorClient, monitor, settings_for
 
 
 @pytest.fixture
 async def api(redis_url: str, redis_client: Redis) -> AsyncIterator[MonitorClient]:
-    async with (
-        running_monitor(settings_for(redis_url), redis_client) as server,
-        grpc.aio.insecure_channel(server.address) as channel,
-    ):
-        yield MonitorClient(channel, monitor_service_pb2_grpc.MonitorServiceStub(channel))
+    async with monitor(settings_for(redis_url), redis_client) as client:
+        yield client
 
 
 async def read(stream: Any) -> Any:
