@@ -23,7 +23,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 from redis.asyncio import Redis
@@ -32,7 +32,17 @@ from bench import bullmq_side, foreign, node_profile, pyspy
 from bench.common import host
 from bench.lifecycle import process_cpu_s
 from bench.ours_side import server_pid, service
-from bench.versus import Drain, bullmq, line, measure, median, ours, side_by_side
+from bench.versus import (
+    Drain,
+    Sides,
+    bullmq,
+    interleaved,
+    line,
+    measure,
+    ours,
+    printed_medians,
+    side_by_side,
+)
 from taskflow.redis_server import free_port
 from taskflow.store import NewTask, StoreConfig, TaskState, TaskStore
 from taskflow.store.control import ExecutorControl
@@ -133,7 +143,7 @@ async def rounds(
     ours_client, ours_url = servers["ours"]
     bull_client, bull_url = servers["bullmq"]
     n = options.tasks
-    sides: dict[str, Callable[[], Awaitable[Drain]]] = {
+    sides: Sides = {
         "ours, 1 executor process": lambda: ours(ours_client, ours_url, n, 1, log_dir),
         "remote Python worker + executor": lambda: remote(
             ours_client, ours_url, n, "python", log_dir
@@ -141,22 +151,18 @@ async def rounds(
         "remote Node worker + executor": lambda: remote(ours_client, ours_url, n, "node", log_dir),
         "BullMQ, 1 worker process": lambda: bullmq(bull_client, bull_url, n),
     }
-    chosen = [label for label in sides if any(word in label for word in options.only)]
-    results: dict[str, list[Drain]] = {label: [] for label in chosen}
-    for index in range(options.rounds):
-        print(f"round {index + 1} of {options.rounds}", flush=True)
-        shift = index % len(chosen)
-        for label in chosen[shift:] + chosen[:shift]:
-            results[label].append(await sides[label]())
-            print(line(label, results[label][-1]), flush=True)
-    return results
+    chosen = {label: side for label, side in sides.items() if any(w in label for w in options.only)}
+    return await interleaved(chosen, options.rounds, rotate)
+
+
+def rotate(index: int, labels: list[str]) -> list[str]:
+    """Round `index`'s order: each round starts one side later than the last."""
+    shift = index % len(labels)
+    return labels[shift:] + labels[:shift]
 
 
 def summary(results: dict[str, list[Drain]]) -> None:
-    medians = {label: median(drains) for label, drains in results.items()}
-    print(f"medians over {len(next(iter(results.values())))} round(s):")
-    for label, drain in medians.items():
-        print(line(label, drain))
+    medians = printed_medians(results)
     bull = medians.get("BullMQ, 1 worker process")
     node = medians.get("remote Node worker + executor")
     if bull and node:

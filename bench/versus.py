@@ -113,12 +113,43 @@ def median(drains: list[Drain]) -> Drain:
     return Drain(*(statistics.median(getattr(d, field) for d in drains) for field in fields))
 
 
+Sides = dict[str, Callable[[], Awaitable[Drain]]]
+
+
+def alternate_first_two(index: int, labels: list[str]) -> list[str]:
+    """Round `index`'s order: the first two sides swap places every other round."""
+    return labels if index % 2 == 0 else [*labels[1::-1], *labels[2:]]
+
+
+async def interleaved(
+    sides: Sides, count: int, order: Callable[[int, list[str]], list[str]]
+) -> dict[str, list[Drain]]:
+    """`count` rounds, each side drained once per round in `order(round, labels)`,
+    each drain printed as it ends."""
+    results: dict[str, list[Drain]] = {label: [] for label in sides}
+    for index in range(count):
+        print(f"round {index + 1} of {count}", flush=True)
+        for label in order(index, list(sides)):
+            results[label].append(await sides[label]())
+            print(line(label, results[label][-1]), flush=True)
+    return results
+
+
+def printed_medians(results: dict[str, list[Drain]]) -> dict[str, Drain]:
+    """Each side's median drain over its rounds, printed and returned."""
+    medians = {label: median(drains) for label, drains in results.items()}
+    print(f"medians over {len(next(iter(results.values())))} round(s):")
+    for label, drain in medians.items():
+        print(line(label, drain))
+    return medians
+
+
 async def rounds(
     servers: Servers, options: argparse.Namespace, log_dir: Path
 ) -> dict[str, list[Drain]]:
     ours_client, ours_url = servers["ours"]
     bull_client, bull_url = servers["bullmq"]
-    sides: dict[str, Callable[[], Awaitable[Drain]]] = {
+    sides: Sides = {
         "ours, 1 executor process": lambda: ours(ours_client, ours_url, options.tasks, 1, log_dir),
         "BullMQ, 1 worker process": lambda: bullmq(bull_client, bull_url, options.tasks),
     }
@@ -126,22 +157,12 @@ async def rounds(
         sides["ours, 2 executor processes"] = lambda: ours(
             ours_client, ours_url, options.tasks, 2, log_dir
         )
-    results: dict[str, list[Drain]] = {label: [] for label in sides}
-    for index in range(options.rounds):
-        print(f"round {index + 1} of {options.rounds}", flush=True)
-        # Interleaved, and which system goes first alternates from round to round.
-        order = list(sides) if index % 2 == 0 else [*list(sides)[1::-1], *list(sides)[2:]]
-        for label in order:
-            results[label].append(await sides[label]())
-            print(line(label, results[label][-1]), flush=True)
-    return results
+    # Which system goes first alternates from round to round.
+    return await interleaved(sides, options.rounds, alternate_first_two)
 
 
 def summary(results: dict[str, list[Drain]]) -> None:
-    medians = {label: median(drains) for label, drains in results.items()}
-    print(f"medians over {len(next(iter(results.values())))} round(s):")
-    for label, drain in medians.items():
-        print(line(label, drain))
+    medians = printed_medians(results)
     one, bull = medians["ours, 1 executor process"], medians["BullMQ, 1 worker process"]
     print(
         f"ours/BullMQ: drain {one.rate / bull.rate:.2f}x, worker CPU per task "
