@@ -36,6 +36,23 @@ from tests.support.waiting import eventually
 pytestmark = [MODULE_LOOP, pytest.mark.slow]
 
 
+async def remote_python_worker(
+    sdk_python: Path,
+    stack: GatewayStack,
+    http: httpx.AsyncClient,
+    tmp_path: Path,
+    workers: list[subprocess.Popen[bytes]],
+    name: str,
+) -> Path:
+    """A remote_worker.py process with worker id `name` (its effects file's stem),
+    once it is registered; returns the effects file its handlers append to."""
+    log = tmp_path / f"{name}.effects"
+    address = stack.settings.executor_address
+    workers.append(start_script(sdk_python, "remote_worker.py", address, str(log), cwd=tmp_path))
+    await registered(http, name)
+    return log
+
+
 async def test_the_installed_client_creates_reads_and_waits(
     sdk_python: Path, stack: GatewayStack, http: httpx.AsyncClient, tmp_path: Path
 ) -> None:
@@ -77,10 +94,7 @@ async def test_a_remote_python_worker_runs_tasks_created_from_python(
     tmp_path: Path,
     workers: list[subprocess.Popen[bytes]],
 ) -> None:
-    log = tmp_path / "shouter.effects"
-    address = stack.settings.executor_address
-    workers.append(start_script(sdk_python, "remote_worker.py", address, str(log), cwd=tmp_path))
-    await registered(http, "shouter")
+    log = await remote_python_worker(sdk_python, stack, http, tmp_path, workers, "shouter")
     ids = await grpc_create(stack, "sdk_shout", "hello", "remote", "fail")
     for task_id, expected in zip(ids, ["HELLO", "REMOTE", "FAIL"], strict=True):
         via_rest = await wait_for_state(http, task_id, "COMPLETED", within=60)
@@ -146,10 +160,7 @@ async def test_a_schedule_fires_tasks_a_remote_python_worker_runs(
     tmp_path: Path,
     workers: list[subprocess.Popen[bytes]],
 ) -> None:
-    address = stack.settings.executor_address
-    log = tmp_path / "shouter.effects"
-    workers.append(start_script(sdk_python, "remote_worker.py", address, str(log), cwd=tmp_path))
-    await registered(http, "shouter")
+    await remote_python_worker(sdk_python, stack, http, tmp_path, workers, "shouter")
     spec = schedule_pb2.ScheduleSpec(task_type="sdk_shout", content="tick")
     spec.interval.FromSeconds(1)
     async with aio.insecure_channel(stack.settings.scheduler_address) as channel:
@@ -185,10 +196,7 @@ async def test_a_remote_python_worker_reports_progress_and_stops_when_cancelled(
     tmp_path: Path,
     workers: list[subprocess.Popen[bytes]],
 ) -> None:
-    log = tmp_path / "canceller.effects"
-    address = stack.settings.executor_address
-    workers.append(start_script(sdk_python, "remote_worker.py", address, str(log), cwd=tmp_path))
-    await registered(http, "canceller")
+    log = await remote_python_worker(sdk_python, stack, http, tmp_path, workers, "canceller")
     took = await progress_then_cancel("sdk_shout", stack, http, log)
     print(f"python worker: cancel to CANCELLED in {took:.3f} s")
 
@@ -200,10 +208,7 @@ async def test_a_remote_python_worker_reads_a_task_payload(
     tmp_path: Path,
     workers: list[subprocess.Popen[bytes]],
 ) -> None:
-    log = tmp_path / "reader.effects"
-    address = stack.settings.executor_address
-    workers.append(start_script(sdk_python, "remote_worker.py", address, str(log), cwd=tmp_path))
-    await registered(http, "reader")
+    await remote_python_worker(sdk_python, stack, http, tmp_path, workers, "reader")
     await payload_reaches_the_worker("sdk_shout", stack)
 
 

@@ -107,6 +107,23 @@ def start_node(
         )
 
 
+async def remote_node_worker(
+    node_app: Path,
+    stack: GatewayStack,
+    http: httpx.AsyncClient,
+    tmp_path: Path,
+    workers: list[subprocess.Popen[bytes]],
+    name: str,
+) -> Path:
+    """A remote_worker.mjs process with worker id `name` (its effects file's stem),
+    once it is registered; returns the effects file its handlers append to."""
+    log = tmp_path / f"{name}.effects"
+    address = stack.settings.executor_address
+    workers.append(start_node("remote_worker.mjs", address, str(log), cwd=node_app))
+    await registered(http, name)
+    return log
+
+
 async def test_the_packages_own_tests_pass_against_the_services(
     node_app: Path, stack: GatewayStack, redis_url: str
 ) -> None:
@@ -170,10 +187,7 @@ async def test_a_node_worker_reports_progress_and_its_signal_aborts_on_cancel(
     tmp_path: Path,
     workers: list[subprocess.Popen[bytes]],
 ) -> None:
-    log = tmp_path / "node-canceller.effects"
-    address = stack.settings.executor_address
-    workers.append(start_node("remote_worker.mjs", address, str(log), cwd=node_app))
-    await registered(http, "node-canceller")
+    log = await remote_node_worker(node_app, stack, http, tmp_path, workers, "node-canceller")
     took = await progress_then_cancel("ts_shout", stack, http, log)
     print(f"node worker: cancel to CANCELLED in {took:.3f} s")
 
@@ -185,10 +199,7 @@ async def test_a_node_worker_reads_a_task_payload(
     tmp_path: Path,
     workers: list[subprocess.Popen[bytes]],
 ) -> None:
-    log = tmp_path / "node-reader.effects"
-    address = stack.settings.executor_address
-    workers.append(start_node("remote_worker.mjs", address, str(log), cwd=node_app))
-    await registered(http, "node-reader")
+    await remote_node_worker(node_app, stack, http, tmp_path, workers, "node-reader")
     await payload_reaches_the_worker("ts_shout", stack)
     limits = {use["task_type"]: use for use in (await http.get("/api/v1/limits")).json()["limits"]}
     assert limits["ts_shout"]["rate_limit"] == "1000/s"  # declared at Register
