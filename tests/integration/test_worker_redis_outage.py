@@ -18,8 +18,6 @@ from taskflow.store import NewTask, TaskState, TaskStore
 from taskflow.tasks import load_task_modules
 from tests.support.waiting import eventually, wait_for_state
 
-TASK_S = 1.0
-OUTAGE_S = 2.5  # longer than the tasks take, shorter than their 30 s lease
 
 
 @pytest.fixture(autouse=True)
@@ -32,15 +30,19 @@ async def test_outcomes_finished_during_an_outage_are_saved_when_redis_returns(
 ) -> None:
     caplog.set_level(logging.INFO, logger="services.executor.worker")
     runs = tmp_path / "runs.log"
+    # The tasks end when this file appears, which the test makes only once Redis is
+    # down, so every outcome meets the outage whatever the machine's load.
+    gate = tmp_path / "gate"
+    held = {"log": str(runs), "gate": str(gate)}
     server = BundledRedis(tmp_path / "redis", appendfsync="always")
     await asyncio.to_thread(server.start)
     client = Redis.from_url(server.url)
     store = TaskStore(client)
     try:
         counted = await store.create_many(
-            [NewTask("tally", str(TASK_S), metadata={"log": str(runs)}) for _ in range(3)]
+            [NewTask("tally", "", metadata=held) for _ in range(3)]
         )
-        doomed = await store.create(NewTask("doomed_later", str(TASK_S)))
+        doomed = await store.create(NewTask("doomed_later", "", metadata=held))
         worker = Worker(store, WorkerConfig(concurrency=8, heartbeat_s=0.2))
         stop = asyncio.Event()
         running = asyncio.create_task(worker.run(stop))
@@ -50,12 +52,25 @@ async def test_outcomes_finished_during_an_outage_are_saved_when_redis_returns(
 
         await eventually(all_claimed, within=60, what="the four tasks running")
         await asyncio.to_thread(server.stop)
-        await asyncio.sleep(OUTAGE_S)
+        gate.touch()
+
+        async def both_outcomes_waiting() -> bool:
+            logged = " ".join(r.getMessage() for r in caplog.records)
+            return "event=result_save_retry" in logged and "event=failure_save_retry" in logged
+
+        # Redis stays down until the worker has met the outage with both kinds of outcome
+        # (well inside the tasks' 30 s lease).
+        await eventually(both_outcomes_waiting, within=60, what="the outcomes held for Redis")
         await asyncio.to_thread(server.start)
 
+        # The test reads through a client of its own from here: the pooled connections
+        # of the worker's client died with the server, and that client's first command
+        # on one fails (the worker's retries absorb it; a test read must not).
+        reader = Redis.from_url(server.url)
+        readers = TaskStore(reader)
         for created in counted:
-            await wait_for_state(store, created.task_id, TaskState.COMPLETED, within=60)
-        await wait_for_state(store, doomed.task_id, TaskState.DLQ, within=60)
+            await wait_for_state(readers, created.task_id, TaskState.COMPLETED, within=60)
+        await wait_for_state(readers, doomed.task_id, TaskState.DLQ, within=60)
         stop.set()
         await running
         # Each ran once: nothing was dropped and run again after its lease.
@@ -63,11 +78,12 @@ async def test_outcomes_finished_during_an_outage_are_saved_when_redis_returns(
             c.task_id for c in counted
         )
         for created in counted:
-            task = await store.get(created.task_id)
+            task = await readers.get(created.task_id)
             assert (task.retry_count, task.error_history) == (0, [])
-        status = await store.status()
+        status = await readers.status()
         assert (status.states[TaskState.COMPLETED], status.states[TaskState.DLQ]) == (3, 1)
         assert status.states[TaskState.ACTIVE] == 0
+        await reader.aclose()
     finally:
         await client.aclose()
         await asyncio.to_thread(server.stop)

@@ -33,10 +33,21 @@ async def doomed(ctx: TaskContext) -> str:
     raise PermanentError("this input can never work")
 
 
+async def _hold(ctx: TaskContext) -> None:
+    """Sleeps `content` seconds, or, when `metadata.gate` names a file, waits for it to
+    exist: a test then decides when the task ends instead of racing its clock."""
+    gate = ctx.metadata.get("gate")
+    if not gate:
+        await asyncio.sleep(float(ctx.content or 0))
+        return
+    while not os.path.exists(gate):
+        await asyncio.sleep(0.02)
+
+
 @task("doomed_later")
 async def doomed_later(ctx: TaskContext) -> str:
-    """Sleeps `content` seconds, then fails for good."""
-    await asyncio.sleep(float(ctx.content or 0))
+    """Holds (see _hold), then fails for good."""
+    await _hold(ctx)
     raise PermanentError("this input can never work")
 
 
@@ -80,10 +91,10 @@ def spin(ctx: TaskContext) -> str:
 
 @task("tally")
 async def tally(ctx: TaskContext) -> str:
-    """Sleeps `content` seconds, then appends "<task_id> <pid>" to `metadata.log`.
+    """Holds (see _hold), then appends "<task_id> <pid>" to `metadata.log`.
 
     The log tells a test which process ran which task, and how often."""
-    await asyncio.sleep(float(ctx.content or 0))
+    await _hold(ctx)
     await asyncio.to_thread(_append, ctx.metadata["log"], f"{ctx.task_id} {os.getpid()}\n")
     return "counted"
 
