@@ -19,7 +19,6 @@ from taskflow.tasks import load_task_modules
 from tests.support.waiting import eventually, wait_for_state
 
 
-
 @pytest.fixture(autouse=True)
 def _task_types() -> None:
     load_task_modules(["tests.support.tasks"])
@@ -39,9 +38,7 @@ async def test_outcomes_finished_during_an_outage_are_saved_when_redis_returns(
     client = Redis.from_url(server.url)
     store = TaskStore(client)
     try:
-        counted = await store.create_many(
-            [NewTask("tally", "", metadata=held) for _ in range(3)]
-        )
+        counted = await store.create_many([NewTask("tally", "", metadata=held) for _ in range(3)])
         doomed = await store.create(NewTask("doomed_later", "", metadata=held))
         worker = Worker(store, WorkerConfig(concurrency=8, heartbeat_s=0.2))
         stop = asyncio.Event()

@@ -40,7 +40,10 @@ async def _hold(ctx: TaskContext) -> None:
     if not gate:
         await asyncio.sleep(float(ctx.content or 0))
         return
-    while not os.path.exists(gate):
+    # A file, not an asyncio.Event: the test and the handler may be different processes.
+    while True:
+        if await asyncio.to_thread(os.path.exists, gate):
+            return
         await asyncio.sleep(0.02)
 
 
