@@ -16,6 +16,7 @@ from taskflow.store import NewTask, TaskStore, event_stream
 from taskflow.store.event_stream import ORIGIN, parse_id
 from taskflow.store.events import QueueEvent
 from taskflow.store.models import TaskState
+from taskflow.store.task_logs import LogLine, TaskLogs
 from taskflow.v1 import monitor_service_pb2 as pb
 from tests.support.stack import MonitorClient, monitor, settings_for
 
@@ -160,3 +161,52 @@ async def test_the_stream_is_trimmed_by_events_not_entries(
     assert after[after.index(oldest_kept) :] == [*ids[200:], after[-1]]
     assert len(after) < len(ids) - 100  # approximate: whole stream nodes before it
     assert (await kept(store, redis_client, after[-2]))[-1].task_id == last[-1].task_id
+
+
+async def test_progress_and_log_events_count_towards_the_trim(
+    store: TaskStore, redis_client: Redis
+) -> None:
+    """progress.lua and log_append.lua write one-event entries through the same
+    count as every other script: many of them trim the stream by events, and what
+    is kept still replays."""
+    keys = store.keys
+    await store.create(NewTask("echo", "long"))
+    (claim,) = await store.claim("w1", 1)
+    added = int(await redis_client.get(keys.events_added) or 0)
+    for i in range(300):
+        await store.progress(claim, i / 300, f"step {i}")
+    assert int(await redis_client.get(keys.events_added) or 0) == added + 300
+
+    # Ten marks' worth of events already written: the next mark trims the stream to
+    # the oldest kept one, and log lines count as progress does.
+    ids = await entry_ids(redis_client, store)
+    oldest_kept = ids[200]
+    await redis_client.delete(keys.events_marks)
+    await redis_client.rpush(keys.events_marks, oldest_kept, *ids[201:210])
+    await redis_client.set(keys.events_added, 99_995)
+    for i in range(4):
+        await store.progress(claim, 0.5, f"late {i}")
+    await TaskLogs(store).append(claim.task_id, [LogLine(None, "INFO", "h", "a line")])
+    await store.progress(claim, 1.0, "over the mark")
+    assert int(await redis_client.get(keys.events_added) or 0) == 100_001
+    after = await entry_ids(redis_client, store)
+    raw_marks: Any = await redis_client.lrange(keys.events_marks, 0, -1)
+    marks = [m.decode() for m in raw_marks]
+    assert len(marks) == 10
+    assert marks[0] == ids[201]
+    assert marks[-1] == after[-2]  # the log batch's entry passed 100,000
+    assert after[after.index(oldest_kept) :] == [*ids[200:], *after[-6:]]
+    assert len(after) < len(ids) - 100  # trimmed: whole stream nodes before the mark
+
+    replayed = await kept(store, redis_client, oldest_kept)
+    kinds = [event.kind.value for event in replayed]
+    assert kinds == ["task_progress"] * (len(ids) - 201 + 4) + ["task_logs", "task_progress"]
+    assert [event.message for event in replayed[-6:]] == [
+        "late 0",
+        "late 1",
+        "late 2",
+        "late 3",
+        "",
+        "over the mark",
+    ]
+    assert replayed[-1].fraction == 1.0

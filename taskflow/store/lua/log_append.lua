@@ -33,5 +33,5 @@ end
 redis.call('LTRIM', list, -keep, -1)
 local event = cjson.encode({ type = 'task_logs', task_id = id, task_type = task_type,
   first_seq = first, last_seq = last, timestamp = NOW_ISO })
-redis.call('XADD', EVENTS, 'MAXLEN', '~', EVENTS_MAXLEN, '*', 'e', event)
+append_events({ event }, nil, event)  -- counted, so the trim stays by events
 return last

@@ -17,5 +17,5 @@ redis.call('HSET', task_key(id), 'progress', ARGV[4], 'progress_message', messag
   'progress_at', NOW_ISO)
 local event = cjson.encode({ type = 'task_progress', task_id = id, task_type = t.task_type,
   fraction = fraction, message = message, timestamp = NOW_ISO })
-redis.call('XADD', EVENTS, 'MAXLEN', '~', EVENTS_MAXLEN, '*', 'e', event)
+append_events({ event }, nil, event)  -- counted, so the trim stays by events
 return 'OK'
