@@ -107,6 +107,17 @@ def queue_event(message: monitor_pb.WatchQueuesResponse) -> Json | None:
             "progress_message": progress.message,
             "timestamp": stamp,
         }
+    if kind == "task_cancel_requested":  # ours; the task stays ACTIVE until it stops
+        requested = message.task_cancel_requested
+        return {
+            "type": "task_cancel_requested",
+            "task_id": requested.task_id,
+            "task_type": requested.task_type,
+            "queue_depths": shapes.depths(requested.queue_depths),
+            "state_counts": shapes.counts(requested.state_counts),
+            "retry_ratio": requested.retry_ratio,
+            "timestamp": stamp,
+        }
     if kind == "heartbeat":
         return {"type": "heartbeat", "timestamp": stamp}
     return None

@@ -89,6 +89,17 @@ def event(event: QueueEvent, retry_ratio: float) -> pb.WatchQueuesResponse:
         return pb.WatchQueuesResponse(
             timestamp=stamp, task_progress=progressed, event_id=event.event_id
         )
+    if event.kind is EventKind.CANCEL_REQUESTED:
+        requested = pb.TaskCancelRequested(
+            task_id=event.task_id,
+            task_type=event.task_type,
+            queue_depths=depths,
+            state_counts=counts,
+            retry_ratio=retry_ratio,
+        )
+        return pb.WatchQueuesResponse(
+            timestamp=stamp, task_cancel_requested=requested, event_id=event.event_id
+        )
     if event.kind is EventKind.DELETED:
         deleted = pb.TaskDeleted(
             task_id=event.task_id,

@@ -43,7 +43,7 @@ TASK_RECHECK_S = 5.0
 # Default stale threshold: a few missed heartbeats of TASKFLOW_HEARTBEAT_SECONDS.
 DEFAULT_STALE_AFTER_S = 15.0
 # Events a queue watch has no message for: they concern one task's watchers.
-TASK_WATCH_ONLY = frozenset({EventKind.LOGS, EventKind.CANCEL_REQUESTED})
+TASK_WATCH_ONLY = frozenset({EventKind.LOGS})
 
 
 class MonitorServicer(MonitorServiceServicer):

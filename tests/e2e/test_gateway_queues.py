@@ -7,7 +7,9 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 import pytest_asyncio
+from redis.asyncio import Redis
 
+from taskflow.store import StoreConfig, TaskStore
 from tests.e2e.conftest import MODULE_LOOP
 from tests.support.gateway_stack import create_task, paused_executors, wait_for_state
 from tests.support.sse import EventStream
@@ -137,3 +139,39 @@ async def test_stream_sends_status_then_changes_then_heartbeats(http: httpx.Asyn
         deleted = await stream.next_of("task_deleted")
         assert (deleted["task_id"], deleted["old_state"]) == (task_id, "COMPLETED")
         assert deleted["state_counts"]["COMPLETED"] == 0
+
+
+async def test_stream_sends_cancel_requests_and_replays_them(
+    http: httpx.AsyncClient, redis_url: str, paused: None
+) -> None:
+    """A cancel asked of a running task is an event of the queue stream (contract §5
+    shape), and a client back with Last-Event-ID from before it gets it again."""
+    task_id = await create_task(http, "echo", "long")
+    client = Redis.from_url(redis_url)
+    try:
+        (claim,) = await TaskStore(client, StoreConfig()).claim("a-test-worker", 1)
+        assert claim.task_id == task_id
+        async with http.stream("GET", "/api/v1/queues/status/stream") as reply:
+            stream = EventStream(reply)
+            await stream.next_of("initial_status")
+            before = stream.last_id
+            assert (await http.post(f"/api/v1/tasks/{task_id}/cancel")).status_code == 200
+            live = await stream.next_of("task_cancel_requested")
+            live_id = stream.last_id
+        assert set(live) == {
+            "type", "task_id", "task_type", "queue_depths", "state_counts", "retry_ratio",
+            "timestamp",
+        }  # fmt: skip
+        assert (live["task_id"], live["task_type"]) == (task_id, "echo")
+        assert set(live["queue_depths"]) == DEPTHS
+        assert live["state_counts"]["ACTIVE"] == 1  # marked; its worker has not stopped yet
+
+        resume = {"Last-Event-ID": before}
+        async with http.stream("GET", "/api/v1/queues/status/stream", headers=resume) as reply:
+            stream = EventStream(reply)
+            assert (await stream.next())["type"] == "heartbeat"  # resumed: nothing missed
+            assert await stream.next_of("task_cancel_requested") == live
+            assert stream.last_id == live_id
+        await TaskStore(client, StoreConfig()).cancelled(claim)
+    finally:
+        await client.aclose()

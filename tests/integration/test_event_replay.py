@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from taskflow.store import NewTask, TaskStore, event_stream
 from taskflow.store.event_stream import ORIGIN, parse_id
 from taskflow.store.events import QueueEvent, parse_event
+from taskflow.v1 import enums_pb2
 from taskflow.v1 import monitor_service_pb2 as pb
 from tests.support.stack import MonitorClient, monitor, settings_for
 
@@ -165,3 +166,35 @@ async def test_watch_task_resumed_too_late_says_so(
     stream = api.stub.WatchTask(pb.WatchTaskRequest(task_id=task.task_id, resume_after=entry_id))
     assert (await read(stream)).missed_events
     stream.cancel()
+
+
+async def test_a_cancel_request_is_a_queue_event_and_replays(
+    api: MonitorClient, store: TaskStore
+) -> None:
+    """task_cancel_requested (a running task marked, still ACTIVE) goes out on the
+    queue watch like the other events, and a watch resumed before it gets it again."""
+    created = await store.create(NewTask("echo", "long"))
+    (claim,) = await store.claim("w", 1)
+    stream = api.stub.WatchQueues(pb.WatchQueuesRequest(heartbeat_seconds=30))
+    snapshot = await read(stream)
+    assert snapshot.WhichOneof("event") == "initial_status"
+    assert await store.cancel(created.task_id) == "ACTIVE"
+    live = await read(stream)
+    assert live.WhichOneof("event") == "task_cancel_requested"
+    requested = live.task_cancel_requested
+    assert (requested.task_id, requested.task_type) == (created.task_id, "echo")
+    assert requested.state_counts.active == 1  # still running until its worker stops it
+    assert parse_id(live.event_id) > parse_id(snapshot.event_id)
+    stream.cancel()
+
+    await store.cancelled(claim)
+    resumed = api.stub.WatchQueues(pb.WatchQueuesRequest(resume_after=snapshot.event_id))
+    assert (await read(resumed)).WhichOneof("event") == "heartbeat"
+    replayed = [await read(resumed) for _ in range(2)]
+    assert [(m.WhichOneof("event"), m.event_id) for m in replayed] == [
+        ("task_cancel_requested", live.event_id),
+        ("task_state_changed", replayed[1].event_id),
+    ]
+    assert replayed[0] == live
+    assert replayed[1].task_state_changed.new_state == enums_pb2.TASK_STATE_CANCELLED
+    resumed.cancel()
