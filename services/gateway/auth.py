@@ -25,6 +25,8 @@ from services.gateway.errors import detail
 
 API_PREFIX = "/api/v1"
 METRICS_PATH = "/metrics"
+# Every route that answers text/event-stream, and only those: where `?token=` is
+# taken (docs/operations.md; a test checks this against /openapi.json).
 SSE_PATH = re.compile(r"^/api/v1/(queues/status/stream|tasks/[^/]+/events)$")
 # Declares the scheme in /openapi.json (the "Authorize" button of /docs).
 bearer_scheme = HTTPBearer(auto_error=False, description="TASKFLOW_API_TOKEN, when it is set")

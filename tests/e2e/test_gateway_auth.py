@@ -188,6 +188,40 @@ async def test_streams_take_the_token_in_the_query(http: httpx.AsyncClient) -> N
     assert (await http.get(path, params={"token": "wrong"})).status_code == 401
 
 
+async def test_every_event_stream_and_nothing_else_takes_the_token_in_the_query(
+    http: httpx.AsyncClient,
+) -> None:
+    """`?token=` is for a browser's EventSource, which cannot set headers: every
+    route that answers text/event-stream takes it (a new stream route must be added
+    to auth.SSE_PATH), every other route refuses it."""
+    spec = (await http.get("/openapi.json")).json()
+    streams = {
+        (method.upper(), path)
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+        if "text/event-stream" in operation["responses"].get("200", {}).get("content", {})
+    }
+    assert streams == {
+        ("GET", "/api/v1/queues/status/stream"),
+        ("GET", "/api/v1/tasks/{task_id}/events"),
+    }
+    later = {"task_type": "echo", "delay": 600}  # its watch stays open
+    task_id = (await http.post("/api/v1/tasks", headers=BEARER, json=later)).json()["task_id"]
+    for method, path in sorted(await api_operations(http)):
+        url = path.replace("{task_id}", task_id).replace("{queue_name}", "primary")
+        if (method, path) not in streams:
+            reply = await http.request(method, url, params={"token": TOKEN})
+            assert reply.status_code == 401, (method, path)
+            continue
+        async with http.stream(method, url, params={"token": TOKEN}) as reply:
+            assert reply.status_code == 200, (method, path)
+            async for line in reply.aiter_lines():
+                if line.startswith("data: "):
+                    assert json.loads(line[6:])["type"] in ("initial_status", "task")
+                    break
+        assert (await http.get(url, params={"token": "wrong"})).status_code == 401
+
+
 async def test_open_endpoints_need_no_token(http: httpx.AsyncClient) -> None:
     for path in ("/live", "/ready", "/health", "/docs", "/openapi.json"):
         assert (await http.get(path)).status_code == 200, path
