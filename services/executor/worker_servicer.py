@@ -16,7 +16,7 @@ from typing import Any
 
 from grpc import aio
 
-from services.executor.remote_limits import declare_remote_limits
+from services.executor.remote_limits import RemoteStarts, declare_remote_limits
 from services.executor.remote_session import (
     Ack,
     Acks,
@@ -155,6 +155,7 @@ class WorkerServicer(WorkerServiceServicer):
 
 
 async def _read(requests: AsyncIterator[pb.WorkRequest], session: RemoteSession) -> None:
+    starts = RemoteStarts(session.store)
     async for request in requests:
         kind = request.WhichOneof("kind")
         if kind == "credit":
@@ -166,6 +167,8 @@ async def _read(requests: AsyncIterator[pb.WorkRequest], session: RemoteSession)
             p = request.progress
             session.progress(p.task_id, p.fraction, p.message)
             await session.log(p.task_id, _log_lines(p))
+        elif kind == "started":
+            await starts.record(request.started.tasks)
         elif kind == "release":
             await session.release([(t.task_id, t.lease_token) for t in request.release.tasks])
         else:

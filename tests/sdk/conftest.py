@@ -21,8 +21,10 @@ import pytest_asyncio
 from grpc import aio
 from redis.asyncio import Redis
 
+from taskflow.limits import parse_rate
 from taskflow.redis_server import BundledRedis
 from taskflow.store.keys import Keys
+from taskflow.store.limits import START_MARGIN_MS, START_WITHIN_S
 from taskflow.v1 import enums_pb2, scheduler_service_pb2_grpc, worker_service_pb2_grpc
 from taskflow.v1 import scheduler_service_pb2 as spb
 from taskflow.v1 import worker_service_pb2 as wpb
@@ -280,3 +282,42 @@ async def survives_an_executor_restart(
         assert await asyncio.to_thread(worker.wait, 30) == 0
     finally:
         await client.aclose()
+
+
+async def handler_start_counts_the_rate_token(
+    task_type: str, rate: str, stack: GatewayStack, redis_url: str, log: Path
+) -> None:
+    """A `hold` task of a rate-limited type (`rate`, declared by the worker writing
+    `log`): the worker reports its handler's start, so while it runs its rate token
+    already counts from that start (docs/state-machine.md, Limits), not from the
+    claim's start deadline (claim + START_WITHIN_S), as an unreported start would."""
+    (task_id,) = await grpc_create(stack, task_type, "hold")
+    await eventually(lambda: has_line(log, f"holding {task_id}"), within=60, what="started")
+    client = Redis.from_url(redis_url)
+    try:
+        token = await client.hget(f"task:{task_id}", "rate_token")
+        assert token, "a task of a rate-limited type is claimed with a token"
+        pending, sends = (f"limits:rate_{part}:{task_type}" for part in ("pending", "sends"))
+
+        async def counted() -> bool:
+            return await client.zscore(sends, token) is not None
+
+        await eventually(counted, within=60, what="the start reported")
+        assert await client.zscore(pending, token) is None
+        back_ms = await client.zscore(sends, token)
+        assert back_ms is not None
+        started_at = (await grpc_task(stack, task_id)).started_at.ToMilliseconds()
+        _, interval_ms = parse_rate(rate)
+        counted_from = back_ms - interval_ms - START_MARGIN_MS
+        # from the start, after the claim and before its deadline (without the report
+        # the token would count from exactly claim + START_WITHIN_S)
+        assert started_at <= counted_from < started_at + START_WITHIN_S * 1000
+        await asyncio.to_thread(_append, log, f"go {task_id}")
+        await wait_for_state(stack.http, task_id, "COMPLETED", within=60)
+    finally:
+        await client.aclose()
+
+
+def _append(path: Path, line: str) -> None:
+    with path.open("a") as out:
+        out.write(line + "\n")

@@ -23,6 +23,7 @@ from tests.sdk.conftest import (
     effects,
     grpc_create,
     grpc_task,
+    handler_start_counts_the_rate_token,
     payload_reaches_the_worker,
     progress_then_cancel,
     registered,
@@ -199,6 +200,18 @@ async def test_a_remote_python_worker_reports_progress_and_stops_when_cancelled(
     log = await remote_python_worker(sdk_python, stack, http, tmp_path, workers, "canceller")
     took = await progress_then_cancel("sdk_shout", stack, http, log)
     print(f"python worker: cancel to CANCELLED in {took:.3f} s")
+
+
+async def test_a_remote_python_worker_reports_handler_starts(
+    sdk_python: Path,
+    stack: GatewayStack,
+    http: httpx.AsyncClient,
+    redis_url: str,
+    tmp_path: Path,
+    workers: list[subprocess.Popen[bytes]],
+) -> None:
+    log = await remote_python_worker(sdk_python, stack, http, tmp_path, workers, "starter")
+    await handler_start_counts_the_rate_token("sdk_shout", "1000/s", stack, redis_url, log)
 
 
 async def test_a_remote_python_worker_reads_a_task_payload(

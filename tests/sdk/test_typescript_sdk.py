@@ -20,6 +20,7 @@ from tests.sdk.conftest import (
     addresses,
     grpc_create,
     grpc_task,
+    handler_start_counts_the_rate_token,
     payload_reaches_the_worker,
     progress_then_cancel,
     registered,
@@ -190,6 +191,18 @@ async def test_a_node_worker_reports_progress_and_its_signal_aborts_on_cancel(
     log = await remote_node_worker(node_app, stack, http, tmp_path, workers, "node-canceller")
     took = await progress_then_cancel("ts_shout", stack, http, log)
     print(f"node worker: cancel to CANCELLED in {took:.3f} s")
+
+
+async def test_a_node_worker_reports_handler_starts(
+    node_app: Path,
+    stack: GatewayStack,
+    http: httpx.AsyncClient,
+    redis_url: str,
+    tmp_path: Path,
+    workers: list[subprocess.Popen[bytes]],
+) -> None:
+    log = await remote_node_worker(node_app, stack, http, tmp_path, workers, "node-starter")
+    await handler_start_counts_the_rate_token("ts_shout", "1000/s", stack, redis_url, log)
 
 
 async def test_a_node_worker_reads_a_task_payload(

@@ -186,6 +186,8 @@ export class Worker {
   private freed = 0;
   private flushQueued = false;
   private windingDown = false;
+  /** Handlers of rate-limited types started this turn of the event loop, not yet reported. */
+  private starts: { taskId: string; leaseToken: string }[] = [];
 
   constructor(options: WorkerOptions = {}) {
     this.workerId = options.workerId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 6)}`;
@@ -317,6 +319,7 @@ export class Worker {
     try {
       const handler = this.handlers.get(entry.taskType);
       if (!handler) throw new PermanentError(`no handler for ${JSON.stringify(entry.taskType)}`);
+      this.started(entry);
       const value = await handler(entry);
       outcome.result = { case: "completed", value: typeof value === "string" ? value : JSON.stringify(value ?? null) };
     } catch (error) {
@@ -330,6 +333,21 @@ export class Worker {
     this.freed += 1;
     if (!entry.stopped || entry.requested) this.outcomes.push(outcome);
     this.queueFlush();
+  }
+
+  /** A rate limit counts each token from its handler's start, as the server's own
+   * workers report it: a task of a rate-limited type is reported as its handler
+   * starts, those starting in one turn of the event loop in one message. */
+  private started(entry: Running): void {
+    if (!this.limits.get(entry.taskType)?.rateLimit) return;
+    if (this.starts.length === 0) {
+      setImmediate(() => {
+        const tasks = this.starts;
+        this.starts = [];
+        if (!this.requests.isClosed) this.requests.push({ kind: { case: "started", value: { tasks } } });
+      });
+    }
+    this.starts.push({ taskId: entry.taskId, leaseToken: entry.token });
   }
 
   private cancel(taskId: string, requested: boolean): void {

@@ -112,6 +112,8 @@ class Worker:
         self._outcome_ready = asyncio.Event()
         self._requests: asyncio.Queue[pb.WorkRequest | None] = asyncio.Queue()
         self._freed = 0
+        # Handlers of rate-limited types started this loop turn, not yet reported.
+        self._starts: list[pb.TaskLease] = []
 
     def task(
         self,
@@ -318,6 +320,7 @@ class Worker:
 
     async def _execute(self, context: TaskContext, lease_token: str) -> None:
         outcome = pb.TaskOutcome(task_id=context.task_id, lease_token=lease_token)
+        self._started(context, lease_token)
         try:
             outcome.completed = await self._call(context)
         except asyncio.CancelledError:
@@ -342,6 +345,21 @@ class Worker:
         self._outcomes.append(outcome)
         self._freed += 1
         self._outcome_ready.set()
+
+    def _started(self, context: TaskContext, lease_token: str) -> None:
+        """A rate limit counts each token from its handler's start, as the server's
+        own workers report it: a task of a rate-limited type is reported as its
+        handler starts, those starting in one loop turn in one message."""
+        limits = self._limits.get(context.task_type)
+        if limits is None or not limits.rate_limit:
+            return
+        if not self._starts:
+            asyncio.get_running_loop().call_soon(self._send_starts)
+        self._starts.append(pb.TaskLease(task_id=context.task_id, lease_token=lease_token))
+
+    def _send_starts(self) -> None:
+        starts, self._starts = self._starts, []
+        self._send(pb.WorkRequest(started=pb.TaskStarts(tasks=starts)))
 
     async def _call(self, context: TaskContext) -> str:
         handler = self._handlers.get(context.task_type)
