@@ -1,27 +1,15 @@
 // Issue 6: open the shared circuit breaker from Worker Statistics, see it open, then
 // reset it; both ask for confirmation first.
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
-import { baseUrl, openPage, screenshot, type Browser, type PageErrors } from './support/browser';
+import { expect } from 'vitest';
+import { baseUrl, screenshot } from './support/browser';
+import { it } from './support/page';
 import { api, eventually } from './support/gateway';
-
-let browser: Browser;
-let page: Page;
-let errors: PageErrors;
-
-beforeEach(async () => {
-  ({ browser, page, errors } = await openPage());
-});
-
-afterEach(async () => {
-  await browser.close();
-});
 
 // Each breaker's state by service (`circuit_breaker_states` counts workers per state).
 const breakerState = async (): Promise<string | undefined> =>
   (await api<{ breakers: Record<string, string> }>('GET', '/api/v1/workers/')).breakers.openrouter;
 
-it('opens and resets the circuit breaker', async () => {
+it('opens and resets the circuit breaker', async ({ page, errors }) => {
   await page.goto(`${baseUrl()}/`);
   const workers = page.getByRole('region', { name: 'Worker Statistics' });
   await workers.getByRole('list', { name: 'Workers' }).waitFor();

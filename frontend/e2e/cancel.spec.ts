@@ -1,23 +1,11 @@
 // Issue 17: cancel a delayed task from its details in Tasks History, after a
 // confirmation, and find it again under the CANCELLED filter.
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
-import { baseUrl, openPage, screenshot, type Browser, type PageErrors } from './support/browser';
+import { expect } from 'vitest';
+import { baseUrl, screenshot } from './support/browser';
+import { it } from './support/page';
 import { createTask, getTask, waitForState } from './support/gateway';
 
-let browser: Browser;
-let page: Page;
-let errors: PageErrors;
-
-beforeEach(async () => {
-  ({ browser, page, errors } = await openPage());
-});
-
-afterEach(async () => {
-  await browser.close();
-});
-
-it('cancels a delayed task from its details and lists it under CANCELLED', async () => {
+it('cancels a delayed task from its details and lists it under CANCELLED', async ({ page, errors }) => {
   const taskId = await createTask('echo', 'x', { delay: '3600s' });
   await waitForState(taskId, 'SCHEDULED');
 

@@ -1,28 +1,16 @@
 // Issue 6: the bulk operations of Tasks Cleanup, each confirmed and reporting how many
 // tasks it touched.
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
-import { baseUrl, openPage, screenshot, type Browser, type PageErrors } from './support/browser';
+import { expect } from 'vitest';
+import { baseUrl, screenshot } from './support/browser';
+import { it } from './support/page';
 import { api, createTask, waitForState } from './support/gateway';
-
-let browser: Browser;
-let page: Page;
-let errors: PageErrors;
-
-beforeEach(async () => {
-  ({ browser, page, errors } = await openPage());
-});
-
-afterEach(async () => {
-  await browser.close();
-});
 
 interface Status {
   states: Record<string, number>;
   queues: Record<string, number>;
 }
 
-it('deletes completed tasks and purges the DLQ, showing the counts', async () => {
+it('deletes completed tasks and purges the DLQ, showing the counts', async ({ page, errors }) => {
   const done = await Promise.all(['a', 'b', 'c'].map((text) => createTask('echo', text)));
   const hopeless = await createTask('doomed', 'never works');
   await Promise.all(done.map((id) => waitForState(id, 'COMPLETED')));

@@ -1,22 +1,10 @@
 // Issue 6: delete a task from Tasks History, after a confirmation that can be declined.
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
-import { baseUrl, openPage, screenshot, type Browser, type PageErrors } from './support/browser';
+import { expect } from 'vitest';
+import { baseUrl, screenshot } from './support/browser';
+import { it } from './support/page';
 import { api, createTask, getTask, waitForState } from './support/gateway';
 
-let browser: Browser;
-let page: Page;
-let errors: PageErrors;
-
-beforeEach(async () => {
-  ({ browser, page, errors } = await openPage());
-});
-
-afterEach(async () => {
-  await browser.close();
-});
-
-it('deletes a task only once the deletion is confirmed', async () => {
+it('deletes a task only once the deletion is confirmed', async ({ page, errors }) => {
   const kept = await createTask('echo', 'keep me');
   const doomed = await createTask('echo', 'delete me');
   await waitForState(kept, 'COMPLETED');

@@ -1,24 +1,12 @@
 // Issue 6: a task that fails permanently lands in the DLQ; the dashboard shows it, and
 // Retry in its details sends it round again, to COMPLETED. The test arranges that the
 // provider refuses the first call only (HTTP 400: a permanent error).
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
-import { baseUrl, openPage, screenshot, type Browser, type PageErrors } from './support/browser';
+import { expect } from 'vitest';
+import { baseUrl, screenshot } from './support/browser';
+import { it } from './support/page';
 import { getTask, waitForState } from './support/gateway';
 
-let browser: Browser;
-let page: Page;
-let errors: PageErrors;
-
-beforeEach(async () => {
-  ({ browser, page, errors } = await openPage());
-});
-
-afterEach(async () => {
-  await browser.close();
-});
-
-it('shows a task that failed permanently in the DLQ and retries it to completion', async () => {
+it('shows a task that failed permanently in the DLQ and retries it to completion', async ({ page, errors }) => {
   await page.goto(`${baseUrl()}/#/new`);
   await page.getByLabel('Text to summarize').fill('The provider refuses this text the first time it sees it.');
   await page.getByRole('button', { name: 'Submit summarize task' }).click();

@@ -1,26 +1,13 @@
 // Issue 20: the Tasks History filters live in the URL (a link, a reload and the back
 // button keep them), and the dashboard's counters and queue cards click through to
 // the tasks they count.
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
-import { baseUrl, openPage, screenshot, type Browser, type PageErrors } from './support/browser';
+import { expect } from 'vitest';
+import { baseUrl, screenshot } from './support/browser';
+import { it } from './support/page';
 import { createTask, waitForState } from './support/gateway';
 
-let browser: Browser;
-let page: Page;
-let errors: PageErrors;
-
-beforeEach(async () => {
-  ({ browser, page, errors } = await openPage());
-});
-
-afterEach(async () => {
-  await browser.close();
-});
-
-const row = (taskId: string) => page.locator(`tr[data-task-id="${taskId}"]`);
-
-it('keeps the filters in the URL and clicks through from the dashboard', async () => {
+it('keeps the filters in the URL and clicks through from the dashboard', async ({ page, errors }) => {
+  const row = (taskId: string) => page.locator(`tr[data-task-id="${taskId}"]`);
   const doomed = await createTask('doomed', 'never works');
   const fine = await createTask('echo', 'works');
   await waitForState(doomed, 'DLQ');

@@ -1,27 +1,20 @@
 // Usable on a phone-width screen (390 x 844): no page scrolls sideways, and the
 // main navigation works from the keyboard alone.
-import { afterEach, expect, it } from 'vitest';
+import { expect } from 'vitest';
 import type { Page } from 'playwright-core';
-import { baseUrl, openPage, PHONE, screenshot, type Browser, type PageErrors } from './support/browser';
+import { baseUrl, PHONE, screenshot } from './support/browser';
 import { createTask, waitForState } from './support/gateway';
+import { it, pageTest } from './support/page';
 
-let browser: Browser | undefined;
-
-afterEach(async () => {
-  await browser?.close();
-  browser = undefined;
-});
+const onPhone = pageTest({ viewport: PHONE });
 
 /** How far the page reaches past the viewport's right edge, in CSS pixels. */
 const overflow = (page: Page): Promise<number> =>
   page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
 
-it('renders every page at phone width without horizontal overflow', async () => {
+onPhone('renders every page at phone width without horizontal overflow', async ({ page, errors }) => {
   const taskId = await createTask('echo', 'phone');
   await waitForState(taskId, 'COMPLETED');
-  let page: Page;
-  let errors: PageErrors;
-  ({ browser, page, errors } = await openPage({ viewport: PHONE }));
 
   await page.goto(`${baseUrl()}/`);
   await page.getByRole('list', { name: 'Workers' }).waitFor();
@@ -57,10 +50,7 @@ it('renders every page at phone width without horizontal overflow', async () => 
   expect(errors.messages).toEqual([]);
 });
 
-it('moves through the main navigation with the keyboard', async () => {
-  let page: Page;
-  let errors: PageErrors;
-  ({ browser, page, errors } = await openPage());
+it('moves through the main navigation with the keyboard', async ({ page, errors }) => {
   await page.goto(`${baseUrl()}/`);
   await page.getByRole('list', { name: 'Workers' }).waitFor();
 

@@ -1,23 +1,11 @@
 // Issue 16: the Limits page shows a per-tenant concurrency limit filling up as the
 // tenant's tasks run, and the type's rate limit beside it.
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
-import { baseUrl, openPage, screenshot, type Browser, type PageErrors } from './support/browser';
+import { expect } from 'vitest';
+import { baseUrl, screenshot } from './support/browser';
+import { it } from './support/page';
 import { createTask, waitForState } from './support/gateway';
 
-let browser: Browser;
-let page: Page;
-let errors: PageErrors;
-
-beforeEach(async () => {
-  ({ browser, page, errors } = await openPage());
-});
-
-afterEach(async () => {
-  await browser.close();
-});
-
-it('shows a tenant at its concurrency limit and the tasks held back', async () => {
+it('shows a tenant at its concurrency limit and the tasks held back', async ({ page, errors }) => {
   const metadata = { tenant: 'acme', record_to: `/tmp/limits-spec-${Date.now()}.log` };
   const ids = [];
   for (let i = 0; i < 3; i += 1) ids.push(await createTask('per_tenant', '4', { metadata }));

@@ -1,24 +1,12 @@
 // Every page renders against the live stack: the header and tabs of contract §9, the
 // dashboard's graph, queue cards, workers and provider, and no console errors.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
-import { baseUrl, openPage, screenshot, type Browser, type PageErrors } from './support/browser';
+import { describe, expect } from 'vitest';
+import { baseUrl, screenshot } from './support/browser';
+import { it } from './support/page';
 import { createTask, waitForState } from './support/gateway';
 
-let browser: Browser;
-let page: Page;
-let errors: PageErrors;
-
-beforeEach(async () => {
-  ({ browser, page, errors } = await openPage());
-});
-
-afterEach(async () => {
-  await browser.close();
-});
-
 describe('the pages', () => {
-  it('shows the dashboard with live counts, workers and the provider', async () => {
+  it('shows the dashboard with live counts, workers and the provider', async ({ page, errors }) => {
     const done = await createTask('echo', 'hello');
     await waitForState(done, 'COMPLETED');
 
@@ -44,7 +32,7 @@ describe('the pages', () => {
     expect(errors.messages).toEqual([]);
   });
 
-  it('opens each tab from the navigation', async () => {
+  it('opens each tab from the navigation', async ({ page, errors }) => {
     await page.goto(`${baseUrl()}/`);
     const nav = page.getByRole('navigation', { name: 'Pages' });
     for (const [tab, loaded, shot] of [

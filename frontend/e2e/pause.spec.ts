@@ -1,27 +1,18 @@
 // Issue 20: pausing is visible on every page and controllable from the dashboard:
 // Worker Statistics pauses (after confirmation), a banner says so and resumes.
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
-import { baseUrl, openPage, screenshot, type Browser, type PageErrors } from './support/browser';
+import { afterEach, expect } from 'vitest';
+import { baseUrl, screenshot } from './support/browser';
+import { it } from './support/page';
 import { api, createTask, eventually, waitForState } from './support/gateway';
-
-let browser: Browser;
-let page: Page;
-let errors: PageErrors;
-
-beforeEach(async () => {
-  ({ browser, page, errors } = await openPage());
-});
 
 afterEach(async () => {
   await api('POST', '/api/v1/executors/resume', {});
-  await browser.close();
 });
 
 const paused = async (): Promise<boolean> =>
   (await api<{ paused: boolean }>('GET', '/api/v1/executors/status')).paused;
 
-it('pauses from Worker Statistics, shows a banner on every page, and resumes from it', async () => {
+it('pauses from Worker Statistics, shows a banner on every page, and resumes from it', async ({ page, errors }) => {
   await page.goto(`${baseUrl()}/`);
   const workers = page.getByRole('region', { name: 'Worker Statistics' });
   await workers.getByRole('button', { name: 'Pause executors' }).click();

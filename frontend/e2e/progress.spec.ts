@@ -2,24 +2,12 @@
 // (no reload) while it runs; its last lines, a warning among them, stay once it ends.
 // `chatty` (tests/support/tasks.py, loaded by the stack's executor) reports
 // "step i of n" and logs "chatty step i" every 1.5 s.
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
-import { baseUrl, openPage, screenshot, type Browser, type PageErrors } from './support/browser';
+import { expect } from 'vitest';
+import { baseUrl, screenshot } from './support/browser';
+import { it } from './support/page';
 import { createTask, getTask, waitForState } from './support/gateway';
 
-let browser: Browser;
-let page: Page;
-let errors: PageErrors;
-
-beforeEach(async () => {
-  ({ browser, page, errors } = await openPage());
-});
-
-afterEach(async () => {
-  await browser.close();
-});
-
-it('shows the progress and the log lines of a running task live', async () => {
+it('shows the progress and the log lines of a running task live', async ({ page, errors }) => {
   const taskId = await createTask('chatty', '8:1.5');
   await waitForState(taskId, 'ACTIVE');
 

@@ -1,21 +1,12 @@
 // Issue 16: the Queues page lists every named queue with its depth, priorities,
 // paused state and consuming workers, and pauses (after confirmation) and resumes one.
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
-import { baseUrl, openPage, screenshot, type Browser, type PageErrors } from './support/browser';
+import { afterEach, expect } from 'vitest';
+import { baseUrl, screenshot } from './support/browser';
+import { it } from './support/page';
 import { api, createTask, eventually, waitForState } from './support/gateway';
-
-let browser: Browser;
-let page: Page;
-let errors: PageErrors;
-
-beforeEach(async () => {
-  ({ browser, page, errors } = await openPage());
-});
 
 afterEach(async () => {
   await api('POST', '/api/v1/queues/default/resume', {});
-  await browser.close();
 });
 
 interface Named {
@@ -28,7 +19,7 @@ const defaultPaused = async (): Promise<boolean> => {
   return status.named_queues.find((q) => q.name === 'default')?.paused === true;
 };
 
-it('lists the queues, pauses one after confirmation and resumes it', async () => {
+it('lists the queues, pauses one after confirmation and resumes it', async ({ page, errors }) => {
   // A queue no executor of the stack consumes: its task waits there, visibly.
   const parked = await createTask('echo', 'waits in emails', { queue: 'emails', priority: 4 });
   await page.goto(`${baseUrl()}/#/queues`);

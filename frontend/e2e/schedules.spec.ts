@@ -1,13 +1,9 @@
 // Issue 15: a schedule made from the Schedules page fires, is paused, triggered and
 // deleted; a task's retention shows on its details.
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
-import { baseUrl, openPage, screenshot, type Browser, type PageErrors } from './support/browser';
+import { expect } from 'vitest';
+import { baseUrl, screenshot } from './support/browser';
+import { it } from './support/page';
 import { api, eventually } from './support/gateway';
-
-let browser: Browser;
-let page: Page;
-let errors: PageErrors;
 
 interface ScheduleJson {
   schedule_id: string;
@@ -19,15 +15,7 @@ interface ScheduleJson {
 const schedules = async (): Promise<ScheduleJson[]> =>
   (await api<{ schedules?: ScheduleJson[] }>('GET', '/api/v1/schedules')).schedules ?? [];
 
-beforeEach(async () => {
-  ({ browser, page, errors } = await openPage());
-});
-
-afterEach(async () => {
-  await browser.close();
-});
-
-it('creates a schedule from the form, sees it fire, pauses, triggers and deletes it', async () => {
+it('creates a schedule from the form, sees it fire, pauses, triggers and deletes it', async ({ page, errors }) => {
   await page.goto(`${baseUrl()}/#/schedules`);
   await page.getByLabel('Task type').fill('echo');
   await page.getByLabel('Content', { exact: true }).fill('tick');
@@ -57,7 +45,7 @@ it('creates a schedule from the form, sees it fire, pauses, triggers and deletes
   expect(errors.messages).toEqual([]);
 });
 
-it("shows a task's retention on its details", async () => {
+it("shows a task's retention on its details", async ({ page, errors }) => {
   const created = await api<{ task_id: string }>('POST', '/api/v1/tasks', {
     task_type: 'echo',
     content: 'kept briefly',

@@ -1,8 +1,8 @@
 // Issue 6: submit a summarize task from the New task page, follow it to COMPLETED,
 // see it counted on the Dashboard and listed in Tasks History, open its details.
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
-import { baseUrl, openPage, screenshot, type Browser, type PageErrors } from './support/browser';
+import { expect } from 'vitest';
+import { baseUrl, screenshot } from './support/browser';
+import { it } from './support/page';
 import { getTask } from './support/gateway';
 
 const TEXT =
@@ -10,19 +10,7 @@ const TEXT =
   'Workers retry transient failures with backoff. ' +
   'Hopeless tasks are parked in a dead-letter queue for a human to inspect.';
 
-let browser: Browser;
-let page: Page;
-let errors: PageErrors;
-
-beforeEach(async () => {
-  ({ browser, page, errors } = await openPage());
-});
-
-afterEach(async () => {
-  await browser.close();
-});
-
-it('submits a summarize task and follows it to its result, counts and details', async () => {
+it('submits a summarize task and follows it to its result, counts and details', async ({ page, errors }) => {
   await page.goto(`${baseUrl()}/#/new`);
   await page.getByLabel('Text to summarize').fill(TEXT);
   await page.getByRole('button', { name: 'Submit summarize task' }).click();

@@ -1,13 +1,9 @@
 // A gateway with TASKFLOW_API_TOKEN: the dashboard asks for the token once, then
 // works (REST with the bearer header, the live stream with ?token=) and keeps the
 // token for the browser session.
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
-import { baseUrl, openPage, screenshot, type Browser, type PageErrors } from './support/browser';
-
-let browser: Browser;
-let page: Page;
-let errors: PageErrors;
+import { expect } from 'vitest';
+import { baseUrl, screenshot } from './support/browser';
+import { pageTest } from './support/page';
 
 function token(): string {
   const value = process.env.TASKFLOW_API_TOKEN;
@@ -15,18 +11,10 @@ function token(): string {
   return value;
 }
 
-beforeEach(async () => {
-  // Chromium logs each refused request (before the token is known) as a console error.
-  ({ browser, page, errors } = await openPage({
-    allowErrors: [/Failed to load resource: the server responded with a status of 401/],
-  }));
-});
+// Chromium logs each refused request (before the token is known) as a console error.
+const it = pageTest({ allowErrors: [/Failed to load resource: the server responded with a status of 401/] });
 
-afterEach(async () => {
-  await browser.close();
-});
-
-it('asks for the token once and then shows live data', async () => {
+it('asks for the token once and then shows live data', async ({ page, errors }) => {
   await page.goto(`${baseUrl()}/`);
   const dialog = page.getByRole('dialog', { name: 'Access token required' });
   await dialog.waitFor();

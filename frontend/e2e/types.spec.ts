@@ -1,24 +1,12 @@
 // Issue 20: every registered task type (from GET /api/v1/task-types) can be created
 // from New Task, with content and JSON metadata, and filtered on in Tasks History;
 // issue 15: New Task runs one after a delay or at a local time.
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
-import { baseUrl, openPage, screenshot, type Browser, type PageErrors } from './support/browser';
+import { expect } from 'vitest';
+import { baseUrl, screenshot } from './support/browser';
+import { it } from './support/page';
 import { getTask, waitForState } from './support/gateway';
 
-let browser: Browser;
-let page: Page;
-let errors: PageErrors;
-
-beforeEach(async () => {
-  ({ browser, page, errors } = await openPage());
-});
-
-afterEach(async () => {
-  await browser.close();
-});
-
-it('creates a task of a module-registered type with metadata and filters on its type', async () => {
+it('creates a task of a module-registered type with metadata and filters on its type', async ({ page, errors }) => {
   await page.goto(`${baseUrl()}/#/new`);
   const form = page.getByRole('region', { name: 'Any task type' });
   await form.getByLabel('Task type').locator('option[value="echo"]').waitFor({ state: 'attached' });
@@ -48,7 +36,7 @@ it('creates a task of a module-registered type with metadata and filters on its 
   expect(errors.messages).toEqual([]);
 });
 
-it('creates a task that runs after a delay, and one for a local time', async () => {
+it('creates a task that runs after a delay, and one for a local time', async ({ page, errors }) => {
   await page.goto(`${baseUrl()}/#/new`);
   const form = page.getByRole('region', { name: 'Any task type' });
   await form.getByLabel('Task type').locator('option[value="echo"]').waitFor({ state: 'attached' });

@@ -1,28 +1,16 @@
 // Issue 20: the Workers page lists every worker with its host, pid and slots; a
 // worker's drill-down shows the task it runs with a running time that grows, and
 // its recent failures.
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
-import { baseUrl, openPage, screenshot, type Browser, type PageErrors } from './support/browser';
+import { expect } from 'vitest';
+import { baseUrl, screenshot } from './support/browser';
+import { it } from './support/page';
 import { api, createTask, eventually, waitForState } from './support/gateway';
-
-let browser: Browser;
-let page: Page;
-let errors: PageErrors;
-
-beforeEach(async () => {
-  ({ browser, page, errors } = await openPage());
-});
-
-afterEach(async () => {
-  await browser.close();
-});
 
 interface WorkersJson {
   worker_details: { worker_id: string; hostname: string; pid: number; active_tasks: string[] }[];
 }
 
-it('drills down from the list to a worker, its running task and its failures', async () => {
+it('drills down from the list to a worker, its running task and its failures', async ({ page, errors }) => {
   const doomed = await createTask('doomed', 'fails for good');
   await waitForState(doomed, 'DLQ');
   const sleepy = await createTask('sleepy', '20');
