@@ -15,16 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from functools import cache
-from importlib import resources
 
 from redis.asyncio import Redis
-from redis.commands.core import AsyncScript
 
 from taskflow.settings import Settings
 from taskflow.store.keys import ProviderKeys
 from taskflow.store.replies import text as _text
-from taskflow.store.scripts import script_source
+from taskflow.store.scripts import Scripts
 
 # The rolling window is kept in this many buckets.
 WINDOW_BUCKETS = 10
@@ -93,13 +90,6 @@ class BreakerStatus:
         return self.failures + self.successes
 
 
-@cache
-def _breaker_source(name: str) -> str:
-    """Prelude + the shared breaker functions (breaker_common.lua) + the script itself."""
-    body = (resources.files("taskflow.store") / "lua" / f"{name}.lua").read_text()
-    return f"{script_source('breaker_common')}\n{body}"
-
-
 class CircuitBreakerStore:
     """Every service's breaker; the methods the executor, handlers and monitor call."""
 
@@ -110,10 +100,8 @@ class CircuitBreakerStore:
         self.config = config or BreakerConfig()
         self.prefix = prefix
         self.keys = ProviderKeys(prefix)
-        self._scripts: dict[str, AsyncScript] = {
-            name: client.register_script(_breaker_source(name))
-            for name in ("breaker_acquire", "breaker_record", "breaker_admin", "breaker_read")
-        }
+        # The breaker_*.lua scripts (each with lua/breaker_common.lua).
+        self._scripts = Scripts(client)
 
     async def acquire(self, service: str) -> Permit:
         """May a call go now? At most one caller cluster-wide gets a probe permit."""

@@ -31,6 +31,9 @@ class StoreConfig:
     retry_ratio: RetryRatio = RetryRatio()
     # Every Nth new-work claim serves a lower priority level (0: strict priority).
     lower_priority_every: int = 10
+    # Scripts as a function library (FCALL); False: EVALSHA, as for a server without
+    # functions (taskflow/store/scripts.py), which is also detected by itself.
+    functions: bool = True
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "StoreConfig":

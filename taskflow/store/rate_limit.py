@@ -26,14 +26,12 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
-from importlib import resources
 
 from redis.asyncio import Redis
 
 from taskflow.store.keys import ProviderKeys
 from taskflow.store.replies import text as _text
-from taskflow.store.scripts import script_source
+from taskflow.store.scripts import Scripts
 
 _INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|)\s*$")
 _UNIT_S = {"ms": 0.001, "": 1.0, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
@@ -94,8 +92,10 @@ class RateLimiter:
         self.client = client
         self.prefix = prefix
         self.keys = ProviderKeys(prefix)
-        self._script = client.register_script(_source("rate_limit_acquire"))
-        self._send_script = client.register_script(_source("rate_limit_send"))
+        # lua/rate_limit_{acquire,send}.lua, each with lua/rate_limit_common.lua.
+        scripts = Scripts(client)
+        self._script = scripts["rate_limit_acquire"]
+        self._send_script = scripts["rate_limit_send"]
 
     async def configure(self, requests: int, interval: str, source: str = "settings") -> None:
         """Set the limit for every worker (takes effect at their next acquire)."""
@@ -207,10 +207,3 @@ class RateLimiter:
 
 _SEND_WITHIN_MS = int(SEND_WITHIN_S * 1000)
 _MARGIN_MS = int(ARRIVAL_MARGIN_S * 1000)
-
-
-@cache
-def _source(name: str) -> str:
-    """Prelude + the shared limiter functions (rate_limit_common.lua) + the script."""
-    body = (resources.files("taskflow.store") / "lua" / f"{name}.lua").read_text()
-    return f"{script_source('rate_limit_common')}\n{body}"

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import random
 import uuid
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from redis.asyncio import Redis
-from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import ResponseError
 
 from taskflow.errors import (
     Conflict,
@@ -52,7 +50,6 @@ _ERRORS: dict[str, type[Exception]] = {
     "LEASELOST": LeaseLost,
     "CORRUPT": CorruptTask,
 }
-T = TypeVar("T")
 # Bulk operations work through big sets in slices so no script blocks Redis long.
 _SLICE = 500
 
@@ -103,7 +100,7 @@ class TaskStore:
         self.client = client
         self.config = config or StoreConfig()
         self.keys = Keys(self.config.prefix)
-        self._scripts = Scripts(client)
+        self._scripts = Scripts(client, functions=self.config.functions)
         self._lister = TaskLister(client, self.keys)
 
     async def _run(self, name: str, key: str, *args: Any) -> Any:
@@ -222,43 +219,22 @@ class TaskStore:
         queues: Sequence[tuple[str, int]] = ((DEFAULT_QUEUE, 1),),
         task_types: Sequence[str] = (),
     ) -> tuple[list[TaskflowError | None] | Exception, list[ClaimedTask] | Exception]:
-        """complete_many(finished) then claim(...) in one round trip: two script calls
-        pipelined, each atomic on its own as when sent apart. Each part's answer, or
-        the exception that part met (the other one still counts)."""
-        if isinstance(self.client, RedisCluster):  # cluster pipelines refuse EVALSHA
-            claiming = self.claim(worker_id, max_tasks, queues=queues, task_types=task_types)
-            return await _answer(self.complete_many(finished)), await _answer(claiming)
-        codes, rows = await self._pipelined(
-            [
-                ("complete", [self.keys.primary, *_completion_args(finished)]),
-                ("claim", self._claim_args(worker_id, max_tasks, queues, task_types)),
-            ]
+        """complete_many(finished) then claim(...) in one script call
+        (complete_and_claim.lua): each task's change atomic as when sent apart, the
+        call's fixed cost paid once. Each part's answer, or the exception that part
+        met (the other one still counts)."""
+        key, *claim_args = self._claim_args(worker_id, max_tasks, queues, task_types)
+        codes, rows = await self._run(
+            "complete_and_claim",
+            key,
+            len(finished),
+            *_completion_args(finished),
+            *claim_args,
         )
         return (
-            codes if isinstance(codes, Exception) else _outcomes(codes, finished),
-            rows if isinstance(rows, Exception) else claimed_tasks(rows),
+            _part_error(codes) or _outcomes(codes, finished),
+            _part_error(rows) or claimed_tasks(rows),
         )
-
-    async def _pipelined(self, calls: Sequence[tuple[str, list[Any]]]) -> list[Any]:
-        """Run scripts in one pipeline; each reply, or the (domain) error it met.
-
-        Plain EVALSHA, not redis-py's pipelined Script, which asks SCRIPT EXISTS
-        first: a round trip per execute. A script the server lost (a restart, SCRIPT
-        FLUSH) answers NOSCRIPT having run nothing, and is sent again on its own
-        (which loads it). A lost connection raises, as a single call would."""
-        prefix = self.config.prefix
-        async with self.client.pipeline(transaction=False) as pipe:
-            for name, (key, *args) in calls:
-                pipe.evalsha(self._scripts[name].sha, 1, key, prefix, *args)
-            replies = await pipe.execute(raise_on_error=False)
-        results: list[Any] = []
-        for (name, (key, *args)), reply in zip(calls, replies, strict=True):
-            if isinstance(reply, NoScriptError):
-                reply = await _answer(self._run(name, key, *args))
-            elif isinstance(reply, ResponseError):
-                reply = domain_error(reply)
-            results.append(reply)
-        return results
 
     async def fail(
         self,
@@ -484,23 +460,12 @@ class TaskStore:
     ) -> tuple[int, int]:
         """As `_each`; also how many were refused for being in another queue."""
         done = other_queue = 0
-        run = self._scripts[script]
+        prefix = self.config.prefix
         for start in range(0, len(ids), _SLICE):
             batch = ids[start : start + _SLICE]
-            results: list[Any]
-            if isinstance(self.client, RedisCluster):
-                # Cluster pipelines refuse EVALSHA: send the calls concurrently instead.
-                results = await asyncio.gather(
-                    *(run(keys=[key], args=[self.config.prefix, i, *extra]) for i in batch),
-                    return_exceptions=True,
-                )
-            else:
-                async with self.client.pipeline(transaction=False) as pipe:
-                    for task_id in batch:
-                        await run(
-                            keys=[key], args=[self.config.prefix, task_id, *extra], client=pipe
-                        )
-                    results = await pipe.execute(raise_on_error=False)
+            results = await self._scripts.pipelined(
+                [(script, [key], [prefix, task_id, *extra]) for task_id in batch]
+            )
             done += sum(1 for r in results if not isinstance(r, Exception))
             other_queue += sum(1 for r in results if str(r).startswith("OTHERQUEUE"))
         return done, other_queue
@@ -571,12 +536,12 @@ def claimed_tasks(rows: Sequence[Sequence[bytes]]) -> list[ClaimedTask]:
     ]
 
 
-async def _answer(call: Awaitable[T]) -> T | Exception:
-    """What `call` returns, or the script error it raised (a lost connection raises)."""
-    try:
-        return await call
-    except (TaskflowError, ResponseError) as error:
-        return error
+def _part_error(part: Any) -> Exception | None:
+    """The error a part of complete_and_claim.lua met (its reply is then the
+    error's text), as the domain error a call of its own would have raised."""
+    if isinstance(part, bytes | str):
+        return domain_error(ResponseError(_text(part)))
+    return None
 
 
 def _completion_args(finished: Sequence[tuple[ClaimedTask, str]]) -> list[str]:

@@ -5,10 +5,11 @@
 -- it. `queue_name` is its named queue ('' or 'default': the original keys, and no
 -- queue_name field in the hash, so an original client reads what it read).
 -- Each task of one call gets its own microsecond, so index order is creation order.
-local CREATE_SEQ = 0
+local CREATE_SEQ
 -- New PENDING ids per new-work list, pushed by push_created() (before finish) in
 -- one LPUSH per list instead of one per task; within a list, in creation order.
-local CREATED_LISTS = {}
+local CREATED_LISTS
+on_call(function() CREATE_SEQ, CREATED_LISTS = 0, {} end)
 local function queue_created(q, id, priority)
   local level = tonumber(priority) or 0
   local list = level_list(q, level)

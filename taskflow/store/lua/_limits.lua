@@ -18,7 +18,7 @@
 --                                 after it came back is known as such)
 --   limits:stats:{type}           hash: held_rate, held_concurrency (totals), run_ms
 --                                 (how long a slot is held, a moving average)
-local LIMIT_TYPES = key('limits:types')
+local LIMIT_TYPES  -- per call (on_call below)
 local HELD_KEEP_MS = 60000
 -- A granted task usually starts about this long after its claim: a token not yet
 -- reported started is expected back this much after the earliest it could be,
@@ -29,7 +29,11 @@ local function slots_key(task_type, value) return limit_key('slots', task_type) 
 
 -- Per script call: each type's limits (false: none), free rate tokens, the line
 -- of tasks held back by a rate, tasks held back per full slot set.
-local LIMITS_OF, RATE_FREE, RATE_LINE = {}, {}, {}
+local LIMITS_OF, RATE_FREE, RATE_LINE
+on_call(function()
+  LIMIT_TYPES = key('limits:types')
+  LIMITS_OF, RATE_FREE, RATE_LINE = {}, {}, {}
+end)
 local function limits_of(task_type)
   local cfg = LIMITS_OF[task_type]
   if cfg == nil then

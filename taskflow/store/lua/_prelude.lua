@@ -1,9 +1,17 @@
--- Prelude prepended to every script by taskflow/store/scripts.py.
+-- Prelude of every script (taskflow/store/scripts.py): loaded once as the top of
+-- the function library (FUNCTION LOAD), or prepended to each script sent by EVALSHA
+-- to a server without functions. Its functions are built once per load; everything
+-- that differs per call (the prefix and the key names made from it, the clock, the
+-- accumulators finish() writes) is declared here without a value and set by
+-- begin_call() at the start of every call (end of this file): a new key name of the
+-- prefix goes there (or in a function of PREFIX such as task_key), never as a
+-- top-level value, which would be computed once at load (and fails there: PREFIX
+-- is nil at load).
 -- ARGV[1] of every script is the key prefix (may hold a Redis Cluster hash tag, so
 -- every key below lives in one slot). Key names here mirror taskflow/store/keys.py.
 -- Time always comes from the Redis server clock, never from a client.
 
-local PREFIX = ARGV[1]
+local PREFIX
 
 local function key(name) return PREFIX .. name end
 local function task_key(id) return PREFIX .. 'task:' .. id end
@@ -22,32 +30,25 @@ local function idempotency_key(k) return PREFIX .. 'idempotency:' .. k end
 local function schedule_key(id) return PREFIX .. 'schedule:' .. id end
 
 -- The default queue's lists (the original keys); other queues: queue_keys() below.
-local PRIMARY = key('tasks:pending:primary')
-local RETRY = key('tasks:pending:retry')
-local SCHEDULED = key('tasks:scheduled')
-local DLQ = key('dlq:tasks')
-local LEASES = key('tasks:leases')
-local INDEX_ALL = key('tasks:index:all')
-local INDEX_IDS = key('tasks:index:ids')
-local LEASE_SEQ = key('tasks:lease_seq')
+-- Key names of the prefix: set per call by begin_call().
+local PRIMARY, RETRY, SCHEDULED, DLQ, LEASES, INDEX_ALL, INDEX_IDS, LEASE_SEQ
 -- ACTIVE tasks a client asked to cancel; their workers poll it (docs/state-machine.md).
-local CANCELLING = key('tasks:cancelling')
-local CHANNEL = key('queue-updates')
+local CANCELLING
+local CHANNEL
 -- Every event is also appended here (replay and resume, docs/state-machine.md);
 -- trimmed approximately, so a trim costs O(1) amortised. Mirrors keys.py / events.py.
-local EVENTS = key('tasks:events')
+local EVENTS
 local EVENTS_MAXLEN = 100000
 -- finish() writes one entry per script call, however many events it holds, so the
 -- stream is trimmed by events, not entries: `added` counts the events written, and
 -- `marks` holds the entry ids where that count passed each multiple of
 -- EVENTS_MARK_EVERY; the stream keeps the entries from the oldest mark on.
-local EVENTS_ADDED = key('tasks:events:added')
-local EVENTS_MARKS = key('tasks:events:marks')
+local EVENTS_ADDED, EVENTS_MARKS
 local EVENTS_MARK_EVERY = EVENTS_MAXLEN / 10
 -- Recurring schedules: ids of the active (not paused) ones scored by next fire ms.
-local SCHEDULES_DUE = key('schedules:due')
+local SCHEDULES_DUE
 -- Retention: terminal task ids with a retention, scored by the ms they expire at.
-local EXPIRY = key('tasks:expiry')
+local EXPIRY
 local TERMINAL = { COMPLETED = true, DLQ = true, CANCELLED = true }
 -- Idle claimers block on their queues' wake-up lists (BLPOP) instead of polling;
 -- each holds at most this many tokens.
@@ -58,10 +59,10 @@ local WAKEUP_CAP = 64
 -- levels that may hold work, the new-work claim count (lower-level turns), due
 -- retries, a list per task type no claimer could run (`waiting:{type}`) with the
 -- set of types that may have one, and the wake-up list idle claimers block on.
-local KNOWN_QUEUES = key('queues:known')
-local PAUSED_QUEUES = key('queues:paused')
+local KNOWN_QUEUES, PAUSED_QUEUES
 local DEFAULT_QUEUE = 'default'
-local QUEUES = {}
+-- The key names of each queue this call touched, and its wake-ups (per call).
+local QUEUES
 local function queue_keys(name)
   if name == nil or name == '' then name = DEFAULT_QUEUE end
   local q = QUEUES[name]
@@ -87,15 +88,17 @@ local function queue_of(t)
   return queue_keys(DEFAULT_QUEUE)
 end
 local STATES = { 'PENDING', 'ACTIVE', 'COMPLETED', 'FAILED', 'SCHEDULED', 'DLQ', 'CANCELLED' }
+-- (Top-level code runs at FUNCTION LOAD, where no global but `redis` exists: no
+-- ipairs, pairs, unpack, string, math... here, only in functions.)
 local IS_STATE = {}
-for _, s in ipairs(STATES) do IS_STATE[s] = true end
+for i = 1, #STATES do IS_STATE[STATES[i]] = true end
 -- The timestamp field set when a task enters each state.
 local ENTERED_AT = {
   ACTIVE = 'started_at', COMPLETED = 'completed_at', FAILED = 'failed_at',
   SCHEDULED = 'scheduled_at', DLQ = 'dlq_at', CANCELLED = 'cancelled_at',
 }
 
--- Server clock, read once per script call.
+-- Server clock, read once per script call (begin_call).
 local function iso(sec, usec)
   -- Days-from-civil inverse (proleptic Gregorian), exact for any Unix time.
   local days = math.floor(sec / 86400)
@@ -114,10 +117,7 @@ local function iso(sec, usec)
   return string.format('%04d-%02d-%02dT%02d:%02d:%02d.%06d+00:00', y, m, d,
     math.floor(rem / 3600), math.floor((rem % 3600) / 60), rem % 60, usec)
 end
-local CLOCK = redis.call('TIME')
-local NOW_S, NOW_US = tonumber(CLOCK[1]), tonumber(CLOCK[2])
-local NOW_MS = NOW_S * 1000 + math.floor(NOW_US / 1000)
-local NOW_ISO = iso(NOW_S, NOW_US)
+local NOW_S, NOW_US, NOW_MS, NOW_ISO
 -- Microseconds since the epoch as an exact decimal string (16 digits: too long for
 -- Lua's default number-to-string conversion, which keeps 14).
 local function us_string(offset) return string.format('%.0f', NOW_S * 1000000 + NOW_US + offset) end
@@ -132,7 +132,8 @@ local TASK_FIELDS = { 'state', 'task_type', 'created_us', 'retry_count', 'max_re
   'lease_token', 'worker_id', 'queue', 'idempotency_key', 'cancel_requested_at', 'priority',
   'retention_s', 'queue_name', 'state_log' }
 -- What a claim also reads, in the same HMGET: the input its worker gets (hand_over).
-local CLAIM_FIELDS = { unpack(TASK_FIELDS) }
+local CLAIM_FIELDS = {}
+for i = 1, #TASK_FIELDS do CLAIM_FIELDS[i] = TASK_FIELDS[i] end
 CLAIM_FIELDS[#CLAIM_FIELDS + 1] = 'content'
 CLAIM_FIELDS[#CLAIM_FIELDS + 1] = 'metadata'
 local function load_task(id, fields)
@@ -203,8 +204,8 @@ end
 -- a reason folds the log back into the JSON list.
 local STATE_LETTER = { PENDING = 'P', ACTIVE = 'A', COMPLETED = 'C', FAILED = 'F',
   SCHEDULED = 'S', DLQ = 'D', CANCELLED = 'X' }
-local LETTER_STATE = {}
-for state, letter in pairs(STATE_LETTER) do LETTER_STATE[letter] = state end
+local LETTER_STATE = { P = 'PENDING', A = 'ACTIVE', C = 'COMPLETED', F = 'FAILED',
+  S = 'SCHEDULED', D = 'DLQ', X = 'CANCELLED' }
 -- The state_log entry of a task created at `created_n` (µs) entering `state` now.
 local function log_entry(state, created_n)
   return STATE_LETTER[state] .. string.format('%d', NOW_S * 1000000 + NOW_US - created_n)
@@ -234,7 +235,7 @@ end
 -- Listing-index changes are collected per script call and written in finish(), a
 -- few ZADD/ZREM calls per index instead of several calls per task (a batch of
 -- claims or promotions moves many ids between the same indexes).
-local INDEX_ADD, INDEX_REM, INDEXED = {}, {}, {}
+local INDEX_ADD, INDEX_REM, INDEXED
 local function index_add(index, score, id)
   local members = INDEX_ADD[index]
   if not members then members = {}; INDEX_ADD[index] = members end
@@ -282,7 +283,7 @@ end
 
 -- Counter and worker-stat changes are summed per script call and written once, in
 -- finish(), before the events go out.
-local COUNTER_DELTA, STATS_DELTA = {}, {}
+local COUNTER_DELTA, STATS_DELTA
 -- Called for every id pushed onto a pending list of queue q: one token wakes one
 -- idle claimer of that queue.
 local function wake(q) q.wake = q.wake + 1 end
@@ -312,7 +313,7 @@ end
 -- up to 2^(b / SERIES_STEPS) ms. Mirrored by taskflow/store/series.py.
 local SERIES_TTL_S = 25 * 3600
 local SERIES_STEPS = 4
-local SERIES_DELTA, SERIES_MAX_MS = {}, 0
+local SERIES_DELTA, SERIES_MAX_MS
 local function series(field, delta) SERIES_DELTA[field] = (SERIES_DELTA[field] or 0) + delta end
 local function series_completed(created_n)
   local ms = math.max(math.floor((NOW_S * 1000000 + NOW_US - created_n) / 1000), 0)
@@ -389,7 +390,7 @@ end
 -- sets), written in finish(): one ZADD/ZREM and one SADD/SREM per worker for a whole
 -- batch instead of one of each per task. Drops are written before takes, so an id
 -- dropped and taken again in one call stays held.
-local LEASE_ADD, LEASE_REM, ACTIVE_ADD, ACTIVE_REM = {}, {}, {}, {}
+local LEASE_ADD, LEASE_REM, ACTIVE_ADD, ACTIVE_REM
 local function append(lists, name, ...)
   local list = lists[name]
   if not list then list = {}; lists[name] = list end
@@ -529,4 +530,37 @@ local function hand_over(t, worker, token, lease_ms, list_name, out, events)
   end
   out[#out + 1] = { token, t.id, t.task_type, string.format('%d', t.retry_count),
     t.content, t.metadata }
+end
+
+-- Per-call setup: everything above that differs per call, set at the start of
+-- every call (the function library's wrappers and the EVALSHA sources both call it
+-- first), so no call sees the prefix, clock or accumulators of another, not even
+-- of one that failed midway. An include with per-call state of its own registers
+-- its reset with on_call(); the loader gives each script its own list (CALL_HOOKS).
+local CALL_HOOKS = {}
+local function on_call(reset) CALL_HOOKS[#CALL_HOOKS + 1] = reset end
+local function new_call_hooks()
+  CALL_HOOKS = {}
+  return CALL_HOOKS
+end
+local function begin_call(argv, hooks)
+  PREFIX = argv[1]
+  PRIMARY, RETRY = key('tasks:pending:primary'), key('tasks:pending:retry')
+  SCHEDULED, DLQ, LEASES = key('tasks:scheduled'), key('dlq:tasks'), key('tasks:leases')
+  INDEX_ALL, INDEX_IDS = key('tasks:index:all'), key('tasks:index:ids')
+  LEASE_SEQ, CANCELLING = key('tasks:lease_seq'), key('tasks:cancelling')
+  CHANNEL, EVENTS = key('queue-updates'), key('tasks:events')
+  EVENTS_ADDED, EVENTS_MARKS = key('tasks:events:added'), key('tasks:events:marks')
+  SCHEDULES_DUE, EXPIRY = key('schedules:due'), key('tasks:expiry')
+  KNOWN_QUEUES, PAUSED_QUEUES = key('queues:known'), key('queues:paused')
+  QUEUES = {}
+  local clock = redis.call('TIME')
+  NOW_S, NOW_US = tonumber(clock[1]), tonumber(clock[2])
+  NOW_MS = NOW_S * 1000 + math.floor(NOW_US / 1000)
+  NOW_ISO = iso(NOW_S, NOW_US)
+  INDEX_ADD, INDEX_REM, INDEXED = {}, {}, {}
+  COUNTER_DELTA, STATS_DELTA = {}, {}
+  SERIES_DELTA, SERIES_MAX_MS = {}, 0
+  LEASE_ADD, LEASE_REM, ACTIVE_ADD, ACTIVE_REM = {}, {}, {}, {}
+  for i = 1, #hooks do hooks[i]() end
 end

@@ -6,20 +6,6 @@
 -- Returns  one code per task: 'OK', 'LEASELOST' (the worker no longer holds it:
 --          fencing) or 'NOTFOUND' (deleted meanwhile); a malformed task: error CORRUPT
 local codes, events = {}, {}
-for i = 2, #ARGV, 3 do
-  local id, token, result = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  local t = load_task(id)
-  if not t then
-    codes[#codes + 1] = 'NOTFOUND'
-  elseif t.state ~= 'ACTIVE' or t.lease_token ~= token then
-    codes[#codes + 1] = 'LEASELOST'
-  else
-    release_hold(t)
-    move_state(t, 'COMPLETED', { 'result', result, 'lease_token', '' })
-    count_worker(t.worker_id, 'completed')
-    events[#events + 1] = changed(t, 'ACTIVE', 'COMPLETED')
-    codes[#codes + 1] = 'OK'
-  end
-end
+complete_tasks(ARGV, 2, #ARGV, codes, events)
 finish(events)
 return codes
