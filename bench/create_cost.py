@@ -25,7 +25,8 @@ from bench.common import bundled_server, host, server_cpu_s
 from taskflow.store import NewTask, TaskStore
 
 PRELOAD_BATCH = 1000
-NOT_SCRIPT = ("evalsha", "info", "script", "time", "flushall", "config", "bgrewriteaof")
+NOT_SCRIPT: tuple[str, ...] = ("evalsha", "fcall", "function|load", "info", "script", "time")
+NOT_SCRIPT += ("flushall", "config", "bgrewriteaof")
 
 
 async def snapshot(client: Redis) -> tuple[Counter[str], int, float, int]:
@@ -36,7 +37,7 @@ async def snapshot(client: Redis) -> tuple[Counter[str], int, float, int]:
         command = name.removeprefix("cmdstat_")
         if command not in NOT_SCRIPT:
             calls[command] = int(value["calls"])
-    evalsha = int(stats.get("cmdstat_evalsha", {"usec": 0})["usec"])
+    evalsha = sum(int(stats.get(f"cmdstat_{c}", {"usec": 0})["usec"]) for c in ("evalsha", "fcall"))
     persistence: dict[str, Any] = await client.info("persistence")
     return calls, int(persistence["aof_current_size"]), await server_cpu_s(client), evalsha
 

@@ -161,11 +161,14 @@ async def drain(
         seconds = await steady_drain(completed_then_record, n)
         cpu = sum(map(process_cpu_s, pids)) - cpu_before
         server = await server_cpu_s(client) - server_before
-        evalsha = (await client.info("commandstats")).get("cmdstat_evalsha", {})
+        stats = await client.info("commandstats")
+        usec = sum(
+            float(stats.get(f"cmdstat_{c}", {}).get("usec", 0)) for c in ("evalsha", "fcall")
+        )
         if recording:
             await recording.stop()
     await client.flushall()
-    return Drain(seconds, cpu, server, float(evalsha.get("usec", 0)))
+    return Drain(seconds, cpu, server, usec)
 
 
 def report_drain(label: str, n: int, result: Drain) -> None:

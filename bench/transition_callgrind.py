@@ -2,7 +2,7 @@
 figure whatever the machine's load.
 
     uv run python -m bench.transition_callgrind [--tasks 3200] [--batch 32]
-        [--subscribers N] [--against REF]
+        [--subscribers N] [--against REF] [--drain]
 
 Starts the bundled valkey (append-only file on, everysec) under
 `valgrind --tool=callgrind`, creates, claims and completes `--tasks` tasks in
@@ -10,7 +10,11 @@ batches (one script call per batch and transition, as bench.transition_cost), an
 dumps the counters after each transition: instructions (Ir) of the whole server
 per task. `--subscribers N`: as bench.transition_cost. `--against REF` first runs
 the same on git ref REF's scripts (a `git archive` with this checkout's bench/,
-bench.transition_cost.archived).
+bench.transition_cost.archived). `--drain`: after the creates, claims and
+completions go as an executor's lane sends them, TaskStore.complete_and_claim per
+batch (the batch done and the next claim in one round trip), one `drain` figure.
+Before the counters start, one task goes through every transition, so the scripts
+are loaded (the function library, or each EVALSHA script) outside the figures.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from taskflow.redis_server import free_port, valkey_server_binary
 from taskflow.store import NewTask, TaskStore
 
 PHASES = ("create", "claim", "complete")
+DRAIN_PHASES = ("create", "drain")
 
 
 def total_ir(dump: Path) -> int:
@@ -47,7 +52,18 @@ async def control(*args: str) -> None:
     )
 
 
-async def drive(port: int, pid: int, out: Path, n: int, batch: int, subscribed: int) -> list[int]:
+async def warm_up(store: TaskStore) -> None:
+    """One task through every call the figures use, then an empty database."""
+    await store.create(NewTask("noop", "warm"))
+    (claim,) = await store.claim("bench-worker", 1)
+    await store.complete_and_claim([(claim, "ok")], "bench-worker", 1)
+    await store.complete_many([(claim, "ok")])
+    await store.client.flushall()
+
+
+async def drive(
+    port: int, pid: int, out: Path, n: int, batch: int, subscribed: int, drain: bool
+) -> list[int]:
     client = Redis(port=port)
     async with asyncio.timeout(120):
         while True:
@@ -57,22 +73,27 @@ async def drive(port: int, pid: int, out: Path, n: int, batch: int, subscribed: 
             except OSError:
                 await asyncio.sleep(0.2)
     store = TaskStore(client)
+    await warm_up(store)
     with subscribers(port, store.keys.channel, subscribed):
-        totals = await phases(store, pid, out, n, batch)
+        totals = await phases(store, pid, out, n, batch, drain)
     await client.aclose()
     return totals
 
 
-async def phases(store: TaskStore, pid: int, out: Path, n: int, batch: int) -> list[int]:
+async def phases(
+    store: TaskStore, pid: int, out: Path, n: int, batch: int, drain: bool
+) -> list[int]:
     claims: list[Any] = []
     await control("-z", str(pid))
     totals = []
-    for phase in PHASES:
+    for phase in DRAIN_PHASES if drain else PHASES:
         if phase == "create":
             for start in range(0, n, batch):
                 await store.create_many(
                     [NewTask("noop", f"t{i}") for i in range(start, start + batch)]
                 )
+        elif phase == "drain":
+            await lane(store, n, batch)
         elif phase == "claim":
             while len(claims) < n:
                 claims.extend(await store.claim("bench-worker", batch))
@@ -86,7 +107,22 @@ async def phases(store: TaskStore, pid: int, out: Path, n: int, batch: int) -> l
     return totals
 
 
-def one_run(n: int, batch: int, subscribed: int) -> None:
+async def lane(store: TaskStore, n: int, batch: int) -> None:
+    """Claim a batch, then complete it and claim the next in one round trip."""
+    held = await store.claim("bench-worker", batch)
+    done = 0
+    while held:
+        outcomes, claimed = await store.complete_and_claim(
+            [(c, "ok") for c in held], "bench-worker", batch
+        )
+        assert isinstance(outcomes, list), outcomes
+        assert isinstance(claimed, list), claimed
+        done += len(held)
+        held = claimed
+    assert done == n, done
+
+
+def one_run(n: int, batch: int, subscribed: int, drain: bool) -> None:
     """This tree's scripts on a server under callgrind; prints Ir per task."""
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
@@ -101,13 +137,16 @@ def one_run(n: int, batch: int, subscribed: int) -> None:
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         try:
-            totals = asyncio.run(drive(port, server.pid, out, n, batch, subscribed))
+            totals = asyncio.run(drive(port, server.pid, out, n, batch, subscribed, drain))
         finally:
             server.terminate()
             server.wait(60)
         print(
             f"  batch {batch}, {subscribed} subscriber(s): "
-            + "  ".join(f"{p} {t / n:,.0f} Ir/task" for p, t in zip(PHASES, totals, strict=True)),
+            + "  ".join(
+                f"{p} {t / n:,.0f} Ir/task"
+                for p, t in zip(DRAIN_PHASES if drain else PHASES, totals, strict=True)
+            ),
             flush=True,
         )
 
@@ -118,14 +157,15 @@ if __name__ == "__main__":
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--subscribers", type=int, default=0)
     parser.add_argument("--against", default="")
+    parser.add_argument("--drain", action="store_true")
     args = parser.parse_args()
     if args.against:
         one = [sys.executable, "-m", "bench.transition_callgrind"]
         one += ["--tasks", str(args.tasks), "--batch", str(args.batch)]
-        one += ["--subscribers", str(args.subscribers)]
+        one += ["--subscribers", str(args.subscribers)] + (["--drain"] if args.drain else [])
         with tempfile.TemporaryDirectory() as tmp:
             for label, tree in ((args.against, archived(args.against, Path(tmp))), ("this", HERE)):
                 print(f"== {label}", flush=True)
                 subprocess.run(one, cwd=tree, check=True)
     else:
-        one_run(args.tasks, args.batch, args.subscribers)
+        one_run(args.tasks, args.batch, args.subscribers, args.drain)

@@ -39,7 +39,10 @@ import taskflow.store as store_package
 from bench.common import bundled_server, machine, server_cpu_s
 from taskflow.store import NewTask, TaskStore
 
-OUTSIDE_SCRIPTS = ("cmdstat_evalsha", "cmdstat_info", "cmdstat_script", "cmdstat_time")
+# Script calls themselves (FCALL, or EVALSHA on a server without functions).
+CALLS = ("cmdstat_fcall", "cmdstat_evalsha")
+OUTSIDE_SCRIPTS: tuple[str, ...] = (*CALLS, "cmdstat_function|load", "cmdstat_info")
+OUTSIDE_SCRIPTS += ("cmdstat_script", "cmdstat_time")
 EVENT_COMMANDS = ("cmdstat_xadd", "cmdstat_publish")
 HERE = Path(__file__).resolve().parent.parent
 
@@ -48,7 +51,10 @@ async def counters(client: Redis) -> dict[str, float]:
     """EVALSHA calls and µs, commands run inside scripts, the event commands' µs,
     the AOF's size and the server's CPU seconds."""
     stats: dict[str, Any] = await client.info("commandstats")
-    entry = stats.get("cmdstat_evalsha", {"calls": 0, "usec": 0})
+    entry = {
+        field: sum(int(stats.get(name, {field: 0})[field]) for name in CALLS)
+        for field in ("calls", "usec")
+    }
     inner = sum(int(value["calls"]) for name, value in stats.items() if name not in OUTSIDE_SCRIPTS)
     out: dict[str, float] = {
         "calls": int(entry["calls"]),

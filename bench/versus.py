@@ -45,13 +45,14 @@ class Drain:
     rate: float  # tasks/s
     worker_us: float  # worker process(es) CPU per task
     server_us: float  # valkey CPU per task
-    scripts: float = 0.0  # script calls (EVALSHA, EVAL) per task: the batch size's inverse
+    scripts: float = 0.0  # script calls (FCALL, EVALSHA...) per task: the batch size's inverse
 
 
 async def script_calls(client: Redis) -> int:
     stats: dict[str, Any] = await client.info("commandstats")
     return sum(
-        int(stats.get(f"cmdstat_{name}", {}).get("calls", 0)) for name in ("evalsha", "eval")
+        int(stats.get(f"cmdstat_{name}", {}).get("calls", 0))
+        for name in ("fcall", "evalsha", "eval")
     )
 
 
