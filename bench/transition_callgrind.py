@@ -29,7 +29,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from bench.transition_cost import HERE, archived, subscribers
+from bench.transition_cost import HERE, archived, lane, subscribers, warm_up
 from taskflow.redis_server import free_port, valkey_server_binary
 from taskflow.store import NewTask, TaskStore
 
@@ -50,15 +50,6 @@ async def control(*args: str) -> None:
     await asyncio.to_thread(
         subprocess.run, ["callgrind_control", *args], check=True, capture_output=True
     )
-
-
-async def warm_up(store: TaskStore) -> None:
-    """One task through every call the figures use, then an empty database."""
-    await store.create(NewTask("noop", "warm"))
-    (claim,) = await store.claim("bench-worker", 1)
-    await store.complete_and_claim([(claim, "ok")], "bench-worker", 1)
-    await store.complete_many([(claim, "ok")])
-    await store.client.flushall()
 
 
 async def drive(
@@ -105,21 +96,6 @@ async def phases(
         (dump,) = set(out.parent.glob(out.name + "*")) - before
         totals.append(total_ir(dump))
     return totals
-
-
-async def lane(store: TaskStore, n: int, batch: int) -> None:
-    """Claim a batch, then complete it and claim the next in one round trip."""
-    held = await store.claim("bench-worker", batch)
-    done = 0
-    while held:
-        outcomes, claimed = await store.complete_and_claim(
-            [(c, "ok") for c in held], "bench-worker", batch
-        )
-        assert isinstance(outcomes, list), outcomes
-        assert isinstance(claimed, list), claimed
-        done += len(held)
-        held = claimed
-    assert done == n, done
 
 
 def one_run(n: int, batch: int, subscribed: int, drain: bool) -> None:

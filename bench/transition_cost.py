@@ -4,7 +4,9 @@
         [--subscribers N] [--against REF]
 
 Creates, claims and completes `--tasks` tasks in batches on the bundled server
-(one script call per batch and transition), and reports, per transition, the
+(one script call per batch and transition), then creates as many again and drains
+them as an executor's lane does (`drain`: TaskStore.complete_and_claim per batch,
+claim + complete per task), and reports, per transition, the
 server's microseconds per script call and per task (EVALSHA `usec`: the script's
 run on the server, not the network or the client; on a shared machine it varies
 with load, so take the best round), the server's main-thread CPU per task (INFO
@@ -83,6 +85,30 @@ async def measured(client: Redis, label: str, n: int, work: Any) -> None:
     )
 
 
+async def warm_up(store: TaskStore) -> None:
+    """One task through every call the figures use, then an empty database."""
+    await store.create(NewTask("noop", "warm"))
+    (claim,) = await store.claim("bench-worker", 1)
+    await store.complete_and_claim([(claim, "ok")], "bench-worker", 1)
+    await store.complete_many([(claim, "ok")])
+    await store.client.flushall()
+
+
+async def lane(store: TaskStore, n: int, batch: int) -> None:
+    """Claim a batch, then complete it and claim the next in one round trip."""
+    held = await store.claim("bench-worker", batch)
+    done = 0
+    while held:
+        outcomes, claimed = await store.complete_and_claim(
+            [(c, "ok") for c in held], "bench-worker", batch
+        )
+        assert isinstance(outcomes, list), outcomes
+        assert isinstance(claimed, list), claimed
+        done += len(held)
+        held = claimed
+    assert done == n, done
+
+
 async def one_round(store: TaskStore, client: Redis, n: int, batch: int) -> None:
     async def create() -> None:
         for start in range(0, n, batch):
@@ -101,8 +127,11 @@ async def one_round(store: TaskStore, client: Redis, n: int, batch: int) -> None
     await measured(client, "create", n, create())
     await measured(client, "claim", n, claim())
     await measured(client, "complete", n, complete())
+    # As an executor's lane drains: the batch done and the next claim in one call.
+    await create()
+    await measured(client, "drain", n, lane(store, n, batch))
     stream: Any = await client.memory_usage(store.keys.events, samples=0)
-    print(f"  events stream: {int(stream or 0) / (3 * n):.1f} bytes of memory per event")
+    print(f"  events stream: {int(stream or 0) / (6 * n):.1f} bytes of memory per event")
 
 
 @contextlib.contextmanager
@@ -147,6 +176,7 @@ async def main(n: int, batch: int, rounds: int, subscribed: int) -> None:
         # No AOF rewrite in the middle of a measurement (it shrinks the file).
         await client.config_set("auto-aof-rewrite-percentage", 0)
         with subscribers(server.port, store.keys.channel, subscribed):
+            await warm_up(store)  # the scripts loaded before anything is counted
             for round_no in range(1, rounds + 1):
                 await client.flushall()
                 print(f"round {round_no}, {subscribed} subscriber(s)", flush=True)
