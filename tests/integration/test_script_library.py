@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 from taskflow.errors import CorruptTask
 from taskflow.redis_server import BundledRedis
 from taskflow.store import NewTask, StoreConfig, TaskState, TaskStore
+from taskflow.store import scripts as scripts_module
 from taskflow.store.scripts import library
 
 
@@ -181,3 +182,19 @@ async def test_the_library_is_kept_by_the_append_only_file(tmp_path: Path) -> No
             await client.aclose()
     finally:
         server.stop()
+
+
+def test_the_library_name_follows_every_source(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = scripts_module._part
+    names = {library().name}
+    for changed in ("_prelude", "_claim", "complete_and_claim"):
+
+        def edited(name: str, changed: str = changed) -> str:
+            text = original(name)
+            return text + "\n-- edited" if name == changed else text
+
+        monkeypatch.setattr(scripts_module, "_part", edited)
+        rebuilt = library.__wrapped__()
+        assert rebuilt.functions["claim"].startswith(rebuilt.name + "_")
+        names.add(rebuilt.name)
+    assert len(names) == 4
