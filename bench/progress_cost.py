@@ -20,7 +20,7 @@ from bench.common import bundled_server, host
 from taskflow.store import NewTask, TaskStore
 from taskflow.store.task_logs import LogLine, TaskLogs
 
-SKIPPED = ("cmdstat_evalsha", "cmdstat_info", "cmdstat_config|resetstat")
+SKIPPED = ("cmdstat_fcall", "cmdstat_evalsha", "cmdstat_info", "cmdstat_config|resetstat")
 
 
 async def per_call(
