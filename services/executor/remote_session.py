@@ -131,7 +131,8 @@ class RemoteSession:
         self.remote = RemoteQueues(store)
         self.registry = WorkerRegistry(store.client, store.keys)
         self.logs = TaskLogs(store)
-        self.outbox: asyncio.Queue[Message] = asyncio.Queue()
+        # What goes to the worker, in order; None: the stream is over (put by its servicer).
+        self.outbox: asyncio.Queue[Message | None] = asyncio.Queue()
         self.held: dict[str, ClaimedTask] = {}
         self._reporters: dict[str, ProgressReporter] = {}
         self._cancel_sent: set[str] = set()

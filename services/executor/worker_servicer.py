@@ -7,7 +7,6 @@ into responses; the session and the store do the work.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -82,11 +81,14 @@ class WorkerServicer(WorkerServiceServicer):
         stop = asyncio.Event()
         running = asyncio.create_task(session.run(stop), name="remote-session")
         reader = asyncio.create_task(_read(request_iterator, session), name="remote-reader")
+        # Either ending (the stream closed, or a Redis error ended the session: the
+        # worker reconnects and sends its outcomes again) ends the outbox, so waiting
+        # for the next message is one queue get, not a wait on three futures.
+        for ending in (running, reader):
+            ending.add_done_callback(lambda _: session.outbox.put_nowait(None))
         try:
-            while not reader.done() and not running.done():
-                message = await _next_message(session, reader, running)
-                if message is not None:
-                    yield _response(message)
+            while (message := await session.outbox.get()) is not None:
+                yield _response(message)
             if reader.done():
                 reader.result()
             else:
@@ -173,23 +175,6 @@ async def _read(requests: AsyncIterator[pb.WorkRequest], session: RemoteSession)
             await session.release([(t.task_id, t.lease_token) for t in request.release.tasks])
         else:
             raise InvalidInput(f"unexpected {kind!r} message on a registered Work stream")
-
-
-async def _next_message(
-    session: RemoteSession, reader: asyncio.Task[None], running: asyncio.Task[None]
-) -> Message | None:
-    """The session's next message, or None once the reader ended (stream closed) or
-    the session did (a Redis error: the worker reconnects and sends its outcomes again)."""
-    if not session.outbox.empty():
-        return session.outbox.get_nowait()
-    getter = asyncio.ensure_future(session.outbox.get())
-    await asyncio.wait([getter, reader, running], return_when=asyncio.FIRST_COMPLETED)
-    if getter.done():
-        return getter.result()
-    getter.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await getter
-    return None
 
 
 def _outcome(message: pb.TaskOutcome) -> Outcome:
