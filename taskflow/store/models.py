@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from taskflow.errors import CorruptTask
 from taskflow.store.history import logged_states
@@ -196,11 +196,11 @@ def _json_list(value: str) -> list[dict[str, Any]]:
     return parsed
 
 
-@dataclass(frozen=True)
-class ClaimedTask:
+class ClaimedTask(NamedTuple):
     """A task a worker holds: what its handler is given, and the lease token that
     proves the hold (fencing). Only these fields travel with a claim; the rest of
-    the task stays in Redis, where `TaskStore.get` reads it."""
+    the task stays in Redis, where `TaskStore.get` reads it. (A tuple, not a frozen
+    dataclass: one is made per task claimed, and this builds in half the time.)"""
 
     task_id: str
     task_type: str

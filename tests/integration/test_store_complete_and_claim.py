@@ -5,7 +5,6 @@ the two scripts are sent apart."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 from redis.asyncio import Redis
 
@@ -16,7 +15,7 @@ from taskflow.store import NewTask, TaskState, TaskStore
 async def test_completes_one_batch_and_claims_the_next(store: TaskStore) -> None:
     created = await store.create_many([NewTask("echo", str(i)) for i in range(5)])
     first = await store.claim("w", 2)
-    stale = replace(first[1], lease_token="0")  # a lease this worker no longer holds
+    stale = first[1]._replace(lease_token="0")  # a lease this worker no longer holds
 
     outcomes, claimed = await store.complete_and_claim(
         [(first[0], "done"), (stale, "late")], "w", 2
