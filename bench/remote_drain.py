@@ -41,6 +41,7 @@ from bench.versus import (
     measure,
     ours,
     printed_medians,
+    script_calls,
     side_by_side,
 )
 from taskflow.redis_server import free_port
@@ -127,9 +128,9 @@ async def remote(
             await recording.stop()
         if profile_dir is not None:  # the node profile's samples to read
             (profile_dir / "drain-window").write_text(f"{began} {time.monotonic()}")
-        scripts = (await client.info("commandstats")).get("cmdstat_evalsha", {})
+        scripts = await script_calls(client)  # since the reset above
     await client.flushall()
-    per_call = n / max(int(scripts.get("calls", 0)), 1)
+    per_call = n / max(scripts, 1)
     print(
         f"    of the worker CPU, the executor serving it: {executor_us:.0f} µs/task; "
         f"{per_call:.1f} tasks per script call"
