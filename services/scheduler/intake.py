@@ -17,7 +17,7 @@ from taskflow.settings import Settings
 from taskflow.store import NewTask
 from taskflow.store.keys import DEFAULT_QUEUE
 from taskflow.store.tasks import check_queue_name
-from taskflow.tasks import validate_input
+from taskflow.tasks.registry import TaskType
 from taskflow.tasks.registry import task_type as task_type_of
 
 MAX_METADATA_BYTES = 64 * 1024
@@ -72,10 +72,11 @@ class Intake:
         creator's choice) overrides the type's queue."""
         metadata = dict(metadata or {})
         self._check_sizes(content, metadata, payload)
-        try:
-            check_metadata(metadata)
-        except ValueError as exc:
-            raise InvalidInput(str(exc)) from None
+        if metadata:
+            try:
+                check_metadata(metadata)
+            except ValueError as exc:
+                raise InvalidInput(str(exc)) from None
         if max_retries is not None and not 0 <= max_retries <= MAX_RETRIES_CEILING:
             raise InvalidInput(f"max_retries must be between 0 and {MAX_RETRIES_CEILING}")
         if len(idempotency_key) > MAX_IDEMPOTENCY_KEY:
@@ -87,11 +88,13 @@ class Intake:
                 f"priority must be between {PRIORITY_RANGE.start} and {PRIORITY_RANGE.stop - 1}"
             )
         due = run_time(run_at, delay)
-        if not remote_queue:
-            validate_input(task_type, content, metadata, payload)
-        queue = check_queue_name(queue or remote_queue or task_type_of(task_type).queue)
+        # A remote worker's type is unknown here: only that worker can validate it.
+        kind = None if remote_queue else task_type_of(task_type)
+        if kind is not None and kind.validate:
+            kind.validate(content, metadata, payload)
+        queue = check_queue_name(queue or remote_queue or (kind.queue if kind else DEFAULT_QUEUE))
         return NewTask(
-            retention_s=self._retention_s(task_type, retention, local=not remote_queue),
+            retention_s=self._retention_s(kind, retention),
             task_type=task_type,
             content=content,
             metadata=metadata,
@@ -103,15 +106,15 @@ class Intake:
             queue="" if queue == DEFAULT_QUEUE else queue,
         )
 
-    def _retention_s(self, name: str, retention: timedelta | None, *, local: bool) -> int:
-        """The task's own retention, else its type's (a remote worker's type has
-        none here), else the global one."""
+    def _retention_s(self, kind: TaskType | None, retention: timedelta | None) -> int:
+        """The task's own retention, else its type's (a remote worker's type, None
+        here, has none), else the global one."""
         if retention is not None:
             if retention < timedelta(0):
                 raise InvalidInput("retention must not be negative")
             return int(retention.total_seconds())
-        kind = task_type_of(name).retention_s if local else None
-        return self.limits.default_retention_s if kind is None else kind
+        own = kind.retention_s if kind is not None else None
+        return self.limits.default_retention_s if own is None else own
 
     def summarize(self, content: str, *, idempotency_key: str = "") -> NewTask:
         if not content.strip():
@@ -148,14 +151,18 @@ class Intake:
         )
 
     def _check_sizes(self, content: str, metadata: Mapping[str, Any], payload: bytes) -> None:
-        size = len(content.encode())
-        if size > self.limits.max_content_bytes:
-            raise TooLarge(f"content is {size} bytes; the limit is {self.limits.max_content_bytes}")
+        # A character is at most 4 bytes of UTF-8: short content needs no encoding.
+        if len(content) * 4 > self.limits.max_content_bytes:
+            size = len(content.encode())
+            if size > self.limits.max_content_bytes:
+                raise TooLarge(
+                    f"content is {size} bytes; the limit is {self.limits.max_content_bytes}"
+                )
         if len(payload) > self.limits.max_payload_bytes:
             raise TooLarge(
                 f"payload is {len(payload)} bytes; the limit is {self.limits.max_payload_bytes}"
             )
-        if len(repr(metadata)) > MAX_METADATA_BYTES:
+        if metadata and len(repr(metadata)) > MAX_METADATA_BYTES:
             raise TooLarge(f"metadata is larger than {MAX_METADATA_BYTES} bytes")
 
 

@@ -22,6 +22,7 @@ class SchedulerMetrics:
             ["task_type"],
             registry=self.registry,
         )
+        self._created_by_type: dict[str, Counter] = {}
         self.promoted = Counter(
             "taskflow_scheduler_retries_promoted",
             "SCHEDULED tasks whose retry time came, moved to the retry queue",
@@ -38,4 +39,12 @@ class SchedulerMetrics:
         # Summed per type first: a batch of 500 is one increment, not 500.
         per_type = collections.Counter(task.task_type for task, created in new if created)
         for task_type, count in per_type.items():
-            self.created.labels(task_type=task_type).inc(count)
+            self.count_created_one(task_type, count)
+
+    def count_created_one(self, task_type: str, count: int = 1) -> None:
+        """`count` tasks of one type created: a lone create's increment, through
+        the type's labelled child kept here (labels() locks and hashes per call)."""
+        child = self._created_by_type.get(task_type)
+        if child is None:
+            child = self._created_by_type[task_type] = self.created.labels(task_type=task_type)
+        child.inc(count)

@@ -34,7 +34,7 @@ from taskflow.store.remote import RemoteQueues
 from taskflow.store.schedules import ScheduleStore
 from taskflow.store.task_logs import TaskLogs
 from taskflow.tasks import registered
-from taskflow.tasks.registry import registered_types, task_type
+from taskflow.tasks.registry import registered_names, registered_types, task_type
 from taskflow.v1 import enums_pb2
 from taskflow.v1 import scheduler_service_pb2 as pb
 from taskflow.v1.scheduler_service_pb2_grpc import SchedulerServiceServicer
@@ -88,13 +88,14 @@ class SchedulerServicer(ScheduleRpcs, SchedulerServiceServicer):
 
     async def _create(self, new: NewTask) -> Created:
         created = await self.creates.create(new)
-        self.metrics.count_created([(new, created.created)])
+        if created.created:
+            self.metrics.count_created_one(new.task_type)
         return created
 
     # --- creating ------------------------------------------------------------------
 
     async def CreateTask(self, request: pb.CreateTaskRequest, context: Context) -> Any:
-        queues = await self._remote_queues([request])
+        queues = await self._remote_queues((request,))
         created = await self._create(self._new_task(request, queues))
         return pb.CreateTaskResponse(
             task_id=created.task_id,
@@ -166,8 +167,8 @@ class SchedulerServicer(ScheduleRpcs, SchedulerServiceServicer):
     async def _remote_queues(self, requests: Iterable[pb.CreateTaskRequest]) -> dict[str, str]:
         """Named queues of the requested types that no handler here knows but a
         remote worker registered (one Redis read, none when every type is ours)."""
-        local = set(registered())
-        return await self.remote.queues_for(sorted({r.task_type for r in requests} - local))
+        unknown = {r.task_type for r in requests}.difference(registered_names())
+        return await self.remote.queues_for(sorted(unknown)) if unknown else {}
 
     async def ListTaskTypes(self, request: pb.ListTaskTypesRequest, context: Context) -> Any:
         limits = self.intake.limits

@@ -24,8 +24,14 @@ _STATE_PREFIX = "TASK_STATE_"
 _QUEUE_PREFIX = "QUEUE_NAME_"
 
 
+# Every state's proto value, looked up once: a create answers with one per task.
+_STATE_VALUES = {
+    state: enums_pb2.TaskState.Value(_STATE_PREFIX + state.value) for state in TaskState
+}
+
+
 def state_to_proto(state: TaskState) -> enums_pb2.TaskState.ValueType:
-    return enums_pb2.TaskState.Value(_STATE_PREFIX + state.value)
+    return _STATE_VALUES[state]
 
 
 def state_from_proto(value: enums_pb2.TaskState.ValueType) -> TaskState | None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, KeysView, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -142,6 +142,11 @@ def task_type(name: str) -> TaskType:
 
 def registered() -> list[str]:
     return sorted(_REGISTRY)
+
+
+def registered_names() -> KeysView[str]:
+    """The registered names, unsorted and uncopied (a lookup per create)."""
+    return _REGISTRY.keys()
 
 
 def registered_types() -> list[TaskType]:
