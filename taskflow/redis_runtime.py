@@ -21,6 +21,7 @@ from redis.asyncio.sentinel import Sentinel
 from redis.backoff import NoBackoff
 
 from taskflow.redis_acks import ReplicaAckedRedis
+from taskflow.redis_connection import direct_send
 from taskflow.redis_server import BundledRedis
 from taskflow.settings import Settings
 
@@ -92,6 +93,7 @@ def redis_client(
         socket_keepalive=True,
         **tls,
     )
+    pool.connection_class = direct_send(pool.connection_class)
     return redis_class.from_pool(pool)  # the client closes the pool with itself
 
 

@@ -13,6 +13,8 @@ from redis.exceptions import RedisError
 CONNECTION_TYPES = {
     "Connection": "tcp",
     "SSLConnection": "tls",
+    "TcpConnection": "tcp",  # taskflow/redis_connection.py
+    "TlsConnection": "tls",
     "UnixDomainSocketConnection": "unix",
     "SentinelManagedConnection": "sentinel",
     "SentinelManagedSSLConnection": "sentinel",

@@ -1,0 +1,74 @@
+"""redis-py connections that send a command without a task of its own.
+
+redis-py (8.x) applies its default 5 s socket timeout to every send through
+`asyncio.wait_for`, which on Python 3.11 wraps the send in a new Task and costs an
+extra event-loop pass: about a fifth of the instructions of a whole EVALSHA round
+trip (docs/performance.md, "Create and latency, session 9"). A send almost never
+waits: the transport writes to the socket at once. So these connections write, and
+only when bytes are left buffered (or the connection is closing) wait for them to
+drain, under the same timeout and with the same errors as redis-py's own send.
+Reads are unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from typing import Any
+
+from redis.asyncio.connection import AbstractConnection, Connection, SSLConnection
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+
+class DirectSend(AbstractConnection):
+    """Mixin for a redis-py asyncio connection class (see the module's text)."""
+
+    async def send_packed_command(
+        self, command: bytes | str | Iterable[bytes], check_health: bool = True
+    ) -> None:
+        if not self.is_connected:
+            await self.connect_check_health(check_health=False)
+        if check_health:
+            await self.check_health()  # type: ignore[no-untyped-call]
+        if isinstance(command, str):
+            command = command.encode()
+        if isinstance(command, bytes):
+            command = [command]
+        writer: Any = self._writer
+        try:
+            writer.writelines(command)
+            transport = writer.transport
+            if transport.get_write_buffer_size() or transport.is_closing():
+                async with asyncio.timeout(self.socket_timeout or None):
+                    await writer.drain()
+        except TimeoutError:
+            await self.disconnect(nowait=True)
+            raise RedisTimeoutError("Timeout writing to socket") from None
+        except OSError as error:
+            await self.disconnect(nowait=True)
+            raise RedisConnectionError(f"Error while writing to socket. {error}.") from error
+        except BaseException:
+            # As redis-py: a send cut short leaves the connection unusable.
+            await self.disconnect(nowait=True)
+            raise
+
+
+class TcpConnection(DirectSend, Connection):
+    """A plain TCP connection (redis://) that sends directly."""
+
+
+class TlsConnection(DirectSend, SSLConnection):
+    """A TLS connection (rediss://) that sends directly."""
+
+
+DIRECT: dict[type[AbstractConnection], type[AbstractConnection]] = {
+    Connection: TcpConnection,
+    SSLConnection: TlsConnection,
+}
+
+
+def direct_send(connection_class: type[AbstractConnection]) -> type[AbstractConnection]:
+    """The direct-sending class for redis-py's TCP or TLS connection class; any
+    other (a Unix socket, Sentinel-managed) as it is."""
+    return DIRECT.get(connection_class, connection_class)
