@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, cast
 
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.connection import SSLConnection, parse_url
 from redis.asyncio.retry import Retry
@@ -21,7 +21,7 @@ from redis.asyncio.sentinel import Sentinel
 from redis.backoff import NoBackoff
 
 from taskflow.redis_acks import ReplicaAckedRedis
-from taskflow.redis_connection import direct_send
+from taskflow.redis_connection import WaitingPool, direct_send
 from taskflow.redis_server import BundledRedis
 from taskflow.settings import Settings
 
@@ -85,7 +85,7 @@ def redis_client(
     if cluster:
         # RedisCluster serves the same commands the store uses, slot-routed.
         return cast(Redis, RedisCluster.from_url(url, socket_keepalive=True, **tls))
-    pool = BlockingConnectionPool.from_url(
+    pool = WaitingPool.from_url(
         url,
         max_connections=POOL_MAX_CONNECTIONS,
         timeout=POOL_WAIT_S,
