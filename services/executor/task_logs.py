@@ -42,9 +42,12 @@ BUFFER_LINES = MAX_LINES  # what the store keeps anyway
 TASK_LOGGER = "taskflow.task"  # ctx.logger is a child named after the task type
 
 Append = Callable[[Sequence[LogLine]], Awaitable[int]]
-_current: contextvars.ContextVar[TaskLogBuffer | None] = contextvars.ContextVar(
-    "task_log_buffer", default=None
+_current: contextvars.ContextVar[TaskLogCapture | None] = contextvars.ContextVar(
+    "task_log_capture", default=None
 )
+# Taken when a task's first line makes its buffer (maybe in a handler's thread) and
+# when its capture closes.
+_FIRST_LINE = threading.Lock()
 
 
 class TaskLogBuffer:
@@ -142,9 +145,9 @@ class _TaskLogHandler(logging.Handler):
     """Hands each record to the buffer of the task it was logged in, if any."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        buffer = _current.get()
-        if buffer is not None:
-            buffer.add(record)
+        capture = _current.get()
+        if capture is not None:
+            capture.add(record)
 
 
 _handler = _TaskLogHandler()
@@ -152,15 +155,17 @@ _handler = _TaskLogHandler()
 
 class TaskLogCapture:
     """Catches one task's lines from start() to close(), both in the task's own
-    asyncio task (the worker's, around the handler call)."""
+    asyncio task (the worker's, around the handler call). Its buffer is made by the
+    first line: most tasks log nothing, and then cost no buffer and no write."""
 
     def __init__(self, task_id: str, task_type: str, store: TaskStore) -> None:
-        logs = TaskLogs(store)
-        self._buffer = TaskLogBuffer(
-            task_id, lambda lines: logs.append(task_id, lines), asyncio.get_running_loop()
-        )
+        self._task_id = task_id
+        self._store = store
+        self._loop = asyncio.get_running_loop()
+        self._buffer: TaskLogBuffer | None = None
+        self._closed = False
         self._logger = _task_logger(task_type)
-        self._token: contextvars.Token[TaskLogBuffer | None] | None = None
+        self._token: contextvars.Token[TaskLogCapture | None] | None = None
 
     def start(self) -> logging.Logger:
         """From now on records logged in this context are the task's lines; returns
@@ -171,12 +176,32 @@ class TaskLogCapture:
             # ctx.log's INFO lines are kept even where the process logs warnings only.
             if logging.getLogger(TASK_LOGGER).level == logging.NOTSET:
                 logging.getLogger(TASK_LOGGER).setLevel(logging.INFO)
-        self._token = _current.set(self._buffer)
+        self._token = _current.set(self)
         return self._logger
+
+    def add(self, record: logging.LogRecord) -> None:
+        """A record logged in the task's context, from the loop's thread or a
+        handler's thread."""
+        buffer = self._buffer
+        if buffer is None:
+            with _FIRST_LINE:
+                if self._buffer is None and not self._closed:
+                    logs, task_id = TaskLogs(self._store), self._task_id
+                    self._buffer = TaskLogBuffer(
+                        task_id, lambda lines: logs.append(task_id, lines), self._loop
+                    )
+                buffer = self._buffer
+            if buffer is None:
+                return
+        buffer.add(record)
 
     async def close(self) -> None:
         """The handler ended: stop catching and write what is left."""
         if self._token is not None:
             _current.reset(self._token)
             self._token = None
-        await self._buffer.close()
+        with _FIRST_LINE:
+            self._closed = True
+            buffer = self._buffer
+        if buffer is not None:
+            await buffer.close()

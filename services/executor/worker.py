@@ -8,10 +8,13 @@ and hands the rest back to the head of their queue.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
+import math
 import os
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -28,7 +31,7 @@ from services.executor.progress import ProgressReporter
 from services.executor.retry_policy import classify
 from services.executor.start_gate import LATE_START, StartGate
 from services.executor.task_logs import TaskLogCapture
-from taskflow.aio import first_of, sleep_unless
+from taskflow.aio import sleep_unless
 from taskflow.errors import CorruptTask, LeaseLost, NotFound
 from taskflow.queue_spec import QueueWeights
 from taskflow.store import ClaimedTask, TaskState, TaskStore
@@ -51,7 +54,8 @@ LANES = 2
 # rather than a traceback per attempt.
 REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
 # How often a worker running tasks asks whether a client cancelled any of them: a
-# cancel reaches the handler within this (plus one round trip).
+# cancel reaches the handler within this (plus one round trip). Handlers past their
+# time limit are stopped on the same beat.
 CANCEL_POLL_S = 0.25
 # Saving an outcome is retried with backoff up to this delay between attempts.
 SAVE_RETRY_MAX_DELAY_S = 2.0
@@ -60,12 +64,33 @@ T = TypeVar("T")
 DISCARDED = "discarded"
 
 
+# Taken when a task's progress reporter is made (its first report, maybe from a
+# CPU-bound handler's thread) and when its handler ends.
+_REPORTER_LOCK = threading.Lock()
+
+
 class OutcomeDropped(Exception):
     """Redis stayed unreachable for a lease: the task will be requeued and rerun."""
 
 
 def new_worker_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+class _Run:
+    """One claimed task in this worker: its handler's asyncio task and what the
+    worker's loops need to know of it (one record, in one dict, per task)."""
+
+    __slots__ = ("claim", "deadline", "lane", "reporter", "runner", "signal", "timed_out")
+    runner: asyncio.Task[None]  # the handler's, set as soon as it is made
+
+    def __init__(self, claim: ClaimedTask, lane: int) -> None:
+        self.claim = claim
+        self.lane = lane
+        self.signal = CancelSignal()
+        self.deadline = math.inf  # loop.time() past which the handler is stopped
+        self.timed_out = False  # the worker stopped the handler at its time limit
+        self.reporter: ProgressReporter | None = None  # made on the first report
 
 
 @dataclass
@@ -97,22 +122,24 @@ class Worker:
         self.registry = WorkerRegistry(store.client, store.keys)
         self._is_paused = is_paused
         self._services = services or {}
-        self._running: dict[str, tuple[ClaimedTask, asyncio.Task[None]]] = {}
-        self._signals: dict[str, CancelSignal] = {}
-        self._slot_free = asyncio.Event()
+        self._runs: dict[str, _Run] = {}
         # Lanes of slots, each with its own claim and round trip, so one lane's round
-        # trip is in flight while the other's handlers run.
+        # trip is in flight while the other's handlers run; per lane, the handlers
+        # running (a slot is taken until its handler returns) and a wake-up when one
+        # returns.
         self._lanes = [Completer(store, self.worker_id) for _ in range(LANES)]
-        self._lane_of: dict[str, int] = {}
+        self._busy = [0] * LANES
+        self._slot_free = [asyncio.Event() for _ in range(LANES)]
         self._gate = StartGate(LimitStore(store.client, store.config.prefix), rate_limited)
         self._started_at = time.time()
         self.metrics = metrics or ExecutorMetrics()
         self.metrics.in_flight.set_function(lambda: self.in_flight)
         self._queue_names = [name for name, _ in config.queues]
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def in_flight(self) -> int:
-        return len(self._running)
+        return len(self._runs)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until `stop` is set, then shut down gracefully.
@@ -125,6 +152,11 @@ class Worker:
             self.worker_id, self.config.concurrency,
         )  # fmt: skip
         await self._beat()
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        # Fetch loops waiting for a free slot wake up to see `stop`.
+        stopping = loop.create_task(stop.wait())
+        stopping.add_done_callback(self._wake_fetch_loops)
         # Completions and lease renewals go on while running tasks drain.
         drained = asyncio.Event()
         completers = [
@@ -135,6 +167,7 @@ class Worker:
         cancels = asyncio.create_task(self._cancel_loop(drained), name="cancel-watch")
         starts = asyncio.create_task(self._gate.run(drained), name="start-reports")
         await asyncio.gather(*(self._fetch_loop(stop, lane) for lane in range(LANES)))
+        await stopping
         await self._drain()
         drained.set()
         await asyncio.gather(*completers, heartbeat, cancels, starts)
@@ -142,6 +175,10 @@ class Worker:
             await completer.flush()
         await self.registry.leave(self.worker_id)
         log.info("event=worker_stopped worker_id=%s", self.worker_id)
+
+    def _wake_fetch_loops(self, _: object) -> None:
+        for free in self._slot_free:
+            free.set()
 
     def _lane_slots(self, lane: int) -> int:
         base, extra = divmod(self.config.concurrency, LANES)
@@ -154,10 +191,10 @@ class Worker:
             if self._is_paused():
                 await sleep_unless(stop, 0.2)
                 continue
-            free = self._lane_slots(lane) - self._handlers_running(lane)
+            free = self._lane_slots(lane) - self._busy[lane]
             if free <= 0:
-                self._slot_free.clear()
-                await first_of(stop, self._slot_free)
+                self._slot_free[lane].clear()
+                await self._slot_free[lane].wait()
                 continue
             try:
                 asked_at = time.monotonic()
@@ -171,39 +208,35 @@ class Worker:
                 self._log_redis_error("claim_failed", error)
                 await sleep_unless(stop, 1.0)
                 continue
+            loop = asyncio.get_running_loop()
             for claim in claims:
-                task_id = claim.task_id
-                signal = CancelSignal()
-                runner = asyncio.create_task(self._execute(claim, signal), name=f"task-{task_id}")
-                self._running[task_id] = (claim, runner)
-                self._signals[task_id] = signal
-                self._lane_of[task_id] = lane
-                runner.add_done_callback(self._finished)
+                run = _Run(claim, lane)
+                run.runner = loop.create_task(self._execute(run))
+                self._runs[claim.task_id] = run
+                self._busy[lane] += 1
+                run.runner.add_done_callback(functools.partial(self._finished, run))
 
-    def _handlers_running(self, lane: int | None = None) -> int:
-        """Slots taken: tasks whose handler has not returned. A task whose outcome is
-        still being saved holds no slot, so the claim for its successor rides in the
-        same round trip as its completion (Completer)."""
-        return sum(
-            1
-            for task_id, signal in self._signals.items()
-            if not signal.handler_done and (lane is None or self._lane_of.get(task_id) == lane)
-        )
+    def _handler_done(self, run: _Run) -> None:
+        """The task's slot frees once its handler has returned (or it will not run):
+        a task whose outcome is still being saved holds no slot, so the claim for its
+        successor rides in the same round trip as its completion (Completer)."""
+        if not run.signal.handler_done:
+            run.signal.handler_done = True
+            self._busy[run.lane] -= 1
+            self._slot_free[run.lane].set()
 
-    def _finished(self, runner: asyncio.Task[None]) -> None:
-        task_id = runner.get_name().removeprefix("task-")
-        self._running.pop(task_id, None)
-        self._signals.pop(task_id, None)
-        self._lane_of.pop(task_id, None)
-        self._slot_free.set()
+    def _finished(self, run: _Run, _: asyncio.Task[None]) -> None:
+        self._handler_done(run)
+        self._runs.pop(run.claim.task_id, None)
 
-    async def _execute(self, claim: ClaimedTask, signal: CancelSignal) -> None:
+    async def _execute(self, run: _Run) -> None:
+        claim, signal = run.claim, run.signal
         started = time.perf_counter()
         if not self._gate.in_time(claim):
             await self._park(claim, Parked(LATE_START, hold_s=0.0))
             return
         try:
-            result = await self._call_handler(claim, signal)
+            result = await self._call_handler(run)
         except asyncio.CancelledError:
             if signal.interrupted:
                 await self._cancelled(claim, started)
@@ -226,8 +259,7 @@ class Worker:
             await self._cancelled(claim, started)
             return
         try:
-            lane = self._lanes[self._lane_of.get(claim.task_id, 0)]
-            await self._save("result", claim, lambda: lane.complete(claim, result))
+            await self._save_result(run, result)
         except (LeaseLost, NotFound) as lost:
             log.warning("event=result_discarded task_id=%s reason=%r", claim.task_id, str(lost))
             self.metrics.ran(claim.task_type, DISCARDED, time.perf_counter() - started)
@@ -240,6 +272,15 @@ class Worker:
             "event=task_completed task_id=%s task_type=%s worker_id=%s seconds=%.3f",
             claim.task_id, claim.task_type, self.worker_id, time.perf_counter() - started,
         )  # fmt: skip
+
+    async def _save_result(self, run: _Run, result: str) -> None:
+        """The result, through the task's lane; retried like any outcome (_save) only
+        once a first try found Redis unreachable (the common case makes no closure)."""
+        lane = self._lanes[run.lane]
+        try:
+            await lane.complete(run.claim, result)
+        except REDIS_DOWN:
+            await self._save("result", run.claim, lambda: lane.complete(run.claim, result))
 
     async def _cancelled(self, claim: ClaimedTask, started: float) -> None:
         try:
@@ -255,27 +296,40 @@ class Worker:
         )  # fmt: skip
 
     async def _cancel_loop(self, stop: asyncio.Event) -> None:
-        """Stop handlers of tasks a client cancelled, within CANCEL_POLL_S."""
+        """Stop handlers of tasks a client cancelled, within CANCEL_POLL_S, and those
+        past their time limit."""
         while not await sleep_unless(stop, CANCEL_POLL_S):
-            if not self._running:
+            if not self._runs:
                 continue
+            self._stop_overdue()
             try:
-                wanted = await self.store.cancel_requested(list(self._running))
+                wanted = await self.store.cancel_requested(list(self._runs))
             except Exception as error:
                 self._log_redis_error("cancel_poll_failed", error)
                 continue
             for task_id in wanted:
-                signal, entry = self._signals.get(task_id), self._running.get(task_id)
-                if signal is None or entry is None or signal.requested:
+                run = self._runs.get(task_id)
+                if run is None or run.signal.requested:
                     continue
-                signal.requested = True
+                run.signal.requested = True
                 # A handler that already returned keeps its outcome (being saved).
-                if not signal.handler_done:
-                    signal.interrupted = True
-                    entry[1].cancel()
+                if not run.signal.handler_done:
+                    run.signal.interrupted = True
+                    run.runner.cancel()
                 log.info("event=cancel_requested task_id=%s worker_id=%s", task_id, self.worker_id)
 
-    async def _call_handler(self, claim: ClaimedTask, signal: CancelSignal) -> str:
+    def _stop_overdue(self) -> None:
+        """Cancel the handlers past their time limit (their task fails with a
+        retryable timeout: _call_handler). One look at the running tasks every
+        CANCEL_POLL_S rather than a timer per task: a limit is kept to within that."""
+        now = asyncio.get_running_loop().time()
+        for run in self._runs.values():
+            if now >= run.deadline and not run.timed_out and not run.signal.handler_done:
+                run.timed_out = True
+                run.runner.cancel()
+
+    async def _call_handler(self, run: _Run) -> str:
+        claim, signal = run.claim, run.signal
         try:
             kind = task_type(claim.task_type)
         except Exception as exc:
@@ -284,11 +338,6 @@ class Worker:
             metadata = claim.metadata()
         except CorruptTask as exc:
             raise PermanentError(str(exc)) from exc
-        reporter = ProgressReporter(
-            claim.task_id,
-            lambda fraction, message: self.store.progress(claim, fraction, message),
-            asyncio.get_running_loop(),
-        )
         logs = TaskLogCapture(claim.task_id, claim.task_type, self.store)
         context = TaskContext(
             task_id=claim.task_id,
@@ -296,31 +345,59 @@ class Worker:
             content=claim.content,
             metadata=metadata,
             retry_count=claim.retry_count,
-            load_payload=lambda: self.store.payload(claim.task_id),
+            load_payload=functools.partial(self.store.payload, claim.task_id),
             services=self._services,
             cancel_signal=signal,
-            progress_sink=reporter.report,
+            progress_sink=functools.partial(self._report_progress, run),
             logger=logs.start(),
         )
         self._gate.started(claim)
+        run.deadline = asyncio.get_running_loop().time() + self.config.task_time_limit_s
         try:
-            async with asyncio.timeout(self.config.task_time_limit_s):
-                if kind.cpu_bound:
-                    outcome = await asyncio.to_thread(kind.handler, context)
-                else:
-                    outcome = kind.handler(context)
-                if asyncio.iscoroutine(outcome):
-                    outcome = await outcome
-        except TimeoutError:
+            if kind.cpu_bound:
+                outcome = await asyncio.to_thread(kind.handler, context)
+            else:
+                outcome = kind.handler(context)
+            if asyncio.iscoroutine(outcome):
+                outcome = await outcome
+        except asyncio.CancelledError:
+            if not run.timed_out or signal.interrupted:
+                raise
+            # Stopped at its time limit (_stop_overdue), not cancelled: a failure.
+            current = asyncio.current_task()
+            if current is not None:
+                current.uncancel()
             raise NetworkTimeout(
                 f"task exceeded its time limit of {self.config.task_time_limit_s:g} s"
             ) from None
         finally:
-            signal.handler_done = True
-            self._slot_free.set()
-            await reporter.close()
+            self._handler_done(run)
+            with _REPORTER_LOCK:
+                reporter = run.reporter
+            if reporter is not None:
+                await reporter.close()
             await logs.close()
         return outcome if isinstance(outcome, str) else json.dumps(outcome)
+
+    def _report_progress(self, run: _Run, fraction: float, message: str) -> None:
+        """The handler's ctx.progress, from the loop or a CPU-bound handler's thread.
+        Its reporter is made on the first report (most tasks make none); once the
+        handler has ended, reports are dropped."""
+        reporter = run.reporter
+        if reporter is None:
+            with _REPORTER_LOCK:
+                if run.reporter is None and not run.signal.handler_done:
+                    claim, loop = run.claim, self._loop
+                    assert loop is not None  # set by run() before any task starts
+                    run.reporter = ProgressReporter(
+                        claim.task_id,
+                        lambda fraction, message: self.store.progress(claim, fraction, message),
+                        loop,
+                    )
+                reporter = run.reporter
+            if reporter is None:
+                return
+        reporter.report(fraction, message)
 
     async def _fail(self, claim: ClaimedTask, error: Exception) -> str:
         """Save the failure; returns the outcome for the metrics (the new state)."""
@@ -405,15 +482,15 @@ class Worker:
         while not await sleep_unless(stop, self.config.heartbeat_s):
             try:
                 await self._beat()
-                lost = await self.store.renew([claim for claim, _ in self._running.values()])
+                lost = await self.store.renew([run.claim for run in self._runs.values()])
             except Exception as error:
                 self._log_redis_error("heartbeat_failed", error)
                 continue
             for task_id in lost:
-                entry = self._running.get(task_id)
-                if entry:
+                run = self._runs.get(task_id)
+                if run is not None:
                     log.warning("event=lease_lost task_id=%s worker_id=%s", task_id, self.worker_id)
-                    entry[1].cancel()
+                    run.runner.cancel()
 
     async def _beat(self) -> None:
         ttl = max(int(self.config.heartbeat_s * 6), 10)
@@ -434,17 +511,17 @@ class Worker:
 
     async def _drain(self) -> None:
         """Let running tasks finish within the grace period; hand back the rest."""
-        if self._running:
+        if self._runs:
             log.info(
                 "event=worker_draining worker_id=%s in_flight=%d grace_s=%g",
                 self.worker_id, self.in_flight, self.config.shutdown_grace_s,
             )  # fmt: skip
-            runners = [runner for _, runner in self._running.values()]
+            runners = [run.runner for run in self._runs.values()]
             await asyncio.wait(runners, timeout=self.config.shutdown_grace_s)
-        unfinished = list(self._running.values())
-        for _, runner in unfinished:
-            runner.cancel()
-        await asyncio.gather(*(runner for _, runner in unfinished), return_exceptions=True)
+        unfinished = list(self._runs.values())
+        for run in unfinished:
+            run.runner.cancel()
+        await asyncio.gather(*(run.runner for run in unfinished), return_exceptions=True)
         if unfinished:
-            released = await self.store.release([claim for claim, _ in unfinished])
+            released = await self.store.release([run.claim for run in unfinished])
             log.info("event=tasks_handed_back worker_id=%s count=%d", self.worker_id, released)

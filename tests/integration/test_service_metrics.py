@@ -5,6 +5,7 @@ its open watches. Scraped over real HTTP while real tasks flow."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 
@@ -12,8 +13,12 @@ import httpx
 from google.protobuf.struct_pb2 import Struct, Value
 from redis.asyncio import Redis
 
+from services.executor.metrics import RUN_TIME_BUCKETS, ExecutorMetrics
+from services.executor.worker import Worker, WorkerConfig
+from taskflow.metrics_http import exposed
 from taskflow.redis_server import free_port
 from taskflow.store import NewTask, StoreConfig, TaskState, TaskStore
+from taskflow.tasks import load_task_modules
 from taskflow.v1 import executor_service_pb2, monitor_service_pb2, scheduler_service_pb2
 from tests.support.stack import executor, monitor, scheduler, settings_for
 from tests.support.waiting import eventually, wait_for_state
@@ -143,3 +148,38 @@ async def test_the_monitor_exports_how_long_a_queue_has_waited(
         await store.create_many([NewTask("echo", "nobody runs me")])
         await eventually(primary_waits, within=30, what="the primary queue's age to grow")
         assert await age("retry") == 0
+
+
+async def test_executor_metrics_count_every_task_run(store: TaskStore) -> None:
+    # Each run is tallied by hand (services/executor/metrics.py TaskRuns, not a
+    # prometheus Counter and Histogram): a scrape still shows every one of them.
+    load_task_modules(["tests.support.tasks"])
+    metrics = ExecutorMetrics()
+    echoes = await store.create_many([NewTask("echo", str(i)) for i in range(300)])
+    doomed = await store.create_many([NewTask("doomed") for _ in range(7)])
+    worker = Worker(store, WorkerConfig(concurrency=32), metrics=metrics)
+    with exposed(metrics.registry, "127.0.0.1", free_port(), "executor") as port:
+        stop = asyncio.Event()
+        running = asyncio.create_task(worker.run(stop))
+        for created, final in ((echoes, TaskState.COMPLETED), (doomed, TaskState.DLQ)):
+            for task in created:
+                await wait_for_state(store, task.task_id, final, within=60)
+        stop.set()
+        await running
+        async with httpx.AsyncClient(timeout=10) as http:
+            text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+
+    tasks, run_time = "taskflow_executor_tasks_total", "taskflow_executor_task_run_seconds"
+    for task_type, outcome, count in (("echo", "completed", 300), ("doomed", "dlq", 7)):
+        labels = {"task_type": task_type, "outcome": outcome}
+        assert sample(text, tasks, **labels) == count
+        assert sample(text, f"{run_time}_count", **labels) == count
+        assert sample(text, f"{run_time}_bucket", **labels, le="+Inf") == count
+        buckets = [
+            sample(text, f"{run_time}_bucket", **labels, le=repr(float(bound)))
+            for bound in RUN_TIME_BUCKETS
+        ]
+        assert buckets == sorted(buckets)  # cumulative
+        assert buckets[-1] == count  # no handler here runs 600 s
+        assert 0 < sample(text, f"{run_time}_sum", **labels) < count * 600
+        assert sample(text, f"{tasks.removesuffix('_total')}_created", **labels) > 0

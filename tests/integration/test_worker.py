@@ -166,6 +166,21 @@ async def test_time_limit_ends_in_a_retryable_timeout(store: TaskStore) -> None:
     assert "time limit" in task.last_error
 
 
+async def test_a_task_stopped_at_its_time_limit_frees_its_slot(store: TaskStore) -> None:
+    # The limit is kept by the worker's cancel watch (one look at the running tasks
+    # every CANCEL_POLL_S), not by a timer per task: each slow task still ends in a
+    # timeout, and the one slot goes on to run the rest.
+    slow = await store.create_many([NewTask("sleepy", "30") for _ in range(2)])
+    quick = await store.create(NewTask("echo", "after"))
+    config = WorkerConfig(concurrency=1, task_time_limit_s=0.2)
+    async with running(Worker(store, config)):
+        await wait_for_state(store, quick.task_id, TaskState.COMPLETED, within=30)
+        for task in slow:
+            await wait_for_state(store, task.task_id, TaskState.SCHEDULED, within=30)
+    for task in slow:
+        assert (await store.get(task.task_id)).error_type == "NetworkTimeout"
+
+
 async def test_cpu_bound_handlers_do_not_block_the_loop(store: TaskStore) -> None:
     spin = await store.create(NewTask("spin", "1.0"))
     echo = await store.create(NewTask("echo", "quick"))
