@@ -144,6 +144,13 @@ def _task_logger(task_type: str) -> logging.Logger:
 class _TaskLogHandler(logging.Handler):
     """Hands each record to the buffer of the task it was logged in, if any."""
 
+    def handle(self, record: logging.LogRecord) -> bool:
+        # Every record of the process comes here (the executor logs a line per
+        # task): no handler lock and no filters, which Handler.handle would take and
+        # run for each; a capture's add() is safe from any thread on its own.
+        self.emit(record)
+        return True
+
     def emit(self, record: logging.LogRecord) -> None:
         capture = _current.get()
         if capture is not None:
