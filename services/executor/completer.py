@@ -9,13 +9,19 @@ claim still goes out at once, on its own.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import functools
+import logging
+from collections.abc import Callable, Sequence
 
 from taskflow.aio import first_of
 from taskflow.errors import TaskflowError
 from taskflow.store import ClaimedTask, TaskStore
 
-_Pending = tuple[ClaimedTask, str, "asyncio.Future[None]"]
+log = logging.getLogger(__name__)
+# Told how saving one result went: None (saved), LeaseLost/NotFound like the store, or
+# the error that kept its batch from Redis.
+Saved = Callable[[Exception | None], None]
+_Pending = tuple[ClaimedTask, str, Saved]
 # A claim request: how many tasks, from which queues (name, weight), of which types.
 _Claim = tuple[int, Sequence[tuple[str, int]], Sequence[str], "asyncio.Future[list[ClaimedTask]]"]
 
@@ -29,11 +35,15 @@ class Completer:
         self._claim: _Claim | None = None
         self._ready = asyncio.Event()
 
+    def complete_soon(self, claim: ClaimedTask, result: str, saved: Saved) -> None:
+        """Sends the result with the next batch, then calls `saved` (on the loop)."""
+        self._pending.append((claim, result, saved))
+        self._ready.set()
+
     async def complete(self, claim: ClaimedTask, result: str) -> None:
         """Returns once Redis has the result; raises LeaseLost/NotFound like the store."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((claim, result, done))
-        self._ready.set()
+        self.complete_soon(claim, result, functools.partial(_settle, done))
         await done
 
     async def claim(
@@ -90,11 +100,17 @@ class Completer:
 def _settle_completions(
     batch: list[_Pending], outcomes: list[TaskflowError | None] | Exception
 ) -> None:
-    for index, (_, _, done) in enumerate(batch):
-        if done.done():
-            continue
-        outcome = outcomes if isinstance(outcomes, Exception) else outcomes[index]
-        if outcome is None:
-            done.set_result(None)
-        else:
-            done.set_exception(outcome)
+    for index, (claim, _, saved) in enumerate(batch):
+        try:
+            saved(outcomes if isinstance(outcomes, Exception) else outcomes[index])
+        except Exception:  # one caller's bug must not keep the others' answers back
+            log.exception("event=completion_callback_failed task_id=%s", claim.task_id)
+
+
+def _settle(done: asyncio.Future[None], error: Exception | None) -> None:
+    if done.done():  # its waiter was cancelled
+        return
+    if error is None:
+        done.set_result(None)
+    else:
+        done.set_exception(error)

@@ -81,8 +81,13 @@ class _Run:
     """One claimed task in this worker: its handler's asyncio task and what the
     worker's loops need to know of it (one record, in one dict, per task)."""
 
-    __slots__ = ("claim", "deadline", "lane", "reporter", "runner", "signal", "timed_out")
-    runner: asyncio.Task[None]  # the handler's, set as soon as it is made
+    __slots__ = (
+        "claim", "deadline", "lane", "reporter", "runner", "saving", "signal", "started",
+        "timed_out",
+    )  # fmt: skip
+    # The handler's, set as soon as it is made; then the retries of its result's
+    # save, if the first found Redis unreachable.
+    runner: asyncio.Task[None]
 
     def __init__(self, claim: ClaimedTask, lane: int) -> None:
         self.claim = claim
@@ -91,6 +96,8 @@ class _Run:
         self.deadline = math.inf  # loop.time() past which the handler is stopped
         self.timed_out = False  # the worker stopped the handler at its time limit
         self.reporter: ProgressReporter | None = None  # made on the first report
+        self.started = 0.0  # time.perf_counter() when it started, for the metrics
+        self.saving = False  # its result is on its way to Redis (Completer)
 
 
 @dataclass
@@ -173,6 +180,8 @@ class Worker:
         await asyncio.gather(*completers, heartbeat, cancels, starts)
         for completer in self._lanes:
             await completer.flush()
+        # Results whose last batch found Redis unreachable: retried for up to a lease.
+        await asyncio.gather(*(run.runner for run in list(self._runs.values())))
         await self.registry.leave(self.worker_id)
         log.info("event=worker_stopped worker_id=%s", self.worker_id)
 
@@ -227,11 +236,13 @@ class Worker:
 
     def _finished(self, run: _Run, _: asyncio.Task[None]) -> None:
         self._handler_done(run)
-        self._runs.pop(run.claim.task_id, None)
+        # A result being saved keeps its task here (its lease renewed) until saved.
+        if not run.saving:
+            self._runs.pop(run.claim.task_id, None)
 
     async def _execute(self, run: _Run) -> None:
         claim, signal = run.claim, run.signal
-        started = time.perf_counter()
+        run.started = started = time.perf_counter()
         if not self._gate.in_time(claim):
             await self._park(claim, Parked(LATE_START, hold_s=0.0))
             return
@@ -258,29 +269,62 @@ class Worker:
         if signal.interrupted:  # the handler caught the cancellation and returned
             await self._cancelled(claim, started)
             return
-        try:
-            await self._save_result(run, result)
-        except (LeaseLost, NotFound) as lost:
-            log.warning("event=result_discarded task_id=%s reason=%r", claim.task_id, str(lost))
-            self.metrics.ran(claim.task_type, DISCARDED, time.perf_counter() - started)
-            return
-        except OutcomeDropped:
-            self.metrics.ran(claim.task_type, DISCARDED, time.perf_counter() - started)
-            return
-        self.metrics.ran(claim.task_type, "completed", time.perf_counter() - started)
-        log.info(
-            "event=task_completed task_id=%s task_type=%s worker_id=%s seconds=%.3f",
-            claim.task_id, claim.task_type, self.worker_id, time.perf_counter() - started,
-        )  # fmt: skip
+        # The result goes with the lane's next batch, and this asyncio task ends
+        # here: _result_saved hears how it went (no task waiting, and waking, per task).
+        run.saving = True
+        self._lanes[run.lane].complete_soon(
+            claim, result, functools.partial(self._result_saved, run, result)
+        )
 
-    async def _save_result(self, run: _Run, result: str) -> None:
-        """The result, through the task's lane; retried like any outcome (_save) only
-        once a first try found Redis unreachable (the common case makes no closure)."""
+    def _result_saved(self, run: _Run, result: str, error: Exception | None) -> None:
+        """The completer's answer for one result: saved, refused, or not sent."""
+        claim = run.claim
+        if error is None:
+            self._completed(run)
+        elif isinstance(error, REDIS_DOWN):
+            # Retried like any outcome (_save); the retries stand in for the task's
+            # runner (a lost lease or the shutdown's hand-back cancels them).
+            run.runner = asyncio.get_running_loop().create_task(self._retry_result(run, result))
+        else:
+            if isinstance(error, (LeaseLost, NotFound)):
+                log.warning(
+                    "event=result_discarded task_id=%s reason=%r", claim.task_id, str(error)
+                )
+            else:
+                log.error("event=result_not_saved task_id=%s", claim.task_id, exc_info=error)
+            self._ended(run, DISCARDED)
+
+    async def _retry_result(self, run: _Run, result: str) -> None:
         lane = self._lanes[run.lane]
         try:
-            await lane.complete(run.claim, result)
-        except REDIS_DOWN:
             await self._save("result", run.claim, lambda: lane.complete(run.claim, result))
+        except (LeaseLost, NotFound) as lost:
+            log.warning("event=result_discarded task_id=%s reason=%r", run.claim.task_id, str(lost))
+            self._ended(run, DISCARDED)
+        except OutcomeDropped:
+            self._ended(run, DISCARDED)
+        except Exception as error:
+            log.error("event=result_not_saved task_id=%s", run.claim.task_id, exc_info=error)
+            self._ended(run, DISCARDED)
+        else:
+            self._completed(run)
+        finally:
+            self._runs.pop(run.claim.task_id, None)
+
+    def _completed(self, run: _Run) -> None:
+        seconds = self._ended(run, "completed")
+        log.info(
+            "event=task_completed task_id=%s task_type=%s worker_id=%s seconds=%.3f",
+            run.claim.task_id, run.claim.task_type, self.worker_id, seconds,
+        )  # fmt: skip
+
+    def _ended(self, run: _Run, outcome: str) -> float:
+        """A saved (or discarded) result: counted, and its task leaves this worker.
+        Returns the seconds from its start to now."""
+        seconds = time.perf_counter() - run.started
+        self.metrics.ran(run.claim.task_type, outcome, seconds)
+        self._runs.pop(run.claim.task_id, None)
+        return seconds
 
     async def _cancelled(self, claim: ClaimedTask, started: float) -> None:
         try:
@@ -516,9 +560,15 @@ class Worker:
                 "event=worker_draining worker_id=%s in_flight=%d grace_s=%g",
                 self.worker_id, self.in_flight, self.config.shutdown_grace_s,
             )  # fmt: skip
-            runners = [run.runner for run in self._runs.values()]
-            await asyncio.wait(runners, timeout=self.config.shutdown_grace_s)
-        unfinished = list(self._runs.values())
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + self.config.shutdown_grace_s
+            # Handlers, and retries of a result's save (started meanwhile, too).
+            while runners := [run.runner for run in self._runs.values() if not run.runner.done()]:
+                if loop.time() >= deadline:
+                    break
+                await asyncio.wait(runners, timeout=deadline - loop.time())
+        # Results still being saved go with the completers' last batches (run()).
+        unfinished = [run for run in self._runs.values() if not run.runner.done()]
         for run in unfinished:
             run.runner.cancel()
         await asyncio.gather(*(run.runner for run in unfinished), return_exceptions=True)

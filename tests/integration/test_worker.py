@@ -190,6 +190,23 @@ async def test_cpu_bound_handlers_do_not_block_the_loop(store: TaskStore) -> Non
         await wait_for_state(store, spin.task_id, TaskState.COMPLETED)
 
 
+async def test_a_stop_mid_drain_saves_every_result_a_handler_returned(store: TaskStore) -> None:
+    # A handler's result goes to Redis with its lane's next batch after the handler's
+    # own asyncio task has ended: a stop in the middle of a drain still saves each
+    # of them (none left ACTIVE: each is COMPLETED or handed back PENDING).
+    created = await store.create_many([NewTask("echo", str(i)) for i in range(2000)])
+    worker = Worker(store, WorkerConfig(concurrency=32))
+    async with running(worker):
+
+        async def some_completed() -> bool:
+            return (await store.status()).states[TaskState.COMPLETED] >= 100
+
+        await eventually(some_completed, within=60, what="a hundred completions")
+    status = await store.status()
+    assert status.states[TaskState.ACTIVE] == 0
+    assert status.states[TaskState.COMPLETED] + status.states[TaskState.PENDING] == len(created)
+
+
 async def test_stop_hands_unfinished_work_back_at_once(store: TaskStore) -> None:
     created = await store.create_many([NewTask("sleepy", "60") for _ in range(3)])
     worker = Worker(store, WorkerConfig(concurrency=3, shutdown_grace_s=0.2))
