@@ -1,10 +1,10 @@
 """Executor CPU per drained task: `taskflow executor` at default settings drains N
 queued no-ops from its own bundled valkey, round after round; with --against DIR the
-rounds alternate between this checkout and DIR (another checkout's source, e.g.
+rounds alternate between this checkout and each DIR (another checkout's source, e.g.
 `git archive main` with its generated taskflow/v1 stubs copied in, run through
 PYTHONPATH with this checkout's environment), so an A/B sees the same load.
 
-    uv run --frozen python -m bench.executor_cpu [--tasks 20000] [--rounds 3] [--against DIR]
+    uv run --frozen python -m bench.executor_cpu [--tasks 20000] [--rounds 3] [--against DIR]...
         [--callgrind]
 
 Per round: the executor's user + system CPU µs per task (/proc, resume to last
@@ -111,11 +111,10 @@ async def instructions_once(n: int, source: Path | None, log_dir: Path) -> float
     return dumped_ir(out) / n
 
 
-async def main(n: int, rounds: int, against: Path | None, callgrind: bool) -> None:
+async def main(n: int, rounds: int, against: list[Path], callgrind: bool) -> None:
     print(host())
     sides: dict[str, Path | None] = {"this checkout": None}
-    if against is not None:
-        sides[f"--against {against}"] = against
+    sides |= {f"--against {source}": source for source in against}
     results: dict[str, list[Drain]] = {name: [] for name in sides}
     counts: dict[str, list[float]] = {name: [] for name in sides}
     with tempfile.TemporaryDirectory(prefix="bench-executor-cpu-") as tmp:
@@ -150,7 +149,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--against", type=Path, default=None)
+    parser.add_argument("--against", type=Path, action="append", default=[])
     parser.add_argument("--callgrind", action="store_true")
     args = parser.parse_args()
     asyncio.run(main(args.tasks, args.rounds, args.against, args.callgrind))
