@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from services.executor.failures import TRACEBACK_LIMIT
 from services.executor.worker import Worker, WorkerConfig
 from taskflow.store import NewTask, TaskState, TaskStore
+from taskflow.store.task_logs import TaskLogs
 from taskflow.tasks import load_task_modules
 from tests.support import tasks
 from tests.support.waiting import eventually, wait_for_state
@@ -205,6 +206,18 @@ async def test_a_stop_mid_drain_saves_every_result_a_handler_returned(store: Tas
     status = await store.status()
     assert status.states[TaskState.ACTIVE] == 0
     assert status.states[TaskState.COMPLETED] + status.states[TaskState.PENDING] == len(created)
+
+
+async def test_a_cpu_bound_handler_reports_progress_and_logs_from_its_thread(
+    store: TaskStore,
+) -> None:
+    task = await store.create(NewTask("threaded_reporter"))
+    async with running(Worker(store, WorkerConfig())):
+        await wait_for_state(store, task.task_id, TaskState.COMPLETED)
+    done = await store.get(task.task_id)
+    assert (done.progress, done.progress_message) == (0.5, "halfway")
+    page = await TaskLogs(store).read(task.task_id)
+    assert [line.message for line in page.lines] == ["from the handler's thread"]
 
 
 async def test_stop_hands_unfinished_work_back_at_once(store: TaskStore) -> None:

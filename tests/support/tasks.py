@@ -201,3 +201,13 @@ async def per_tenant(ctx: TaskContext) -> str:
 async def metered(ctx: TaskContext) -> str:
     """At most RATE starts per RATE_INTERVAL_S across the cluster."""
     return await _record_run(ctx, 0.0)
+
+
+@task("threaded_reporter", cpu_bound=True)
+def threaded_reporter(ctx: TaskContext) -> str:
+    """From its worker thread: a progress report, then a line through plain logging
+    (the executor makes the task's reporter and log buffer on first use)."""
+    ctx.progress(0.5, "halfway")
+    time.sleep(2.0)  # the report is written while the task still runs
+    logging.getLogger(__name__).warning("from the handler's thread")
+    return "reported"
