@@ -37,6 +37,17 @@ class QueueKeys:
     def retry(self) -> str:
         return f"{self.pending}:retry"
 
+    @property
+    def scheduled_levels(self) -> str:
+        """Priority levels whose scheduled part may hold ids (lua/_prelude.lua)."""
+        return f"{self.levels}:scheduled"
+
+    @staticmethod
+    def scheduled_part(list_key: str) -> str:
+        """SCHEDULED ids bound for `list_key` when due, scored by due ms (due means
+        PENDING: docs/state-machine.md, "Delayed tasks"; lua/_prelude.lua)."""
+        return f"{list_key}:scheduled"
+
     def waiting_list(self, task_type: str) -> str:
         """PENDING ids of `task_type` that no claimer of this queue could run yet."""
         return f"{self.waiting}:{task_type}"
@@ -67,6 +78,17 @@ class Keys:
     @property
     def scheduled(self) -> str:
         return self._k("tasks:scheduled")
+
+    @property
+    def scheduled_moved(self) -> str:
+        """Ours: set of SCHEDULED ids promotion moved onto their list before catching
+        their hash up (lua/_prelude.lua, due means PENDING)."""
+        return self._k("tasks:scheduled:moved")
+
+    @property
+    def scheduled_queues(self) -> str:
+        """Ours: set of named queues (not `default`) whose scheduled parts may hold ids."""
+        return self._k("tasks:scheduled:queues")
 
     @property
     def dlq(self) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from taskflow.errors import CorruptTask, InvalidInput
+from taskflow.store.due import as_read, ms_of_time, redis_now_ms
 from taskflow.store.keys import Keys
 from taskflow.store.models import PRIORITIES, QueueName, Task, TaskPage, TaskQuery, TaskState
 
@@ -61,6 +62,12 @@ class TaskLister:
             return TaskPage(await self.load(page), query.page, query.page_size, len(ids))
         index = self._index(query)
         low, high = _us(query.start, "-inf"), _us(query.end, "+inf")
+        if query.state in DUE_SPLIT:
+            ids, total = await self._due_split_page(
+                query.state, query.task_type, (low, high), offset, query.page_size,
+                descending=query.descending,
+            )  # fmt: skip
+            return TaskPage(await self.load(ids), query.page, query.page_size, total)
         total = await self.client.zcount(index, low, high)
         if query.descending:
             raw = await self.client.zrange(
@@ -145,6 +152,9 @@ class TaskLister:
             ids = await self.active_ids(task_type, None, before, end_inclusive=False)
             return ids[offset : offset + count]
         high = "+inf" if before is None else f"({_us(before, '')}"
+        if state in DUE_SPLIT:
+            ids, _ = await self._due_split_page(state, task_type, ("-inf", high), offset, count)
+            return ids
         index = (
             self.keys.index_state_type(state, task_type)
             if task_type
@@ -152,6 +162,66 @@ class TaskLister:
         )
         raw = await self.client.zrange(index, "-inf", high, byscore=True, offset=offset, num=count)
         return _ids(raw)
+
+    async def _due_split_page(
+        self,
+        state: TaskState,
+        task_type: str | None,
+        scores: tuple[str, str],
+        offset: int,
+        count: int,
+        *,
+        descending: bool = False,
+    ) -> tuple[list[str], int]:
+        """A page of PENDING or SCHEDULED ids by creation time, and their total, as
+        due means PENDING (taskflow/store/due.py): the SCHEDULED index's due ids
+        (those of tasks:scheduled due by the Redis clock, until promotion catches
+        their hashes up) are listed as PENDING, not SCHEDULED. Costs O(due) more
+        than a plain index page, and nothing when none is due."""
+        low, high = scores
+        index = (
+            self.keys.index_state_type(state, task_type)
+            if task_type
+            else self.keys.index_state(state)
+        )
+        due = await self._due_scheduled(task_type, low, high)
+        total = int(await self.client.zcount(index, low, high))
+        extra = len(due) if state is TaskState.SCHEDULED else 0
+        start, stop = (high, low) if descending else (low, high)
+        raw: list[Any] = await self.client.zrange(
+            index, start, stop, desc=descending, byscore=True, offset=0,
+            num=offset + count + extra, withscores=True,
+        )  # fmt: skip
+        rows = [(float(score), _ids([member])[0]) for member, score in raw]
+        if state is TaskState.SCHEDULED:
+            gone = {task_id for _, task_id in due}
+            rows = [row for row in rows if row[1] not in gone]
+            total -= len(due)
+        else:
+            rows = sorted([*rows, *due], reverse=descending)
+            total += len(due)
+        return [task_id for _, task_id in rows[offset : offset + count]], total
+
+    async def _due_scheduled(
+        self, task_type: str | None, low: str, high: str
+    ) -> list[tuple[float, str]]:
+        """Due SCHEDULED ids (of `task_type`, created within the index scores low..high)
+        with their creation score, oldest first."""
+        now = await redis_now_ms(self.client)
+        ids = _ids(await self.client.zrange(self.keys.scheduled, "-inf", now, byscore=True))
+        if not ids:
+            return []
+        scheduled = TaskState.SCHEDULED
+        index = (
+            self.keys.index_state_type(scheduled, task_type)
+            if task_type
+            else self.keys.index_state(scheduled)
+        )
+        found = []
+        for task_id, score in zip(ids, await self.client.zmscore(index, ids), strict=True):
+            if score is not None and _within(float(score), low, high):
+                found.append((float(score), task_id))
+        return sorted(found)
 
     async def active_ids(
         self,
@@ -186,14 +256,17 @@ class TaskLister:
         if not ids:
             return []
         async with self.client.pipeline(transaction=False) as pipe:
+            pipe.time()
             for task_id in ids:
                 pipe.hgetall(self.keys.task(task_id))
-            rows = await pipe.execute()
+            now, *rows = await pipe.execute()
+        now_ms = ms_of_time(now)
         tasks = []
         for row in rows:
             if row:
                 try:
-                    tasks.append(Task.from_hash({k.decode(): v.decode() for k, v in row.items()}))
+                    raw = {k.decode(): v.decode() for k, v in row.items()}
+                    tasks.append(Task.from_hash(as_read(raw, now_ms)))
                 except CorruptTask:
                     continue  # one unreadable task must not break a whole listing
         return tasks
@@ -206,6 +279,17 @@ def _matches(task: Task, query: TaskQuery) -> bool:
         and (query.start is None or task.created_at >= query.start)
         and (query.end is None or task.created_at <= query.end)
     )
+
+
+# States whose listings the due part of SCHEDULED moves between (due means PENDING).
+DUE_SPLIT = (TaskState.PENDING, TaskState.SCHEDULED)
+
+
+def _within(score: float, low: str, high: str) -> bool:
+    """Whether `score` lies in a ZRANGE BYSCORE range (`(` marks an open bound)."""
+    above = score > float(low[1:]) if low.startswith("(") else score >= float(low)
+    below = score < float(high[1:]) if high.startswith("(") else score <= float(high)
+    return above and below
 
 
 def _ids(raw: Iterable[Any]) -> list[str]:

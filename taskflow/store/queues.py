@@ -8,6 +8,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from taskflow.store.due import redis_now_ms
 from taskflow.store.keys import DEFAULT_QUEUE, Keys
 from taskflow.store.models import PRIORITIES
 from taskflow.store.replies import text as _text
@@ -66,17 +67,26 @@ class QueueAdmin:
         consumers = await self._consumers()
         names = await self.names()
         names += sorted(set(consumers) - set(names))
+        now = await redis_now_ms(self.client)
         async with self.client.pipeline(transaction=False) as pipe:
             pipe.smembers(self.keys.paused_queues)
             for name in names:
                 q = self.keys.queue_keys(name)
-                for level in PRIORITIES:
-                    pipe.llen(q.primary_level(level))
-                pipe.llen(q.retry)
+                for list_key in [*map(q.primary_level, PRIORITIES), q.retry]:
+                    pipe.llen(list_key)
+                for list_key in [*map(q.primary_level, PRIORITIES), q.retry]:
+                    # Due means PENDING: due ids bound for the list count in its depth.
+                    pipe.zcount(q.scheduled_part(list_key), "-inf", now)
                 pipe.smembers(q.waiting)
-            paused_raw, *rows = await pipe.execute()
+            paused_raw, *fetched = await pipe.execute()
         paused = {_text(n) for n in paused_raw}
-        per = len(PRIORITIES) + 2
+        lists = len(PRIORITIES) + 1
+        per = lists + 1
+        rows: list[Any] = []
+        for i in range(len(names)):
+            chunk = fetched[i * (2 * lists + 1) : (i + 1) * (2 * lists + 1)]
+            rows += [int(a) + int(b) for a, b in zip(chunk[:lists], chunk[lists:-1], strict=True)]
+            rows.append(chunk[-1])
         waiting_types = {
             name: sorted(_text(t) for t in rows[i * per + per - 1]) for i, name in enumerate(names)
         }

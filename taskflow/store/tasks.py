@@ -24,6 +24,7 @@ from taskflow.errors import (
 )
 from taskflow.queue_spec import QUEUE_NAME
 from taskflow.store.config import StoreConfig
+from taskflow.store.due import as_read, ms_of_time, redis_now_ms
 from taskflow.store.event_stream import ORIGIN
 from taskflow.store.keys import DEFAULT_QUEUE, Keys
 from taskflow.store.listing import TaskLister
@@ -61,10 +62,11 @@ def domain_error(exc: ResponseError) -> Exception:
     return error(message.split(" script:")[0]) if error else exc
 
 
-def _task_of(task_id: str, raw: Any) -> Task:
+def _task_of(task_id: str, raw: Any, now: tuple[int, int]) -> Task:
+    """The task as read at Redis time `now` (a TIME reply): due means PENDING."""
     if not raw:
         raise NotFound(f"task {task_id} does not exist")
-    return Task.from_hash({_text(k): _text(v) for k, v in raw.items()})
+    return Task.from_hash(as_read({_text(k): _text(v) for k, v in raw.items()}, ms_of_time(now)))
 
 
 def new_task_ids(count: int) -> list[str]:
@@ -333,8 +335,11 @@ class TaskStore:
     # --- managing tasks ----------------------------------------------------------------
 
     async def get(self, task_id: str) -> Task:
-        raw = await self.client.hgetall(self.keys.task(check_task_id(task_id)))
-        return _task_of(task_id, raw)
+        async with self.client.pipeline(transaction=False) as pipe:
+            pipe.hgetall(self.keys.task(check_task_id(task_id)))
+            pipe.time()
+            raw, now = await pipe.execute()
+        return _task_of(task_id, raw, now)
 
     async def get_after_latest_event(self, task_id: str) -> tuple[str, Task]:
         """The id of the newest event kept, then the task, in one round trip (a
@@ -343,8 +348,9 @@ class TaskStore:
         async with self.client.pipeline(transaction=False) as pipe:
             pipe.xrevrange(self.keys.events, count=1)
             pipe.hgetall(self.keys.task(check_task_id(task_id)))
-            entries, raw = await pipe.execute()
-        return (_text(entries[0][0]) if entries else ORIGIN), _task_of(task_id, raw)
+            pipe.time()
+            entries, raw, now = await pipe.execute()
+        return (_text(entries[0][0]) if entries else ORIGIN), _task_of(task_id, raw, now)
 
     async def retry(self, task_id: str, *, reset_retry_count: bool = False) -> None:
         """FAILED or DLQ -> PENDING (retry queue); Conflict in any other state."""
@@ -473,23 +479,33 @@ class TaskStore:
     # --- reading -------------------------------------------------------------------------
 
     async def status(self) -> QueueStatus:
-        """Depths and state counts in O(1), whatever the number of tasks."""
+        """Depths and state counts in O(1), whatever the number of tasks. Due means
+        PENDING (taskflow/store/due.py): due SCHEDULED tasks count as PENDING, and in
+        the depth of the list they are bound for (lua/_prelude.lua snapshot())."""
         k = self.keys
+        q = k.queue_keys(DEFAULT_QUEUE)
+        now = await redis_now_ms(self.client)
+        lists = [q.primary_level(level) for level in PRIORITIES] + [q.retry]
         async with self.client.pipeline(transaction=False) as pipe:
-            pipe.llen(k.primary)
-            pipe.llen(k.retry)
             pipe.zcard(k.scheduled)
+            pipe.zcount(k.scheduled, "-inf", now)
             pipe.llen(k.dlq)
             # One GET per counter, not MGET: cluster pipelines refuse multi-key commands.
             for state in TaskState:
                 pipe.get(k.state_counter(state))
-            for level in PRIORITIES[1:]:
-                pipe.llen(k.primary_level(level))
-            primary, retry, scheduled, dlq, *rest = await pipe.execute()
-        counts, by_level = rest[: len(TaskState)], rest[len(TaskState) :]
+            for name in lists:
+                pipe.llen(name)
+                pipe.zcount(q.scheduled_part(name), "-inf", now)
+            scheduled, due, dlq, *rest = await pipe.execute()
+        counts, depths = rest[: len(TaskState)], rest[len(TaskState) :]
+        by_list = [int(depths[i]) + int(depths[i + 1]) for i in range(0, len(depths), 2)]
+        states = {s: int(c or 0) for s, c in zip(TaskState, counts, strict=True)}
+        states[TaskState.SCHEDULED] -= due
+        states[TaskState.PENDING] += due
+        retry = by_list[-1]
         return QueueStatus(
-            queues=QueueDepths(primary + sum(by_level), retry, scheduled, dlq),
-            states={s: int(c or 0) for s, c in zip(TaskState, counts, strict=True)},
+            queues=QueueDepths(sum(by_list[:-1]), retry, scheduled - due, dlq),
+            states=states,
             retry_ratio=self.config.retry_ratio.for_length(retry),
         )
 

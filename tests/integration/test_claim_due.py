@@ -71,10 +71,12 @@ async def test_due_first_runs_are_claimed_straight_with_history_counters_and_ind
         assert task.started_at >= task.run_at
         assert await redis_client.zscore(keys.leases, task_id) is not None
         assert await redis_client.sismember(keys.worker_active_tasks(WORKER), task_id)
-    # The retry and the named queue's task wait for promotion, untouched.
+    # The retry and the named queue's task wait for promotion, their hashes
+    # untouched; being due, every read shows them PENDING (due means PENDING).
     assert await members(redis_client, keys.scheduled) == {held.task_id, named.task_id}
-    assert (await store.get(held.task_id)).state is TaskState.SCHEDULED
-    assert (await store.get(named.task_id)).state is TaskState.SCHEDULED
+    for task_id in (held.task_id, named.task_id):
+        assert (await store.get(task_id)).state is TaskState.PENDING
+        assert await redis_client.hget(keys.task(task_id), "state") == b"SCHEDULED"
     # ACTIVE has no index of its own (the leases are it): its listings show them.
     listed = await store.list_tasks(TaskQuery(state=TaskState.ACTIVE, page_size=100))
     active = {t.task_id for t in listed.tasks}
@@ -110,7 +112,8 @@ async def test_queued_work_is_claimed_before_due_tasks(store: TaskStore) -> None
     queued = await store.create(NewTask("echo", "now"))
     (first,) = await store.claim(WORKER, 1)
     assert first.task_id == queued.task_id
-    assert (await store.get(delayed.task_id)).state is TaskState.SCHEDULED
+    assert await store.client.hget(store.keys.task(delayed.task_id), "state") == b"SCHEDULED"
+    assert (await store.get(delayed.task_id)).state is TaskState.PENDING  # due
     (second,) = await store.claim(WORKER, 1)
     assert second.task_id == delayed.task_id
 

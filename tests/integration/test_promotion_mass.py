@@ -10,14 +10,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from redis.asyncio import Redis
 
-from taskflow.store import NewTask, TaskState, TaskStore
+from taskflow.store import TaskState, TaskStore
 from taskflow.store.event_stream import latest_id, replay
 from taskflow.v1 import enums_pb2 as enums
 from taskflow.v1 import scheduler_service_pb2 as pb
+from tests.support.due import create_due_at, past
 from tests.support.stack import scheduler, settings_for
 from tests.support.truth import assert_counters_match_hashes
 from tests.support.waiting import eventually
@@ -30,21 +31,14 @@ SAMPLED = 300
 
 
 async def create_due_at_once(store: TaskStore, count: int, lead_s: float) -> list[str]:
-    due = datetime.now(UTC) + timedelta(seconds=lead_s)
-    ids: list[str] = []
-    for start in range(0, count, 1000):
-        stop = min(count, start + 1000)
-        batch = [NewTask("echo", str(i), run_at=due) for i in range(start, stop)]
-        ids += [c.task_id for c in await store.create_many(batch)]
-    status = await store.status()
-    assert status.states[TaskState.SCHEDULED] == count, "creating outlasted the lead: raise it"
+    ids, _ = await create_due_at(store, count, lead_s)
     return ids
 
 
 async def test_two_schedulers_promote_20000_due_at_once_and_every_read_agrees(
     redis_url: str, redis_client: Redis, store: TaskStore
 ) -> None:
-    ids = await create_due_at_once(store, TASKS, LEAD_S)
+    ids, due = await create_due_at(store, TASKS, LEAD_S)
     sample = random.Random(15).sample(ids, SAMPLED)
     before_promotion = await latest_id(redis_client, store.keys)
     settings = settings_for(redis_url)
@@ -52,11 +46,28 @@ async def test_two_schedulers_promote_20000_due_at_once_and_every_read_agrees(
         api = await replicas.enter_async_context(scheduler(settings, redis_client))
         await replicas.enter_async_context(scheduler(settings, redis_client))
 
-        async def all_pending() -> bool:
+        await eventually(lambda: past(redis_client, due), within=120, what="the common run time")
+        # Due means PENDING: from the run time on, whatever promotion has reached,
+        # every read shows all of them PENDING and in the primary depth, and the
+        # counters agree with a SCAN of the hashes read by the due rule. The task
+        # promoted last (ties of one due time go by id) reads PENDING through
+        # GetTask while its hash still says SCHEDULED.
+        last, checks, seen_unpromoted = max(ids), 0, False
+        while await redis_client.zcard(store.keys.scheduled) or checks < 3:
             status = await store.status()
-            return status.states[TaskState.PENDING] == TASKS
-
-        await eventually(all_pending, within=120, what=f"{TASKS} due tasks PENDING")
+            assert status.states[TaskState.PENDING] == TASKS
+            assert status.states[TaskState.SCHEDULED] == 0
+            assert (status.queues.primary, status.queues.scheduled) == (TASKS, 0)
+            reply = await api.stub.GetTask(pb.GetTaskRequest(task_id=last))
+            raw_state = await redis_client.hget(store.keys.task(last), "state")
+            assert reply.task.state == enums.TASK_STATE_PENDING
+            stamp = reply.task.state_history[-1].timestamp.ToDatetime(tzinfo=UTC)
+            assert stamp == due
+            seen_unpromoted |= raw_state == b"SCHEDULED"
+            if checks % 10 == 0:
+                await assert_counters_match_hashes(redis_client, store)
+            checks += 1
+        assert seen_unpromoted, "promotion caught every hash up before the first read"
         # A few at a time: the scheduler's Redis connection pool is bounded.
         states = set()
         for start in range(0, SAMPLED, 10):
@@ -81,7 +92,8 @@ async def test_two_schedulers_promote_20000_due_at_once_and_every_read_agrees(
         task = await store.get(task_id)
         assert [s.state for s in task.state_history] == ["SCHEDULED", "PENDING"]
         assert task.run_at is not None
-        assert datetime.fromisoformat(task.state_history[-1].timestamp) >= task.run_at
+        # Stamped at the due time, as every read showed it before promotion.
+        assert datetime.fromisoformat(task.state_history[-1].timestamp) == task.run_at
         assert task.retry_count == 0
     await assert_counters_match_hashes(redis_client, store)
     # The event stream agrees: one SCHEDULED -> PENDING event per task, and the
@@ -142,5 +154,7 @@ async def test_a_malformed_due_task_is_left_alone_and_spoils_nothing(
     assert await redis_client.hgetall(store.keys.task(bad)) == before
     assert await redis_client.zrange(store.keys.scheduled, 0, -1) == [bad.encode()]
     assert await store.promote_due() == (0, None)
+    # Due, it counts as PENDING like the rest (due means PENDING), its hash untouched.
     status = await store.status()
-    assert (status.states[TaskState.PENDING], status.states[TaskState.SCHEDULED]) == (4, 1)
+    assert (status.states[TaskState.PENDING], status.states[TaskState.SCHEDULED]) == (5, 0)
+    await assert_counters_match_hashes(redis_client, store)

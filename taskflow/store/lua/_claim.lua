@@ -116,9 +116,10 @@ local function claim_tasks(A, out, events)
 
   -- Admits one popped id of queue q: the claimer takes it (true), or it is set aside
   -- in q's waiting list for its type, or dropped as a stale pointer (its hash gone or
-  -- not PENDING).
+  -- not PENDING). A due SCHEDULED id promotion moved here is PENDING first.
   local function admit(id, list_name, q)
     local t = load_task(id, CLAIM_FIELDS)
+    if t and t.state == 'SCHEDULED' then t = catch_up_popped(t, events) end
     if not t or t.state ~= 'PENDING' then return false end
     if runs and not runs[t.task_type] then
       push_waiting(q, id, t.task_type)

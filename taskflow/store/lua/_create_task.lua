@@ -72,7 +72,8 @@ local function create_task(id, task_type, content, metadata, max_retries, priori
   count(state, 1)
   series('created', 1)
   if delayed then
-    redis.call('ZADD', SCHEDULED, run_ms, id)
+    schedule_task({ id = id, queue = 'primary', priority = priority,
+      queue_name = q.name == DEFAULT_QUEUE and '' or q.name }, run_ms)
     events[#events + 1] = { type = 'task_created', task_id = id, task_type = task_type, state = state }
   else
     queue_created(q, id, priority)

@@ -190,7 +190,7 @@ local function limits_admit(t, events)
   local ok, due, why, reason = limits_check(t)
   if ok then return true end
   move_state(t, 'SCHEDULED', { 'retry_after', iso_ms(due) }, reason)
-  redis.call('ZADD', SCHEDULED, due, t.id)
+  schedule_task(t, due)
   note_held(t, due, why)
   events[#events + 1] = changed(t, 'PENDING', 'SCHEDULED')
   return false
@@ -202,6 +202,7 @@ local function limits_admit_due(t)
   local ok, due, why = limits_check(t)
   if ok then return true end
   redis.call('ZADD', SCHEDULED, 'XX', due, t.id)
+  redis.call('ZADD', scheduled_part(due_list(t)), 'XX', due, t.id)
   redis.call('HSET', task_key(t.id), 'retry_after', iso_ms(due))
   note_held(t, due, why)
   return false

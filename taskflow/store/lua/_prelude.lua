@@ -430,21 +430,140 @@ local function enter_dlq(t)
   redis.call('HSET', dlq_task_key(t.id), unpack(snapshot))
 end
 
+-- Due means PENDING (docs/state-machine.md, "Delayed tasks"): a SCHEDULED task
+-- whose due time has passed is PENDING to every reader and claimer at once, while
+-- promote.lua catches its hash up later. Each destination list has a scheduled
+-- part, `<list>:scheduled` (ids scored by due ms, like tasks:scheduled), so a
+-- list's depth is its length plus the due part of its scheduled part, and
+-- promotion moves the due ids onto the list in bulk. tasks:scheduled keeps every
+-- id whose hash is still SCHEDULED (moved onto a list or not) until the hash is
+-- caught up; `tasks:scheduled:moved` the ids of those promotion moved onto their
+-- list whose hash it has not caught up yet. Per queue, `<pending>:levels:scheduled`
+-- holds the priority levels whose scheduled part may hold ids;
+-- `tasks:scheduled:queues` the named queues (not `default`) whose parts may. An
+-- id written to tasks:scheduled before the parts existed is in neither: promotion
+-- catches it up and pushes it as it always did. Mirrors keys.py.
+local function scheduled_part(list) return list .. ':scheduled' end
+local function scheduled_levels(q) return q.levels .. ':scheduled' end
+local function scheduled_queues() return key('tasks:scheduled:queues') end
+local function scheduled_moved() return key('tasks:scheduled:moved') end
+-- A `queue` field naming a first run (new-work lists) rather than a retry.
+local function first_run(queue_field)
+  return queue_field == 'primary' or string.sub(queue_field, 1, 6) == 'queue:'
+end
+-- The list a SCHEDULED task `t` goes to when due, by its stored `queue` field.
+local function due_list(t)
+  local q = queue_of(t)
+  if first_run(t.queue) then return level_list(q, tonumber(t.priority) or 0), q end
+  return q.retry, q
+end
+-- Puts SCHEDULED task `t` (its `queue` field as stored after this call) in
+-- tasks:scheduled and in its destination's scheduled part, due at `due` ms.
+local function schedule_task(t, due)
+  local list, q = due_list(t)
+  redis.call('ZADD', SCHEDULED, due, t.id)
+  redis.call('ZADD', scheduled_part(list), due, t.id)
+  local level = tonumber(t.priority) or 0
+  if first_run(t.queue) and level > 0 then redis.call('ZADD', scheduled_levels(q), level, level) end
+  if q.name ~= DEFAULT_QUEUE then redis.call('SADD', scheduled_queues(), q.name) end
+end
+-- Takes SCHEDULED task `t` out of wherever it waits: tasks:scheduled, and its
+-- scheduled part or, when promotion already moved it, its destination list.
+-- Returns the state readers saw it in: PENDING once due, else SCHEDULED.
+local function unschedule_task(t)
+  local due_ms = tonumber(redis.call('ZSCORE', SCHEDULED, t.id))
+  redis.call('ZREM', SCHEDULED, t.id)
+  local list = due_list(t)
+  if redis.call('ZREM', scheduled_part(list), t.id) == 0
+      and redis.call('SREM', scheduled_moved(), t.id) == 1 then
+    redis.call('LREM', list, 0, t.id)
+  end
+  if due_ms and due_ms <= NOW_MS then return 'PENDING' end
+  return 'SCHEDULED'
+end
+-- The µs since the epoch of a timestamp as the scripts write it (iso above).
+local function iso_us(text)
+  local y, m, d, hh, mm, ss, us = string.match(text,
+    '^(%d+)-(%d+)-(%d+)T(%d+):(%d+):(%d+)%.(%d+)')
+  y, m = tonumber(y), tonumber(m)
+  if m <= 2 then y = y - 1 end
+  local era = math.floor(y / 400)
+  local yoe = y - era * 400
+  local doy = math.floor((153 * (m > 2 and m - 3 or m + 9) + 2) / 5) + tonumber(d) - 1
+  local days = era * 146097 + yoe * 365 + math.floor(yoe / 4) - math.floor(yoe / 100) + doy - 719468
+  return ((days * 86400 + tonumber(hh) * 3600 + tonumber(mm) * 60 + tonumber(ss)) * 1000000)
+    + tonumber(us)
+end
+-- When a due SCHEDULED task became PENDING: its due time, or the moment it entered
+-- SCHEDULED when that is later (a due time is in whole ms; the entry in µs).
+-- taskflow/store/due.py reads the same. `due_iso`: iso_ms(due_ms), when the
+-- caller has it.
+local function due_stamp_us(t, due_ms, due_iso)
+  local entered = t.scheduled_at or redis.call('HGET', task_key(t.id), 'scheduled_at') or ''
+  if entered ~= '' and entered > (due_iso or iso_ms(due_ms)) then return iso_us(entered) end
+  return due_ms * 1000
+end
+-- SCHEDULED task `t` (loaded) -> PENDING as of its due time `due_ms`: its history
+-- entry carries that stamp, the one every read showed since (taskflow/store/
+-- due.py), so the history never changes once shown. Counters and indexes as
+-- move_state; `queue` becomes its list's name. Its id's place (list or claim) and
+-- its event are the caller's.
+local function pending_at_due(t, due_ms, due_iso)
+  count('SCHEDULED', -1)
+  count('PENDING', 1)
+  remove_from_indexes(t, 'SCHEDULED')
+  add_to_indexes(t, 'PENDING')
+  t.state_log = t.state_log .. 'P' .. string.format('%.0f', due_stamp_us(t, due_ms, due_iso) - t.created_n)
+  local list_name = first_run(t.queue) and 'primary' or 'retry'
+  local args = { 'HSET', task_key(t.id), 'state', 'PENDING', 'updated_at', NOW_ISO,
+    'state_log', t.state_log }
+  if t.queue_name == '' and string.sub(t.queue, 1, 6) == 'queue:' then
+    -- A task of the older named-queue scheme keeps its queue by name from now on.
+    t.queue_name = string.sub(t.queue, 7)
+    args[#args + 1] = 'queue_name'
+    args[#args + 1] = t.queue_name
+  end
+  if t.queue ~= list_name then
+    args[#args + 1] = 'queue'
+    args[#args + 1] = list_name
+    t.queue = list_name
+  end
+  redis.call(unpack(args))
+  t.state = 'PENDING'
+end
+-- The due part of queue q's scheduled parts, by its lists' names (primary sums
+-- its levels), at the server clock.
+local function due_depths(q)
+  local primary = redis.call('ZCOUNT', scheduled_part(q.primary), '-inf', NOW_MS)
+  for _, level in ipairs(redis.call('ZRANGE', scheduled_levels(q), 0, -1)) do
+    primary = primary + redis.call('ZCOUNT', scheduled_part(level_list(q, tonumber(level))), '-inf', NOW_MS)
+  end
+  return primary, redis.call('ZCOUNT', scheduled_part(q.retry), '-inf', NOW_MS)
+end
+
 local function snapshot()
   local counts = redis.call('MGET', counter_key('PENDING'), counter_key('ACTIVE'),
     counter_key('COMPLETED'), counter_key('FAILED'), counter_key('SCHEDULED'), counter_key('DLQ'),
     counter_key('CANCELLED'))
   local state_counts = {}
   for i, s in ipairs(STATES) do state_counts[s] = tonumber(counts[i]) or 0 end
-  -- The original four depths are the default queue's.
+  -- Due means PENDING: SCHEDULED hashes already due count as PENDING (read only
+  -- when some are scheduled, some due: a call with none pays one ZCARD, as before).
+  local scheduled = redis.call('ZCARD', SCHEDULED)
+  local due = scheduled > 0 and redis.call('ZCOUNT', SCHEDULED, '-inf', NOW_MS) or 0
+  state_counts.SCHEDULED = state_counts.SCHEDULED - due
+  state_counts.PENDING = state_counts.PENDING + due
+  -- The original four depths are the default queue's, due scheduled ids included.
   local q = queue_keys(DEFAULT_QUEUE)
-  local primary = redis.call('LLEN', PRIMARY)
+  local primary, retry = 0, 0
+  if due > 0 then primary, retry = due_depths(q) end
+  primary = primary + redis.call('LLEN', PRIMARY)
   for _, level in ipairs(redis.call('ZRANGE', q.levels, 0, -1)) do
     primary = primary + redis.call('LLEN', level_list(q, tonumber(level)))
   end
   return {
-    primary = primary, retry = redis.call('LLEN', RETRY),
-    scheduled = redis.call('ZCARD', SCHEDULED), dlq = redis.call('LLEN', DLQ),
+    primary = primary, retry = retry + redis.call('LLEN', RETRY),
+    scheduled = scheduled - due, dlq = redis.call('LLEN', DLQ),
   }, state_counts
 end
 

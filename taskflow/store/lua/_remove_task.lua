@@ -4,10 +4,11 @@
 -- and idempotency key. Returns the task_deleted event.
 local function remove_task(t)
   local id = t.id
+  local seen = t.state  -- as readers saw it (due means PENDING)
   if t.state == 'PENDING' then
     unqueue_pending(t)
   elseif t.state == 'SCHEDULED' then
-    redis.call('ZREM', SCHEDULED, id)
+    seen = unschedule_task(t)
   elseif t.state == 'DLQ' then
     redis.call('LREM', DLQ, 0, id)
   elseif t.state == 'ACTIVE' then
@@ -23,5 +24,5 @@ local function remove_task(t)
     redis.call('DEL', idempotency_key(t.idempotency_key))
   end
   redis.call('DEL', task_key(id), dlq_task_key(id), payload_key(id), logs_key(id))
-  return { type = 'task_deleted', task_id = id, task_type = t.task_type, old_state = t.state }
+  return { type = 'task_deleted', task_id = id, task_type = t.task_type, old_state = seen }
 end

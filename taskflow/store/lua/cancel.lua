@@ -19,7 +19,7 @@ local old_state = t.state
 if t.state == 'PENDING' then
   unqueue_pending(t)
 elseif t.state == 'SCHEDULED' then
-  redis.call('ZREM', SCHEDULED, id)
+  old_state = unschedule_task(t)
 elseif t.state == 'ACTIVE' then
   if t.cancel_requested_at == '' then
     redis.call('HSET', task_key(id), 'cancel_requested_at', NOW_ISO, 'updated_at', NOW_ISO)

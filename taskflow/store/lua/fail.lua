@@ -44,7 +44,8 @@ else
   fields[#fields + 1] = 'queue'
   fields[#fields + 1] = 'retry'
   move_state(t, 'SCHEDULED', fields)
-  redis.call('ZADD', SCHEDULED, due, id)
+  t.queue = 'retry'
+  schedule_task(t, due)
 end
 finish({ changed(t, 'ACTIVE', new_state) })
 return new_state

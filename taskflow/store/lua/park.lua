@@ -24,6 +24,6 @@ if t.cancel_requested_at ~= '' then
 end
 local due = NOW_MS + delay_ms
 move_state(t, 'SCHEDULED', { 'lease_token', '', 'retry_after', iso_ms(due) }, reason)
-redis.call('ZADD', SCHEDULED, due, id)
+schedule_task(t, due)
 finish({ changed(t, 'ACTIVE', 'SCHEDULED') })
 return 'SCHEDULED'
