@@ -135,6 +135,11 @@ class Keys:
         return self._k("tasks:cancelling")
 
     @property
+    def corrupt(self) -> str:
+        """Ours: list of task ids a claim popped whose hash has malformed fields."""
+        return self._k("tasks:corrupt")
+
+    @property
     def expiry(self) -> str:
         """Ours: sorted set of terminal task ids with a retention, scored by the ms
         they expire at (docs/state-machine.md, Retention)."""

@@ -158,3 +158,9 @@ async def test_a_malformed_due_task_is_left_alone_and_spoils_nothing(
     status = await store.status()
     assert (status.states[TaskState.PENDING], status.states[TaskState.SCHEDULED]) == (5, 0)
     await assert_counters_match_hashes(redis_client, store)
+    # The move put it on the list with the others: a claim sets it aside for an
+    # operator and takes the four good ones, instead of failing with them popped.
+    claimed = await store.claim("w1", 10)
+    assert sorted(c.task_id for c in claimed) == sorted(ids[1:])
+    assert await redis_client.lrange(store.keys.corrupt, 0, -1) == [bad.encode()]
+    assert await redis_client.hgetall(store.keys.task(bad)) == before

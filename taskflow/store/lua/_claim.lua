@@ -118,7 +118,14 @@ local function claim_tasks(A, out, events)
   -- in q's waiting list for its type, or dropped as a stale pointer (its hash gone or
   -- not PENDING). A due SCHEDULED id promotion moved here is PENDING first.
   local function admit(id, list_name, q)
-    local t = load_task(id, CLAIM_FIELDS)
+    local readable, t = pcall(load_task, id, CLAIM_FIELDS)
+    if not readable then
+      -- Malformed stored fields: set aside in tasks:corrupt for an operator. Failing
+      -- the call would lose the ids it popped already (a script's writes stay) and
+      -- stop every claimer at this id.
+      redis.call('LPUSH', CORRUPT, id)
+      return false
+    end
     if t and t.state == 'SCHEDULED' then t = catch_up_popped(t, events) end
     if not t or t.state ~= 'PENDING' then return false end
     if runs and not runs[t.task_type] then

@@ -34,6 +34,8 @@ local function schedule_key(id) return PREFIX .. 'schedule:' .. id end
 local PRIMARY, RETRY, SCHEDULED, DLQ, LEASES, INDEX_ALL, INDEX_IDS, LEASE_SEQ
 -- ACTIVE tasks a client asked to cancel; their workers poll it (docs/state-machine.md).
 local CANCELLING
+-- Ids a claim popped whose hash has malformed fields, set aside for an operator.
+local CORRUPT
 local CHANNEL
 -- Every event is also appended here (replay and resume, docs/state-machine.md);
 -- trimmed approximately, so a trim costs O(1) amortised. Mirrors keys.py / events.py.
@@ -668,6 +670,7 @@ local function begin_call(argv, hooks)
   SCHEDULED, DLQ, LEASES = key('tasks:scheduled'), key('dlq:tasks'), key('tasks:leases')
   INDEX_ALL, INDEX_IDS = key('tasks:index:all'), key('tasks:index:ids')
   LEASE_SEQ, CANCELLING = key('tasks:lease_seq'), key('tasks:cancelling')
+  CORRUPT = key('tasks:corrupt')
   CHANNEL, EVENTS = key('queue-updates'), key('tasks:events')
   EVENTS_ADDED, EVENTS_MARKS = key('tasks:events:added'), key('tasks:events:marks')
   SCHEDULES_DUE, EXPIRY = key('schedules:due'), key('tasks:expiry')
