@@ -11,8 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+from redis.asyncio.cluster import ClusterPipeline, RedisCluster
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
@@ -30,6 +33,20 @@ def ms_of_time(reply: tuple[int, int]) -> int:
 
 async def redis_now_ms(client: Redis) -> int:
     return ms_of_time(await client.time())
+
+
+async def with_redis_now_ms(
+    client: Redis, pipe: Pipeline | ClusterPipeline
+) -> tuple[list[Any], int]:
+    """The replies of `pipe` (its commands queued) and the Redis clock after them, in
+    the same round trip. A cluster client refuses TIME in a pipeline (no key names
+    its node), so there the clock is one more call, still read after the replies."""
+    if isinstance(client, RedisCluster):
+        replies = await pipe.execute()
+        return replies, await redis_now_ms(client)
+    pipe.time()
+    *replies, now = await pipe.execute()
+    return replies, ms_of_time(now)
 
 
 def due_ms(raw: Mapping[str, str]) -> int | None:

@@ -17,7 +17,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from taskflow.errors import CorruptTask, InvalidInput
-from taskflow.store.due import as_read, ms_of_time, redis_now_ms
+from taskflow.store.due import as_read, redis_now_ms, with_redis_now_ms
 from taskflow.store.keys import Keys
 from taskflow.store.models import PRIORITIES, QueueName, Task, TaskPage, TaskQuery, TaskState
 
@@ -256,11 +256,9 @@ class TaskLister:
         if not ids:
             return []
         async with self.client.pipeline(transaction=False) as pipe:
-            pipe.time()
             for task_id in ids:
                 pipe.hgetall(self.keys.task(task_id))
-            now, *rows = await pipe.execute()
-        now_ms = ms_of_time(now)
+            rows, now_ms = await with_redis_now_ms(self.client, pipe)
         tasks = []
         for row in rows:
             if row:

@@ -24,7 +24,7 @@ from taskflow.errors import (
 )
 from taskflow.queue_spec import QUEUE_NAME
 from taskflow.store.config import StoreConfig
-from taskflow.store.due import as_read, ms_of_time, redis_now_ms
+from taskflow.store.due import as_read, redis_now_ms, with_redis_now_ms
 from taskflow.store.event_stream import ORIGIN
 from taskflow.store.keys import DEFAULT_QUEUE, Keys
 from taskflow.store.listing import TaskLister
@@ -62,11 +62,11 @@ def domain_error(exc: ResponseError) -> Exception:
     return error(message.split(" script:")[0]) if error else exc
 
 
-def _task_of(task_id: str, raw: Any, now: tuple[int, int]) -> Task:
-    """The task as read at Redis time `now` (a TIME reply): due means PENDING."""
+def _task_of(task_id: str, raw: Any, now_ms: int) -> Task:
+    """The task as read at Redis time `now_ms`: due means PENDING."""
     if not raw:
         raise NotFound(f"task {task_id} does not exist")
-    return Task.from_hash(as_read({_text(k): _text(v) for k, v in raw.items()}, ms_of_time(now)))
+    return Task.from_hash(as_read({_text(k): _text(v) for k, v in raw.items()}, now_ms))
 
 
 def new_task_ids(count: int) -> list[str]:
@@ -337,8 +337,7 @@ class TaskStore:
     async def get(self, task_id: str) -> Task:
         async with self.client.pipeline(transaction=False) as pipe:
             pipe.hgetall(self.keys.task(check_task_id(task_id)))
-            pipe.time()
-            raw, now = await pipe.execute()
+            (raw,), now = await with_redis_now_ms(self.client, pipe)
         return _task_of(task_id, raw, now)
 
     async def get_after_latest_event(self, task_id: str) -> tuple[str, Task]:
@@ -348,8 +347,7 @@ class TaskStore:
         async with self.client.pipeline(transaction=False) as pipe:
             pipe.xrevrange(self.keys.events, count=1)
             pipe.hgetall(self.keys.task(check_task_id(task_id)))
-            pipe.time()
-            entries, raw, now = await pipe.execute()
+            (entries, raw), now = await with_redis_now_ms(self.client, pipe)
         return (_text(entries[0][0]) if entries else ORIGIN), _task_of(task_id, raw, now)
 
     async def retry(self, task_id: str, *, reset_retry_count: bool = False) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from taskflow.store.due import with_redis_now_ms
 from taskflow.store.keys import Keys
 
 # A worker whose last heartbeat is older than this many heartbeat intervals is
@@ -65,11 +66,10 @@ class WorkerRegistry:
         the claim leaves to promotion: waking for it again would spin)."""
         async with self.client.pipeline(transaction=False) as pipe:
             pipe.zrange(self.keys.scheduled, 0, 0, withscores=True)
-            pipe.time()
-            earliest, (seconds, micros) = await pipe.execute()
+            (earliest,), now_ms = await with_redis_now_ms(self.client, pipe)
         if not earliest:
             return None
-        wait_ms = float(earliest[0][1]) - (int(seconds) * 1000 + int(micros) / 1000)
+        wait_ms = float(earliest[0][1]) - now_ms
         return (wait_ms + 1) / 1000 if wait_ms > 0 else None
 
     async def all(self) -> list[WorkerRecord]:
