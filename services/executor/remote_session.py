@@ -8,10 +8,15 @@ workers. Like them it looks for client cancellations of the tasks it holds and
 stores progress at most twice a second per task. What it has to say to the worker
 goes into `outbox`.
 
-One loop talks to Redis for the feed: the outcomes that came in since its last
-round trip are recorded and the tasks the worker's credit allows are claimed in
-the same round trip (TaskStore.complete_and_claim, as our own workers' Completer),
-so a draining worker costs one round trip per batch, not two.
+The feed talks to Redis in round trips: the outcomes that came in since the last
+one are recorded and the tasks the worker's credit allows are claimed in the same
+round trip (TaskStore.complete_and_claim, as our own workers' Completer), so a
+draining worker costs one round trip per batch, not two. Like the executor's lanes
+of slots, two such round trips may be in flight at once, each claiming at most half
+the worker's concurrency: the worker runs one half batch while the other's round
+trip is on its way, where with one batch the worker, the executor and Redis took
+turns. Credit is taken when a round trip starts, so no more tasks are out than the
+worker's free slots.
 """
 
 from __future__ import annotations
@@ -42,6 +47,10 @@ MAX_BATCH = 256
 IDLE_WAIT_S = 0.5
 # How often held tasks are checked for a client's cancellation (as our own workers).
 CANCEL_POLL_S = 0.25
+# Round trips in flight at once, the credit shared between those that start
+# together, so a draining worker has two half batches on the move (docs/performance.md,
+# "Remote hop, session 9").
+LANES = 2
 
 
 @dataclass(frozen=True)
@@ -145,6 +154,9 @@ class RemoteSession:
         self._waiting: asyncio.Task[bool] | None = None
         self._started_at = time.time()
         self._sent_at = time.monotonic()
+        self._in_flight = 0  # lanes in a round trip
+        # A lane's share of the worker's slots (a worker that did not say: no sharing).
+        self._lane_share = -(-config.concurrency // LANES) if config.concurrency > 0 else MAX_BATCH
 
     def grant(self, slots: int) -> None:
         if slots > 0:
@@ -187,7 +199,12 @@ class RemoteSession:
         stopping = asyncio.create_task(stop.wait(), name="remote-stop")
         stopping.add_done_callback(lambda _: self._nudged.set())
         try:
-            await self._feed_loop(stop)
+            await self._feed(stop)
+            if self._arrived:
+                # Sent just before the stream ended (a worker stopping sends its last
+                # outcomes, then closes): recorded all the same, though no ack can go out.
+                await self.record([o for batch in self._arrived for o in batch.outcomes])
+                self._arrived.clear()
         finally:
             stopping.cancel()
             if self._waiting is not None:  # a blocking wait, done within IDLE_WAIT_S
@@ -310,9 +327,22 @@ class RemoteSession:
             return held
         return _lease(outcome.task_id, outcome.lease_token)
 
+    async def _feed(self, stop: asyncio.Event) -> None:
+        """The lanes until `stop`; an error in one (Redis) stops the other and ends
+        the session."""
+        lanes = [asyncio.create_task(self._feed_loop(stop)) for _ in range(LANES)]
+        try:
+            await asyncio.gather(*lanes)
+        finally:
+            for lane in lanes:
+                lane.cancel()
+            await asyncio.gather(*lanes, return_exceptions=True)
+
     async def _feed_loop(self, stop: asyncio.Event) -> None:
-        """Record what came in and claim what the credit allows, one round trip at a
-        time; wait when there is neither (no credit, paused, or the queue empty)."""
+        """One lane: record what came in and claim what the credit allows, one round
+        trip at a time; wait when there is neither (no credit, paused, or the queue
+        empty). What it takes (outcomes, credit) is taken before its round trip
+        starts, so the other lane's next round trip takes only what is left."""
         while not stop.is_set():
             wanted = self._claimable()
             if not self._arrived and not wanted:
@@ -320,27 +350,35 @@ class RemoteSession:
                 continue
             self._nudged.clear()
             arrived, self._arrived = self._arrived, []
+            self._credit -= wanted
             outcomes = [o for batch in arrived for o in batch.outcomes]
-            acks, claims = await self._record_and_claim(outcomes, wanted)
-            if wanted and not claims:
+            self._in_flight += 1
+            try:
+                acks, claims = await self._record_and_claim(outcomes, wanted)
+            finally:
+                self._in_flight -= 1
+            if wanted and not claims and self._waiting is None:
                 self._waiting = asyncio.ensure_future(
                     self.registry.wait_for_work(IDLE_WAIT_S, [self.config.queue])
                 )
-            self._credit -= len(claims)
+            self._credit += wanted - len(claims)  # what the claim did not find
             for claim in claims:
                 self.held[claim.task_id] = claim
             self._answer(arrived, acks, claims)
-        if self._arrived:
-            # Sent just before the stream ended (a worker stopping sends its last
-            # outcomes, then closes): recorded all the same, though no ack can go out.
-            await self.record([o for batch in self._arrived for o in batch.outcomes])
-            self._arrived.clear()
 
     def _claimable(self) -> int:
-        """Tasks to claim now: the credit, unless paused or waiting for the queue."""
+        """Tasks to claim now: the credit, unless paused or waiting for the queue.
+        Credit above a lane's share of the worker's concurrency is shared with the
+        lanes not in a round trip, so a worker granting all its slots at once gets
+        them in two half batches, one on its way while it runs the other (never
+        less than a share: smaller batches cost more round trips per task)."""
         if self._credit <= 0 or self._waiting is not None or self._is_paused():
             return 0
-        return min(self._credit, MAX_BATCH)
+        credit = min(self._credit, MAX_BATCH)
+        idle_lanes = LANES - self._in_flight
+        if idle_lanes <= 1 or credit <= self._lane_share:
+            return credit
+        return max(self._lane_share, -(-credit // idle_lanes))
 
     async def _idle(self) -> None:
         """Until credit or outcomes arrive, `stop` (both set `_nudged`), new work in

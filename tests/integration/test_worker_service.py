@@ -142,6 +142,21 @@ async def test_tasks_come_in_batches_within_credit_and_complete(
     call.cancel()
 
 
+async def test_a_workers_whole_credit_comes_as_two_half_batches(
+    api: SchedulerClient, workers: Any
+) -> None:
+    """Two round trips on their way at once (remote_session.LANES): the worker runs one
+    half batch while the other is claimed, and the halves never exceed its credit."""
+    call = await register(workers)  # concurrency 4: a lane's share is 2
+    await create(api, *(f"word {i}" for i in range(10)))
+    await call.write(pb.WorkRequest(credit=pb.WorkCredit(slots=4)))
+    first = (await read_kind(call, "tasks")).tasks
+    second = (await read_kind(call, "tasks")).tasks
+    assert (len(first), len(second)) == (2, 2)
+    assert not {t.task_id for t in first} & {t.task_id for t in second}
+    call.cancel()
+
+
 async def test_outcomes_sent_with_credit_are_acked_with_the_next_tasks(
     api: SchedulerClient, workers: Any
 ) -> None:
