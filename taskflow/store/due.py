@@ -9,13 +9,15 @@ step as the task's score in tasks:scheduled, as the same whole ms.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.asyncio.cluster import ClusterPipeline, RedisCluster
+
+from taskflow.store.keys import QueueKeys
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
@@ -47,6 +49,19 @@ async def with_redis_now_ms(
     pipe.time()
     *replies, now = await pipe.execute()
     return replies, ms_of_time(now)
+
+
+def ask_list_depths(pipe: Pipeline | ClusterPipeline, lists: Sequence[str], now_ms: int) -> None:
+    """Queue on `pipe` what the depth of each of `lists` takes: its length and the
+    ids of its scheduled part due by `now_ms` (due ids count in their list's depth)."""
+    for list_key in lists:
+        pipe.llen(list_key)
+        pipe.zcount(QueueKeys.scheduled_part(list_key), "-inf", now_ms)
+
+
+def list_depths(replies: Sequence[Any]) -> list[int]:
+    """The depths asked by ask_list_depths, one per list, from its replies."""
+    return [int(replies[i]) + int(replies[i + 1]) for i in range(0, len(replies), 2)]
 
 
 def due_ms(raw: Mapping[str, str]) -> int | None:

@@ -7,7 +7,7 @@ applies to every key and to the pub/sub channel.
 
 from dataclasses import dataclass
 
-from taskflow.store.models import QueueName, TaskState
+from taskflow.store.models import PRIORITIES, QueueName, TaskState
 
 # The queue every task is in unless its type or its creator names another.
 DEFAULT_QUEUE = "default"
@@ -36,6 +36,11 @@ class QueueKeys:
     @property
     def retry(self) -> str:
         return f"{self.pending}:retry"
+
+    @property
+    def pending_lists(self) -> list[str]:
+        """The lists of PENDING ids: one per priority level (PRIORITIES order), then retry."""
+        return [*map(self.primary_level, PRIORITIES), self.retry]
 
     @property
     def scheduled_levels(self) -> str:

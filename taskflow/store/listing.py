@@ -80,13 +80,17 @@ class TaskLister:
         return TaskPage(await self.load(_ids(raw)), query.page, query.page_size, total)
 
     def _index(self, query: TaskQuery) -> str:
-        if query.state and query.task_type:
-            return self.keys.index_state_type(query.state, query.task_type)
         if query.state:
-            return self.keys.index_state(query.state)
+            return self._state_index(query.state, query.task_type)
         if query.task_type:
             return self.keys.index_type(query.task_type)
         return self.keys.index_all
+
+    def _state_index(self, state: TaskState, task_type: str | None) -> str:
+        """The creation-time index of `state`'s tasks (of `task_type`, if given)."""
+        if task_type:
+            return self.keys.index_state_type(state, task_type)
+        return self.keys.index_state(state)
 
     async def _by_id_prefix(self, query: TaskQuery, offset: int) -> TaskPage:
         prefix = (query.task_id_prefix or "").lower()
@@ -155,11 +159,7 @@ class TaskLister:
         if state in DUE_SPLIT:
             ids, _ = await self._due_split_page(state, task_type, ("-inf", high), offset, count)
             return ids
-        index = (
-            self.keys.index_state_type(state, task_type)
-            if task_type
-            else self.keys.index_state(state)
-        )
+        index = self._state_index(state, task_type)
         raw = await self.client.zrange(index, "-inf", high, byscore=True, offset=offset, num=count)
         return _ids(raw)
 
@@ -179,11 +179,7 @@ class TaskLister:
         their hashes up) are listed as PENDING, not SCHEDULED. Costs O(due) more
         than a plain index page, and nothing when none is due."""
         low, high = scores
-        index = (
-            self.keys.index_state_type(state, task_type)
-            if task_type
-            else self.keys.index_state(state)
-        )
+        index = self._state_index(state, task_type)
         due = await self._due_scheduled(task_type, low, high)
         total = int(await self.client.zcount(index, low, high))
         extra = len(due) if state is TaskState.SCHEDULED else 0
@@ -211,12 +207,7 @@ class TaskLister:
         ids = _ids(await self.client.zrange(self.keys.scheduled, "-inf", now, byscore=True))
         if not ids:
             return []
-        scheduled = TaskState.SCHEDULED
-        index = (
-            self.keys.index_state_type(scheduled, task_type)
-            if task_type
-            else self.keys.index_state(scheduled)
-        )
+        index = self._state_index(TaskState.SCHEDULED, task_type)
         found = []
         for task_id, score in zip(ids, await self.client.zmscore(index, ids), strict=True):
             if score is not None and _within(float(score), low, high):

@@ -4,11 +4,10 @@ one, and the depths of each list, read in one round trip per call."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from redis.asyncio import Redis
 
-from taskflow.store.due import redis_now_ms
+from taskflow.store.due import ask_list_depths, list_depths, redis_now_ms
 from taskflow.store.keys import DEFAULT_QUEUE, Keys
 from taskflow.store.models import PRIORITIES
 from taskflow.store.replies import text as _text
@@ -72,39 +71,32 @@ class QueueAdmin:
             pipe.smembers(self.keys.paused_queues)
             for name in names:
                 q = self.keys.queue_keys(name)
-                for list_key in [*map(q.primary_level, PRIORITIES), q.retry]:
-                    pipe.llen(list_key)
-                for list_key in [*map(q.primary_level, PRIORITIES), q.retry]:
-                    # Due means PENDING: due ids bound for the list count in its depth.
-                    pipe.zcount(q.scheduled_part(list_key), "-inf", now)
+                ask_list_depths(pipe, q.pending_lists, now)
                 pipe.smembers(q.waiting)
             paused_raw, *fetched = await pipe.execute()
         paused = {_text(n) for n in paused_raw}
-        lists = len(PRIORITIES) + 1
-        per = lists + 1
-        rows: list[Any] = []
-        for i in range(len(names)):
-            chunk = fetched[i * (2 * lists + 1) : (i + 1) * (2 * lists + 1)]
-            rows += [int(a) + int(b) for a, b in zip(chunk[:lists], chunk[lists:-1], strict=True)]
-            rows.append(chunk[-1])
-        waiting_types = {
-            name: sorted(_text(t) for t in rows[i * per + per - 1]) for i, name in enumerate(names)
-        }
+        per = 2 * (len(PRIORITIES) + 1) + 1  # two replies per list, then the waiting types
+        depths: dict[str, list[int]] = {}
+        waiting_types: dict[str, list[str]] = {}
+        for i, name in enumerate(names):
+            replies = fetched[i * per : (i + 1) * per]
+            depths[name] = list_depths(replies[:-1])
+            waiting_types[name] = sorted(_text(t) for t in replies[-1])
         async with self.client.pipeline(transaction=False) as pipe:
             for name in names:
                 for task_type in waiting_types[name]:
                     pipe.llen(self.keys.queue_keys(name).waiting_list(task_type))
             waiting_lengths = iter(await pipe.execute())
         out = []
-        for i, name in enumerate(names):
-            row: list[Any] = rows[i * per : (i + 1) * per]
-            levels = {p: int(n) for p, n in zip(PRIORITIES, row, strict=False) if int(n)}
+        for name in names:
+            *by_level, retry = depths[name]
+            levels = {p: n for p, n in zip(PRIORITIES, by_level, strict=True) if n}
             waiting = {t: int(next(waiting_lengths)) for t in waiting_types[name]}
             out.append(
                 NamedQueueDepths(
                     name=name,
                     primary_by_priority=levels,
-                    retry=int(row[len(PRIORITIES)]),
+                    retry=retry,
                     waiting={t: n for t, n in waiting.items() if n},
                     paused=name in paused,
                     workers=consumers.get(name, []),

@@ -24,7 +24,13 @@ from taskflow.errors import (
 )
 from taskflow.queue_spec import QUEUE_NAME
 from taskflow.store.config import StoreConfig
-from taskflow.store.due import as_read, redis_now_ms, with_redis_now_ms
+from taskflow.store.due import (
+    as_read,
+    ask_list_depths,
+    list_depths,
+    redis_now_ms,
+    with_redis_now_ms,
+)
 from taskflow.store.event_stream import ORIGIN
 from taskflow.store.keys import DEFAULT_QUEUE, Keys
 from taskflow.store.listing import TaskLister
@@ -483,7 +489,6 @@ class TaskStore:
         k = self.keys
         q = k.queue_keys(DEFAULT_QUEUE)
         now = await redis_now_ms(self.client)
-        lists = [q.primary_level(level) for level in PRIORITIES] + [q.retry]
         async with self.client.pipeline(transaction=False) as pipe:
             pipe.zcard(k.scheduled)
             pipe.zcount(k.scheduled, "-inf", now)
@@ -491,12 +496,9 @@ class TaskStore:
             # One GET per counter, not MGET: cluster pipelines refuse multi-key commands.
             for state in TaskState:
                 pipe.get(k.state_counter(state))
-            for name in lists:
-                pipe.llen(name)
-                pipe.zcount(q.scheduled_part(name), "-inf", now)
+            ask_list_depths(pipe, q.pending_lists, now)
             scheduled, due, dlq, *rest = await pipe.execute()
-        counts, depths = rest[: len(TaskState)], rest[len(TaskState) :]
-        by_list = [int(depths[i]) + int(depths[i + 1]) for i in range(0, len(depths), 2)]
+        counts, by_list = rest[: len(TaskState)], list_depths(rest[len(TaskState) :])
         states = {s: int(c or 0) for s, c in zip(TaskState, counts, strict=True)}
         states[TaskState.SCHEDULED] -= due
         states[TaskState.PENDING] += due
