@@ -278,7 +278,6 @@ class Worker:
 
     def _result_saved(self, run: _Run, result: str, error: Exception | None) -> None:
         """The completer's answer for one result: saved, refused, or not sent."""
-        claim = run.claim
         if error is None:
             self._completed(run)
         elif isinstance(error, REDIS_DOWN):
@@ -286,30 +285,28 @@ class Worker:
             # runner (a lost lease or the shutdown's hand-back cancels them).
             run.runner = asyncio.get_running_loop().create_task(self._retry_result(run, result))
         else:
-            if isinstance(error, (LeaseLost, NotFound)):
-                log.warning(
-                    "event=result_discarded task_id=%s reason=%r", claim.task_id, str(error)
-                )
-            else:
-                log.error("event=result_not_saved task_id=%s", claim.task_id, exc_info=error)
-            self._ended(run, DISCARDED)
+            self._discarded(run, error)
 
     async def _retry_result(self, run: _Run, result: str) -> None:
         lane = self._lanes[run.lane]
         try:
             await self._save("result", run.claim, lambda: lane.complete(run.claim, result))
-        except (LeaseLost, NotFound) as lost:
-            log.warning("event=result_discarded task_id=%s reason=%r", run.claim.task_id, str(lost))
-            self._ended(run, DISCARDED)
-        except OutcomeDropped:
-            self._ended(run, DISCARDED)
         except Exception as error:
-            log.error("event=result_not_saved task_id=%s", run.claim.task_id, exc_info=error)
-            self._ended(run, DISCARDED)
+            self._discarded(run, error)
         else:
             self._completed(run)
         finally:
             self._runs.pop(run.claim.task_id, None)
+
+    def _discarded(self, run: _Run, error: Exception) -> None:
+        """A result that will not be saved: why, in the log (a lease lost or the task
+        gone is expected; OutcomeDropped was logged by _save), and counted."""
+        task_id = run.claim.task_id
+        if isinstance(error, (LeaseLost, NotFound)):
+            log.warning("event=result_discarded task_id=%s reason=%r", task_id, str(error))
+        elif not isinstance(error, OutcomeDropped):
+            log.error("event=result_not_saved task_id=%s", task_id, exc_info=error)
+        self._ended(run, DISCARDED)
 
     def _completed(self, run: _Run) -> None:
         seconds = self._ended(run, "completed")
