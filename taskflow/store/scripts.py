@@ -205,12 +205,12 @@ class Scripts:
             try:
                 return await self._fcall(self.client, name, keys, args)
             except ResponseError as error:
-                if not (_missing_function(error) or _no_functions(error)):
-                    raise
                 if _no_functions(error):
                     self.functions = False
+                elif _missing_function(error):
+                    await self.load()  # which may find the server has no functions
                 else:
-                    await self.load()
+                    raise
             if self.functions:
                 return await self._fcall(self.client, name, keys, args)
         return await self._script(name)(keys=list(keys), args=list(args))
