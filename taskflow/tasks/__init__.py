@@ -16,7 +16,6 @@ from taskflow.tasks.registry import (
     registered,
     task,
     task_type,
-    validate_input,
 )
 
 __all__ = [
@@ -33,5 +32,4 @@ __all__ = [
     "registered",
     "task",
     "task_type",
-    "validate_input",
 ]

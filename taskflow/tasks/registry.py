@@ -163,10 +163,3 @@ def rate_limited(name: str) -> bool:
     """Does the registered type `name` declare a rate limit (False if unknown)?"""
     kind = _REGISTRY.get(name)
     return kind is not None and bool(kind.limits.rate)
-
-
-def validate_input(name: str, content: str, metadata: Mapping[str, Any], payload: bytes) -> None:
-    """Check a new task's input against its type; InvalidInput says what is wrong."""
-    kind = task_type(name)
-    if kind.validate:
-        kind.validate(content, metadata, payload)
