@@ -17,8 +17,14 @@ from typing import Any
 from redis.asyncio import Redis
 
 from taskflow.errors import CorruptTask, InvalidInput
-from taskflow.store.due import as_read, redis_now_ms, with_redis_now_ms
-from taskflow.store.keys import Keys
+from taskflow.store.due import (
+    as_read,
+    ask_list_depths,
+    list_depths,
+    redis_now_ms,
+    with_redis_now_ms,
+)
+from taskflow.store.keys import Keys, QueueKeys
 from taskflow.store.models import PRIORITIES, QueueName, Task, TaskPage, TaskQuery, TaskState
 
 MAX_PAGE_SIZE = 100
@@ -51,8 +57,7 @@ class TaskLister:
         if query.task_id_prefix:
             return await self._by_id_prefix(query, offset)
         if query.queue:
-            ids = await self.queue_ids(query.queue, offset, query.page_size)
-            total = await self._queue_length(query.queue)
+            ids, total = await self._queue_page(query.queue, offset, query.page_size)
             return TaskPage(await self.load(ids), query.page, query.page_size, total)
         if query.state is TaskState.ACTIVE:
             ids = await self.active_ids(query.task_type, query.start, query.end)
@@ -104,42 +109,65 @@ class TaskLister:
         )
 
     async def queue_ids(self, queue: QueueName, offset: int, limit: int | None) -> list[str]:
-        """Ids in a queue from its head (the next out) on."""
+        """Ids in a queue from its head (the next out) on. As due means PENDING
+        (taskflow/store/due.py): `primary` and `retry` also hold the due ids of their
+        lists' scheduled parts, after each list's own ids (promotion pushes them
+        behind); `scheduled` holds only the ids not yet due, soonest first."""
+        ids, _ = await self._queue_page(queue, offset, limit)
+        return ids
+
+    async def _queue_page(
+        self, queue: QueueName, offset: int, limit: int | None
+    ) -> tuple[list[str], int]:
+        """A page of `queue`'s ids from its head on, and how many it holds."""
         key = self.keys.queue(queue)
+        if queue is QueueName.DLQ:
+            return await self._list_ids(key, offset, limit), int(await self.client.llen(key))
+        now = await redis_now_ms(self.client)
         if queue is QueueName.SCHEDULED:
-            stop = -1 if limit is None else offset + limit - 1
-            return _ids(await self.client.zrange(key, offset, stop))
-        if queue is not QueueName.PRIMARY:
-            return await self._list_ids(key, offset, limit)
+            raw = await self.client.zrange(
+                key, f"({now}", "+inf", byscore=True, offset=offset, num=_num(limit)
+            )
+            return _ids(raw), int(await self.client.zcount(key, f"({now}", "+inf"))
         # New work: the highest priority level first, as the claim takes it (the
         # share it gives lower levels aside).
+        lists = [self.keys.primary_level(level) for level in reversed(PRIORITIES)]
+        if queue is QueueName.RETRY:
+            lists = [key]
+        async with self.client.pipeline(transaction=False) as pipe:
+            ask_list_depths(pipe, lists, now)
+            counts = await pipe.execute()
+        # Each list, then its due part: (list, is the due part, its length).
+        parts = [(k, due, int(counts[2 * i + due])) for i, k in enumerate(lists) for due in (0, 1)]
         ids: list[str] = []
-        for level in reversed(PRIORITIES):
-            level_key = self.keys.primary_level(level)
-            length = int(await self.client.llen(level_key))
+        for list_key, due, length in parts:
             if offset >= length:
                 offset -= length
                 continue
             wanted = None if limit is None else limit - len(ids)
-            ids += await self._list_ids(level_key, offset, wanted)
+            if due:
+                ids += await self._due_part_ids(list_key, now, offset, wanted)
+            else:
+                ids += await self._list_ids(list_key, offset, wanted)
             offset = 0
             if limit is not None and len(ids) >= limit:
                 break
-        return ids
+        return ids, sum(list_depths(counts))
+
+    async def _due_part_ids(
+        self, list_key: str, now_ms: int, offset: int, limit: int | None
+    ) -> list[str]:
+        """The due ids of `list_key`'s scheduled part, soonest due first."""
+        raw = await self.client.zrange(
+            QueueKeys.scheduled_part(list_key), "-inf", now_ms, byscore=True,
+            offset=offset, num=_num(limit),
+        )  # fmt: skip
+        return _ids(raw)
 
     async def _list_ids(self, key: str, offset: int, limit: int | None) -> list[str]:
         # Lists are pushed on the left and consumed on the right.
         start = -(offset + limit) if limit is not None else 0
         return _ids(reversed(await self.client.lrange(key, start, -(offset + 1))))
-
-    async def _queue_length(self, queue: QueueName) -> int:
-        key = self.keys.queue(queue)
-        if queue is QueueName.SCHEDULED:
-            return int(await self.client.zcard(key))
-        if queue is QueueName.PRIMARY:
-            levels = [self.keys.primary_level(level) for level in PRIORITIES]
-            return sum([int(await self.client.llen(k)) for k in levels])
-        return int(await self.client.llen(key))
 
     async def ids_in_state(
         self,
@@ -279,6 +307,11 @@ def _within(score: float, low: str, high: str) -> bool:
     above = score > float(low[1:]) if low.startswith("(") else score >= float(low)
     below = score < float(high[1:]) if high.startswith("(") else score <= float(high)
     return above and below
+
+
+def _num(limit: int | None) -> int:
+    """A ZRANGE LIMIT count: -1 for no limit."""
+    return -1 if limit is None else limit
 
 
 def _ids(raw: Iterable[Any]) -> list[str]:

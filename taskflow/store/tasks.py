@@ -511,19 +511,12 @@ class TaskStore:
 
     async def waiting_since(self) -> dict[QueueName, datetime | None]:
         """When the task next out of each pending queue (primary, retry) became
-        PENDING; None for an empty queue. Its age is how far the queue lags."""
-        queues = (QueueName.PRIMARY, QueueName.RETRY)
-        k = self.keys
-        async with self.client.pipeline(transaction=False) as pipe:
-            for queue in queues:
-                pipe.lindex(k.queue(queue), -1)  # taken from the right
-            heads = await pipe.execute()
-        since: dict[QueueName, datetime | None] = dict.fromkeys(queues)
-        for queue, head in zip(queues, heads, strict=True):
-            if head is not None:
-                stamp = await self.client.hget(k.task(head.decode()), "updated_at")
-                text = stamp.decode() if isinstance(stamp, bytes) else stamp
-                since[queue] = datetime.fromisoformat(text) if text else None
+        PENDING as reads show it (a due entry: at its due time, due means PENDING);
+        None for an empty queue. Its age is how far the queue lags."""
+        since: dict[QueueName, datetime | None] = {}
+        for queue in (QueueName.PRIMARY, QueueName.RETRY):
+            heads = await self._lister.load(await self.queue_heads(queue, 1))
+            since[queue] = _pending_since(heads[0]) if heads else None
         return since
 
     async def list_tasks(self, query: TaskQuery) -> TaskPage:
@@ -535,6 +528,16 @@ class TaskStore:
 
     async def dlq_tasks(self, limit: int = 100) -> list[Task]:
         return await self._lister.load(await self.queue_heads(QueueName.DLQ, limit))
+
+
+def _pending_since(task: Task) -> datetime:
+    """When `task` entered PENDING: its history's last entry while it is PENDING
+    (for a due SCHEDULED hash, the stamp due means PENDING shows), else its
+    updated_at (it moved on since the head was read)."""
+    history = task.state_history
+    if task.state is TaskState.PENDING and history and history[-1].state == "PENDING":
+        return datetime.fromisoformat(history[-1].timestamp)
+    return task.updated_at
 
 
 def claimed_tasks(rows: Sequence[Sequence[bytes]]) -> list[ClaimedTask]:
