@@ -178,6 +178,7 @@ def queue_status(reply: monitor_pb.GetQueueStatusResponse) -> Json:
         "states": counts(reply.states),
         "retry_ratio": reply.retry_ratio,
         "named_queues": named_queues(reply.named_queues),  # ours, an addition
+        "corrupt_tasks": reply.corrupt_tasks,  # ours, an addition
     }
 
 

@@ -74,6 +74,7 @@ class MonitorServicer(MonitorServiceServicer):
             retry_ratio=status.retry_ratio,
             timestamp=messages.now(),
             named_queues=messages.named_queues(await self.queues.depths()),
+            corrupt_tasks=status.corrupt,
         )
 
     async def WatchQueues(

@@ -14,6 +14,7 @@ from grpc import aio
 
 from services.scheduler import uploads
 from services.scheduler.coalescing import CreateCoalescer
+from services.scheduler.corrupt_rpcs import CorruptRpcs
 from services.scheduler.intake import Intake
 from services.scheduler.metrics import SchedulerMetrics
 from services.scheduler.schedule_rpcs import ScheduleRpcs
@@ -69,7 +70,7 @@ class _Listing(Protocol):
     def HasField(self, field_name: Any) -> bool: ...
 
 
-class SchedulerServicer(ScheduleRpcs, SchedulerServiceServicer):
+class SchedulerServicer(ScheduleRpcs, CorruptRpcs, SchedulerServiceServicer):
     def __init__(
         self,
         store: TaskStore,

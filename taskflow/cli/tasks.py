@@ -1,4 +1,5 @@
-"""`taskflow tasks list|show|retry|cancel|delete`: one task or a page of them."""
+"""`taskflow tasks list|show|retry|cancel|delete|corrupt`: one task or a page of them,
+and the ids a claim set aside as corrupt."""
 
 from __future__ import annotations
 
@@ -185,5 +186,38 @@ def delete(task_id: TaskId) -> None:
         request = scheduler_service_pb2.DeleteTaskRequest(task_id=task_id)
         answer = await clients.scheduler.DeleteTask(request, metadata=clients.metadata)
         console.print(answer.message)
+
+    run(command)
+
+
+@app.command()
+def corrupt(
+    drop: Annotated[
+        bool, typer.Option("--drop", help="Drop the ids listed (what is left of each hash stays).")
+    ] = False,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="Ids to show, newest first.")] = 100,
+    json: JsonOption = False,
+) -> None:
+    """Ids a claim set aside because their stored task could not be read
+    (tasks:corrupt), with what is left of each hash; --drop then drops them."""
+
+    async def command(clients: Clients) -> None:
+        request = scheduler_service_pb2.ListCorruptTasksRequest(limit=limit)
+        answer = await clients.scheduler.ListCorruptTasks(request, metadata=clients.metadata)
+        if json and not drop:
+            print_json(answer)
+            return
+        table = Table(title=f"Set aside as corrupt: {answer.total}", title_justify="left")
+        table.add_column("id")
+        table.add_column("what is left of its hash", overflow="fold")
+        for entry in answer.tasks:
+            fields = " ".join(f"{k}={v!r}" for k, v in sorted(entry.fields.items()))
+            table.add_row(entry.task_id, fields or "(no hash)")
+        out.print(table)
+        if drop and answer.tasks:
+            ids = [entry.task_id for entry in answer.tasks]
+            dropped = scheduler_service_pb2.DropCorruptTasksRequest(task_ids=ids)
+            done = await clients.scheduler.DropCorruptTasks(dropped, metadata=clients.metadata)
+            console.print(f"dropped {done.dropped} of them")
 
     run(command)

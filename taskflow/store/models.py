@@ -233,6 +233,7 @@ class QueueStatus:
     queues: QueueDepths
     states: dict[TaskState, int]
     retry_ratio: float
+    corrupt: int = 0  # ids a claim set aside in tasks:corrupt (store/corrupt.py)
 
 
 @dataclass(frozen=True)

@@ -493,11 +493,12 @@ class TaskStore:
             pipe.zcard(k.scheduled)
             pipe.zcount(k.scheduled, "-inf", now)
             pipe.llen(k.dlq)
+            pipe.llen(k.corrupt)
             # One GET per counter, not MGET: cluster pipelines refuse multi-key commands.
             for state in TaskState:
                 pipe.get(k.state_counter(state))
             ask_list_depths(pipe, q.pending_lists, now)
-            scheduled, due, dlq, *rest = await pipe.execute()
+            scheduled, due, dlq, corrupt, *rest = await pipe.execute()
         counts, by_list = rest[: len(TaskState)], list_depths(rest[len(TaskState) :])
         states = {s: int(c or 0) for s, c in zip(TaskState, counts, strict=True)}
         states[TaskState.SCHEDULED] -= due
@@ -507,6 +508,7 @@ class TaskStore:
             queues=QueueDepths(sum(by_list[:-1]), retry, scheduled - due, dlq),
             states=states,
             retry_ratio=self.config.retry_ratio.for_length(retry),
+            corrupt=int(corrupt),
         )
 
     async def waiting_since(self) -> dict[QueueName, datetime | None]:

@@ -93,6 +93,8 @@ async def test_every_api_call_with_the_token_succeeds(http: httpx.AsyncClient) -
         ("GET", "/api/v1/queues/dlq", {}),
         ("POST", "/api/v1/queues/dlq/retry-all", {}),
         ("DELETE", "/api/v1/queues/dlq", {}),
+        ("GET", "/api/v1/queues/corrupt", {}),
+        ("POST", "/api/v1/queues/corrupt/drop", {"json": {}}),
         ("GET", "/api/v1/workers/", {}),
         ("POST", "/api/v1/workers/open-circuit-breaker", {}),
         ("POST", "/api/v1/workers/reset-circuit-breaker", {}),

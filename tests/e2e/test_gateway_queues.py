@@ -32,7 +32,9 @@ async def test_status_counts_queues_and_states(http: httpx.AsyncClient, paused: 
     reply = await http.get("/api/v1/queues/status")
     assert reply.status_code == 200
     body = reply.json()
-    assert set(body) == {"queues", "states", "retry_ratio", "named_queues"}  # ours: an addition
+    # Ours, additions: named_queues, corrupt_tasks.
+    assert set(body) == {"queues", "states", "retry_ratio", "named_queues", "corrupt_tasks"}
+    assert body["corrupt_tasks"] == 0
     assert body["queues"] == {"primary": 3, "retry": 0, "scheduled": 0, "dlq": 0}
     assert body["states"] == dict.fromkeys(STATES, 0) | {"PENDING": 3}
     assert body["retry_ratio"] == pytest.approx(0.3)
