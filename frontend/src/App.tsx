@@ -3,6 +3,7 @@
 // #/workers, #/queues, #/limits).
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { ConnectionBadge } from './components/ConnectionBadge';
+import { CorruptBadge } from './components/CorruptBadge';
 import { PauseBanner } from './components/PauseBanner';
 import { TokenDialog } from './components/TokenDialog';
 import { Button } from './components/ui';
@@ -141,6 +142,7 @@ export function App({ services, stream }: { services: Services; stream?: QueueSt
           <div className="flex flex-wrap items-center gap-3">
             <h2 className="text-2xl font-bold text-slate-900">{tab.label}</h2>
             <ConnectionBadge connection={live.connection} />
+            <CorruptBadge />
           </div>
           <div className="text-right">
             <div className="text-xs text-slate-500">Last updated</div>

@@ -3,8 +3,14 @@ runs one spec file of frontend/e2e and saves screenshots in test-artifacts/brows
 
 from __future__ import annotations
 
-import pytest
+import time
+import uuid
 
+import httpx
+import pytest
+from redis import Redis
+
+from taskflow.store.keys import Keys
 from tests.browser.specs import CHROMIUM, run_spec
 from tests.browser.stack import Stack, start_gateway, stop, wait_for_gateway
 from tests.support.fake_openai import FakeOpenAI, Reply
@@ -95,3 +101,25 @@ def test_the_queues_page_pauses_and_resumes_a_queue(live: Stack) -> None:
 
 def test_the_limits_page_shows_a_tenant_at_its_limit(live: Stack) -> None:
     run_spec("limits", live.base_url)
+
+
+def test_a_task_set_aside_as_corrupt_shows_a_badge_and_is_dropped(live: Stack) -> None:
+    task_id = _set_aside_as_corrupt(live)
+    run_spec("corrupt", live.base_url, {"CORRUPT_TASK_ID": task_id})
+
+
+def _set_aside_as_corrupt(live: Stack) -> str:
+    """A task hash without its creation time on the default queue, with a wake-up
+    token: the stack's executor claims it and sets it aside; its id once it has."""
+    keys, task_id = Keys(), str(uuid.uuid4())
+    with Redis.from_url(live.redis_url) as redis:
+        fields = {"task_id": task_id, "state": "PENDING", "task_type": "echo", "created_us": ""}
+        redis.hset(keys.task(task_id), mapping=fields)
+        redis.lpush(keys.primary, task_id)
+        redis.lpush(keys.wakeup, "1")
+    with httpx.Client(base_url=live.base_url, timeout=10) as http:
+        for _ in range(600):
+            if http.get("/api/v1/queues/status").json()["corrupt_tasks"] == 1:
+                return task_id
+            time.sleep(0.1)
+    raise AssertionError(f"{task_id} not set aside within 60 s\n{live.logs()}")

@@ -1,6 +1,7 @@
 // The only way the dashboard talks to the gateway: REST calls of contract §4 plus
 // the bulk operations and the per-task event stream the gateway adds.
 import {
+  corruptTasks,
   isObject,
   latencyMinutes,
   num,
@@ -20,6 +21,7 @@ import type {
   ThroughputMinute,
   CleanupRequest,
   CleanupResult,
+  CorruptTasks,
   MessageResult,
   Page,
   ProviderDay,
@@ -185,6 +187,17 @@ export class ApiClient {
 
   async queueStatus(signal?: AbortSignal): Promise<QueueStatus> {
     return queueStatus(await this.request('GET', '/api/v1/queues/status', { signal }));
+  }
+
+  /** Ids a claim set aside as corrupt, newest first (ListCorruptTasks). */
+  async corruptTasks(signal?: AbortSignal): Promise<CorruptTasks> {
+    return corruptTasks(await this.request('GET', '/api/v1/queues/corrupt', { signal }));
+  }
+
+  /** Drops these set-aside ids (what is left of their hashes stays); how many went. */
+  async dropCorruptTasks(taskIds: string[]): Promise<number> {
+    const body = asJson(await this.request('POST', '/api/v1/queues/corrupt/drop', { json: { task_ids: taskIds } }));
+    return num(body.dropped);
   }
 
   async workers(signal?: AbortSignal): Promise<WorkersStatus> {

@@ -38,6 +38,7 @@ describe('normalize', () => {
       states: { PENDING: 0, ACTIVE: 0, COMPLETED: 0, FAILED: 0, SCHEDULED: 0, DLQ: 0, CANCELLED: 0 },
       retry_ratio: 0,
       named_queues: [],
+      corrupt_tasks: 0,
     });
     expect(queueStatus({ states: { COMPLETED: 2, cancelled: '3' } }).states).toMatchObject({ COMPLETED: 2, CANCELLED: 3, DLQ: 0 });
     expect(workersStatus({ worker_details: [{ worker_id: 'w', status: 'healthy' }] })).toMatchObject({ total_workers: 1, healthy_workers: 1, stale_workers: 0 });

@@ -4,6 +4,7 @@
 import {
   QUEUE_NAMES,
   TASK_STATES,
+  type CorruptTasks,
   type ProviderDay,
   type ProviderStatus,
   type NamedQueue,
@@ -101,6 +102,20 @@ export function queueStatus(value: unknown): QueueStatus {
     states: stateCounts(body.states ?? body.state_counts) ?? emptyCounts(),
     retry_ratio: num(body.retry_ratio),
     named_queues: namedQueues(body.named_queues),
+    corrupt_tasks: num(body.corrupt_tasks),
+  };
+}
+
+/** ListCorruptTasks in proto JSON (the int64 total as a string). */
+export function corruptTasks(value: unknown): CorruptTasks {
+  const body = isObject(value) ? value : {};
+  const tasks = Array.isArray(body.tasks) ? body.tasks.filter(isObject) : [];
+  return {
+    tasks: tasks.map((raw) => ({
+      task_id: str(raw.task_id),
+      fields: isObject(raw.fields) ? Object.fromEntries(Object.entries(raw.fields).map(([k, v]) => [k, str(v)])) : {},
+    })),
+    total: num(body.total),
   };
 }
 

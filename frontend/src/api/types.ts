@@ -16,6 +16,21 @@ export interface QueueStatus {
   retry_ratio: number;
   /** Every named queue (ours, an addition): `default` first. */
   named_queues?: NamedQueue[];
+  /** Ids a claim set aside because their stored task could not be read (ours). */
+  corrupt_tasks?: number;
+}
+
+/** One id set aside in `tasks:corrupt`, with what is left of its hash. */
+export interface CorruptTaskEntry {
+  task_id: string;
+  /** Its hash's fields (values cut to 1,000 characters); empty: no hash. */
+  fields: Record<string, string>;
+}
+
+/** GET /api/v1/queues/corrupt: the newest set-aside ids and how many there are. */
+export interface CorruptTasks {
+  tasks: CorruptTaskEntry[];
+  total: number;
 }
 
 /** One named queue: its depths, whether claims skip it, the workers consuming it. */

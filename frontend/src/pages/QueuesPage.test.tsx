@@ -1,4 +1,4 @@
-import { screen, within } from '@testing-library/react';
+import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import { testServices } from '../test/fakeGateway';
@@ -69,6 +69,40 @@ describe('QueuesPage', () => {
     await within(screen.getByRole('row', { name: 'Queue default' })).findByText('Paused');
     const posts = calls.filter((c) => c.method === 'POST').map((c) => c.path);
     expect(posts).toEqual(['/api/v1/queues/emails/resume', '/api/v1/queues/default/pause']);
+  });
+
+  it('lists the ids set aside as corrupt and drops them after confirmation', async () => {
+    const user = userEvent.setup();
+    let listed = [
+      { task_id: 'not-a-uuid', fields: {} },
+      { task_id: 'b1', fields: { state: 'LIMBO', content: 'x' } },
+    ];
+    const { services, calls } = testServices({
+      'GET /api/v1/queues/status': () => ({ ...status(false), corrupt_tasks: String(listed.length) }),
+      'GET /api/v1/queues/corrupt': () => ({ tasks: listed, total: String(listed.length) }),
+      'POST /api/v1/queues/corrupt/drop': () => {
+        listed = [];
+        return { dropped: '2' };
+      },
+    });
+    renderWith(services, <QueuesPage />);
+    const item = await screen.findByRole('listitem', { name: 'Corrupt b1' });
+    expect(item).toHaveTextContent('state="LIMBO"');
+    expect(screen.getByRole('listitem', { name: 'Corrupt not-a-uuid' })).toHaveTextContent('no hash left');
+    await user.click(screen.getByRole('button', { name: 'Drop the corrupt ids listed' }));
+    const dialog = await screen.findByRole('dialog', { name: 'Drop these ids?' });
+    await user.click(within(dialog).getByRole('button', { name: 'Drop 2' }));
+    const drop = calls.find((c) => c.method === 'POST');
+    expect(drop?.body).toEqual({ task_ids: ['not-a-uuid', 'b1'] });
+    await waitFor(() => expect(screen.queryByRole('heading', { name: /Set aside as corrupt/ })).not.toBeInTheDocument());
+  });
+
+  it('shows no corrupt panel while nothing is set aside', async () => {
+    const { services, calls } = testServices({ 'GET /api/v1/queues/status': () => status(false) });
+    renderWith(services, <QueuesPage />);
+    await screen.findByRole('row', { name: 'Queue default' });
+    expect(screen.queryByRole('heading', { name: /Set aside as corrupt/ })).not.toBeInTheDocument();
+    expect(calls.some((c) => c.path === '/api/v1/queues/corrupt')).toBe(false);
   });
 
   it('gives the depth change per second between two readings', () => {

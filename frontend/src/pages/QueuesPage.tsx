@@ -1,10 +1,12 @@
 // Queues: every named queue (docs/state-machine.md, Queues) with its depth (new work
 // by priority, retries, tasks waiting for a worker with their handler), how fast the
 // depth moves, whether it is paused, and the workers consuming it; pause (after a
-// confirmation) and resume one queue.
+// confirmation) and resume one queue; while a claim has set ids aside as corrupt,
+// their list with a drop button.
 import { memo, useRef } from 'react';
 import type { NamedQueue } from '../api/types';
 import { ConfirmButton } from '../components/ConfirmButton';
+import { CorruptPanel } from '../components/CorruptPanel';
 import { Badge, Button, Card, ErrorMessage } from '../components/ui';
 import { useServices } from '../services';
 import { useAsyncAction } from '../useAsyncAction';
@@ -28,13 +30,15 @@ export function rateText(previous: { depth: number; at: number } | undefined, de
 interface Reading {
   queues: NamedQueue[];
   rates: Record<string, string>;
+  corrupt: number;
 }
 
 export const QueuesPage = memo(function QueuesPage() {
   const { client } = useServices();
   const last = useRef<Record<string, { depth: number; at: number }>>({});
   const polled = usePolling(async (signal): Promise<Reading> => {
-    const queues = (await client.queueStatus(signal)).named_queues ?? [];
+    const status = await client.queueStatus(signal);
+    const queues = status.named_queues ?? [];
     const at = Date.now();
     const rates: Record<string, string> = {};
     for (const queue of queues) {
@@ -42,7 +46,7 @@ export const QueuesPage = memo(function QueuesPage() {
       rates[queue.name] = rateText(last.current[queue.name], depth, at);
       last.current[queue.name] = { depth, at };
     }
-    return { queues, rates };
+    return { queues, rates, corrupt: status.corrupt_tasks ?? 0 };
   }, POLL_MS);
   const queues = polled.data?.queues ?? [];
   return (
@@ -76,6 +80,7 @@ export const QueuesPage = memo(function QueuesPage() {
           starts, and never go to the DLQ for that. Rate: change of the depth per second (negative: draining).
         </p>
       </Card>
+      {(polled.data?.corrupt ?? 0) > 0 && <CorruptPanel onChange={polled.reload} />}
     </div>
   );
 });

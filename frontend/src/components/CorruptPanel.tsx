@@ -1,0 +1,58 @@
+// The ids a claim set aside because their stored task could not be read
+// (tasks:corrupt, newest first) with what is left of each hash, and a button that
+// drops the ids listed (after a confirmation; the hashes stay for inspection).
+import { useServices } from '../services';
+import { usePolling } from '../usePolling';
+import { ConfirmButton } from './ConfirmButton';
+import { Card, ErrorMessage } from './ui';
+
+const POLL_MS = 5000;
+
+export function CorruptPanel({ onChange }: { onChange: () => void }) {
+  const { client } = useServices();
+  const polled = usePolling((signal) => client.corruptTasks(signal), POLL_MS);
+  const tasks = polled.data?.tasks ?? [];
+  const total = polled.data?.total ?? 0;
+  const ids = tasks.map((entry) => entry.task_id);
+  return (
+    <Card
+      title={`Set aside as corrupt (${total})`}
+      headingId="corrupt-heading"
+      actions={
+        <ConfirmButton
+          label={`Drop ${ids.length}`}
+          ariaLabel="Drop the corrupt ids listed"
+          title="Drop these ids?"
+          message="They leave the corrupt list; what is left of their hashes stays in Redis for inspection."
+          variant="danger"
+          disabled={ids.length === 0}
+          action={async () => `Dropped ${await client.dropCorruptTasks(ids)}.`}
+          onDone={() => {
+            polled.reload();
+            onChange();
+          }}
+        />
+      }
+    >
+      {polled.error && <ErrorMessage>Corrupt ids: {polled.error}</ErrorMessage>}
+      <p className="mb-3 text-xs text-slate-500">
+        A worker's claim took these ids from a queue but their stored task could not be read (malformed fields, or no
+        hash), so they were set aside instead of run.
+      </p>
+      <ul className="divide-y divide-slate-100 text-sm" aria-labelledby="corrupt-heading">
+        {tasks.map((entry) => (
+          <li key={entry.task_id} className="py-2" aria-label={`Corrupt ${entry.task_id}`}>
+            <div className="font-mono font-semibold text-slate-900">{entry.task_id}</div>
+            <div className="break-all font-mono text-xs text-slate-600">
+              {Object.keys(entry.fields).length === 0
+                ? 'no hash left'
+                : Object.entries(entry.fields)
+                    .map(([name, value]) => `${name}=${JSON.stringify(value)}`)
+                    .join(' ')}
+            </div>
+          </li>
+        ))}
+      </ul>
+    </Card>
+  );
+}
