@@ -49,6 +49,8 @@ CONTRACT_ROUTES = {
     ("POST", "/api/v1/tasks/cleanup"): "SchedulerService.CleanupTasks",
     ("POST", "/api/v1/queues/dlq/retry-all"): "SchedulerService.RetryAllDlqTasks",
     ("DELETE", "/api/v1/queues/dlq"): "SchedulerService.PurgeDlq",
+    ("GET", "/api/v1/queues/corrupt"): "SchedulerService.ListCorruptTasks",
+    ("POST", "/api/v1/queues/corrupt/drop"): "SchedulerService.DropCorruptTasks",
     ("GET", "/api/v1/tasks/{task_id}/events"): "MonitorService.WatchTask",
     ("GET", "/api/v1/executors/status"): "ExecutorService.GetExecutorStatus",
     ("POST", "/api/v1/executors/pause"): "ExecutorService.PauseExecutor",
