@@ -27,6 +27,8 @@ class Snapshot:
 
 def render(snapshot: Snapshot) -> RenderableType:
     parts: list[RenderableType] = [pause_line(snapshot.paused)]
+    if snapshot.queues.corrupt_tasks:
+        parts.append(corrupt_line(snapshot.queues.corrupt_tasks))
     parts += [queue_table(snapshot.queues), named_queue_table(snapshot.queues)]
     parts.append(state_table(snapshot.queues))
     parts.append(workers_table(snapshot.workers))
@@ -42,6 +44,13 @@ def pause_line(paused: bool | None) -> Text:
             style="bold yellow",
         )
     return Text("Executors: running", style="green")
+
+
+def corrupt_line(count: int) -> Text:
+    return Text(
+        f"Corrupt: {count} set aside (their stored task is unreadable): taskflow tasks corrupt",
+        style="bold red",
+    )
 
 
 def queue_table(status: monitor_service_pb2.GetQueueStatusResponse) -> Table:

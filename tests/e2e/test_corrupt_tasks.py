@@ -81,6 +81,8 @@ async def test_a_malformed_task_is_set_aside_seen_everywhere_and_dropped(
         assert "Set aside as corrupt: 2" in shown.out
         assert no_time in shown.out
         assert "state='LIMBO'" in shown.out
+        status_out = await taskflow("status", env=env)
+        assert "Corrupt: 2 set aside" in status_out.out
         as_json = await taskflow("tasks", "corrupt", "--json", env=env)
         assert json.loads(as_json.out)["total"] == "2"
 
