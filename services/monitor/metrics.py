@@ -29,7 +29,7 @@ class MonitorMetrics:
         self.watchers.set_function(lambda: hub.watchers)
         self.queue_age = Gauge(
             "taskflow_queue_oldest_age_seconds",
-            "How long the task next out of a pending queue has waited (0: empty)",
+            "How long the oldest task of a pending queue has waited (0: empty)",
             ["queue"],
             registry=self.registry,
         )

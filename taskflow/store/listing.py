@@ -131,9 +131,7 @@ class TaskLister:
             return _ids(raw), int(await self.client.zcount(key, f"({now}", "+inf"))
         # New work: the highest priority level first, as the claim takes it (the
         # share it gives lower levels aside).
-        lists = [self.keys.primary_level(level) for level in reversed(PRIORITIES)]
-        if queue is QueueName.RETRY:
-            lists = [key]
+        lists = self._pending_lists(queue)
         async with self.client.pipeline(transaction=False) as pipe:
             ask_list_depths(pipe, lists, now)
             counts = await pipe.execute()
@@ -153,6 +151,33 @@ class TaskLister:
             if limit is not None and len(ids) >= limit:
                 break
         return ids, sum(list_depths(counts))
+
+    async def oldest_pending(self, queue: QueueName) -> Task | None:
+        """The PENDING task of `primary` or `retry` that has waited longest, as reads
+        show it: the oldest end of each list (each level's, for `primary`) and the
+        first due id of its scheduled part (due means PENDING) are its candidates."""
+        lists = self._pending_lists(queue)
+        async with self.client.pipeline(transaction=False) as pipe:
+            for list_key in lists:
+                pipe.lindex(list_key, -1)  # taken from the right: its oldest
+                pipe.zrange(
+                    QueueKeys.scheduled_part(list_key), "-inf", "+inf", byscore=True,
+                    offset=0, num=1, withscores=True,
+                )  # fmt: skip
+            replies, now_ms = await with_redis_now_ms(self.client, pipe)
+        ids = []
+        for head, first_due in zip(replies[::2], replies[1::2], strict=True):
+            if head is not None:
+                ids.append(head)
+            if first_due and first_due[0][1] <= now_ms:
+                ids.append(first_due[0][0])
+        tasks = [t for t in await self.load(_ids(ids)) if t.state is TaskState.PENDING]
+        return min(tasks, key=pending_since, default=None)
+
+    def _pending_lists(self, queue: QueueName) -> list[str]:
+        if queue is QueueName.RETRY:
+            return [self.keys.retry]
+        return [self.keys.primary_level(level) for level in reversed(PRIORITIES)]
 
     async def _due_part_ids(
         self, list_key: str, now_ms: int, offset: int, limit: int | None
@@ -287,6 +312,15 @@ class TaskLister:
                 except CorruptTask:
                     continue  # one unreadable task must not break a whole listing
         return tasks
+
+
+def pending_since(task: Task) -> datetime:
+    """When a PENDING `task` entered PENDING: its history's last entry (for a due
+    SCHEDULED hash, the stamp due means PENDING shows), else its updated_at."""
+    history = task.state_history
+    if history and history[-1].state == TaskState.PENDING.value:
+        return datetime.fromisoformat(history[-1].timestamp)
+    return task.updated_at
 
 
 def _matches(task: Task, query: TaskQuery) -> bool:

@@ -33,7 +33,7 @@ from taskflow.store.due import (
 )
 from taskflow.store.event_stream import ORIGIN
 from taskflow.store.keys import DEFAULT_QUEUE, Keys
-from taskflow.store.listing import TaskLister
+from taskflow.store.listing import TaskLister, pending_since
 from taskflow.store.models import (
     PRIORITIES,
     ClaimedTask,
@@ -512,13 +512,14 @@ class TaskStore:
         )
 
     async def waiting_since(self) -> dict[QueueName, datetime | None]:
-        """When the task next out of each pending queue (primary, retry) became
-        PENDING as reads show it (a due entry: at its due time, due means PENDING);
-        None for an empty queue. Its age is how far the queue lags."""
+        """When the task that has waited longest in each pending queue (primary, all
+        its priority levels; retry) became PENDING as reads show it (a due entry: at
+        its due time, due means PENDING); None for an empty queue. Its age is how
+        far the queue lags."""
         since: dict[QueueName, datetime | None] = {}
         for queue in (QueueName.PRIMARY, QueueName.RETRY):
-            heads = await self._lister.load(await self.queue_heads(queue, 1))
-            since[queue] = _pending_since(heads[0]) if heads else None
+            oldest = await self._lister.oldest_pending(queue)
+            since[queue] = pending_since(oldest) if oldest else None
         return since
 
     async def list_tasks(self, query: TaskQuery) -> TaskPage:
@@ -530,16 +531,6 @@ class TaskStore:
 
     async def dlq_tasks(self, limit: int = 100) -> list[Task]:
         return await self._lister.load(await self.queue_heads(QueueName.DLQ, limit))
-
-
-def _pending_since(task: Task) -> datetime:
-    """When `task` entered PENDING: its history's last entry while it is PENDING
-    (for a due SCHEDULED hash, the stamp due means PENDING shows), else its
-    updated_at (it moved on since the head was read)."""
-    history = task.state_history
-    if task.state is TaskState.PENDING and history and history[-1].state == "PENDING":
-        return datetime.fromisoformat(history[-1].timestamp)
-    return task.updated_at
 
 
 def claimed_tasks(rows: Sequence[Sequence[bytes]]) -> list[ClaimedTask]:

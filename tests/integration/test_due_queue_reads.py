@@ -71,26 +71,34 @@ async def test_a_due_retry_is_in_the_retry_listing_and_its_wait_starts_at_its_du
 async def test_the_wait_of_a_head_promotion_has_not_caught_up_starts_at_its_due_time(
     store: TaskStore, redis_client: Redis
 ) -> None:
-    early, late = due_at(0.3), due_at(0.6)
-    (low,) = await delayed(store, 1, early)
-    (high,) = await delayed(store, 1, late, priority=5)
-    await until_due(store, late)
-    # Nothing promoted: both wait in their lists' scheduled parts.
-    assert (await store.waiting_since())[QueueName.PRIMARY] == late
-    # One call moves both onto their lists and catches the earliest (low) up only.
-    assert (await store.promote_due(limit=1))[0] == 1
-    assert await redis_client.hget(store.keys.task(high), "state") == b"SCHEDULED"
-    assert await redis_client.hget(store.keys.task(low), "state") == b"PENDING"
-    # The next out is `high` (level 5): PENDING since its due time, not since it
-    # was scheduled (its hash's updated_at).
-    assert await store.queue_heads(QueueName.PRIMARY, 1) == [high]
+    due = due_at(0.3)
+    (task_id,) = await delayed(store, 1, due)
+    await until_due(store, due)
+    # Nothing promoted: it waits in its list's scheduled part.
+    assert (await store.waiting_since())[QueueName.PRIMARY] == due
+    # Moved onto its list, its hash not caught up (a catch-up limit of 0).
+    await store.promote_due(limit=0)
+    assert await redis_client.lrange(store.keys.primary, 0, -1) == [task_id.encode()]
+    assert await redis_client.hget(store.keys.task(task_id), "state") == b"SCHEDULED"
+    # PENDING since its due time, not since it was scheduled (its hash's updated_at).
     since = (await store.waiting_since())[QueueName.PRIMARY]
-    assert since == late
-    scheduled_at = await redis_client.hget(store.keys.task(high), "updated_at")
+    assert since == due
+    scheduled_at = await redis_client.hget(store.keys.task(task_id), "updated_at")
     assert isinstance(scheduled_at, bytes)
     assert since != datetime.fromisoformat(scheduled_at.decode())
     await store.promote_due()
-    assert (await store.waiting_since())[QueueName.PRIMARY] == late
-    (claimed,) = await store.claim(WORKER, 1)
-    assert claimed.task_id == high
-    assert (await store.waiting_since())[QueueName.PRIMARY] == early
+    assert (await store.waiting_since())[QueueName.PRIMARY] == due
+
+
+async def test_the_wait_of_a_queue_is_its_oldest_task_s_whatever_its_priority(
+    store: TaskStore,
+) -> None:
+    due = due_at(0.3)
+    (old,) = await delayed(store, 1, due, priority=2)
+    await until_due(store, due)
+    await store.create(NewTask("echo", "urgent", priority=9))
+    await store.create(NewTask("echo", "plain"))
+    # The next out is the priority 9 task; the oldest waits in level 2's part.
+    assert (await store.queue_heads(QueueName.PRIMARY, 1)) != [old]
+    assert (await store.waiting_since())[QueueName.PRIMARY] == due
+    assert (await store.waiting_since())[QueueName.RETRY] is None
