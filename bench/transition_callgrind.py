@@ -2,13 +2,14 @@
 figure whatever the machine's load.
 
     uv run python -m bench.transition_callgrind [--tasks 3200] [--batch 32]
-        [--subscribers N] [--against REF] [--drain]
+        [--subscribers N] [--against REF] [--drain] [--keep DIR]
 
 Starts the bundled valkey (append-only file on, everysec) under
 `valgrind --tool=callgrind`, creates, claims and completes `--tasks` tasks in
 batches (one script call per batch and transition, as bench.transition_cost), and
 dumps the counters after each transition: instructions (Ir) of the whole server
-per task. `--subscribers N`: as bench.transition_cost. `--against REF` first runs
+per task. `--subscribers N`: as bench.transition_cost. `--keep DIR`: copy each
+phase's dump there (callgrind.<phase>), for callgrind_annotate. `--against REF` first runs
 the same on git ref REF's scripts (a `git archive` with this checkout's bench/,
 bench.transition_cost.archived). `--drain`: after the creates, claims and
 completions go as an executor's lane sends them, TaskStore.complete_and_claim per
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -45,6 +47,11 @@ def total_ir(dump: Path) -> int:
     raise ValueError(f"no totals in {dump}")
 
 
+def keep_dump(dump: Path, keep: Path, phase: str) -> None:
+    keep.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(dump, keep / f"callgrind.{phase}")
+
+
 async def control(*args: str) -> None:
     """callgrind_control (-z: zero the counters, -d: dump them) on the server."""
     await asyncio.to_thread(
@@ -53,7 +60,14 @@ async def control(*args: str) -> None:
 
 
 async def drive(
-    port: int, pid: int, out: Path, n: int, batch: int, subscribed: int, drain: bool
+    port: int,
+    pid: int,
+    out: Path,
+    n: int,
+    batch: int,
+    subscribed: int,
+    drain: bool,
+    keep: Path | None,
 ) -> list[int]:
     client = Redis(port=port)
     async with asyncio.timeout(120):
@@ -66,13 +80,13 @@ async def drive(
     store = TaskStore(client)
     await warm_up(store)
     with subscribers(port, store.keys.channel, subscribed):
-        totals = await phases(store, pid, out, n, batch, drain)
+        totals = await phases(store, pid, out, n, batch, drain, keep)
     await client.aclose()
     return totals
 
 
 async def phases(
-    store: TaskStore, pid: int, out: Path, n: int, batch: int, drain: bool
+    store: TaskStore, pid: int, out: Path, n: int, batch: int, drain: bool, keep: Path | None
 ) -> list[int]:
     claims: list[Any] = []
     await control("-z", str(pid))
@@ -95,10 +109,12 @@ async def phases(
         await control("-d", phase, str(pid))
         (dump,) = set(out.parent.glob(out.name + "*")) - before
         totals.append(total_ir(dump))
+        if keep is not None:
+            await asyncio.to_thread(keep_dump, dump, keep, phase)
     return totals
 
 
-def one_run(n: int, batch: int, subscribed: int, drain: bool) -> None:
+def one_run(n: int, batch: int, subscribed: int, drain: bool, keep: Path | None) -> None:
     """This tree's scripts on a server under callgrind; prints Ir per task."""
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
@@ -113,7 +129,7 @@ def one_run(n: int, batch: int, subscribed: int, drain: bool) -> None:
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         try:
-            totals = asyncio.run(drive(port, server.pid, out, n, batch, subscribed, drain))
+            totals = asyncio.run(drive(port, server.pid, out, n, batch, subscribed, drain, keep))
         finally:
             server.terminate()
             server.wait(60)
@@ -134,6 +150,7 @@ if __name__ == "__main__":
     parser.add_argument("--subscribers", type=int, default=0)
     parser.add_argument("--against", default="")
     parser.add_argument("--drain", action="store_true")
+    parser.add_argument("--keep", type=Path, default=None)
     args = parser.parse_args()
     if args.against:
         one = [sys.executable, "-m", "bench.transition_callgrind"]
@@ -144,4 +161,4 @@ if __name__ == "__main__":
                 print(f"== {label}", flush=True)
                 subprocess.run(one, cwd=tree, check=True)
     else:
-        one_run(args.tasks, args.batch, args.subscribers, args.drain)
+        one_run(args.tasks, args.batch, args.subscribers, args.drain, args.keep)

@@ -16,6 +16,11 @@ server without functions (Redis 6: "unknown command") or a user not allowed to
 load them gets the same scripts by EVALSHA, each text the prelude, its includes,
 begin_call and the body (`script_source`); `Scripts(client, functions=False)`
 forces that path.
+
+On a Redis Cluster the library (or script text) differs in one line: it publishes
+every event on the `queue-updates` channel, where on one server it publishes only
+while someone is subscribed (lua/_prelude.lua, heard()): a cluster delivers a
+message to the subscribers of every node, but a node counts only its own.
 """
 
 from __future__ import annotations
@@ -90,6 +95,8 @@ READ_ONLY = frozenset({"log_read", "breaker_read"})
 Call = tuple[str, Sequence[Any], Sequence[Any]]
 # How the prelude's per-call setup is called (lua/_prelude.lua, begin_call).
 _BEGIN = "begin_call({argv}, {hooks})"
+# After the prelude, for a cluster: publish every event (lua/_prelude.lua, heard()).
+_CLUSTER = "PUBLISH_ALWAYS = true"
 
 
 @cache
@@ -97,11 +104,15 @@ def _part(name: str) -> str:
     return (resources.files("taskflow.store") / "lua" / f"{name}.lua").read_text()
 
 
+def _prelude(cluster: bool) -> list[str]:
+    return [_part("_prelude"), _CLUSTER] if cluster else [_part("_prelude")]
+
+
 @cache
-def script_source(name: str) -> str:
+def script_source(name: str, cluster: bool = False) -> str:
     """The text EVALSHA runs for `name` (servers without functions): prelude, its
     includes, the per-call setup, then the script."""
-    parts = [_part("_prelude"), *(_part(i) for i in INCLUDES.get(name, ())), _part(name)]
+    parts = [*_prelude(cluster), *(_part(i) for i in INCLUDES.get(name, ())), _part(name)]
     parts.insert(-1, _BEGIN.format(argv="ARGV", hooks="CALL_HOOKS"))
     return "\n".join(parts)
 
@@ -114,16 +125,19 @@ class Library:
 
 
 @cache
-def library() -> Library:
-    """Every script as one function library, named after a hash of all the sources."""
+def library(cluster: bool = False) -> Library:
+    """Every script as one function library, named after a hash of all the sources
+    (and of the cluster line, for a cluster's)."""
     sources = ["_prelude", *sorted({i for v in INCLUDES.values() for i in v}), *SCRIPT_NAMES]
     digest = hashlib.sha1()
     for name in sources:
         digest.update(name.encode() + b"\0" + _part(name).encode() + b"\0")
+    if cluster:
+        digest.update(_CLUSTER.encode())
     version = digest.hexdigest()[:16]
     lib = f"taskflow_{version}"
     functions = {name: f"{lib}_{name}" for name in SCRIPT_NAMES}
-    lines = [f"#!lua name={lib}", _part("_prelude")]
+    lines = [f"#!lua name={lib}", *_prelude(cluster)]
     for name in SCRIPT_NAMES:
         flags = ", flags = { 'no-writes' }" if name in READ_ONLY else ""
         lines += [
@@ -170,7 +184,8 @@ class Scripts:
     def __init__(self, client: Redis, *, functions: bool = True) -> None:
         self.client = client
         self.functions = functions
-        self._library = library()
+        self._cluster = isinstance(client, RedisCluster)
+        self._library = library(self._cluster)
         self._evalsha: dict[str, AsyncScript] = {}
 
     def __getitem__(self, name: str) -> Script:
@@ -181,7 +196,7 @@ class Scripts:
     def _script(self, name: str) -> AsyncScript:
         found = self._evalsha.get(name)
         if found is None:
-            found = self.client.register_script(script_source(name))
+            found = self.client.register_script(script_source(name, self._cluster))
             self._evalsha[name] = found
         return found
 

@@ -138,18 +138,21 @@ local CLAIM_FIELDS = {}
 for i = 1, #TASK_FIELDS do CLAIM_FIELDS[i] = TASK_FIELDS[i] end
 CLAIM_FIELDS[#CLAIM_FIELDS + 1] = 'content'
 CLAIM_FIELDS[#CLAIM_FIELDS + 1] = 'metadata'
+-- `fields`: TASK_FIELDS (the default) or CLAIM_FIELDS. The row is one table
+-- constructor in TASK_FIELDS' order (its size known at once: no rehash per field
+-- added, docs/performance.md, "Server CPU per drained task"); `key` is the hash's name.
 local function load_task(id, fields)
-  fields = fields or TASK_FIELDS
-  local values = redis.call('HMGET', task_key(id), unpack(fields))
-  if not values[1] then return nil end
-  local t = {}
-  for i, f in ipairs(fields) do t[f] = values[i] or '' end
-  t.id = id
-  t.retry_count = tonumber(t.retry_count)
-  t.max_retries = tonumber(t.max_retries)
-  t.priority = tonumber(t.priority) or 0
-  t.retention_s = tonumber(t.retention_s) or 0
-  t.created_n = tonumber(t.created_us)
+  local k = task_key(id)
+  local v = redis.call('HMGET', k, unpack(fields or TASK_FIELDS))
+  if not v[1] then return nil end
+  local input = fields == CLAIM_FIELDS
+  local t = { id = id, key = k, state = v[1], task_type = v[2] or '', created_us = v[3] or '',
+    retry_count = tonumber(v[4] or ''), max_retries = tonumber(v[5] or ''),
+    lease_token = v[6] or '', worker_id = v[7] or '', queue = v[8] or '',
+    idempotency_key = v[9] or '', cancel_requested_at = v[10] or '',
+    priority = tonumber(v[11] or '') or 0, retention_s = tonumber(v[12] or '') or 0,
+    queue_name = v[13] or '', state_log = v[14] or '', created_n = tonumber(v[3] or ''),
+    content = input and (v[15] or '') or nil, metadata = input and (v[16] or '') or nil }
   if not IS_STATE[t.state] or not t.created_n or not t.retry_count
       or not t.max_retries or t.task_type == '' then
     fail_with('CORRUPT', 'task ' .. id .. ' has malformed stored fields')
@@ -346,20 +349,32 @@ local function move_state(t, new_state, fields, reason)
   count(new_state, 1)
   remove_from_indexes(t, t.state)
   add_to_indexes(t, new_state)
-  local args = { 'HSET', task_key(t.id), 'state', new_state, 'updated_at', NOW_ISO }
-  for _, v in ipairs(history_fields(t, new_state, reason)) do args[#args + 1] = v end
-  if ENTERED_AT[new_state] then
-    args[#args + 1] = ENTERED_AT[new_state]
-    args[#args + 1] = NOW_ISO
+  local args, n
+  if reason then
+    args, n = { 'HSET', t.key or task_key(t.id), 'state', new_state, 'updated_at', NOW_ISO }, 6
+    for _, v in ipairs(history_fields(t, new_state, reason)) do n = n + 1; args[n] = v end
+  else  -- history_fields without a reason, inline: one table, sized at once
+    t.state_log = t.state_log .. log_entry(new_state, t.created_n)
+    args = { 'HSET', t.key or task_key(t.id), 'state', new_state, 'updated_at', NOW_ISO,
+      'state_log', t.state_log }
+    n = 8
   end
-  for _, v in ipairs(fields or {}) do args[#args + 1] = v end
+  local entered = ENTERED_AT[new_state]
+  if entered then
+    args[n + 1], args[n + 2] = entered, NOW_ISO
+    n = n + 2
+  end
+  if fields then
+    for i = 1, #fields do args[n + i] = fields[i] end
+    n = n + #fields
+  end
   if t.queue_name == '' and string.sub(t.queue, 1, 6) == 'queue:' then
     -- A task of the older named-queue scheme keeps its queue by name from now on.
     t.queue_name = string.sub(t.queue, 7)
-    args[#args + 1] = 'queue_name'
-    args[#args + 1] = t.queue_name
+    args[n + 1], args[n + 2] = 'queue_name', t.queue_name
+    n = n + 2
   end
-  redis.call(unpack(args))
+  redis.call(unpack(args, 1, n))
   -- Retention (docs/state-machine.md): a terminal task expires retention_s after it
   -- ended; one sent back from a terminal state (a DLQ retry) no longer expires.
   if TERMINAL[new_state] and (t.retention_s or 0) > 0 then
@@ -393,10 +408,13 @@ end
 -- batch instead of one of each per task. Drops are written before takes, so an id
 -- dropped and taken again in one call stays held.
 local LEASE_ADD, LEASE_REM, ACTIVE_ADD, ACTIVE_REM
-local function append(lists, name, ...)
+-- (`lists[name]`, made when first used, gets one value, or two with `b`.)
+local function append(lists, name, a, b)
   local list = lists[name]
   if not list then list = {}; lists[name] = list end
-  for _, v in ipairs({ ... }) do list[#list + 1] = v end
+  local n = #list
+  list[n + 1] = a
+  if b ~= nil then list[n + 2] = b end
 end
 -- `worker` holds task `id` under a lease that expires at `expiry_ms`.
 local function take_hold(worker, id, expiry_ms)
@@ -592,10 +610,24 @@ local function append_events(heads, tail, whole)
   end
 end
 
+-- Whether the channel's messages may reach anyone: a client subscribed to it or
+-- to any pattern on this server (PUBSUB NUMSUB / NUMPAT, read once per call). With
+-- no one listening, a PUBLISH is a command, a JSON body and a propagation per event
+-- for nothing (the monitor reads the events stream). On a Redis Cluster a message
+-- reaches the subscribers of every node, but NUMSUB counts this node's only: the
+-- library for a cluster (scripts.py) sets PUBLISH_ALWAYS, so it always publishes.
+local PUBLISH_ALWAYS = false
+local function heard()
+  if PUBLISH_ALWAYS then return true end
+  return redis.call('PUBSUB', 'NUMPAT') > 0 or redis.call('PUBSUB', 'NUMSUB', CHANNEL)[2] > 0
+end
+
 -- Ends every script that changes state: writes the summed counters and worker
 -- stats, then the events (contract §5) with the queue depths and state counts as
 -- they stand after this call's writes (that shared part encoded once): one stream
--- entry for them all, and on the channel one message per event, its whole JSON.
+-- entry for them all, and on the channel, when someone listens (heard), one
+-- message per event, its whole JSON. An event is a table of its own fields, or
+-- their JSON text already (changed()).
 local function finish(events)
   flush_indexes()
   flush_holds()
@@ -619,18 +651,22 @@ local function finish(events)
   local depths, counts = snapshot()
   local shared = '"queue_depths":' .. cjson.encode(depths) .. ',"state_counts":'
     .. cjson.encode(counts) .. ',"timestamp":"' .. NOW_ISO .. '"}'
-  local heads, body = {}, nil
+  local heads, publish = {}, heard()
   for i, event in ipairs(events) do
-    local head = cjson.encode(event)
+    local head = type(event) == 'string' and event or cjson.encode(event)
     heads[i] = head
-    body = string.sub(head, 1, -2) .. ',' .. shared
-    redis.call('PUBLISH', CHANNEL, body)
+    if publish then redis.call('PUBLISH', CHANNEL, string.sub(head, 1, -2) .. ',' .. shared) end
   end
-  append_events(heads, '{' .. shared, body)
+  local whole = #heads == 1 and string.sub(heads[1], 1, -2) .. ',' .. shared or nil
+  append_events(heads, '{' .. shared, whole)
 end
+-- A task_state_changed event's own fields (contract §5), as the JSON text finish()
+-- sends (an event may also be a table, which finish() encodes): written as text, one
+-- concatenation, instead of a table of five fields and its encoding per event.
 local function changed(t, old_state, new_state)
-  return { type = 'task_state_changed', task_id = t.id, task_type = t.task_type,
-    old_state = old_state, new_state = new_state }
+  return '{"type":"task_state_changed","task_id":' .. cjson.encode(t.id) .. ',"task_type":'
+    .. cjson.encode(t.task_type) .. ',"old_state":"' .. old_state .. '","new_state":"'
+    .. new_state .. '"}'
 end
 -- Hands PENDING task `t` to `worker` (claim.lua and _claim_due.lua): ACTIVE under
 -- lease `token` from the list `list_name` of its queue, held until the lease
