@@ -533,18 +533,18 @@ class TaskStore:
         return await self._lister.load(await self.queue_heads(QueueName.DLQ, limit))
 
 
-def claimed_tasks(rows: Sequence[Sequence[bytes]]) -> list[ClaimedTask]:
-    """The rows claim.lua returns, as ClaimedTask values."""
+def claimed_tasks(flat: Sequence[bytes]) -> list[ClaimedTask]:
+    """What claim.lua returns (six values a task, one flat list), as ClaimedTask values."""
     return [
         ClaimedTask(
-            task_id=task_id.decode(),
-            task_type=task_type.decode(),
-            retry_count=int(retry_count),
-            content=content.decode(),
-            metadata_json=metadata.decode(),
-            lease_token=token.decode(),
+            task_id=flat[i + 1].decode(),
+            task_type=flat[i + 2].decode(),
+            retry_count=int(flat[i + 3]),
+            content=flat[i + 4].decode(),
+            metadata_json=flat[i + 5].decode(),
+            lease_token=flat[i].decode(),
         )
-        for token, task_id, task_type, retry_count, content, metadata in rows
+        for i in range(0, len(flat), 6)
     ]
 
 

@@ -134,6 +134,14 @@ local TASK_FIELDS = { 'state', 'task_type', 'created_us', 'retry_count', 'max_re
   'lease_token', 'worker_id', 'queue', 'idempotency_key', 'cancel_requested_at', 'priority',
   'retention_s', 'queue_name', 'state_log' }
 -- What a claim also reads, in the same HMGET: the input its worker gets (hand_over).
+-- The numbers of the decimal texts 0..99, the usual counts (retry_count, priority...):
+-- a table lookup where tonumber() would run strtod on every field of every task.
+-- SMALL_TEXT the other way round (the claim's reply gives retry_count as text).
+local SMALL_INT, SMALL_TEXT = {}, {}
+for i = 0, 99 do
+  SMALL_TEXT[i] = i .. ''
+  SMALL_INT[SMALL_TEXT[i]] = i
+end
 local CLAIM_FIELDS = {}
 for i = 1, #TASK_FIELDS do CLAIM_FIELDS[i] = TASK_FIELDS[i] end
 CLAIM_FIELDS[#CLAIM_FIELDS + 1] = 'content'
@@ -147,10 +155,12 @@ local function load_task(id, fields)
   if not v[1] then return nil end
   local input = fields == CLAIM_FIELDS
   local t = { id = id, key = k, state = v[1], task_type = v[2] or '', created_us = v[3] or '',
-    retry_count = tonumber(v[4] or ''), max_retries = tonumber(v[5] or ''),
+    retry_count = SMALL_INT[v[4]] or tonumber(v[4] or ''),
+    max_retries = SMALL_INT[v[5]] or tonumber(v[5] or ''),
     lease_token = v[6] or '', worker_id = v[7] or '', queue = v[8] or '',
     idempotency_key = v[9] or '', cancel_requested_at = v[10] or '',
-    priority = tonumber(v[11] or '') or 0, retention_s = tonumber(v[12] or '') or 0,
+    priority = SMALL_INT[v[11]] or tonumber(v[11] or '') or 0,
+    retention_s = SMALL_INT[v[12]] or tonumber(v[12] or '') or 0,
     queue_name = v[13] or '', state_log = v[14] or '', created_n = tonumber(v[3] or ''),
     content = input and (v[15] or '') or nil, metadata = input and (v[16] or '') or nil }
   if not IS_STATE[t.state] or not t.created_n or not t.retry_count
@@ -319,25 +329,37 @@ end
 local SERIES_TTL_S = 25 * 3600
 local SERIES_STEPS = 4
 local SERIES_DELTA, SERIES_MAX_MS
+local LN2 = 0.6931471805599453  -- math.log(2), exactly
+-- Bucket field names made once (a bucket past 128 is a latency of over 4 years).
+local SERIES_BUCKET = {}
+for b = 0, 128 do SERIES_BUCKET[b] = 'b' .. b end
 local function series(field, delta) SERIES_DELTA[field] = (SERIES_DELTA[field] or 0) + delta end
 local function series_completed(created_n)
   local ms = math.max(math.floor((NOW_S * 1000000 + NOW_US - created_n) / 1000), 0)
   local bucket = 0
-  if ms > 1 then bucket = math.ceil(math.log(ms) / math.log(2) * SERIES_STEPS) end
+  if ms > 1 then bucket = math.ceil(math.log(ms) / LN2 * SERIES_STEPS) end
   series('completed', 1)
   series('lat_sum_ms', ms)
-  series('b' .. bucket, 1)
+  series(SERIES_BUCKET[bucket] or ('b' .. bucket), 1)
   if ms > SERIES_MAX_MS then SERIES_MAX_MS = ms end
 end
+-- Only this function writes a series hash, and each HINCRBY answers the field's new
+-- value: when every field this call adds to answers just its delta, the hash may be
+-- new and gets its EXPIRE; otherwise it existed, with the EXPIRE of the call that
+-- made it (one EXPIRE per minute's hash, not one per call: a command and its
+-- propagation saved on every other call). The maximum is written only when it moves.
 local function write_series()
   if next(SERIES_DELTA) == nil then return end
   local k = PREFIX .. 'metrics:series:' .. math.floor(NOW_S / 60)
-  for field, delta in pairs(SERIES_DELTA) do redis.call('HINCRBY', k, field, delta) end
+  local fresh = true
+  for field, delta in pairs(SERIES_DELTA) do
+    if redis.call('HINCRBY', k, field, delta) ~= delta then fresh = false end
+  end
   if SERIES_DELTA.completed then
     local old = tonumber(redis.call('HGET', k, 'lat_max_ms')) or -1
     if SERIES_MAX_MS > old then redis.call('HSET', k, 'lat_max_ms', SERIES_MAX_MS) end
   end
-  redis.call('EXPIRE', k, SERIES_TTL_S)
+  if fresh then redis.call('EXPIRE', k, SERIES_TTL_S) end
 end
 
 -- Moves a loaded task from its state to `new_state`: counters, indexes, history
@@ -671,7 +693,8 @@ end
 -- Hands PENDING task `t` to `worker` (claim.lua and _claim_due.lua): ACTIVE under
 -- lease `token` from the list `list_name` of its queue, held until the lease
 -- expires, its event, and the row the worker gets (what it needs to run the task,
--- not the whole hash).
+-- not the whole hash): six values appended to the flat `out` (one table per reply,
+-- not one per task: the server checks every table of a reply for err/ok/map...).
 -- `t` loaded with CLAIM_FIELDS saves a read of the input here.
 local function hand_over(t, worker, token, lease_ms, list_name, out, events)
   local fields = { 'worker_id', worker, 'lease_token', token }
@@ -685,8 +708,10 @@ local function hand_over(t, worker, token, lease_ms, list_name, out, events)
     local input = redis.call('HMGET', task_key(t.id), 'content', 'metadata')
     t.content, t.metadata = input[1] or '', input[2] or ''
   end
-  out[#out + 1] = { token, t.id, t.task_type, string.format('%d', t.retry_count),
-    t.content, t.metadata }
+  local n = #out
+  out[n + 1], out[n + 2], out[n + 3] = token, t.id, t.task_type
+  out[n + 4] = SMALL_TEXT[t.retry_count] or string.format('%d', t.retry_count)
+  out[n + 5], out[n + 6] = t.content, t.metadata
 end
 
 -- Per-call setup: everything above that differs per call, set at the start of

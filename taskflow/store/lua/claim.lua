@@ -24,9 +24,10 @@
 -- ARGV[12] T: how many task types follow (0: the claimer runs any type)
 -- ARGV[13..12+T] the task types the claimer runs
 -- ARGV[13+T..] pairs of queue name, weight (none: the default queue alone)
--- Returns  per claimed task {lease_token, task_id, task_type, retry_count, content,
---          metadata}: what a worker needs to run it, not the whole hash (histories
---          and timestamps stay in Redis; copying them out was a third of the claim)
+-- Returns  per claimed task lease_token, task_id, task_type, retry_count, content,
+--          metadata, one flat list (six values a task): what a worker needs to run
+--          it, not the whole hash (histories and timestamps stay in Redis; copying
+--          them out was a third of the claim)
 local out, events = {}, {}
 claim_tasks(ARGV, out, events)
 finish(events)
