@@ -128,3 +128,27 @@ async def test_on_a_cluster_a_subscriber_of_another_node_gets_every_event(
         sorted(json.loads(b)["type"] for b in bodies)
         == ["task_created"] * 5 + ["task_state_changed"] * 10
     )
+
+
+async def test_a_user_not_allowed_the_pubsub_reads_still_publishes(
+    store: TaskStore, redis_client: Redis, redis_url: str
+) -> None:
+    user = "no-pubsub-reads"
+    await redis_client.acl_setuser(
+        user,
+        enabled=True,
+        passwords=["+secret"],
+        keys=["*"],
+        channels=["*"],
+        commands=["+@all", "-pubsub|numsub", "-pubsub|numpat"],
+    )
+    limited = Redis.from_url(redis_url, username=user, password="secret")
+    pubsub = redis_client.pubsub()
+    await pubsub.subscribe(store.keys.channel)
+    try:
+        await drain(TaskStore(limited, store.config), 3, 8)
+        assert len(await received(pubsub, 9)) == 9
+    finally:
+        await pubsub.aclose()  # type: ignore[no-untyped-call]
+        await limited.aclose()
+        await redis_client.acl_deluser(user)

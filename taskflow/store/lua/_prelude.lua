@@ -638,10 +638,15 @@ end
 -- for nothing (the monitor reads the events stream). On a Redis Cluster a message
 -- reaches the subscribers of every node, but NUMSUB counts this node's only: the
 -- library for a cluster (scripts.py) sets PUBLISH_ALWAYS, so it always publishes.
+-- A user not allowed the PUBSUB reads (an ACL that grants PUBLISH alone) publishes
+-- always, as before: the reads go through redis.pcall, whose error is a table.
 local PUBLISH_ALWAYS = false
 local function heard()
   if PUBLISH_ALWAYS then return true end
-  return redis.call('PUBSUB', 'NUMPAT') > 0 or redis.call('PUBSUB', 'NUMSUB', CHANNEL)[2] > 0
+  local patterns = redis.pcall('PUBSUB', 'NUMPAT')
+  if type(patterns) ~= 'number' or patterns > 0 then return true end
+  local subscribed = redis.pcall('PUBSUB', 'NUMSUB', CHANNEL)
+  return type(subscribed) ~= 'table' or subscribed.err ~= nil or subscribed[2] > 0
 end
 
 -- Ends every script that changes state: writes the summed counters and worker
