@@ -364,8 +364,8 @@ end
 
 -- Moves a loaded task from its state to `new_state`: counters, indexes, history
 -- (its entry carries `reason` when one is given), timestamps, and any `fields` the
--- transition sets, in one HSET. Queue membership is the caller's job (it differs
--- per transition).
+-- transition sets, in one HSET (copied at once: a caller may reuse its table).
+-- Queue membership is the caller's job (it differs per transition).
 local function move_state(t, new_state, fields, reason)
   count(t.state, -1)
   count(new_state, 1)
@@ -587,8 +587,10 @@ local function snapshot()
   local counts = redis.call('MGET', counter_key('PENDING'), counter_key('ACTIVE'),
     counter_key('COMPLETED'), counter_key('FAILED'), counter_key('SCHEDULED'), counter_key('DLQ'),
     counter_key('CANCELLED'))
-  local state_counts = {}
-  for i, s in ipairs(STATES) do state_counts[s] = tonumber(counts[i]) or 0 end
+  local state_counts = { PENDING = tonumber(counts[1] or '') or 0,
+    ACTIVE = tonumber(counts[2] or '') or 0, COMPLETED = tonumber(counts[3] or '') or 0,
+    FAILED = tonumber(counts[4] or '') or 0, SCHEDULED = tonumber(counts[5] or '') or 0,
+    DLQ = tonumber(counts[6] or '') or 0, CANCELLED = tonumber(counts[7] or '') or 0 }
   -- Due means PENDING: SCHEDULED hashes already due count as PENDING (read only
   -- when some are scheduled, some due: a call with none pays one ZCARD, as before).
   local scheduled = redis.call('ZCARD', SCHEDULED)
