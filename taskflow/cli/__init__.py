@@ -7,7 +7,9 @@ import typer
 
 from taskflow.cli import (
     control,
+    dlq,
     events,
+    health,
     limits,
     logs,
     queues,
@@ -16,6 +18,7 @@ from taskflow.cli import (
     submit,
     system,
     tasks,
+    tasks_bulk,
     types,
 )
 
@@ -33,6 +36,7 @@ for command in (
     limits.limits,
     control.pause,
     control.resume,
+    health.health,
     events.events,
     logs.logs,
     types.types,
@@ -40,9 +44,13 @@ for command in (
     system.version,
 ):
     app.command()(command)
+tasks.app.command()(tasks_bulk.cleanup)
+tasks.app.command("requeue-orphaned")(tasks_bulk.requeue_orphaned)
 app.add_typer(tasks.app, name="tasks")
 app.add_typer(schedules.app, name="schedules")
 app.add_typer(queues.app, name="queues")
+app.add_typer(dlq.app, name="dlq")
+app.add_typer(health.breakers, name="breakers")
 
 
 def main() -> None:

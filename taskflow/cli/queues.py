@@ -10,9 +10,9 @@ import typer
 from taskflow.cli.common import JsonOption, console, out, print_json, run
 from taskflow.cli.status_view import named_queue_table, queue_table, state_table
 from taskflow.client import Clients
-from taskflow.v1 import executor_service_pb2, monitor_service_pb2
+from taskflow.v1 import executor_service_pb2, monitor_service_pb2, scheduler_service_pb2
 
-app = typer.Typer(help="Queue depths; pause and resume one named queue.")
+app = typer.Typer(help="Queue depths; ids in a queue; pause and resume one named queue.")
 QueueArgument = Annotated[str, typer.Argument(help='A queue name, e.g. "default" or "emails".')]
 
 
@@ -46,6 +46,26 @@ def resume(name: QueueArgument) -> None:
     """Let the workers claim tasks of queue NAME again."""
     changed = run(lambda clients: _set_paused(clients, name, paused=False))
     console.print(f"Resumed queue {name}{'' if changed else ' (it was not paused)'}.")
+
+
+@app.command()
+def tasks(
+    name: Annotated[str, typer.Argument(help="primary, retry, scheduled or dlq.")],
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="Ids to show.")] = 100,
+    json: JsonOption = False,
+) -> None:
+    """Ids in one of the four original queues (primary, retry, scheduled, dlq), in
+    the order they are read: next to be claimed first."""
+
+    async def command(clients: Clients) -> None:
+        request = scheduler_service_pb2.ListQueueTasksRequest(queue_name=name, limit=limit)
+        answer = await clients.scheduler.ListQueueTasks(request, metadata=clients.metadata)
+        if json:
+            print_json(answer)
+        else:
+            out.print("\n".join(answer.task_ids) or f"(queue {name} is empty)")
+
+    run(command)
 
 
 async def _set_paused(clients: Clients, name: str, *, paused: bool) -> bool:

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from taskflow.cli.common import print_json
 from taskflow.client import Clients, connect
 from taskflow.settings import Settings
 from taskflow.v1 import enums_pb2, schedule_pb2
@@ -20,7 +21,7 @@ from taskflow.v1 import scheduler_service_pb2 as pb
 from taskflow.when import parse_delay
 
 app = typer.Typer(
-    help="Recurring schedules: list, create, update, pause, resume, trigger, delete.",
+    help="Recurring schedules: list, show, create, update, pause, resume, trigger, delete.",
     no_args_is_help=True,
 )
 console = Console(stderr=True)
@@ -176,6 +177,14 @@ def _interval(text: str) -> timedelta:
         return parse_delay(text)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
+
+
+@app.command()
+def show(schedule_id: str) -> None:
+    """One schedule, all its fields, as JSON (field names as in the .proto)."""
+    request = pb.GetScheduleRequest(schedule_id=schedule_id)
+    found = _call(lambda c: c.scheduler.GetSchedule(request, metadata=c.metadata)).schedule
+    print_json(found)
 
 
 @app.command()

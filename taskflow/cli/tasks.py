@@ -24,7 +24,9 @@ from taskflow.cli.status_view import when
 from taskflow.client import Clients
 from taskflow.v1 import enums_pb2, scheduler_service_pb2, task_pb2
 
-app = typer.Typer(help="List, show, retry, cancel and delete tasks.", no_args_is_help=True)
+app = typer.Typer(
+    help="List, show, retry, cancel, delete and clean up tasks.", no_args_is_help=True
+)
 
 TaskId = Annotated[str, typer.Argument(help="The task's id.")]
 

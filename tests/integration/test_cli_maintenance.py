@@ -1,0 +1,120 @@
+"""The maintenance commands as subprocesses against real services and Redis: the DLQ
+(list, retry-all, purge), tasks cleanup and requeue-orphaned, the ids in a queue, health,
+the breakers' manual controls and `schedules show`; each with its exit code on bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from redis.asyncio import Redis
+
+from taskflow.errors import NotFound
+from taskflow.store import TaskState, TaskStore
+from tests.support.cli import services, taskflow
+from tests.support.waiting import wait_for_state
+
+UNKNOWN_ID = "0b0a3f52-8f5e-4e36-a8f0-3b1f8a4a2c11"
+
+
+async def test_dlq_list_retry_all_and_purge(
+    redis_url: str, redis_client: Redis, store: TaskStore
+) -> None:
+    async with services(redis_url, redis_client) as env:
+        ids = [
+            (await taskflow("submit", "--type", "doomed", f"x{i}", env=env)).out.split()[0]
+            for i in range(2)
+        ]
+        listed = await taskflow("dlq", "list", "--json", env=env)
+        table = await taskflow("dlq", "list", env=env)
+        retried = await taskflow("dlq", "retry-all", "--reset-retries", env=env)
+        for task_id in ids:  # doomed fails for good again
+            await wait_for_state(store, task_id, TaskState.DLQ, within=60)
+        unconfirmed = await taskflow("dlq", "purge", env=env)
+        purged = await taskflow("dlq", "purge", "--confirm", env=env)
+        empty = await taskflow("dlq", "list", "--json", env=env)
+    assert listed.code == 0, listed.err
+    assert {t["task_id"] for t in json.loads(listed.out)["tasks"]} == set(ids)
+    assert all(t["error_type"] == "PermanentError" for t in json.loads(listed.out)["tasks"])
+    assert all(task_id in table.out for task_id in ids)
+    assert retried.code == 0, retried.err
+    assert "Retried 2" in retried.err
+    assert unconfirmed.code == 1
+    assert "--confirm" in unconfirmed.err
+    assert purged.code == 0, purged.err
+    assert "Purged 2" in purged.err
+    assert json.loads(empty.out) == {"tasks": []}
+    for task_id in ids:
+        with pytest.raises(NotFound):
+            await store.get(task_id)
+
+
+async def test_tasks_cleanup_requeue_orphaned_and_queue_ids(
+    redis_url: str, redis_client: Redis, store: TaskStore
+) -> None:
+    async with services(redis_url, redis_client) as env:
+        done = (await taskflow("submit", "--type", "echo", "fine", env=env)).out.split()[0]
+        later = await taskflow("submit", "--type", "echo", "--in", "1h", "--no-wait", "z", env=env)
+        later_id = later.out.split()[0]
+        scheduled = await taskflow("queues", "tasks", "scheduled", "--json", env=env)
+        primary = await taskflow("queues", "tasks", "primary", env=env)
+        no_queue = await taskflow("queues", "tasks", "nowhere", env=env)
+        everything = await taskflow("tasks", "cleanup", env=env)
+        bad_age = await taskflow("tasks", "cleanup", "--older-than", "soon", env=env)
+        bad_state = await taskflow("tasks", "cleanup", "--status", "sleeping", env=env)
+        too_young = await taskflow(
+            "tasks", "cleanup", "--status", "completed", "--older-than", "1h", env=env
+        )
+        cleaned = await taskflow("tasks", "cleanup", "--status", "completed", env=env)
+        orphans = await taskflow("tasks", "requeue-orphaned", env=env)
+    assert scheduled.code == 0, scheduled.err
+    assert json.loads(scheduled.out)["task_ids"] == [later_id]
+    assert primary.code == 0, primary.err
+    assert "(queue primary is empty)" in primary.out
+    assert no_queue.code == 3
+    assert "nowhere" in no_queue.err
+    assert (everything.code, bad_age.code, bad_state.code) == (2, 2, 2)
+    assert "refusing to delete everything" in everything.err
+    assert "soon" in bad_age.err
+    assert too_young.code == 0, too_young.err
+    assert "Deleted 0" in too_young.err
+    assert cleaned.code == 0, cleaned.err
+    assert "Deleted 1" in cleaned.err
+    with pytest.raises(NotFound):
+        await store.get(done)
+    assert (await store.get(later_id)).state is TaskState.SCHEDULED
+    assert orphans.code == 0, orphans.err
+    assert "Found 0, requeued 0" in orphans.err
+    for ran in (no_queue, everything, bad_age, bad_state):
+        assert "Traceback" not in ran.err
+
+
+async def test_health_breakers_and_schedule_show(redis_url: str, redis_client: Redis) -> None:
+    async with services(redis_url, redis_client) as env:
+        health = await taskflow("health", "--json", env=env)
+        human = await taskflow("health", env=env)
+        opened = await taskflow("breakers", "open", "--json", env=env)
+        reset = await taskflow("breakers", "reset", env=env)
+        unknown = await taskflow("breakers", "reset", "--service", "no-such-provider", env=env)
+        made = await taskflow("schedules", "create", "--type", "echo", "--every", "1h", env=env)
+        sid = made.out.strip()
+        shown = await taskflow("schedules", "show", sid, env=env)
+        missing = await taskflow("schedules", "show", UNKNOWN_ID, env=env)
+    assert health.code == 0, health.err
+    answer = json.loads(health.out)
+    assert answer["redis"]["connected"] is True
+    assert answer["system"]["status"] in {"HEALTH_STATUS_HEALTHY", "HEALTH_STATUS_DEGRADED"}
+    assert "redis" in answer["system"]["components"]
+    assert human.code == 0, human.err
+    assert "Redis: connected" in human.out
+    assert opened.code == 0, opened.err
+    assert json.loads(opened.out)["successful_opens"] >= 1
+    assert reset.code == 0, reset.err
+    assert "Reset" in reset.err
+    assert unknown.code == 3, unknown.err
+    assert made.code == 0, made.err
+    assert shown.code == 0, shown.err
+    schedule = json.loads(shown.out)
+    assert (schedule["schedule_id"], schedule["spec"]["task_type"]) == (sid, "echo")
+    assert missing.code == 2
+    assert "NOT_FOUND" in missing.err
