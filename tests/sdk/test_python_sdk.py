@@ -88,6 +88,32 @@ async def test_the_installed_client_creates_reads_and_waits(
     }
 
 
+async def test_the_installed_client_retries_deletes_reads_logs_and_administers(
+    sdk_python: Path, stack: GatewayStack, redis_url: str, tmp_path: Path
+) -> None:
+    """`redis_url` empties Redis first: the DLQ and cleanup counts are this test's."""
+    s = stack.settings
+    out = await run_script(
+        sdk_python, "admin_check.py", s.scheduler_address, s.monitor_address, cwd=tmp_path
+    )
+    seen = json.loads(out)
+    assert seen["dlq"] is True
+    assert seen["retry"] == "PENDING"
+    assert (seen["retried_all"], seen["purged"], seen["dlq_after_purge"]) == (2, 2, 0)
+    assert seen["logs"] == [[1, "INFO", "chatty step 1"], [2, "WARNING", "chatty step 2"]]
+    assert seen["logs_after"] == [0, False]
+    assert seen["retry_completed"] == "refused"
+    assert seen["deleted"] is True
+    assert seen["queue_ids"] is True
+    assert seen["cancel_many"] == [3, 0]
+    assert (seen["cleanup_young"], seen["cleanup"], seen["cleaned_up"]) == (0, 3, 3)
+    assert seen["requeued"] == 0
+    assert seen["corrupt"] == [0, []]
+    assert seen["dropped"] == 0
+    assert seen["refused"] == ["InvalidArgument", "NotFound", "NotFound"]
+    assert "sleeping" in seen["bad_state"]
+
+
 async def test_a_remote_python_worker_runs_tasks_created_from_python(
     sdk_python: Path,
     stack: GatewayStack,

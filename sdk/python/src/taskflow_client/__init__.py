@@ -7,6 +7,7 @@
 The generated gRPC stubs are in `taskflow_client.v1` for anything else.
 """
 
+from taskflow_client.admin import Admin, CorruptTask, CorruptTasks
 from taskflow_client.client import TaskflowClient
 from taskflow_client.context import TaskContext
 from taskflow_client.errors import (
@@ -19,14 +20,20 @@ from taskflow_client.errors import (
     Unauthenticated,
     Unavailable,
 )
-from taskflow_client.models import Created, NewTask, TaskInfo
+from taskflow_client.models import CancelCount, Created, LogLine, LogPage, NewTask, TaskInfo
 from taskflow_client.schedules import ScheduleInfo, Schedules, ScheduleSpec
 from taskflow_client.worker import Worker, WorkerStats
 
 __all__ = [
+    "Admin",
+    "CancelCount",
+    "CorruptTask",
+    "CorruptTasks",
     "Created",
     "InvalidArgument",
     "LeaseLost",
+    "LogLine",
+    "LogPage",
     "NewTask",
     "NotFound",
     "PermanentError",

@@ -1,5 +1,6 @@
-"""TaskflowClient: create tasks, read them, wait for their results, cancel them, and
-manage schedules (`.schedules`), over gRPC."""
+"""TaskflowClient: create tasks, read them, wait for their results, cancel, retry and
+delete them, read their logs, manage schedules (`.schedules`) and act on many tasks at
+once (`.admin`: DLQ, corrupt ids, cleanup, orphans), over gRPC."""
 
 from __future__ import annotations
 
@@ -10,9 +11,19 @@ from typing import TYPE_CHECKING, Any
 import grpc
 from google.protobuf import struct_pb2
 
+from taskflow_client.admin import Admin
 from taskflow_client.channels import open_channel
 from taskflow_client.errors import TaskflowError, from_rpc_error
-from taskflow_client.models import Created, NewTask, TaskInfo, state_name
+from taskflow_client.models import (
+    CancelCount,
+    Created,
+    LogLine,
+    LogPage,
+    NewTask,
+    TaskInfo,
+    state_name,
+    state_value,
+)
 from taskflow_client.schedules import Schedules
 from taskflow_client.v1 import (
     monitor_service_pb2,
@@ -51,6 +62,7 @@ class TaskflowClient:
         self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
         self._timeout = timeout
         self.schedules = Schedules(scheduler, self._metadata, timeout)
+        self.admin = Admin(scheduler, self._metadata, timeout)
 
     async def __aenter__(self) -> TaskflowClient:
         return self
@@ -156,6 +168,62 @@ class TaskflowClient:
         except grpc.aio.AioRpcError as error:
             raise from_rpc_error(error) from None
         return state_name(reply.state)
+
+    async def cancel_many(
+        self, states: Iterable[str] = (), *, task_type: str = "", queue: str = ""
+    ) -> CancelCount:
+        """Cancel every task matching the filters (at least one): `states` such as
+        "PENDING", "SCHEDULED"; `queue` a named queue."""
+        request = scheduler_service_pb2.CancelTasksRequest(
+            states=[state_value(s) for s in states], task_type=task_type, queue=queue
+        )
+        try:
+            reply = await self._scheduler.CancelTasks(
+                request, metadata=self._metadata, timeout=self._timeout
+            )
+        except grpc.aio.AioRpcError as error:
+            raise from_rpc_error(error) from None
+        return CancelCount(reply.cancelled, reply.cancel_requested)
+
+    async def retry(self, task_id: str, *, reset_retry_count: bool = False) -> str:
+        """Put a FAILED or DLQ task back in its queue; its state afterwards (PENDING).
+        Any other state is LeaseLost (FAILED_PRECONDITION)."""
+        request = scheduler_service_pb2.RetryTaskRequest(
+            task_id=task_id, reset_retry_count=reset_retry_count
+        )
+        try:
+            reply = await self._scheduler.RetryTask(
+                request, metadata=self._metadata, timeout=self._timeout
+            )
+        except grpc.aio.AioRpcError as error:
+            raise from_rpc_error(error) from None
+        return state_name(reply.state)
+
+    async def delete(self, task_id: str) -> None:
+        """Delete a task, its result and its payload; NotFound if there is none."""
+        try:
+            await self._scheduler.DeleteTask(
+                scheduler_service_pb2.DeleteTaskRequest(task_id=task_id),
+                metadata=self._metadata,
+                timeout=self._timeout,
+            )
+        except grpc.aio.AioRpcError as error:
+            raise from_rpc_error(error) from None
+
+    async def logs(self, task_id: str, *, after_seq: int = 0, limit: int = 0) -> LogPage:
+        """A page of the lines the task's handler logged, after line `after_seq`
+        (`limit` 0: the service's default page)."""
+        request = scheduler_service_pb2.GetTaskLogsRequest(
+            task_id=task_id, after_seq=after_seq, limit=limit
+        )
+        try:
+            reply = await self._scheduler.GetTaskLogs(
+                request, metadata=self._metadata, timeout=self._timeout
+            )
+        except grpc.aio.AioRpcError as error:
+            raise from_rpc_error(error) from None
+        lines = [LogLine.from_proto(line) for line in reply.lines]
+        return LogPage(lines, reply.next_after_seq, reply.more, reply.truncated)
 
     async def run(self, task_type: str, content: str = "", **fields: Any) -> TaskInfo:
         """Create a task and wait until it is done (fields as for `create`)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from google.protobuf import json_format
@@ -40,7 +41,7 @@ class TaskInfo:
 
     task_id: str
     task_type: str
-    state: str  # PENDING, ACTIVE, COMPLETED, FAILED, SCHEDULED, DLQ
+    state: str  # PENDING, ACTIVE, COMPLETED, FAILED, SCHEDULED, DLQ, CANCELLED
     content: str
     metadata: dict[str, Any]
     result: str
@@ -74,3 +75,44 @@ class TaskInfo:
 
 def state_name(value: enums_pb2.TaskState.ValueType) -> str:
     return enums_pb2.TaskState.Name(value).removeprefix("TASK_STATE_")
+
+
+def state_value(name: str) -> enums_pb2.TaskState.ValueType:
+    """ "DLQ" (any case) as the enum; ValueError naming the states for anything else."""
+    try:
+        return enums_pb2.TaskState.Value(f"TASK_STATE_{name.upper()}")
+    except ValueError:
+        known = ", ".join(n.removeprefix("TASK_STATE_") for n in enums_pb2.TaskState.keys()[1:])
+        raise ValueError(f"no task state {name!r}; one of {known}") from None
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """One line a task's handler logged."""
+
+    seq: int
+    time: datetime | None
+    level: str
+    logger: str
+    message: str
+
+    @classmethod
+    def from_proto(cls, line: task_pb2.TaskLogLine) -> LogLine:
+        time = line.time.ToDatetime(tzinfo=UTC) if line.HasField("time") else None
+        return cls(line.seq, time, line.level, line.logger, line.message)
+
+
+@dataclass(frozen=True)
+class LogPage:
+    """A page of a task's log: pass `next_after_seq` as `after_seq` for the next one."""
+
+    lines: list[LogLine]
+    next_after_seq: int
+    more: bool  # more lines follow this page
+    truncated: bool  # older lines were dropped (the newest 1,000 are kept)
+
+
+@dataclass(frozen=True)
+class CancelCount:
+    cancelled: int  # PENDING or SCHEDULED ones, cancelled at once
+    cancel_requested: int  # ACTIVE ones, CANCELLED once their worker stops them
