@@ -131,7 +131,7 @@ async def test_the_packages_own_tests_pass_against_the_services(
     out = await node("--test", "dist/test/", cwd=PACKAGE, env=addresses(stack))
     assert "# fail 0" in out
     assert "# skipped 0" in out
-    assert "# pass 6" in out
+    assert "# pass 7" in out
 
 
 async def test_a_node_client_creates_tasks_the_python_executor_runs(

@@ -1,14 +1,17 @@
-// TaskflowClient: create tasks, read them, wait for their results, cancel them, and
-// manage schedules (`.schedules`), over gRPC.
+// TaskflowClient: create tasks, read them, wait for their results, cancel, retry and
+// delete them, read their logs, manage schedules (`.schedules`) and act on many tasks
+// at once (`.admin`: DLQ, corrupt ids, cleanup, orphans), over gRPC.
 import { createClient, type Client } from "@connectrpc/connect";
 import type { JsonObject } from "@bufbuild/protobuf";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
 
+import { Admin } from "./admin.js";
 import { TaskState } from "./gen/taskflow/v1/enums_pb.js";
 import { MonitorService } from "./gen/taskflow/v1/monitor_service_pb.js";
 import { SchedulerService } from "./gen/taskflow/v1/scheduler_service_pb.js";
-import type { Task } from "./gen/taskflow/v1/task_pb.js";
 import { fromConnectError, TaskflowError } from "./errors.js";
 import { durationFromSeconds, Schedules } from "./schedules.js";
+import { call, info, isDone, stateValue, type TaskInfo } from "./tasks.js";
 import { transportTo, type ConnectionOptions } from "./transport.js";
 import { Code } from "@connectrpc/connect";
 
@@ -35,27 +38,30 @@ export interface Created {
   created: boolean;
 }
 
-/** A task as stored. */
-export interface TaskInfo {
-  taskId: string;
-  taskType: string;
-  /** PENDING, ACTIVE, COMPLETED, FAILED, SCHEDULED or DLQ. */
-  state: string;
-  content: string;
-  metadata: JsonObject;
-  result: string;
-  retryCount: number;
-  maxRetries: number;
-  lastError: string;
-  errorType: string;
-  workerId: string;
+/** One line a task's handler logged. */
+export interface LogLine {
+  seq: number;
+  time?: Date;
+  level: string;
+  logger: string;
+  message: string;
 }
 
-const TERMINAL = new Set(["COMPLETED", "DLQ", "CANCELLED"]);
+/** A page of a task's log: pass `nextAfterSeq` as `afterSeq` for the next one. */
+export interface LogPage {
+  lines: LogLine[];
+  nextAfterSeq: number;
+  /** More lines follow this page. */
+  more: boolean;
+  /** Older lines were dropped (the newest 1,000 are kept). */
+  truncated: boolean;
+}
 
-/** True once a task will not change unless someone acts on it. */
-export function isDone(task: TaskInfo): boolean {
-  return TERMINAL.has(task.state);
+export interface CancelCount {
+  /** PENDING or SCHEDULED ones, cancelled at once. */
+  cancelled: number;
+  /** ACTIVE ones, CANCELLED once their worker stops them. */
+  cancelRequested: number;
 }
 
 export interface ClientOptions extends ConnectionOptions {
@@ -70,6 +76,8 @@ export class TaskflowClient {
   private readonly monitor: Client<typeof MonitorService>;
   /** Create, read, change and remove schedules. */
   readonly schedules: Schedules;
+  /** DLQ, corrupt ids, cleanup, orphans, queue ids. */
+  readonly admin: Admin;
 
   constructor(options: ClientOptions = {}) {
     const scheduler = transportTo(options.scheduler ?? "127.0.0.1:50051", options);
@@ -77,6 +85,7 @@ export class TaskflowClient {
     this.scheduler = createClient(SchedulerService, scheduler);
     this.monitor = createClient(MonitorService, monitor);
     this.schedules = new Schedules(this.scheduler);
+    this.admin = new Admin(this.scheduler);
   }
 
   /** Create one task (PENDING). */
@@ -134,6 +143,45 @@ export class TaskflowClient {
     }
   }
 
+  /** Cancel every task matching the filters (at least one): `states` such as
+   * "PENDING", "SCHEDULED"; `queue` a named queue. */
+  async cancelMany(filters: { states?: string[]; taskType?: string; queue?: string }): Promise<CancelCount> {
+    const request = { states: (filters.states ?? []).map(stateValue), taskType: filters.taskType ?? "", queue: filters.queue ?? "" };
+    const reply = await call(() => this.scheduler.cancelTasks(request));
+    return { cancelled: reply.cancelled, cancelRequested: reply.cancelRequested };
+  }
+
+  /** Put a FAILED or DLQ task back in its queue; its state afterwards (PENDING).
+   * Any other state is FailedPrecondition. */
+  async retry(taskId: string, options: { resetRetryCount?: boolean } = {}): Promise<string> {
+    const reply = await call(() => this.scheduler.retryTask({ taskId, resetRetryCount: options.resetRetryCount ?? false }));
+    return TaskState[reply.state] ?? "UNSPECIFIED";
+  }
+
+  /** Delete a task, its result and its payload; NotFound if there is none. */
+  async delete(taskId: string): Promise<void> {
+    await call(() => this.scheduler.deleteTask({ taskId }));
+  }
+
+  /** A page of the lines the task's handler logged, after line `afterSeq`
+   * (`limit` 0: the service's default page). */
+  async logs(taskId: string, options: { afterSeq?: number; limit?: number } = {}): Promise<LogPage> {
+    const request = { taskId, afterSeq: BigInt(options.afterSeq ?? 0), limit: options.limit ?? 0 };
+    const reply = await call(() => this.scheduler.getTaskLogs(request));
+    return {
+      lines: reply.lines.map((l) => ({
+        seq: Number(l.seq),
+        time: l.time ? timestampDate(l.time) : undefined,
+        level: l.level,
+        logger: l.logger,
+        message: l.message,
+      })),
+      nextAfterSeq: Number(reply.nextAfterSeq),
+      more: reply.more,
+      truncated: reply.truncated,
+    };
+  }
+
   /** Create a task and wait until it is done. */
   async run(taskType: string, content = "", fields: Omit<NewTask, "taskType" | "content"> = {}): Promise<TaskInfo> {
     const created = await this.create(taskType, content, fields);
@@ -151,22 +199,5 @@ function request(task: NewTask) {
     idempotencyKey: task.idempotencyKey ?? "",
     payload: task.payload ?? new Uint8Array(),
     delay: task.delaySeconds === undefined ? undefined : durationFromSeconds(task.delaySeconds),
-  };
-}
-
-function info(task: Task | undefined): TaskInfo {
-  if (!task) throw new TaskflowError("the service answered without a task");
-  return {
-    taskId: task.taskId,
-    taskType: task.taskType,
-    state: TaskState[task.state] ?? "UNSPECIFIED",
-    content: task.content,
-    metadata: task.metadata ?? {},
-    result: task.result,
-    retryCount: task.retryCount,
-    maxRetries: task.maxRetries,
-    lastError: task.lastError,
-    errorType: task.errorType,
-    workerId: task.workerId,
   };
 }

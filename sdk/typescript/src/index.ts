@@ -1,5 +1,7 @@
 // AsyncTaskFlow from Node: a typed client and remote workers, over gRPC.
-export { TaskflowClient, isDone, type ClientOptions, type Created, type NewTask, type TaskInfo } from "./client.js";
+export { TaskflowClient, type CancelCount, type ClientOptions, type Created, type LogLine, type LogPage, type NewTask } from "./client.js";
+export { isDone, type TaskInfo } from "./tasks.js";
+export { Admin, type CorruptTask, type CorruptTasks } from "./admin.js";
 export { Schedules, type ScheduleInfo, type ScheduleSpec } from "./schedules.js";
 export { Worker, type Handler, type TaskContext, type TaskLimits, type WorkerOptions, type WorkerStats } from "./worker.js";
 export { PermanentError, TaskError, TaskflowError, type TaskErrorOptions } from "./errors.js";

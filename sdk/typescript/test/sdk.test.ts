@@ -68,6 +68,47 @@ test("live: the client cancels a delayed task and runs every schedule call", liv
   await assert.rejects(client.schedules.get(made.scheduleId), (error: { code: Code }) => error.code === Code.NotFound);
 });
 
+test("live: the client retries, deletes, reads logs, cancels by filter and administers", live, async () => {
+  const client = new TaskflowClient({ scheduler, monitor });
+  const doomed = await client.create("doomed", "ts", { metadata: { from: "ts-admin" } });
+  await client.wait(doomed.taskId);
+  assert.ok((await client.admin.listDlq(1000)).some((t) => t.taskId === doomed.taskId));
+  assert.equal(await client.retry(doomed.taskId, { resetRetryCount: true }), "PENDING");
+  assert.equal((await client.wait(doomed.taskId)).state, "DLQ");
+  assert.ok((await client.admin.retryAllDlq()) >= 1);
+  assert.equal((await client.wait(doomed.taskId)).state, "DLQ");
+  assert.ok((await client.admin.purgeDlq()) >= 1);
+  await assert.rejects(client.get(doomed.taskId), (error: { code: Code }) => error.code === Code.NotFound);
+
+  const chatty = await client.create("chatty", "2:0");
+  await client.wait(chatty.taskId);
+  const page = await client.logs(chatty.taskId);
+  assert.deepEqual(page.lines.map((l) => [l.seq, l.level, l.message]), [[1, "INFO", "chatty step 1"], [2, "WARNING", "chatty step 2"]]);
+  assert.ok(page.lines[0].time instanceof Date);
+  const rest = await client.logs(chatty.taskId, { afterSeq: page.nextAfterSeq });
+  assert.deepEqual([rest.lines.length, rest.more], [0, false]);
+  await assert.rejects(client.retry(chatty.taskId), (error: { code: Code }) => error.code === Code.FailedPrecondition);
+  await client.delete(chatty.taskId);
+  await assert.rejects(client.delete(chatty.taskId), (error: { code: Code }) => error.code === Code.NotFound);
+
+  const later = await client.createMany([1, 2].map(() => ({ taskType: "echo", content: "x", delaySeconds: 3600 })));
+  const waiting = await client.admin.queueIds("scheduled", 1000);
+  assert.ok(later.every((c) => waiting.includes(c.taskId)));
+  const counted = await client.cancelMany({ states: ["scheduled"] });
+  assert.ok(counted.cancelled >= 2);
+  assert.equal(counted.cancelRequested, 0);
+  assert.equal(await client.admin.cleanup(["CANCELLED"], { createdBefore: new Date(Date.now() - 3600_000) }), 0);
+  assert.ok((await client.admin.cleanup(["cancelled"])) >= 2);
+  for (const c of later) await assert.rejects(client.get(c.taskId), (error: { code: Code }) => error.code === Code.NotFound);
+  assert.equal(await client.admin.requeueOrphaned(), 0);
+  const corrupt = await client.admin.listCorrupt();
+  assert.deepEqual([corrupt.total, corrupt.tasks], [0, []]);
+  assert.equal(await client.admin.dropCorrupt(["not-set-aside"]), 0);
+  await assert.rejects(client.admin.cleanup(), (error: { code: Code }) => error.code === Code.InvalidArgument);
+  await assert.rejects(client.admin.queueIds("nowhere"), (error: { code: Code }) => error.code === Code.NotFound);
+  await assert.rejects(client.admin.cleanup(["sleeping"]), /no task state "sleeping"/);
+});
+
 test("live: a Node worker runs its task type, retries by error class, and stops cleanly", live, async () => {
   const worker = new Worker({ address: executor, queue: "ts-own-tests", concurrency: 4, workerId: "ts-own-tests" });
   worker.task("ts_reverse", async (task) => {
