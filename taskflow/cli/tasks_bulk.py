@@ -45,7 +45,7 @@ def cleanup(
 
 
 def requeue_orphaned() -> None:
-    """Put ACTIVE tasks whose worker is gone back in their queues."""
+    """Put PENDING tasks that sit in no queue back in one."""
 
     async def command(clients: Clients) -> None:
         request = scheduler_service_pb2.RequeueOrphanedTasksRequest()

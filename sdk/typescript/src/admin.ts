@@ -58,7 +58,7 @@ export class Admin {
     return (await call(() => this.scheduler.cleanupTasks(request))).deleted;
   }
 
-  /** Put ACTIVE tasks whose worker is gone back in their queues; how many. */
+  /** Put PENDING tasks that sit in no queue back in one; how many. */
   async requeueOrphaned(): Promise<number> {
     return (await call(() => this.scheduler.requeueOrphanedTasks({}))).requeued;
   }

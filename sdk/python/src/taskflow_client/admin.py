@@ -82,7 +82,7 @@ class Admin:
         return (await self._call(self._stub.CleanupTasks, request)).deleted
 
     async def requeue_orphaned(self) -> int:
-        """Put ACTIVE tasks whose worker is gone back in their queues; how many."""
+        """Put PENDING tasks that sit in no queue back in one; how many."""
         reply = await self._call(self._stub.RequeueOrphanedTasks, spb.RequeueOrphanedTasksRequest())
         return reply.requeued
 
