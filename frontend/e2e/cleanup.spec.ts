@@ -45,3 +45,19 @@ it('deletes completed tasks and purges the DLQ, showing the counts', async ({ pa
   expect(status.queues.dlq).toBe(0);
   expect(errors.messages).toEqual([]);
 });
+
+it('cancels every waiting task, running ones untouched', async ({ page, errors }) => {
+  const later = await Promise.all(['x', 'y'].map((text) => createTask('echo', text, { delay: 3600 })));
+  await Promise.all(later.map((id) => waitForState(id, 'SCHEDULED')));
+
+  await page.goto(`${baseUrl()}/#/cleanup`);
+  const waiting = page.getByRole('region', { name: 'Waiting tasks' });
+  await waiting.getByText('2 tasks PENDING or SCHEDULED.').waitFor();
+  await waiting.getByRole('button', { name: 'Cancel waiting tasks' }).click();
+  await page.getByRole('dialog', { name: 'Cancel every waiting task?' }).getByRole('button', { name: 'Cancel them' }).click();
+  await waiting.getByRole('status').filter({ hasText: 'Cancelled 2 tasks.' }).waitFor();
+  await waiting.getByText('0 tasks PENDING or SCHEDULED.').waitFor();
+
+  await Promise.all(later.map((id) => waitForState(id, 'CANCELLED')));
+  expect(errors.messages).toEqual([]);
+});

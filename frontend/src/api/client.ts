@@ -19,6 +19,7 @@ import type {
   CancelResult,
   LatencyMinute,
   ThroughputMinute,
+  CancelManyResult,
   CleanupRequest,
   CleanupResult,
   CorruptTasks,
@@ -35,6 +36,7 @@ import type {
   TaskDetail,
   TaskLogPage,
   TaskQuery,
+  TaskState,
   TaskSummary,
   TaskTypeInfo,
   WorkersStatus,
@@ -377,6 +379,13 @@ export class ApiClient {
   async purgeDlq(): Promise<PurgeResult> {
     const body = asJson(await this.request('DELETE', '/api/v1/queues/dlq'));
     return { purged: num(body.purged), message: str(body.message) };
+  }
+
+  /** CancelTasks: every task in one of `states` (PENDING, SCHEDULED, ACTIVE). */
+  async cancelTasks(states: TaskState[]): Promise<CancelManyResult> {
+    const json = { states: states.map((state) => `TASK_STATE_${state}`) };
+    const body = asJson(await this.request('POST', '/api/v1/tasks/cancel', { json }));
+    return { cancelled: num(body.cancelled), cancel_requested: num(body.cancel_requested), message: str(body.message) };
   }
 
   async requeueOrphaned(): Promise<RequeueResult> {

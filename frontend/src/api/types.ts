@@ -228,6 +228,14 @@ export interface PurgeResult {
   message: string;
 }
 
+export interface CancelManyResult {
+  /** PENDING or SCHEDULED ones, cancelled at once. */
+  cancelled: number;
+  /** ACTIVE ones, cancelled once their worker stops them. */
+  cancel_requested: number;
+  message: string;
+}
+
 export interface RequeueResult {
   found: number;
   requeued: number;

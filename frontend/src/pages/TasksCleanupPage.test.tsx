@@ -11,6 +11,7 @@ function setup() {
     'POST /api/v1/tasks/cleanup': () => ({ deleted: 12, message: 'Deleted 12 tasks' }),
     'POST /api/v1/queues/dlq/retry-all': () => ({ retried: 3, message: 'Retried 3 DLQ tasks' }),
     'DELETE /api/v1/queues/dlq': () => ({ purged: 1, message: 'Deleted 1 DLQ tasks' }),
+    'POST /api/v1/tasks/cancel': () => ({ cancelled: 4, cancel_requested: 0, message: 'Cancelled 4 tasks' }),
     'POST /api/v1/tasks/requeue-orphaned': () => ({
       found: 2,
       requeued: 2,
@@ -50,6 +51,18 @@ describe('TasksCleanupPage', () => {
     expect(await screen.findByText('Purged 1 task.')).toBeInTheDocument();
     await confirm(user, 'Requeue orphaned tasks', 'Requeue');
     expect(await screen.findByText('Found 2 orphaned tasks, requeued 2.')).toBeInTheDocument();
+  });
+
+  it('cancels every PENDING and SCHEDULED task with confirmation', async () => {
+    const user = userEvent.setup();
+    const { services, calls } = setup();
+    renderWith(services, <TasksCleanupPage />);
+    await user.click(screen.getByRole('button', { name: 'Cancel waiting tasks' }));
+    expect(screen.getByRole('dialog')).toHaveTextContent('Every PENDING and SCHEDULED task is cancelled');
+    await user.click(within(screen.getByRole('dialog')).getByRole('button', { name: 'Cancel them' }));
+    expect(await screen.findByText('Cancelled 4 tasks.')).toBeInTheDocument();
+    const call = calls.find((c) => c.path === '/api/v1/tasks/cancel');
+    expect(call?.body).toEqual({ states: ['TASK_STATE_PENDING', 'TASK_STATE_SCHEDULED'] });
   });
 
   it('cannot delete without a state', async () => {

@@ -134,6 +134,23 @@ export const TasksCleanupPage = memo(function TasksCleanupPage() {
         </div>
       </Card>
 
+      <Card title="Waiting tasks" headingId="cleanup-waiting">
+        <p className="mb-4 text-sm text-slate-700">
+          {plural(live.states.PENDING + live.states.SCHEDULED, 'task')} PENDING or SCHEDULED.
+        </p>
+        <ConfirmButton
+          label="Cancel waiting tasks"
+          title="Cancel every waiting task?"
+          message="Every PENDING and SCHEDULED task is cancelled (state CANCELLED); running tasks go on."
+          confirmLabel="Cancel them"
+          variant="danger"
+          action={async () => {
+            const result = await client.cancelTasks(['PENDING', 'SCHEDULED']);
+            return `Cancelled ${plural(result.cancelled, 'task')}.`;
+          }}
+        />
+      </Card>
+
       <Card title="Orphaned tasks" headingId="cleanup-orphans">
         <p className="mb-4 text-sm text-slate-700">
           Finds PENDING tasks that are in no queue and puts them back in one.
