@@ -89,8 +89,13 @@ async def test_tasks_cleanup_requeue_orphaned_and_queue_ids(
         assert "Traceback" not in ran.err
 
 
-async def test_health_breakers_and_schedule_show(redis_url: str, redis_client: Redis) -> None:
+async def test_health_breakers_provider_and_schedule_show(
+    redis_url: str, redis_client: Redis
+) -> None:
     async with services(redis_url, redis_client) as env:
+        provider = await taskflow("provider", "--days", "3", "--json", env=env)
+        provider_human = await taskflow("provider", env=env)
+        no_days = await taskflow("provider", "--days", "0", env=env)
         health = await taskflow("health", "--json", env=env)
         human = await taskflow("health", env=env)
         opened = await taskflow("breakers", "open", "--json", env=env)
@@ -100,6 +105,15 @@ async def test_health_breakers_and_schedule_show(redis_url: str, redis_client: R
         sid = made.out.strip()
         shown = await taskflow("schedules", "show", sid, env=env)
         missing = await taskflow("schedules", "show", UNKNOWN_ID, env=env)
+    assert provider.code == 0, provider.err
+    seen = json.loads(provider.out)
+    assert seen["status"]["status"].startswith("PROVIDER_STATE_")
+    assert {"tokens", "capacity", "enabled"} <= set(seen["rate_limit"])
+    assert len(seen["days"]["days"]) == 3
+    assert provider_human.code == 0, provider_human.err
+    assert "Provider: " in provider_human.out
+    assert "Rate limit: " in provider_human.out
+    assert no_days.code == 2
     assert health.code == 0, health.err
     answer = json.loads(health.out)
     assert answer["redis"]["connected"] is True
