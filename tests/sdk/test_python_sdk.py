@@ -98,6 +98,8 @@ async def test_the_installed_client_retries_deletes_reads_logs_and_administers(
     )
     seen = json.loads(out)
     assert seen["dlq"] is True
+    assert (seen["list"], seen["list_pages"]) == ([True, 2], [1, 2])
+    assert seen["types"] == [True, False]  # noop is built in, doomed a test module's
     assert seen["retry"] == "PENDING"
     assert (seen["retried_all"], seen["purged"], seen["dlq_after_purge"]) == (2, 2, 0)
     assert seen["logs"] == [[1, "INFO", "chatty step 1"], [2, "WARNING", "chatty step 2"]]

@@ -6,7 +6,7 @@ import type { JsonObject } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 
 import { Admin } from "./admin.js";
-import { TaskState } from "./gen/taskflow/v1/enums_pb.js";
+import { SortOrder, TaskState } from "./gen/taskflow/v1/enums_pb.js";
 import { MonitorService } from "./gen/taskflow/v1/monitor_service_pb.js";
 import { SchedulerService } from "./gen/taskflow/v1/scheduler_service_pb.js";
 import { fromConnectError, TaskflowError } from "./errors.js";
@@ -64,6 +64,24 @@ export interface CancelCount {
   cancelRequested: number;
 }
 
+/** A page of tasks (`TaskflowClient.list`). */
+export interface TaskPage {
+  tasks: TaskInfo[];
+  page: number;
+  totalPages: number;
+  totalItems: number;
+}
+
+/** A registered task type (`TaskflowClient.taskTypes`). */
+export interface TaskType {
+  name: string;
+  description: string;
+  /** The named queue its tasks go to ("" for the default). */
+  queue: string;
+  builtin: boolean;
+  defaultMaxRetries: number;
+}
+
 export interface ClientOptions extends ConnectionOptions {
   /** SchedulerService, "host:port" (default 127.0.0.1:50051). */
   scheduler?: string;
@@ -116,6 +134,25 @@ export class TaskflowClient {
     } catch (error) {
       throw fromConnectError(error);
     }
+  }
+
+  /** A page of tasks, newest first, filtered by state ("DLQ"...) and type. */
+  async list(filters: { state?: string; taskType?: string; page?: number; pageSize?: number; oldestFirst?: boolean } = {}): Promise<TaskPage> {
+    const request = {
+      status: filters.state ? stateValue(filters.state) : TaskState.UNSPECIFIED,
+      taskType: filters.taskType ?? "",
+      page: filters.page ?? 1,
+      pageSize: filters.pageSize ?? 20,
+      sortOrder: filters.oldestFirst ? SortOrder.ASC : SortOrder.DESC,
+    };
+    const reply = await call(() => this.scheduler.listTasks(request));
+    return { tasks: reply.tasks.map(info), page: reply.page, totalPages: reply.totalPages, totalItems: Number(reply.totalItems) };
+  }
+
+  /** Every registered task type (built-in, the services' modules, remote workers'). */
+  async taskTypes(): Promise<TaskType[]> {
+    const reply = await call(() => this.scheduler.listTaskTypes({}));
+    return reply.taskTypes.map((t) => ({ name: t.name, description: t.description, queue: t.queue, builtin: t.builtin, defaultMaxRetries: t.defaultMaxRetries }));
   }
 
   /** The task once it is done, followed live over MonitorService.WatchTask. */

@@ -1,5 +1,5 @@
 // AsyncTaskFlow from Node: a typed client and remote workers, over gRPC.
-export { TaskflowClient, type CancelCount, type ClientOptions, type Created, type LogLine, type LogPage, type NewTask } from "./client.js";
+export { TaskflowClient, type CancelCount, type ClientOptions, type Created, type LogLine, type LogPage, type NewTask, type TaskPage, type TaskType } from "./client.js";
 export { isDone, type TaskInfo } from "./tasks.js";
 export { Admin, type CorruptTask, type CorruptTasks } from "./admin.js";
 export { Schedules, type ScheduleInfo, type ScheduleSpec } from "./schedules.js";

@@ -73,6 +73,11 @@ test("live: the client retries, deletes, reads logs, cancels by filter and admin
   const doomed = await client.create("doomed", "ts", { metadata: { from: "ts-admin" } });
   await client.wait(doomed.taskId);
   assert.ok((await client.admin.listDlq(1000)).some((t) => t.taskId === doomed.taskId));
+  const listed = await client.list({ state: "dlq", taskType: "doomed", pageSize: 100 });
+  assert.ok(listed.tasks.some((t) => t.taskId === doomed.taskId && t.state === "DLQ"));
+  assert.equal(listed.totalItems, listed.tasks.length);
+  const types = new Map((await client.taskTypes()).map((t) => [t.name, t]));
+  assert.deepEqual([types.get("noop")?.builtin, types.get("doomed")?.builtin], [true, false]);
   assert.equal(await client.retry(doomed.taskId, { resetRetryCount: true }), "PENDING");
   assert.equal((await client.wait(doomed.taskId)).state, "DLQ");
   assert.ok((await client.admin.retryAllDlq()) >= 1);

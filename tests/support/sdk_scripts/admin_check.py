@@ -25,6 +25,11 @@ async def main(scheduler: str, monitor: str) -> None:
             await tf.wait(task_id)
         dlq = await tf.admin.list_dlq()
         seen["dlq"] = sorted(t.task_id for t in dlq) == sorted(doomed)
+        listed = await tf.list("dlq", task_type="doomed", page_size=1, oldest_first=True)
+        seen["list"] = [[t.task_id for t in listed.tasks] == doomed[:1], listed.total_items]
+        seen["list_pages"] = [listed.page, listed.total_pages]
+        types = {t.name: t for t in await tf.task_types()}
+        seen["types"] = [types["noop"].builtin, types["doomed"].builtin]
         seen["retry"] = await tf.retry(doomed[0], reset_retry_count=True)
         await tf.wait(doomed[0])
         seen["retried_all"] = await tf.admin.retry_all_dlq()

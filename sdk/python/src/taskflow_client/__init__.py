@@ -20,7 +20,16 @@ from taskflow_client.errors import (
     Unauthenticated,
     Unavailable,
 )
-from taskflow_client.models import CancelCount, Created, LogLine, LogPage, NewTask, TaskInfo
+from taskflow_client.models import (
+    CancelCount,
+    Created,
+    LogLine,
+    LogPage,
+    NewTask,
+    TaskInfo,
+    TaskPage,
+    TaskType,
+)
 from taskflow_client.schedules import ScheduleInfo, Schedules, ScheduleSpec
 from taskflow_client.worker import Worker, WorkerStats
 
@@ -43,6 +52,8 @@ __all__ = [
     "TaskContext",
     "TaskError",
     "TaskInfo",
+    "TaskPage",
+    "TaskType",
     "TaskflowClient",
     "TaskflowError",
     "Unauthenticated",

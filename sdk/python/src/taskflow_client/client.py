@@ -4,6 +4,7 @@ once (`.admin`: DLQ, corrupt ids, cleanup, orphans), over gRPC."""
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -21,11 +22,14 @@ from taskflow_client.models import (
     LogPage,
     NewTask,
     TaskInfo,
+    TaskPage,
+    TaskType,
     state_name,
     state_value,
 )
 from taskflow_client.schedules import Schedules
 from taskflow_client.v1 import (
+    enums_pb2,
     monitor_service_pb2,
     monitor_service_pb2_grpc,
     scheduler_service_pb2,
@@ -134,6 +138,47 @@ class TaskflowClient:
         except grpc.aio.AioRpcError as error:
             raise from_rpc_error(error) from None
         return TaskInfo.from_proto(reply.task)
+
+    async def list(
+        self,
+        state: str | None = None,
+        *,
+        task_type: str = "",
+        page: int = 1,
+        page_size: int = 20,
+        oldest_first: bool = False,
+    ) -> TaskPage:
+        """A page of tasks, newest first, filtered by state ("DLQ"...) and type."""
+        request = scheduler_service_pb2.ListTasksRequest(
+            status=state_value(state) if state else enums_pb2.TASK_STATE_UNSPECIFIED,
+            task_type=task_type,
+            page=page,
+            page_size=page_size,
+            sort_order=enums_pb2.SORT_ORDER_ASC if oldest_first else enums_pb2.SORT_ORDER_DESC,
+        )
+        try:
+            reply = await self._scheduler.ListTasks(
+                request, metadata=self._metadata, timeout=self._timeout
+            )
+        except grpc.aio.AioRpcError as error:
+            raise from_rpc_error(error) from None
+        tasks = [TaskInfo.from_proto(t) for t in reply.tasks]
+        return TaskPage(tasks, reply.page, reply.total_pages, reply.total_items)
+
+    async def task_types(self) -> builtins.list[TaskType]:
+        """Every registered task type (built-in, the services' modules, remote workers')."""
+        try:
+            reply = await self._scheduler.ListTaskTypes(
+                scheduler_service_pb2.ListTaskTypesRequest(),
+                metadata=self._metadata,
+                timeout=self._timeout,
+            )
+        except grpc.aio.AioRpcError as error:
+            raise from_rpc_error(error) from None
+        return [
+            TaskType(t.name, t.description, t.queue, t.builtin, t.default_max_retries)
+            for t in reply.task_types
+        ]
 
     async def wait(self, task_id: str) -> TaskInfo:
         """The task once it is done (COMPLETED or in the DLQ), followed live over

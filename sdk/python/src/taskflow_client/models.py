@@ -116,3 +116,24 @@ class LogPage:
 class CancelCount:
     cancelled: int  # PENDING or SCHEDULED ones, cancelled at once
     cancel_requested: int  # ACTIVE ones, CANCELLED once their worker stops them
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    """A page of tasks (`TaskflowClient.list`)."""
+
+    tasks: list[TaskInfo]
+    page: int
+    total_pages: int
+    total_items: int
+
+
+@dataclass(frozen=True)
+class TaskType:
+    """A registered task type (`TaskflowClient.task_types`)."""
+
+    name: str
+    description: str
+    queue: str  # the named queue its tasks go to ("" for the default)
+    builtin: bool
+    default_max_retries: int
