@@ -65,6 +65,8 @@ async def test_tasks_cleanup_requeue_orphaned_and_queue_ids(
         too_young = await taskflow(
             "tasks", "cleanup", "--status", "completed", "--older-than", "1h", env=env
         )
+        minutes = await taskflow("series", "--minutes", "5", "--json", env=env)
+        chart = await taskflow("series", env=env)
         cleaned = await taskflow("tasks", "cleanup", "--status", "completed", env=env)
         orphans = await taskflow("tasks", "requeue-orphaned", env=env)
     assert scheduled.code == 0, scheduled.err
@@ -78,6 +80,12 @@ async def test_tasks_cleanup_requeue_orphaned_and_queue_ids(
     assert "soon" in bad_age.err
     assert too_young.code == 0, too_young.err
     assert "Deleted 0" in too_young.err
+    assert minutes.code == 0, minutes.err
+    points = json.loads(minutes.out)["points"]
+    assert len(points) == 5
+    assert sum(int(p["completed"]) for p in points) >= 1  # the echo task above
+    assert chart.code == 0, chart.err
+    assert "completed" in chart.out
     assert cleaned.code == 0, cleaned.err
     assert "Deleted 1" in cleaned.err
     with pytest.raises(NotFound):
