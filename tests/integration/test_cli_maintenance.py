@@ -5,6 +5,7 @@ the breakers' manual controls and `schedules show`; each with its exit code on b
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
@@ -140,3 +141,43 @@ async def test_health_breakers_provider_and_schedule_show(
     assert (schedule["schedule_id"], schedule["spec"]["task_type"]) == (sid, "echo")
     assert missing.code == 2
     assert "NOT_FOUND" in missing.err
+
+
+async def test_submit_many_creates_in_batches_and_refuses_bad_lines(
+    redis_url: str, redis_client: Redis, store: TaskStore, tmp_path: Path
+) -> None:
+    lines = [
+        json.dumps({"task_type": "echo", "content": f"n{i}", "metadata": {"i": i}})
+        for i in range(5)
+    ]
+    good = tmp_path / "tasks.jsonl"
+    good.write_text("\n".join([*lines[:2], "", *lines[2:]]) + "\n")
+    not_json = tmp_path / "broken.jsonl"
+    not_json.write_text(lines[0] + "\n{nope\n")
+    unknown_field = tmp_path / "field.jsonl"
+    unknown_field.write_text('{"task_type": "echo", "colour": "red"}\n')
+    refused = tmp_path / "refused.jsonl"
+    refused.write_text("\n".join([lines[0], lines[1], '{"task_type": "no_such_type"}']) + "\n")
+    async with services(redis_url, redis_client) as env:
+        made = await taskflow("submit-many", str(good), "--batch-size", "2", env=env)
+        ids = made.out.split()
+        for task_id in ids:
+            await wait_for_state(store, task_id, TaskState.COMPLETED, within=60)
+        broken = await taskflow("submit-many", str(not_json), env=env)
+        field = await taskflow("submit-many", str(unknown_field), env=env)
+        missing = await taskflow("submit-many", str(tmp_path / "nothing.jsonl"), env=env)
+        half = await taskflow("submit-many", str(refused), "--batch-size", "2", env=env)
+    assert made.code == 0, made.err
+    assert len(ids) == 5
+    assert [(await store.get(i)).result for i in ids] == [f"n{i}" for i in range(5)]
+    assert "created 4 of 5" in made.err
+    assert (broken.code, field.code, missing.code) == (2, 2, 2)
+    assert "line 2" in broken.err
+    assert "colour" in field.err
+    assert "nothing.jsonl" in missing.err
+    assert half.code == 2, half.err
+    assert len(half.out.split()) == 2
+    assert "no_such_type" in half.err
+    assert "the 2 tasks printed above were created" in half.err
+    for ran in (broken, field, missing, half):
+        assert "Traceback" not in ran.err
