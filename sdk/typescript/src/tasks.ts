@@ -9,7 +9,7 @@ import type { JsonObject } from "@bufbuild/protobuf";
 export interface TaskInfo {
   taskId: string;
   taskType: string;
-  /** PENDING, ACTIVE, COMPLETED, FAILED, SCHEDULED or DLQ. */
+  /** PENDING, ACTIVE, COMPLETED, FAILED, SCHEDULED, DLQ or CANCELLED. */
   state: string;
   content: string;
   metadata: JsonObject;
