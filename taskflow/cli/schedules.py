@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Annotated, Any, TypeVar
 
-import grpc
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from taskflow.cli.common import print_json
-from taskflow.client import Clients, connect
-from taskflow.settings import Settings
+from taskflow.cli.common import print_json, run
+from taskflow.client import Clients
 from taskflow.v1 import enums_pb2, schedule_pb2
 from taskflow.v1 import scheduler_service_pb2 as pb
 from taskflow.when import parse_delay
@@ -24,7 +21,6 @@ app = typer.Typer(
     help="Recurring schedules: list, show, create, update, pause, resume, trigger, delete.",
     no_args_is_help=True,
 )
-console = Console(stderr=True)
 T = TypeVar("T")
 MISFIRE = {
     "skip": schedule_pb2.MISFIRE_POLICY_SKIP,
@@ -34,17 +30,9 @@ OVERLAP = {"allow": schedule_pb2.OVERLAP_POLICY_ALLOW, "skip": schedule_pb2.OVER
 
 
 def _call(action: Callable[[Clients], Awaitable[T]]) -> T:
-    """Run one call against the scheduler; a gRPC error is a message and exit code 2."""
-
-    async def run() -> T:
-        async with connect(Settings()) as clients:
-            return await action(clients)
-
-    try:
-        return asyncio.run(run())
-    except grpc.aio.AioRpcError as error:
-        console.print(f"[red]{error.code().name}[/red]: {error.details()}")
-        raise typer.Exit(2) from None
+    """Run one call against the scheduler; a failure is one line on stderr and the
+    exit code of its kind (README: 2 refused input, 3 no such schedule, 5 unreachable)."""
+    return run(action)
 
 
 @app.command("list")

@@ -139,7 +139,7 @@ async def test_health_breakers_provider_and_schedule_show(
     assert shown.code == 0, shown.err
     schedule = json.loads(shown.out)
     assert (schedule["schedule_id"], schedule["spec"]["task_type"]) == (sid, "echo")
-    assert missing.code == 2
+    assert missing.code == 3
     assert "NOT_FOUND" in missing.err
 
 

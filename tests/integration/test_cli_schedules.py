@@ -41,7 +41,7 @@ async def test_schedules_from_the_command_line(
     assert bad.code == 2
     assert "INVALID_ARGUMENT" in bad.err
     assert "cron" in bad.err
-    assert gone.code == 2
+    assert gone.code == 3  # no such schedule, as for a task
     assert "NOT_FOUND" in gone.err
     assert "Traceback" not in bad.err + gone.err
     assert await redis_client.zcard(store.keys.schedules_all) == 0
@@ -91,6 +91,6 @@ async def test_schedules_update_changes_the_fields_given_and_keeps_the_rest(
     assert "INVALID_ARGUMENT" in bad.err
     assert bad_json.code == 2
     assert "JSON object" in bad_json.err
-    assert missing.code == 2
+    assert missing.code == 3
     assert "NOT_FOUND" in missing.err
     assert unchanged == after_cron
