@@ -8,6 +8,15 @@ it is handed the kept events after it, then the live ones, none twice.
 Each watcher has a bounded queue. A watcher too slow to keep up may not hold the
 others back or grow without bound: its backlog is dropped and it is told it
 lagged, so it sends a fresh snapshot instead (the last state it shows stays exact).
+
+With no watch open the reader does not read: after a read that found no one to
+hand events to, it waits for the next watch, then reads on from where it stopped
+(the events since, then live ones; a watch skips those its snapshot already holds).
+An idle monitor so costs Redis and itself nothing per event: a task created,
+claimed and completed while no one watches used to wake it three times, on the
+two cores a create's reply and the executor's claim compete for. If more than a
+page of entries came meanwhile, the reader starts again from the newest event
+instead and the open watches resynchronise from a snapshot (as after a lag).
 """
 
 from __future__ import annotations
@@ -91,6 +100,8 @@ class WatchHub:
         self._watchers: set[Watcher] = set()
         self._reader: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
+        # Set while a watch is open: the reader reads only then.
+        self._wanted = asyncio.Event()
 
     @property
     def watchers(self) -> int:
@@ -104,6 +115,7 @@ class WatchHub:
             self._reader = asyncio.create_task(self._read(), name="watch-hub")
         watcher = Watcher(self.backlog)
         self._watchers.add(watcher)
+        self._wanted.set()
         try:
             try:
                 async with asyncio.timeout(READY_TIMEOUT_S):
@@ -113,6 +125,8 @@ class WatchHub:
             yield watcher
         finally:
             self._watchers.discard(watcher)
+            if not self._watchers:
+                self._wanted.clear()
 
     async def close(self) -> None:
         if self._reader is not None:
@@ -151,17 +165,36 @@ class WatchHub:
                         watcher.overflow()
                 self._ready.set()
                 while True:
-                    events, last = await event_stream.tail(
-                        self.client, self.keys, last, block_ms=TAIL_BLOCK_MS
-                    )
-                    for event in events:
-                        self._fan_out(event)
+                    last = await self._read_once(last)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.warning("event=event_stream_lost error=%s", type(exc).__name__)
             self._ready.clear()
             await asyncio.sleep(RECONNECT_S)
+
+    async def _read_once(self, last: str) -> str:
+        """One read of the stream after `last`, its events handed out; returns the
+        id to read after next. With no watch open, it first waits for one."""
+        if not self._wanted.is_set():
+            await self._wanted.wait()
+            caught_up = await event_stream.catch_up(self.client, self.keys, last)
+            if caught_up is None:
+                # Too far behind (or trimmed past): from the newest on, and every
+                # watch resynchronises from a snapshot read after that (as after a
+                # lag), so none misses what lies between its snapshot and the newest.
+                newest = await event_stream.latest_id(self.client, self.keys)
+                for watcher in self._watchers:
+                    watcher.overflow()
+                return newest
+            events, last = caught_up
+        else:
+            events, last = await event_stream.tail(
+                self.client, self.keys, last, block_ms=TAIL_BLOCK_MS
+            )
+        for event in events:
+            self._fan_out(event)
+        return last
 
     def _fan_out(self, event: QueueEvent) -> None:
         for watcher in self._watchers:

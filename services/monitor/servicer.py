@@ -13,7 +13,7 @@ from grpc import aio
 
 from services.monitor import convert as messages
 from services.monitor.health import system_health
-from services.monitor.hub import WatchHub
+from services.monitor.hub import Watcher, WatchHub
 from services.monitor.limits import limits_response
 from services.monitor.workers import WorkersView, workers_view
 from taskflow.errors import InvalidInput, NotFound
@@ -94,13 +94,13 @@ class MonitorServicer(MonitorServiceServicer):
                         yield self._queue_event(event)
             else:
                 snapshot = await self._snapshot(missed_events=bool(resume))
-                last = snapshot.event_id
+                last = _holds_up_to(watcher, snapshot)
                 yield snapshot
             while True:
                 live = await watcher.next(quiet_s)
                 if watcher.take_lag():  # events were dropped: resynchronise
                     snapshot = await self._snapshot()
-                    last = snapshot.event_id
+                    last = _holds_up_to(watcher, snapshot)
                     yield snapshot
                 elif live is None:
                     yield messages.heartbeat(last)
@@ -257,6 +257,15 @@ class MonitorServicer(MonitorServiceServicer):
 
     async def current_workers(self) -> WorkersView:
         return await workers_view(self.workers, self.breakers, self.stale_after_s)
+
+
+def _holds_up_to(watcher: Watcher, snapshot: pb.WatchQueuesResponse) -> str:
+    """A queue watch's snapshot holds every change up to its event id: the watcher
+    skips the events up to there that the hub hands on late (those read after a
+    pause, WatchHub). Returns that id."""
+    if snapshot.event_id:
+        watcher.replayed_up_to = max(watcher.replayed_up_to, parse_id(snapshot.event_id))
+    return snapshot.event_id
 
 
 class _LogFollower:

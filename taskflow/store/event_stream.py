@@ -16,6 +16,7 @@ entry's id therefore skips the whole entry, after "<ms>-<seq>-<i>" the rest of i
     if await retained_after(client, keys, resume):  # nothing trimmed since
         async for event in replay(client, keys, resume): ...
     events, last = await tail(client, keys, last, block_ms=5000)
+    caught_up = await catch_up(client, keys, last)  # None: start afresh
 """
 
 from __future__ import annotations
@@ -149,6 +150,11 @@ async def retained_after(client: Redis, keys: Keys, event_id: str) -> bool:
         info: Any = await client.xinfo_stream(keys.events)
     except ResponseError:  # no such key
         return after[:2] == (0, 0)
+    return _kept_after(info, after)
+
+
+def _kept_after(info: Any, after: StreamId) -> bool:
+    """retained_after's answer from the stream's XINFO STREAM."""
     if int(info["entries-added"]) == int(info["length"]):
         return True
     first = info.get("first-entry")
@@ -176,11 +182,48 @@ async def tail(
     """The events after `after_id`, waiting up to `block_ms` for one; and the id to
     read after next (unchanged when nothing came). `count` bounds the entries read."""
     after = parse_id(after_id)
-    start = _entry(after) if after[2] == END else _before_entry(after)
-    reply: Any = await client.xread({keys.events: start}, count=count, block=block_ms)
-    if not reply:
-        return [], after_id
-    # RESP2: [[key, entries]]; RESP3: {key: [entries]}
-    entries = next(iter(reply.values()))[0] if isinstance(reply, dict) else reply[0][1]
+    reply: Any = await client.xread({keys.events: _read_start(after)}, count=count, block=block_ms)
+    events, last = _events(_read_entries(reply), after)
+    return events, last or after_id
+
+
+async def catch_up(
+    client: Redis, keys: Keys, after_id: str, *, count: int = REPLAY_PAGE
+) -> tuple[list[QueueEvent], str] | None:
+    """The events kept after `after_id`, without waiting, and the id to read after
+    next, in one round trip; None when some may be out of reach: trimmed away, or
+    more than `count` entries came since (a reader that far behind starts afresh)."""
+    after = parse_id(after_id)
+    async with client.pipeline(transaction=False) as pipe:
+        pipe.xinfo_stream(keys.events)
+        pipe.xread({keys.events: _read_start(after)}, count=count)
+        info, reply = await pipe.execute(raise_on_error=False)
+    if isinstance(reply, Exception):
+        raise reply
+    if isinstance(info, ResponseError):  # no such key
+        kept = after[:2] == (0, 0)
+    elif isinstance(info, Exception):
+        raise info
+    else:
+        kept = _kept_after(info, after)
+    entries = _read_entries(reply)
+    if not kept or len(entries) >= count:
+        return None
     events, last = _events(entries, after)
     return events, last or after_id
+
+
+def _read_start(after: StreamId) -> str:
+    """The id XREAD reads after, for the events after `after`."""
+    return _entry(after) if after[2] == END else _before_entry(after)
+
+
+def _read_entries(reply: Any) -> Sequence[Any]:
+    """The entries of an XREAD reply of the one stream (none when it timed out)."""
+    if not reply:
+        return []
+    # RESP2: [[key, entries]]; RESP3: {key: [entries]}
+    entries: Sequence[Any] = (
+        next(iter(reply.values()))[0] if isinstance(reply, dict) else reply[0][1]
+    )
+    return entries
