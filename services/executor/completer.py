@@ -3,7 +3,9 @@ next batch gathers, and a claim for the free slots rides along with it.
 
 Under load a worker with many slots pays one round trip for many completions and
 the next tasks to run (TaskStore.complete_and_claim); when idle, a completion or a
-claim still goes out at once, on its own.
+claim still goes out at once, on its own. Nothing waits to fill a batch: a batch is
+whatever gathered while the previous round trip was in flight, and the sender wakes
+on the one event that says something is waiting (no helper task per wake-up).
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import functools
 import logging
 from collections.abc import Callable, Sequence
 
-from taskflow.aio import first_of
 from taskflow.errors import TaskflowError
 from taskflow.store import ClaimedTask, TaskStore
 
@@ -33,7 +34,8 @@ class Completer:
         self._max_batch = max_batch
         self._pending: list[_Pending] = []
         self._claim: _Claim | None = None
-        self._ready = asyncio.Event()
+        self._ready = asyncio.Event()  # something to send, or closing
+        self._closing = False
 
     def complete_soon(self, claim: ClaimedTask, result: str, saved: Saved) -> None:
         """Sends the result with the next batch, then calls `saved` (on the loop)."""
@@ -57,11 +59,16 @@ class Completer:
         self._ready.set()
         return await claimed
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Send batches until `stop` is set (call flush() afterwards for the rest)."""
-        while not stop.is_set():
-            await first_of(self._ready, stop)
+    async def run(self) -> None:
+        """Send batches until close() (call flush() afterwards for the rest)."""
+        while not self._closing:
+            await self._ready.wait()
             await self.flush()
+
+    def close(self) -> None:
+        """Ends run() once the batch in flight, if any, is answered."""
+        self._closing = True
+        self._ready.set()
 
     async def flush(self) -> None:
         while self._pending or self._claim:

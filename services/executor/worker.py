@@ -167,7 +167,7 @@ class Worker:
         # Completions and lease renewals go on while running tasks drain.
         drained = asyncio.Event()
         completers = [
-            asyncio.create_task(lane.run(drained), name=f"completer-{i}")
+            asyncio.create_task(lane.run(), name=f"completer-{i}")
             for i, lane in enumerate(self._lanes)
         ]
         heartbeat = asyncio.create_task(self._heartbeat_loop(drained), name="heartbeat")
@@ -177,6 +177,8 @@ class Worker:
         await stopping
         await self._drain()
         drained.set()
+        for completer in self._lanes:
+            completer.close()
         await asyncio.gather(*completers, heartbeat, cancels, starts)
         for completer in self._lanes:
             await completer.flush()
