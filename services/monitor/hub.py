@@ -9,14 +9,16 @@ Each watcher has a bounded queue. A watcher too slow to keep up may not hold the
 others back or grow without bound: its backlog is dropped and it is told it
 lagged, so it sends a fresh snapshot instead (the last state it shows stays exact).
 
-With no watch open the reader does not read: after a read that found no one to
-hand events to, it waits for the next watch, then reads on from where it stopped
-(the events since, then live ones; a watch skips those its snapshot already holds).
-An idle monitor so costs Redis and itself nothing per event: a task created,
-claimed and completed while no one watches used to wake it three times, on the
-two cores a create's reply and the executor's claim compete for. If more than a
-page of entries came meanwhile, the reader starts again from the newest event
-instead and the open watches resynchronise from a snapshot (as after a lag).
+With no watch waiting for events the reader does not read: after a read, with no
+watch open, it waits until a watch first asks for an event (Watcher.next), then
+reads on from where it stopped (the events since, then live ones; a watch skips
+those its snapshot already holds). An idle monitor so costs Redis and itself
+nothing per event: a task created, claimed and completed while no one watches
+used to wake it three times, on the two cores a create's reply and the executor's
+claim compete for; and a task watch whose snapshot shows the task finished ends
+without a stream read. If more than a page of entries came meanwhile, the reader
+starts again from the newest event instead and the open watches resynchronise
+from a snapshot (as after a lag).
 """
 
 from __future__ import annotations
@@ -55,12 +57,15 @@ class Watcher:
     lagged: bool = False
     # Live events up to this id were replayed already: skipped when they arrive.
     replayed_up_to: StreamId = BEFORE_ANY
+    # The hub's: set when a watcher first waits for an event (the reader reads then).
+    wanted: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
         self.events = asyncio.Queue(self.backlog)
 
     async def next(self, timeout_s: float) -> QueueEvent | None:
         """The next event; None after `timeout_s` of silence, or at once when lagging."""
+        self.wanted.set()
         try:
             async with asyncio.timeout(timeout_s):
                 while True:
@@ -100,8 +105,15 @@ class WatchHub:
         self._watchers: set[Watcher] = set()
         self._reader: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
-        # Set while a watch is open: the reader reads only then.
+        # Set by a watch waiting for events, cleared when the last watch closes:
+        # the reader reads only while it is set.
         self._wanted = asyncio.Event()
+        self._paused = False
+
+    @property
+    def paused(self) -> bool:
+        """The reader is waiting for a watch to want events (it reads nothing)."""
+        return self._paused
 
     @property
     def watchers(self) -> int:
@@ -113,9 +125,8 @@ class WatchHub:
         """A watcher that receives every event published after it opened."""
         if self._reader is None or self._reader.done():
             self._reader = asyncio.create_task(self._read(), name="watch-hub")
-        watcher = Watcher(self.backlog)
+        watcher = Watcher(self.backlog, wanted=self._wanted)
         self._watchers.add(watcher)
-        self._wanted.set()
         try:
             try:
                 async with asyncio.timeout(READY_TIMEOUT_S):
@@ -177,7 +188,11 @@ class WatchHub:
         """One read of the stream after `last`, its events handed out; returns the
         id to read after next. With no watch open, it first waits for one."""
         if not self._wanted.is_set():
-            await self._wanted.wait()
+            self._paused = True
+            try:
+                await self._wanted.wait()
+            finally:
+                self._paused = False
             caught_up = await event_stream.catch_up(self.client, self.keys, last)
             if caught_up is None:
                 # Too far behind (or trimmed past): from the newest on, and every

@@ -1,9 +1,11 @@
-"""The monitor's stream reader pauses while no watch is open (services/monitor/hub.py):
-an idle monitor makes no stream read per event, and a watch opened after a pause
-still gets every event after its snapshot, and none its snapshot already holds."""
+"""The monitor's stream reader pauses while no watch waits for events
+(services/monitor/hub.py): an idle monitor makes no stream read per event, nor a
+watch of a finished task; a watch opened after a pause still gets every event after
+its snapshot, and none its snapshot already holds."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -42,23 +44,27 @@ async def stream_reads(client: Redis) -> int:
     return int(stats.get("cmdstat_xread", {}).get("calls", 0))
 
 
-async def paused(api: MonitorClient, hub: WatchHub, client: Redis) -> None:
-    """Open a watch and close it, then wait until the reader has stopped reading:
-    no watch open and no XREAD of it blocked in the server."""
+async def paused(api: MonitorClient, hub: WatchHub) -> None:
+    """Open a watch and close it, then wait until the reader has stopped reading."""
     stream = api.stub.WatchQueues(pb.WatchQueuesRequest())
     await read(stream)
     stream.cancel()
 
-    async def no_read_waiting() -> bool:
-        clients = await client.client_list()
-        return hub.watchers == 0 and not any(c.get("cmd") == "xread" for c in clients)
+    async def reader_paused() -> bool:
+        return hub.watchers == 0 and hub.paused
 
-    await eventually(no_read_waiting, within=60, what="the stream reader paused")
+    await eventually(reader_paused, within=60, what="the stream reader paused")
 
 
 async def read(stream: Any) -> Any:
     """The next message (the stubs type stream reads loosely)."""
     return await stream.read()
+
+
+def counts_of(message: pb.WatchQueuesResponse) -> Any:
+    kind = message.WhichOneof("event")
+    assert kind is not None
+    return getattr(message, kind).state_counts
 
 
 async def next_event(stream: Any) -> Any:
@@ -71,12 +77,16 @@ async def next_event(stream: Any) -> Any:
 async def test_an_unwatched_monitor_reads_no_event(
     api: MonitorClient, hub: WatchHub, store: TaskStore, redis_client: Redis
 ) -> None:
-    await paused(api, hub, redis_client)
+    await paused(api, hub)
     before = await stream_reads(redis_client)
     for _ in range(20):  # each its own stream entry: 20 reads for a reader that reads on
         created = await store.create(NewTask("echo", "x"))
         (claim,) = await store.claim("w", 1)
         await store.complete(claim, "ok")
+    assert await stream_reads(redis_client) == before
+    # Watching a task that has finished: its snapshot says so, no stream read.
+    done = [m async for m in api.stub.WatchTask(pb.WatchTaskRequest(task_id=created.task_id))]
+    assert [m.task.state for m in done] == [enums.TASK_STATE_COMPLETED]
     assert await stream_reads(redis_client) == before
     # A watch opened now still follows a task to its end.
     created = await store.create(NewTask("echo", "y"))
@@ -91,7 +101,7 @@ async def test_an_unwatched_monitor_reads_no_event(
 async def test_a_watch_after_a_pause_gets_what_came_after_its_snapshot_only(
     api: MonitorClient, hub: WatchHub, store: TaskStore, redis_client: Redis
 ) -> None:
-    await paused(api, hub, redis_client)
+    await paused(api, hub)
     before = await store.create(NewTask("echo", "while no one watched"))
     stream = api.stub.WatchQueues(pb.WatchQueuesRequest(heartbeat_seconds=1))
     snapshot = await read(stream)
@@ -112,17 +122,24 @@ async def test_a_watch_after_a_pause_gets_what_came_after_its_snapshot_only(
 async def test_a_watch_after_a_long_pause_resynchronises(
     api: MonitorClient, hub: WatchHub, store: TaskStore, redis_client: Redis
 ) -> None:
-    await paused(api, hub, redis_client)
-    for _ in range(REPLAY_PAGE + 10):  # more entries than one read after the pause takes
-        await store.create(NewTask("echo", "x"))
+    await paused(api, hub)
+    backlog = {(await store.create(NewTask("echo", "x"))).task_id for _ in range(REPLAY_PAGE + 10)}
     stream = api.stub.WatchQueues(pb.WatchQueuesRequest(heartbeat_seconds=1))
     assert (await read(stream)).WhichOneof("event") == "initial_status"
-    last = await store.create(NewTask("echo", "last"))
+    await store.create(NewTask("echo", "last"))
+    # The reader, a page and more behind, starts from the newest event: the watch
+    # resynchronises (a second snapshot), then shows every task, none of those
+    # created before it opened as a new event.
     kinds = []
-    while (message := await next_event(stream)).WhichOneof("event") != "task_created":
-        kinds.append(message.WhichOneof("event"))
-    # Only snapshots (the resynchronisation) before the new task's own event.
-    assert set(kinds) <= {"initial_status"}
-    assert message.task_created.task_id == last.task_id
-    assert message.task_created.state_counts.pending == REPLAY_PAGE + 11
+    async with asyncio.timeout(60):
+        while True:
+            message = await next_event(stream)
+            kind = message.WhichOneof("event")
+            kinds.append(kind)
+            if kind == "task_created":
+                assert message.task_created.task_id not in backlog
+            if counts_of(message).pending == REPLAY_PAGE + 11:
+                break
+    assert "initial_status" in kinds
+    assert set(kinds) <= {"initial_status", "task_created"}
     stream.cancel()
