@@ -13,10 +13,13 @@ one are recorded and the tasks the worker's credit allows are claimed in the sam
 round trip (TaskStore.complete_and_claim, as our own workers' Completer), so a
 draining worker costs one round trip per batch, not two. Like the executor's lanes
 of slots, two such round trips may be in flight at once, each claiming at most half
-the worker's concurrency: the worker runs one half batch while the other's round
+the tasks the worker holds: the worker runs one half batch while the other's round
 trip is on its way, where with one batch the worker, the executor and Redis took
 turns. Credit is taken when a round trip starts, so no more tasks are out than the
-worker's free slots.
+worker's free slots. A worker that prefetches (WorkerRegistration.prefetch) holds
+concurrency + prefetch tasks, those beyond its slots waiting in it for one; its
+credit and the lanes' shares count them, so with prefetch = concurrency it gets
+whole batches and still has the next at hand while their round trip is on its way.
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ class SessionConfig:
     heartbeat_s: float
     retry_delay_scale: float
     concurrency: int = 0
+    prefetch: int = 0  # tasks it holds ready beyond those it runs (its credit's ceiling)
     runtime: str = ""
     task_types: tuple[str, ...] = ()  # the types it registered: all it is given
 
@@ -155,8 +159,10 @@ class RemoteSession:
         self._started_at = time.time()
         self._sent_at = time.monotonic()
         self._in_flight = 0  # lanes in a round trip
-        # A lane's share of the worker's slots (a worker that did not say: no sharing).
-        self._lane_share = -(-config.concurrency // LANES) if config.concurrency > 0 else MAX_BATCH
+        # A lane's share of the tasks the worker holds (running and prefetched; a
+        # worker that did not say: no sharing).
+        held = config.concurrency + max(config.prefetch, 0)
+        self._lane_share = -(-held // LANES) if config.concurrency > 0 else MAX_BATCH
 
     def grant(self, slots: int) -> None:
         if slots > 0:
@@ -368,7 +374,7 @@ class RemoteSession:
 
     def _claimable(self) -> int:
         """Tasks to claim now: the credit, unless paused or waiting for the queue.
-        Credit above a lane's share of the worker's concurrency is shared with the
+        Credit above a lane's share of the tasks the worker holds is shared with the
         lanes not in a round trip, so a worker granting all its slots at once gets
         them in two half batches, one on its way while it runs the other (never
         less than a share: smaller batches cost more round trips per task)."""

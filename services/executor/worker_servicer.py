@@ -114,6 +114,7 @@ class WorkerServicer(WorkerServiceServicer):
             heartbeat_s=self.heartbeat_s,
             retry_delay_scale=self.retry_delay_scale,
             concurrency=registration.concurrency,
+            prefetch=registration.prefetch,
             runtime=registration.runtime,
         )
         log.info("event=remote_worker_registered worker_id=%s queue=%s task_types=%s runtime=%r",

@@ -50,15 +50,16 @@ async def workers(
         yield worker_service_pb2_grpc.WorkerServiceStub(channel)
 
 
-async def register(stub: Any, worker_id: str = "remote-test") -> Any:
+async def register(stub: Any, worker_id: str = "remote-test", prefetch: int = 0) -> Any:
     call = stub.Work()
-    await call.write(
-        pb.WorkRequest(
-            register=pb.WorkerRegistration(
-                worker_id=worker_id, task_types=[REMOTE_TYPE], queue="tests", concurrency=4
-            )
-        )
+    registration = pb.WorkerRegistration(
+        worker_id=worker_id,
+        task_types=[REMOTE_TYPE],
+        queue="tests",
+        concurrency=4,
+        prefetch=prefetch,
     )
+    await call.write(pb.WorkRequest(register=registration))
     first = await call.read()
     assert first.registered.worker_id == worker_id
     assert first.registered.lease_seconds == 1.0
@@ -154,6 +155,26 @@ async def test_a_workers_whole_credit_comes_as_two_half_batches(
     second = (await read_kind(call, "tasks")).tasks
     assert (len(first), len(second)) == (2, 2)
     assert not {t.task_id for t in first} & {t.task_id for t in second}
+    call.cancel()
+
+
+async def test_a_prefetching_workers_batches_are_whole(api: SchedulerClient, workers: Any) -> None:
+    """A worker holding 4 tasks beyond its 4 slots (prefetch) grants credit for 8; a
+    lane's share counts the prefetched ones, so the credit that comes back with a
+    batch's outcomes is claimed as one batch of 4, not two halves."""
+    call = await register(workers, prefetch=4)
+    await create(api, *(f"word {i}" for i in range(12)))
+    await call.write(pb.WorkRequest(credit=pb.WorkCredit(slots=8)))
+    first = (await read_kind(call, "tasks")).tasks
+    second = (await read_kind(call, "tasks")).tasks
+    assert (len(first), len(second)) == (4, 4)
+    request = upper_cased(first)
+    request.outcomes.slots = 4
+    await call.write(request)
+    third = await read_kind(call, "tasks")
+    assert (len(third.acks), len(third.tasks)) == (4, 4)
+    held = {t.task_id for t in [*first, *second, *third.tasks]}
+    assert len(held) == 12
     call.cancel()
 
 
