@@ -129,10 +129,16 @@ StartWorker = Callable[[Path, bool], subprocess.Popen[bytes]]
 
 
 async def sigkill_mid_task_then_rescue(
-    start: StartWorker, task_type: str, stack: GatewayStack, http: httpx.AsyncClient, tmp: Path
+    start: StartWorker,
+    task_type: str,
+    stack: GatewayStack,
+    http: httpx.AsyncClient,
+    tmp: Path,
+    prefetched: int = 0,
 ) -> None:
     """A worker (`start(effects file, hang)`, id = the file's stem) is SIGKILLed while
-    its four slots hang mid-task and everything it finished before is saved; a second
+    its four slots hang mid-task, `prefetched` more tasks wait in it for a slot (ACTIVE,
+    leased to it, never started) and everything it finished before is saved; a second
     worker then runs the rest. Every task completes, and its work was done exactly once."""
     first_log, second_log = tmp / "victim.effects", tmp / "rescuer.effects"
     victim = start(first_log, True)
@@ -145,8 +151,8 @@ async def sigkill_mid_task_then_rescue(
         seen = effects(first_log)
         held = sum(seen[f"start {i}"] for i in hanging)
         done = sum(n for line, n in seen.items() if line.startswith("done "))
-        completed = (await http.get("/api/v1/queues/status")).json()["states"]["COMPLETED"]
-        return held == 4 and completed == done
+        states = (await http.get("/api/v1/queues/status")).json()["states"]
+        return held == 4 and states["COMPLETED"] == done and states["ACTIVE"] == 4 + prefetched
 
     await eventually(stuck_with_all_results_saved, within=60, what="the victim stuck mid-task")
     victim.send_signal(signal.SIGKILL)
@@ -161,6 +167,10 @@ async def sigkill_mid_task_then_rescue(
     for task_id in killed:
         task = await grpc_task(stack, task_id)
         assert (task.retry_count, task.error_type, task.worker_id) == (1, "WorkerLost", "rescuer")
+    # The prefetched ones came back as the hanging ones did, when their leases lapsed.
+    unstarted = [i for i in ids if not effects(first_log)[f"start {i}"]]
+    lost = [i for i in unstarted if (await grpc_task(stack, i)).error_type == "WorkerLost"]
+    assert len(lost) == prefetched
 
 
 async def progress_then_cancel(

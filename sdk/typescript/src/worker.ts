@@ -1,8 +1,9 @@
 // A remote worker: your handlers, run in this Node process, fed over WorkerService.
 //
 // One Work stream carries everything: the server sends tasks in batches as far as
-// the credit this worker grants (its free slots); outcomes go back in batches with
-// the lease token each task came with. The server renews the leases while the
+// the credit this worker grants (its free slots, plus room for `prefetch` tasks
+// waiting for one); outcomes go back in batches with the lease token each task
+// came with. The server renews the leases while the
 // stream is open, and says which tasks a client cancelled: their handlers' signal
 // is aborted, and once they settle the task is reported cancelled.
 //
@@ -69,6 +70,14 @@ export interface WorkerOptions extends ConnectionOptions {
   queue?: string;
   /** Tasks run at once (default 8). */
   concurrency?: number;
+  /** Tasks held ready beyond those running, each started when a slot frees (default
+   * 0). For short tasks: the next batch is at hand while the finished one's outcomes
+   * travel, and batches are whole. A prefetched task is ACTIVE and leased to this
+   * worker before its handler starts: a cancellation reaches it (it never starts),
+   * stopping hands it back at once, and if the worker dies it comes back when its
+   * lease lapses, as a running task does. Long tasks are better without: a
+   * prefetched one waits here while another worker may be idle. */
+  prefetch?: number;
   workerId?: string;
   /** Seconds running tasks get to finish once run()'s signal is aborted (default 25). */
   graceSeconds?: number;
@@ -99,6 +108,10 @@ class Running implements TaskContext {
   requested = false;
   /** Stopped: a client cancelled it, its lease was lost, or the worker stopped. */
   stopped = false;
+  /** Its handler was started (a prefetched task waits for a slot first). */
+  launched = false;
+  /** It takes one of the worker's slots (from its start until it settles or its lease is lost). */
+  slot = false;
   private abort: AbortController | undefined;
   private stopReason: Error | undefined;
   private parsed: JsonObject | undefined;
@@ -176,7 +189,10 @@ export class Worker {
   private readonly options: Required<Omit<WorkerOptions, "token" | "workerId">> & ConnectionOptions;
   private readonly handlers = new Map<string, Handler>();
   private readonly limits = new Map<string, TaskTypeLimitsInit>();
+  /** The tasks it holds: running, and prefetched ones waiting in `ready` for a slot. */
   private readonly running = new Map<string, Running>();
+  private ready: Running[] = [];
+  private active = 0;
   private outcomes: OutcomeInit[] = [];
   /** Sent but not acknowledged: sent again on the next stream if this one breaks. */
   private unacked = new Map<string, OutcomeInit>();
@@ -195,6 +211,7 @@ export class Worker {
       address: options.address ?? "127.0.0.1:50052",
       queue: options.queue ?? "default",
       concurrency: options.concurrency ?? 8,
+      prefetch: Math.max(0, options.prefetch ?? 0),
       graceSeconds: options.graceSeconds ?? 25,
       reconnectDelayMs: options.reconnectDelayMs ?? 500,
       maxReconnectDelayMs: options.maxReconnectDelayMs ?? 30_000,
@@ -259,6 +276,7 @@ export class Worker {
           taskTypes: [...this.handlers.keys()].sort(),
           queue: this.options.queue,
           concurrency: this.options.concurrency,
+          prefetch: this.options.prefetch,
           limits: [...this.limits.keys()].sort().map((name) => this.limits.get(name)!),
           runtime: `node/${process.versions.node} @asynctaskflow/client`,
           holding: [...this.running.entries()].map(([taskId, r]) => ({ taskId, leaseToken: r.token })),
@@ -268,7 +286,7 @@ export class Worker {
     this.freed = 0;
     this.outcomes = [...this.unacked.values(), ...this.outcomes];
     this.unacked.clear();
-    this.flush(this.options.concurrency - this.running.size);
+    this.flush(this.options.concurrency + this.options.prefetch - this.running.size);
     const onAbort = () => void this.windDown().finally(() => this.requests.close());
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
@@ -294,7 +312,32 @@ export class Worker {
   private start(task: AssignedTask): void {
     const entry = new Running(this, task);
     this.running.set(task.taskId, entry);
-    entry.done = this.execute(entry);
+    if (this.active < this.options.concurrency) this.launch(entry);
+    else if (this.windingDown) this.handBack([entry]);
+    else this.ready.push(entry);
+  }
+
+  private launch(entry: Running): void {
+    this.active += 1;
+    entry.launched = entry.slot = true;
+    entry.done = this.execute(entry).finally(() => this.vacate(entry));
+  }
+
+  /** The entry's slot is free (its handler settled, or its lease was lost): a
+   * prefetched task takes it once the outcomes finished this turn are sent. */
+  private vacate(entry: Running): void {
+    if (!entry.slot) return;
+    entry.slot = false;
+    this.active -= 1;
+    if (this.ready.length > 0) this.queueFlush();
+  }
+
+  /** Prefetched tasks still held take the free slots. */
+  private fill(): void {
+    while (this.active < this.options.concurrency && this.ready.length > 0) {
+      const next = this.ready.shift()!;
+      if (this.running.get(next.taskId) === next) this.launch(next);
+    }
   }
 
   /** @internal A running task's progress or log lines, sent with its lease token. */
@@ -354,6 +397,16 @@ export class Worker {
     const entry = this.running.get(taskId);
     if (!entry) return;
     this.stats.cancelled += 1;
+    if (requested && !entry.launched) {
+      // Prefetched, never started: reported cancelled now, its place freed.
+      entry.requested = true;
+      entry.stop(new Error("a client cancelled this task"));
+      this.running.delete(taskId);
+      this.freed += 1;
+      this.outcomes.push({ taskId, leaseToken: entry.token, result: { case: "cancelled", value: true } });
+      this.queueFlush();
+      return;
+    }
     if (requested) {
       entry.requested = true;
       entry.stop(new Error("a client cancelled this task"));
@@ -363,6 +416,7 @@ export class Worker {
     this.running.delete(taskId);
     this.freed += 1;
     entry.stop(new Error("the lease on this task was lost"));
+    this.vacate(entry);
     this.queueFlush();
   }
 
@@ -378,13 +432,17 @@ export class Worker {
     }
   }
 
-  /** Outcomes finished in the same turn of the event loop go out as one batch. */
+  /** Outcomes finished in the same turn of the event loop go out as one batch; the
+   * prefetched tasks that take their slots start after it (not as each slot frees),
+   * so their outcomes go out in a batch of their own while this one's round trip,
+   * with the credit for the next tasks, is on its way. */
   private queueFlush(): void {
     if (this.flushQueued) return;
     this.flushQueued = true;
     setImmediate(() => {
       this.flushQueued = false;
       this.flush(this.windingDown ? 0 : this.freed);
+      this.fill();
     });
   }
 
@@ -407,17 +465,27 @@ export class Worker {
 
   private async windDown(): Promise<void> {
     this.windingDown = true;
+    // Prefetched tasks not started go back to their queue at once.
+    this.handBack(this.ready.filter((entry) => this.running.get(entry.taskId) === entry));
+    this.ready = [];
     const all = [...this.running.values()].map((r) => r.done);
     const graceOver = new AbortController();
     await Promise.race([Promise.all(all), sleep(this.options.graceSeconds * 1000, graceOver.signal)]);
     graceOver.abort();
-    const leftovers = [...this.running.entries()];
-    for (const [, entry] of leftovers) entry.stop(new Error("the worker is stopping"));
     this.flush(0);
-    if (leftovers.length > 0) {
-      const tasks = leftovers.map(([taskId, entry]) => ({ taskId, leaseToken: entry.token }));
-      this.requests.push({ kind: { case: "release", value: { tasks } } });
+    this.handBack([...this.running.values()]);
+  }
+
+  /** Held tasks the worker will not finish (prefetched ones not started, those still
+   * running when the grace period is over): stopped, and back to their queue now. */
+  private handBack(entries: Running[]): void {
+    if (entries.length === 0) return;
+    for (const entry of entries) {
+      this.running.delete(entry.taskId);
+      entry.stop(new Error("the worker is stopping"));
     }
+    const tasks = entries.map((entry) => ({ taskId: entry.taskId, leaseToken: entry.token }));
+    this.requests.push({ kind: { case: "release", value: { tasks } } });
   }
 }
 

@@ -1,7 +1,7 @@
 // The Node twin of remote_worker.py, on the installed @asynctaskflow/client only, run
 // by tests/sdk/ as a process (from the Node project the packed SDK is installed in).
 //
-//   node remote_worker.mjs <executor address> <side-effect file> [--hang]
+//   node remote_worker.mjs <executor address> <side-effect file> [--hang] [--prefetch=N]
 //
 // Handles `ts_shout` (upper-cases the content) on the queue "sdk-node". Every
 // handler run appends `start <id>` to the side-effect file when it begins and
@@ -10,7 +10,7 @@
 // "halfway", writes `waiting <id>`, then waits until the task is cancelled
 // (writing `cancelled <id>`). Content "hold" writes `holding <id>` and finishes
 // once the file holds `go <id>`. Content "payload" answers "<size> <sha256>" of the
-// task's payload.
+// task's payload. With --prefetch=N it holds N tasks beyond its 4 slots.
 import { createHash } from "node:crypto";
 import { appendFileSync, readFileSync } from "node:fs";
 import { parse } from "node:path";
@@ -18,7 +18,8 @@ import { Worker } from "@asynctaskflow/client";
 
 const [address, effects, ...flags] = process.argv.slice(2);
 const hang = flags.includes("--hang");
-const worker = new Worker({ address, queue: "sdk-node", concurrency: 4, workerId: parse(effects).name });
+const prefetch = Number(flags.find((flag) => flag.startsWith("--prefetch="))?.split("=")[1] ?? 0);
+const worker = new Worker({ address, queue: "sdk-node", concurrency: 4, prefetch, workerId: parse(effects).name });
 
 worker.task("ts_shout", async (task) => {
   appendFileSync(effects, `start ${task.taskId}\n`);
