@@ -53,18 +53,22 @@ ROOT = Path(__file__).resolve().parent.parent
 REMOTE = ROOT / "bench" / "remote"
 NODE_SDK = ROOT / "sdk" / "typescript" / "dist" / "src" / "index.js"
 CONCURRENCY = bullmq_side.CONCURRENCY
+NODE = "remote Node worker + executor"
+PREFETCHING = f"remote Node worker, prefetch {CONCURRENCY} + executor"
+BULLMQ = "BullMQ, 1 worker process"
 
 
 @contextlib.contextmanager
 def worker_process(
-    kind: str, address: str, profile_dir: Path | None = None
+    kind: str, address: str, profile_dir: Path | None = None, prefetch: int = 0
 ) -> Iterator[subprocess.Popen[bytes]]:
     if kind == "python":
         command = [sys.executable, str(REMOTE / "python_worker.py"), address, str(CONCURRENCY)]
         env = {"PYTHONPATH": str(ROOT / "sdk" / "python" / "src")}
     else:
         profiling = ["--cpu-prof", f"--cpu-prof-dir={profile_dir}"] if profile_dir else []
-        command = ["node", *profiling, str(REMOTE / "node_worker.mjs"), address, str(CONCURRENCY)]
+        worker = str(REMOTE / "node_worker.mjs")
+        command = ["node", *profiling, worker, address, str(CONCURRENCY), str(prefetch)]
         env = {}
     process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env})
     try:
@@ -84,17 +88,24 @@ async def registered(store: TaskStore, task_type: str) -> None:
 
 
 async def remote(
-    client: Redis, url: str, n: int, kind: str, log_dir: Path, profile_dir: Path | None = None
+    client: Redis,
+    url: str,
+    n: int,
+    kind: str,
+    log_dir: Path,
+    profile_dir: Path | None = None,
+    prefetch: int = 0,
 ) -> Drain:
-    """One executor process serving WorkerService and one remote worker process; with
-    `profile_dir`, py-spy samples the executor and a Node worker runs under --cpu-prof,
-    both writing there."""
+    """One executor process serving WorkerService and one remote worker process (a
+    Node worker holding `prefetch` tasks beyond its concurrency); with `profile_dir`,
+    py-spy samples the executor and a Node worker runs under --cpu-prof, both writing
+    there."""
     store = TaskStore(client, StoreConfig())
     control = ExecutorControl(client, store.keys)
     address = f"127.0.0.1:{free_port()}"
     with (
         service("executor", url, log_dir, TASKFLOW_EXECUTOR_ADDRESS=address) as executor,
-        worker_process(kind, address, profile_dir) as worker,
+        worker_process(kind, address, profile_dir, prefetch) as worker,
     ):
         await registered(store, "bench_noop")
         await control.pause()
@@ -149,8 +160,11 @@ async def rounds(
         "remote Python worker + executor": lambda: remote(
             ours_client, ours_url, n, "python", log_dir
         ),
-        "remote Node worker + executor": lambda: remote(ours_client, ours_url, n, "node", log_dir),
-        "BullMQ, 1 worker process": lambda: bullmq(bull_client, bull_url, n),
+        NODE: lambda: remote(ours_client, ours_url, n, "node", log_dir),
+        PREFETCHING: lambda: remote(
+            ours_client, ours_url, n, "node", log_dir, prefetch=CONCURRENCY
+        ),
+        BULLMQ: lambda: bullmq(bull_client, bull_url, n),
     }
     chosen = {label: side for label, side in sides.items() if any(w in label for w in options.only)}
     return await interleaved(chosen, options.rounds, rotate)
@@ -164,18 +178,13 @@ def rotate(index: int, labels: list[str]) -> list[str]:
 
 def summary(results: dict[str, list[Drain]]) -> None:
     medians = printed_medians(results)
-    bull = medians.get("BullMQ, 1 worker process")
-    node = medians.get("remote Node worker + executor")
-    if bull and node:
-        per_round = [
-            f"{ours_.rate / theirs.rate:.2f}"
-            for ours_, theirs in zip(
-                results["remote Node worker + executor"],
-                results["BullMQ, 1 worker process"],
-                strict=True,
-            )
-        ]
-        print(f"Node worker / BullMQ: median {node.rate / bull.rate:.2f}x, rounds {per_round}")
+    bull = medians.get(BULLMQ)
+    for label in (NODE, PREFETCHING):
+        node = medians.get(label)
+        if bull and node:
+            pairs = zip(results[label], results[BULLMQ], strict=True)
+            per_round = [f"{ours_.rate / theirs.rate:.2f}" for ours_, theirs in pairs]
+            print(f"{label} / BullMQ: median {node.rate / bull.rate:.2f}x, rounds {per_round}")
 
 
 async def profile(servers: dict[str, tuple[Redis, str]], n: int, tmp: Path) -> None:
