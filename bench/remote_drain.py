@@ -54,7 +54,7 @@ REMOTE = ROOT / "bench" / "remote"
 NODE_SDK = ROOT / "sdk" / "typescript" / "dist" / "src" / "index.js"
 CONCURRENCY = bullmq_side.CONCURRENCY
 NODE = "remote Node worker + executor"
-PREFETCHING = f"remote Node worker, prefetch {CONCURRENCY} + executor"
+PREFETCHING = "remote Node worker, prefetch + executor"
 BULLMQ = "BullMQ, 1 worker process"
 
 
@@ -162,7 +162,7 @@ async def rounds(
         ),
         NODE: lambda: remote(ours_client, ours_url, n, "node", log_dir),
         PREFETCHING: lambda: remote(
-            ours_client, ours_url, n, "node", log_dir, prefetch=CONCURRENCY
+            ours_client, ours_url, n, "node", log_dir, prefetch=options.prefetch
         ),
         BULLMQ: lambda: bullmq(bull_client, bull_url, n),
     }
@@ -187,11 +187,11 @@ def summary(results: dict[str, list[Drain]]) -> None:
             print(f"{label} / BullMQ: median {node.rate / bull.rate:.2f}x, rounds {per_round}")
 
 
-async def profile(servers: dict[str, tuple[Redis, str]], n: int, tmp: Path) -> None:
+async def profile(servers: dict[str, tuple[Redis, str]], n: int, tmp: Path, prefetch: int) -> None:
     """One Node worker drain with the executor under py-spy and the worker under
     --cpu-prof; where each process's time went."""
     client, url = servers["ours"]
-    drain = await remote(client, url, n, "node", tmp, profile_dir=tmp)
+    drain = await remote(client, url, n, "node", tmp, profile_dir=tmp, prefetch=prefetch)
     print(line("remote Node worker + executor (profiled)", drain))
     print("the executor serving WorkerService (py-spy):")
     print("\n".join(pyspy.summary(tmp / "executor-stacks.txt", top=25)))
@@ -206,10 +206,14 @@ async def main(options: argparse.Namespace) -> None:
         raise SystemExit("build the TypeScript SDK first: make sdk-typescript")
     bullmq_side.install()
     print(host())
-    print(f"{options.tasks:,} no-op tasks per drain, concurrency {CONCURRENCY}", flush=True)
+    print(
+        f"{options.tasks:,} no-op tasks per drain, concurrency {CONCURRENCY}, "
+        f"prefetch {options.prefetch}",
+        flush=True,
+    )
     async with side_by_side("bench-remote-") as (servers, tmp):
         if options.profile:
-            await profile(servers, options.tasks, tmp)
+            await profile(servers, options.tasks, tmp, options.prefetch)
         else:
             summary(await rounds(servers, options, tmp))
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
@@ -220,6 +224,12 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=20_000, help="tasks per drain")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--prefetch",
+        type=int,
+        default=CONCURRENCY,
+        help="tasks the prefetching Node worker (and a profiled one) holds beyond its slots",
+    )
     parser.add_argument(
         "--only",
         nargs="+",
