@@ -173,6 +173,45 @@ async def sigkill_mid_task_then_rescue(
     assert len(lost) == prefetched
 
 
+async def prefetched_wait_for_a_slot_then_go_back(
+    start: Callable[[Path], subprocess.Popen[bytes]],
+    task_type: str,
+    stack: GatewayStack,
+    http: httpx.AsyncClient,
+    tmp: Path,
+) -> None:
+    """A worker of 4 slots prefetching 2 (`start(effects file)`, id "prefetcher") holds
+    6 tasks and runs 4; a client's cancel of a prefetched one ends it CANCELLED without
+    its handler ever running; on SIGTERM the other prefetched one goes back to PENDING
+    at once, while the running ones finish."""
+    log = tmp / "prefetcher.effects"
+    worker = start(log)
+    await registered(http, "prefetcher")
+    ids = await grpc_create(stack, task_type, *["hold"] * 6)
+
+    async def four_running_six_held() -> bool:
+        holding = sum(effects(log)[f"holding {i}"] for i in ids)
+        active = (await http.get("/api/v1/queues/status")).json()["states"]["ACTIVE"]
+        return holding == 4 and active == 6
+
+    await eventually(four_running_six_held, within=60, what="4 tasks running, 2 prefetched")
+    running = [i for i in ids if effects(log)[f"holding {i}"]]
+    cancelled, handed_back = (i for i in ids if i not in running)
+    reply = await http.post(f"/api/v1/tasks/{cancelled}/cancel", json={})
+    assert reply.status_code == 200, reply.text
+    await wait_for_state(http, cancelled, "CANCELLED", within=60)
+    worker.send_signal(signal.SIGTERM)
+    back = await wait_for_state(http, handed_back, "PENDING", within=60)
+    assert back["retry_count"] == 0
+    await asyncio.to_thread(_append, log, "\n".join(f"go {i}" for i in running))
+    assert await asyncio.to_thread(worker.wait, 30) == 0
+    for task_id in running:
+        assert (await wait_for_state(http, task_id, "COMPLETED", within=60))["result"] == "HOLD"
+    seen = effects(log)
+    assert [seen[f"start {i}"] for i in (cancelled, handed_back)] == [0, 0]
+    assert [seen[f"done {i}"] for i in running] == [1, 1, 1, 1]
+
+
 async def progress_then_cancel(
     task_type: str, stack: GatewayStack, http: httpx.AsyncClient, log: Path
 ) -> float:

@@ -25,6 +25,7 @@ from tests.sdk.conftest import (
     grpc_task,
     handler_start_counts_the_rate_token,
     payload_reaches_the_worker,
+    prefetched_wait_for_a_slot_then_go_back,
     progress_then_cancel,
     registered,
     sigkill_mid_task_then_rescue,
@@ -137,24 +138,45 @@ async def test_a_remote_python_worker_runs_tasks_created_from_python(
     assert limits["sdk_shout"]["rate_limit"] == "1000/s"
 
 
+@pytest.mark.parametrize("prefetched", [0, 4])
 async def test_a_sigkilled_remote_worker_loses_nothing_and_nothing_runs_twice(
     sdk_python: Path,
     stack: GatewayStack,
     http: httpx.AsyncClient,
     tmp_path: Path,
     workers: list[subprocess.Popen[bytes]],
+    prefetched: int,
 ) -> None:
+    """Its prefetched tasks too (ACTIVE, leased to it, never started)."""
     address = stack.settings.executor_address
 
     def start(log: Path, hang: bool) -> subprocess.Popen[bytes]:
-        flags = ["--hang"] if hang else []
+        flags = ["--hang", f"--prefetch={prefetched}"] if hang else []
         worker = start_script(
             sdk_python, "remote_worker.py", address, str(log), *flags, cwd=tmp_path
         )
         workers.append(worker)
         return worker
 
-    await sigkill_mid_task_then_rescue(start, "sdk_shout", stack, http, tmp_path)
+    await sigkill_mid_task_then_rescue(start, "sdk_shout", stack, http, tmp_path, prefetched)
+
+
+async def test_a_remote_python_workers_prefetched_tasks_wait_for_a_slot_and_go_back(
+    sdk_python: Path,
+    stack: GatewayStack,
+    http: httpx.AsyncClient,
+    tmp_path: Path,
+    workers: list[subprocess.Popen[bytes]],
+) -> None:
+    def start(log: Path) -> subprocess.Popen[bytes]:
+        address = stack.settings.executor_address
+        worker = start_script(
+            sdk_python, "remote_worker.py", address, str(log), "--prefetch=2", cwd=tmp_path
+        )
+        workers.append(worker)
+        return worker
+
+    await prefetched_wait_for_a_slot_then_go_back(start, "sdk_shout", stack, http, tmp_path)
 
 
 async def test_the_readme_examples_run_as_written(

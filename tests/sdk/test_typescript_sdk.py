@@ -19,18 +19,17 @@ from tests.sdk.conftest import (
     MODULE_LOOP,
     StartWorker,
     addresses,
-    effects,
     grpc_create,
     grpc_task,
     handler_start_counts_the_rate_token,
     payload_reaches_the_worker,
+    prefetched_wait_for_a_slot_then_go_back,
     progress_then_cancel,
     registered,
     sigkill_mid_task_then_rescue,
     survives_an_executor_restart,
 )
 from tests.support.gateway_stack import GatewayStack, wait_for_state
-from tests.support.waiting import eventually
 
 pytestmark = [MODULE_LOOP, pytest.mark.slow]
 PACKAGE = Path(__file__).resolve().parents[2] / "sdk" / "typescript"
@@ -204,38 +203,13 @@ async def test_a_node_workers_prefetched_tasks_wait_for_a_slot_and_go_back_when_
     tmp_path: Path,
     workers: list[subprocess.Popen[bytes]],
 ) -> None:
-    """A worker of 4 slots prefetching 2 holds 6 tasks, runs 4; a client's cancel of a
-    prefetched one ends it CANCELLED without its handler ever running; on SIGTERM the
-    other prefetched one goes back to PENDING at once while the running ones finish."""
-    log = tmp_path / "prefetcher.effects"
-    address = stack.settings.executor_address
-    worker = start_node("remote_worker.mjs", address, str(log), "--prefetch=2", cwd=node_app)
-    workers.append(worker)
-    await registered(http, "prefetcher")
-    ids = await grpc_create(stack, "ts_shout", *["hold"] * 6)
+    def start(log: Path) -> subprocess.Popen[bytes]:
+        address = stack.settings.executor_address
+        worker = start_node("remote_worker.mjs", address, str(log), "--prefetch=2", cwd=node_app)
+        workers.append(worker)
+        return worker
 
-    async def four_running_six_held() -> bool:
-        holding = sum(effects(log)[f"holding {i}"] for i in ids)
-        active = (await http.get("/api/v1/queues/status")).json()["states"]["ACTIVE"]
-        return holding == 4 and active == 6
-
-    await eventually(four_running_six_held, within=60, what="4 tasks running, 2 prefetched")
-    running = [i for i in ids if effects(log)[f"holding {i}"]]
-    cancelled, handed_back = (i for i in ids if i not in running)
-    reply = await http.post(f"/api/v1/tasks/{cancelled}/cancel", json={})
-    assert reply.status_code == 200, reply.text
-    await wait_for_state(http, cancelled, "CANCELLED", within=60)
-    worker.send_signal(signal.SIGTERM)
-    back = await wait_for_state(http, handed_back, "PENDING", within=60)
-    assert back["retry_count"] == 0
-    with log.open("a") as out:
-        out.writelines(f"go {i}\n" for i in running)
-    assert await asyncio.to_thread(worker.wait, 30) == 0
-    for task_id in running:
-        assert (await wait_for_state(http, task_id, "COMPLETED", within=60))["result"] == "HOLD"
-    seen = effects(log)
-    assert [seen[f"start {i}"] for i in (cancelled, handed_back)] == [0, 0]
-    assert [seen[f"done {i}"] for i in running] == [1, 1, 1, 1]
+    await prefetched_wait_for_a_slot_then_go_back(start, "ts_shout", stack, http, tmp_path)
 
 
 async def test_a_node_worker_reports_progress_and_its_signal_aborts_on_cancel(

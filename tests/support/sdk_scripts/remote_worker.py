@@ -1,6 +1,6 @@
 """A remote worker built on the installed SDK only, run by tests/sdk/ as a process.
 
-    python remote_worker.py <executor address> <side-effect file> [--hang]
+    python remote_worker.py <executor address> <side-effect file> [--hang] [--prefetch=N]
 
 Handles `sdk_shout` (upper-cases the content) on the queue "sdk". Every handler run
 appends `start <id>` to the side-effect file when it begins and `done <id>` just
@@ -11,7 +11,8 @@ Content "fail" raises a RateLimitError once, then succeeds on the retry. Content
 task is cancelled (writing `cancelled <id>`). Content "hold" writes `holding <id>`
 and finishes once the file holds `go <id>`. Content
 "payload" answers "<size> <sha256>" of the task's payload. The type declares a rate
-limit of 1000/s, which no test reaches.
+limit of 1000/s, which no test reaches. With --prefetch=N it holds N tasks beyond its
+4 slots.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from taskflow_client import TaskContext, TaskError, Worker
 
 address, effects = sys.argv[1], Path(sys.argv[2])
 hang = "--hang" in sys.argv[3:]
-worker = Worker(address, queue="sdk", concurrency=4, worker_id=effects.stem)
+prefetch = next((int(f.split("=")[1]) for f in sys.argv[3:] if f.startswith("--prefetch=")), 0)
+worker = Worker(address, queue="sdk", concurrency=4, prefetch=prefetch, worker_id=effects.stem)
 
 
 def record(line: str) -> None:

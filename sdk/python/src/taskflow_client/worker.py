@@ -8,8 +8,9 @@
     asyncio.run(worker.run())
 
 One Work stream carries everything: the server sends tasks in batches as far as
-the credit this worker grants (its free slots); outcomes go back in batches with
-the lease token each task came with. The server renews the leases while the
+the credit this worker grants (its free slots, plus room for `prefetch` tasks
+waiting for one); outcomes go back in batches with the lease token each task came
+with. The server renews the leases while the
 stream is open, and tells the worker which tasks a client cancelled: their
 handlers are cancelled and reported `cancelled`.
 
@@ -23,6 +24,7 @@ anything it sends is refused (counted in `refused`).
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import inspect
 import json
@@ -71,11 +73,12 @@ class WorkerStats:
 
 @dataclass
 class _Run:
-    """A running handler: its asyncio task, its lease, and what it was given."""
+    """A held task: its lease, what its handler is given, and the handler's asyncio
+    task once started (a prefetched task waits for a slot first)."""
 
-    runner: asyncio.Task[None]
     lease_token: str
     context: TaskContext
+    runner: asyncio.Task[None] | None = None
 
 
 class Worker:
@@ -87,6 +90,7 @@ class Worker:
         *,
         queue: str = "default",
         concurrency: int = 8,
+        prefetch: int = 0,
         worker_id: str | None = None,
         token: str | None = None,
         credentials: grpc.ChannelCredentials | None = None,
@@ -96,6 +100,12 @@ class Worker:
         self.address = address
         self.queue = queue
         self.concurrency = concurrency
+        # Tasks held ready beyond the running ones, each started when a slot frees: for
+        # short tasks, the next batch is at hand while the last one's outcomes travel.
+        # They are ACTIVE and leased before their handlers start: a client's cancel ends
+        # one without running it, stopping hands them back at once, and a SIGKILLed
+        # worker's come back when their leases lapse. 0 (the default) for long tasks.
+        self.prefetch = max(prefetch, 0)
         self.worker_id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.stats = WorkerStats()
         self._credentials = credentials
@@ -104,7 +114,10 @@ class Worker:
         self._failures = 0  # streams broken in a row, without a registration between
         self._handlers: dict[str, Handler] = {}
         self._limits: dict[str, pb.TaskTypeLimits] = {}
-        self._running: dict[str, _Run] = {}
+        self._running: dict[str, _Run] = {}  # held: running, and prefetched in _ready
+        self._ready: collections.deque[_Run] = collections.deque()
+        self._active = 0  # handlers started and not yet settled
+        self._winding_down = False
         self._stub: WorkerServiceAsyncStub | None = None
         self._outcomes: list[pb.TaskOutcome] = []
         # Sent but not acknowledged: sent again on the next stream if this one breaks.
@@ -187,6 +200,7 @@ class Worker:
                     task_types=sorted(self._handlers),
                     queue=self.queue,
                     concurrency=self.concurrency,
+                    prefetch=self.prefetch,
                     limits=[self._limits[name] for name in sorted(self._limits)],
                     runtime=f"python/{platform.python_version()} asynctaskflow-client",
                     holding=[
@@ -198,9 +212,10 @@ class Worker:
         )
         reader = asyncio.create_task(self._read(call), name="taskflow-reader")
         self._freed = 0
+        self._winding_down = False
         self._outcomes[:0] = self._unacked.values()
         self._unacked.clear()
-        self._flush(credit=self.concurrency - len(self._running))
+        self._flush(credit=self.concurrency + self.prefetch - len(self._running))
         stopping = asyncio.create_task(stop.wait())
         try:
             while not reader.done():
@@ -211,6 +226,9 @@ class Worker:
                     await self._wind_down(grace)
                     break
                 self._flush(credit=self._freed)
+                # Prefetched tasks start after the outcomes are sent, so theirs go in a
+                # batch of their own while this one's round trip is on its way.
+                self._fill()
             if reader.done():
                 reader.result()
         finally:
@@ -267,6 +285,15 @@ class Worker:
             return
         self.stats.cancelled += 1
         run.context._cancelled = requested
+        if run.runner is None:  # prefetched, never started: it never will be
+            self._running.pop(task_id)
+            if requested:
+                outcome = pb.TaskOutcome(task_id=task_id, lease_token=run.lease_token)
+                outcome.cancelled = True
+                self._outcomes.append(outcome)
+            self._freed += 1
+            self._outcome_ready.set()
+            return
         if not requested:
             self._running.pop(task_id, None)
             self._freed += 1
@@ -303,8 +330,24 @@ class Worker:
             _lease_token=task.lease_token,
             _fetch_payload=lambda: self._payload(task.task_id, task.lease_token),
         )
-        runner = asyncio.create_task(self._execute(context, task.lease_token))
-        self._running[task.task_id] = _Run(runner, task.lease_token, context)
+        run = self._running[task.task_id] = _Run(task.lease_token, context)
+        if self._active < self.concurrency:
+            self._launch(run)
+        elif self._winding_down:
+            self._hand_back([(task.task_id, run)])
+        else:
+            self._ready.append(run)
+
+    def _launch(self, run: _Run) -> None:
+        self._active += 1
+        run.runner = asyncio.create_task(self._execute(run.context, run.lease_token))
+
+    def _fill(self) -> None:
+        """Prefetched tasks still held take the free slots."""
+        while self._active < self.concurrency and self._ready:
+            run = self._ready.popleft()
+            if self._running.get(run.context.task_id) is run:
+                self._launch(run)
 
     async def _payload(self, task_id: str, lease_token: str) -> bytes:
         if self._stub is None:
@@ -319,6 +362,12 @@ class Worker:
         return b"".join(chunks)
 
     async def _execute(self, context: TaskContext, lease_token: str) -> None:
+        try:
+            await self._run_handler(context, lease_token)
+        finally:
+            self._active -= 1
+
+    async def _run_handler(self, context: TaskContext, lease_token: str) -> None:
         outcome = pb.TaskOutcome(task_id=context.task_id, lease_token=lease_token)
         self._started(context, lease_token)
         try:
@@ -374,17 +423,31 @@ class Worker:
         return value if isinstance(value, str) else json.dumps(value)
 
     async def _wind_down(self, grace: float) -> None:
-        """Stop taking tasks; let running ones finish within `grace`; hand back the rest."""
-        runners = [run.runner for run in self._running.values()]
+        """Stop taking tasks; hand back prefetched ones at once; let running ones
+        finish within `grace`; hand back the rest."""
+        self._winding_down = True
+        self._ready.clear()
+        self._hand_back([(i, run) for i, run in self._running.items() if run.runner is None])
+        runners = [run.runner for run in self._running.values() if run.runner is not None]
         if runners:
             await asyncio.wait(runners, timeout=grace)
         leftovers = list(self._running.items())
         for _, run in leftovers:
-            run.runner.cancel()
-        await asyncio.gather(*(run.runner for _, run in leftovers), return_exceptions=True)
+            if run.runner is not None:
+                run.runner.cancel()
+        await asyncio.gather(
+            *(run.runner for _, run in leftovers if run.runner is not None),
+            return_exceptions=True,
+        )
         self._flush(credit=0)
-        if leftovers:
-            leases = [pb.TaskLease(task_id=i, lease_token=run.lease_token) for i, run in leftovers]
+        self._hand_back(leftovers)
+
+    def _hand_back(self, runs: list[tuple[str, _Run]]) -> None:
+        """Held tasks this worker will not finish: no longer its own, back to their queue."""
+        for task_id, _ in runs:
+            self._running.pop(task_id, None)
+        if runs:
+            leases = [pb.TaskLease(task_id=i, lease_token=run.lease_token) for i, run in runs]
             self._send(pb.WorkRequest(release=pb.ReleaseTasks(tasks=leases)))
 
 
