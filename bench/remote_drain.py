@@ -55,6 +55,7 @@ NODE_SDK = ROOT / "sdk" / "typescript" / "dist" / "src" / "index.js"
 CONCURRENCY = bullmq_side.CONCURRENCY
 NODE = "remote Node worker + executor"
 PREFETCHING = "remote Node worker, prefetch + executor"
+PY_PREFETCHING = "remote Python worker, prefetch + executor"
 BULLMQ = "BullMQ, 1 worker process"
 
 
@@ -63,12 +64,13 @@ def worker_process(
     kind: str, address: str, profile_dir: Path | None = None, prefetch: int = 0
 ) -> Iterator[subprocess.Popen[bytes]]:
     if kind == "python":
-        command = [sys.executable, str(REMOTE / "python_worker.py"), address, str(CONCURRENCY)]
+        script = str(REMOTE / "python_worker.py")
+        command = [sys.executable, script, address, str(CONCURRENCY), str(prefetch)]
         env = {"PYTHONPATH": str(ROOT / "sdk" / "python" / "src")}
     else:
         profiling = ["--cpu-prof", f"--cpu-prof-dir={profile_dir}"] if profile_dir else []
-        worker = str(REMOTE / "node_worker.mjs")
-        command = ["node", *profiling, worker, address, str(CONCURRENCY), str(prefetch)]
+        script = str(REMOTE / "node_worker.mjs")
+        command = ["node", *profiling, script, address, str(CONCURRENCY), str(prefetch)]
         env = {}
     process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env})
     try:
@@ -96,8 +98,8 @@ async def remote(
     profile_dir: Path | None = None,
     prefetch: int = 0,
 ) -> Drain:
-    """One executor process serving WorkerService and one remote worker process (a
-    Node worker holding `prefetch` tasks beyond its concurrency); with `profile_dir`,
+    """One executor process serving WorkerService and one remote worker process
+    (holding `prefetch` tasks beyond its concurrency); with `profile_dir`,
     py-spy samples the executor and a Node worker runs under --cpu-prof, both writing
     there."""
     store = TaskStore(client, StoreConfig())
@@ -159,6 +161,9 @@ async def rounds(
         "ours, 1 executor process": lambda: ours(ours_client, ours_url, n, 1, log_dir),
         "remote Python worker + executor": lambda: remote(
             ours_client, ours_url, n, "python", log_dir
+        ),
+        PY_PREFETCHING: lambda: remote(
+            ours_client, ours_url, n, "python", log_dir, prefetch=options.prefetch
         ),
         NODE: lambda: remote(ours_client, ours_url, n, "node", log_dir),
         PREFETCHING: lambda: remote(
@@ -228,7 +233,7 @@ if __name__ == "__main__":
         "--prefetch",
         type=int,
         default=CONCURRENCY,
-        help="tasks the prefetching Node worker (and a profiled one) holds beyond its slots",
+        help="tasks the prefetching workers (and a profiled Node one) hold beyond their slots",
     )
     parser.add_argument(
         "--only",

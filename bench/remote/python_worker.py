@@ -1,6 +1,6 @@
 """A remote worker on the Python SDK that returns at once: one process, for bench.remote_drain.
 
-PYTHONPATH=sdk/python/src python bench/remote/python_worker.py <executor> <concurrency>
+PYTHONPATH=sdk/python/src python bench/remote/python_worker.py <executor> <concurrency> [<prefetch>]
 """
 
 import asyncio
@@ -8,7 +8,11 @@ import sys
 
 from taskflow_client import TaskContext, Worker
 
-worker = Worker(sys.argv[1], queue="bench", concurrency=int(sys.argv[2]), worker_id="bench-python")
+address, concurrency = sys.argv[1], int(sys.argv[2])
+prefetch = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+worker = Worker(
+    address, queue="bench", concurrency=concurrency, prefetch=prefetch, worker_id="bench-python"
+)
 
 
 @worker.task("bench_noop")
