@@ -15,6 +15,14 @@ Condition and a timeout, even when one is idle: a fifth of a command's
 instructions again. `WaitingPool` takes a free one (or opens a new one below the
 limit) at once, and falls back to the waiting path only when the pool is at its
 limit or busy; the limit and the wait for a free connection are unchanged.
+
+redis-py's asyncio connections pack each command in Python, argument by argument
+(its sync ones use hiredis when it is installed). `hiredis.pack_command` writes the
+same bytes in C: a remote worker's 50 completions and next claim in one FCALL pack in
+20 µs of CPU against 102, a GET in 0.8 against 1.7 (bench/redis_pack.py). These
+connections use it for commands without big values; a big value (a task's payload)
+still goes through redis-py's packer, which sends it without copying it into the
+command.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import asyncio
 from collections.abc import Iterable
 from typing import Any
 
+import hiredis
 from redis.asyncio.connection import (
     AbstractConnection,
     BlockingConnectionPool,
@@ -32,9 +41,28 @@ from redis.asyncio.connection import (
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+# Values longer than this are packed by redis-py, which does not copy them.
+BIG_VALUE = 64 * 1024
+
 
 class DirectSend(AbstractConnection):
     """Mixin for a redis-py asyncio connection class (see the module's text)."""
+
+    def pack_command(self, *args: Any) -> list[bytes]:
+        for arg in args:
+            kind = type(arg)
+            if kind is bytes:
+                if len(arg) > BIG_VALUE:
+                    return super().pack_command(*args)
+            elif kind is not str and kind is not int and kind is not float:
+                # Anything else (a memoryview; None: redis-py's DataError) as redis-py.
+                return super().pack_command(*args)
+        first = args[0]
+        if isinstance(first, str):  # as redis-py: "CONFIG GET" is two arguments
+            args = (*first.encode().split(), *args[1:])
+        elif b" " in first:
+            args = (*first.split(), *args[1:])
+        return [hiredis.pack_command(args)]
 
     async def send_packed_command(
         self, command: bytes | str | Iterable[bytes], check_health: bool = True
