@@ -13,15 +13,16 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, cast
 
+import redis
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
-from redis.asyncio.connection import SSLConnection, parse_url
+from redis.asyncio.connection import Connection, SSLConnection, parse_url
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import NoBackoff
 
 from taskflow.redis_acks import ReplicaAckedRedis
-from taskflow.redis_connection import WaitingPool, direct_send
+from taskflow.redis_connection import TcpConnection, WaitingPool, direct_send
 from taskflow.redis_server import BundledRedis
 from taskflow.settings import Settings
 
@@ -38,6 +39,8 @@ SENTINEL_TIMEOUT_S = 1.0
 # UNAVAILABLE under 300 concurrent GetTask calls.
 POOL_MAX_CONNECTIONS = 100
 POOL_WAIT_S = 30.0
+# redis-py's asyncio default, for a blocking twin whose pool does not say.
+SYNC_SOCKET_TIMEOUT_S = 5.0
 
 
 @contextmanager
@@ -186,3 +189,31 @@ def _want_acks(client: Redis, settings: Settings) -> None:
     if isinstance(client, ReplicaAckedRedis):
         client.replicas = settings.redis_replica_acks
         client.timeout_ms = max(int(settings.redis_replica_ack_timeout * 1000), 1)
+
+
+def sync_twin(client: Redis) -> redis.Redis | None:
+    """A blocking client of the same server, credentials and database as `client`,
+    for a service's threads; None unless `client` is the plain kind (`redis_client`
+    of a redis:// URL: one server over TCP, no Cluster, Sentinel, TLS or replica
+    acks), where its callers keep to the asyncio client."""
+    if type(client) is not Redis:
+        return None
+    pool = client.connection_pool
+    if pool.connection_class not in (Connection, TcpConnection):
+        return None
+    kwargs = pool.connection_kwargs
+    return redis.Redis(
+        connection_pool=redis.BlockingConnectionPool(  # type: ignore[no-untyped-call]
+            max_connections=POOL_MAX_CONNECTIONS,
+            timeout=POOL_WAIT_S,
+            host=kwargs["host"],
+            port=kwargs["port"],
+            db=kwargs.get("db", 0),
+            username=kwargs.get("username"),
+            password=kwargs.get("password"),
+            socket_timeout=kwargs.get("socket_timeout") or SYNC_SOCKET_TIMEOUT_S,
+            socket_connect_timeout=kwargs.get("socket_connect_timeout") or CONNECT_TIMEOUT_S,
+            socket_keepalive=True,
+            health_check_interval=30,
+        )
+    )

@@ -97,12 +97,7 @@ class SchedulerServicer(ScheduleRpcs, CorruptRpcs, SchedulerServiceServicer):
 
     async def CreateTask(self, request: pb.CreateTaskRequest, context: Context) -> Any:
         queues = await self._remote_queues((request,))
-        created = await self._create(self._new_task(request, queues))
-        return pb.CreateTaskResponse(
-            task_id=created.task_id,
-            state=convert.state_to_proto(created.state),
-            created=created.created,
-        )
+        return create_reply(await self._create(self.new_task(request, queues)))
 
     async def CreateSummarizeTask(
         self, request: pb.CreateSummarizeTaskRequest, context: Context
@@ -147,23 +142,25 @@ class SchedulerServicer(ScheduleRpcs, CorruptRpcs, SchedulerServiceServicer):
     async def BatchCreateTasks(self, request: pb.BatchCreateTasksRequest, context: Context) -> Any:
         if not request.tasks:
             raise InvalidInput("tasks must not be empty")
+        new_tasks = self.new_tasks(request, await self._remote_queues(request.tasks))
+        return self.batch_reply(new_tasks, await self.store.create_many(new_tasks))
+
+    def new_tasks(
+        self, request: pb.BatchCreateTasksRequest, queues: Mapping[str, str]
+    ) -> list[NewTask]:
+        """A batch's tasks, each validated; InvalidInput names the first bad one."""
         new_tasks = []
-        queues = await self._remote_queues(request.tasks)
         for index, item in enumerate(request.tasks):
             try:
-                new_tasks.append(self._new_task(item, queues))
+                new_tasks.append(self.new_task(item, queues))
             except InvalidInput as exc:
                 raise type(exc)(f"tasks[{index}]: {exc}") from None
-        created = await self.store.create_many(new_tasks)
+        return new_tasks
+
+    def batch_reply(self, new_tasks: list[NewTask], created: list[Created]) -> Any:
+        """Counts a batch's created tasks; its reply."""
         self.metrics.count_created(zip(new_tasks, (c.created for c in created), strict=True))
-        return pb.BatchCreateTasksResponse(
-            tasks=[
-                pb.CreateTaskResponse(
-                    task_id=c.task_id, state=convert.state_to_proto(c.state), created=c.created
-                )
-                for c in created
-            ]
-        )
+        return pb.BatchCreateTasksResponse(tasks=[create_reply(c) for c in created])
 
     async def _remote_queues(self, requests: Iterable[pb.CreateTaskRequest]) -> dict[str, str]:
         """Named queues of the requested types that no handler here knows but a
@@ -193,7 +190,7 @@ class SchedulerServicer(ScheduleRpcs, CorruptRpcs, SchedulerServiceServicer):
             ]
         )
 
-    def _new_task(self, request: pb.CreateTaskRequest, queues: Mapping[str, str]) -> NewTask:
+    def new_task(self, request: pb.CreateTaskRequest, queues: Mapping[str, str]) -> NewTask:
         return self.intake.task(
             request.task_type,
             request.content,
@@ -332,6 +329,14 @@ class SchedulerServicer(ScheduleRpcs, CorruptRpcs, SchedulerServiceServicer):
     async def PurgeDlq(self, request: pb.PurgeDlqRequest, context: Context) -> Any:
         purged = await self.store.purge_dlq()
         return pb.PurgeDlqResponse(purged=purged, message=f"Deleted {purged} DLQ tasks")
+
+
+def create_reply(created: Created) -> pb.CreateTaskResponse:
+    return pb.CreateTaskResponse(
+        task_id=created.task_id,
+        state=convert.state_to_proto(created.state),
+        created=created.created,
+    )
 
 
 def _query(request: _Listing) -> TaskQuery:

@@ -41,7 +41,7 @@ else:
 async def _abort_for(error: BaseException, context: aio.ServicerContext[Any, Any]) -> None:
     if isinstance(error, TaskflowError):
         context.set_trailing_metadata(((ERROR_KIND_KEY, type(error).__name__),))
-        await context.abort(status_for(error), _bounded(str(error)))
+        await context.abort(status_for(error), bounded(str(error)))
     if isinstance(error, RedisConnectionError | RedisTimeoutError):
         log.warning("event=redis_unavailable error=%r", str(error))
         await context.abort(grpc.StatusCode.UNAVAILABLE, "the task store (Redis) is unreachable")
@@ -49,7 +49,7 @@ async def _abort_for(error: BaseException, context: aio.ServicerContext[Any, Any
     await context.abort(grpc.StatusCode.INTERNAL, "internal error (see the service log)")
 
 
-def _bounded(details: str) -> str:
+def bounded(details: str) -> str:
     if len(details) <= MAX_DETAILS_CHARS:
         return details
     return details[:MAX_DETAILS_CHARS] + "..."
@@ -63,7 +63,7 @@ class Undecodable:
         self.message = message
 
 
-def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+def tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
     if deserializer is None:
         return None
     message = getattr(getattr(deserializer, "__self__", None), "__name__", "request")
@@ -168,19 +168,19 @@ def _wrapped(handler: Handler) -> Handler:
     if handler.unary_unary:
         return grpc.unary_unary_rpc_method_handler(
             _wrap_unary(handler.unary_unary),
-            request_deserializer=_tolerant(handler.request_deserializer),
+            request_deserializer=tolerant(handler.request_deserializer),
             response_serializer=handler.response_serializer,
         )
     if handler.unary_stream:
         return grpc.unary_stream_rpc_method_handler(
             _wrap_stream(handler.unary_stream),  # type: ignore[arg-type]  # aio streams are async
-            request_deserializer=_tolerant(handler.request_deserializer),
+            request_deserializer=tolerant(handler.request_deserializer),
             response_serializer=handler.response_serializer,
         )
     if handler.stream_unary:
         return grpc.stream_unary_rpc_method_handler(
             _wrap_client_stream(handler.stream_unary),
-            request_deserializer=_tolerant(handler.request_deserializer),
+            request_deserializer=tolerant(handler.request_deserializer),
             response_serializer=handler.response_serializer,
         )
     if handler.stream_stream:
@@ -205,14 +205,20 @@ class TokenAuthInterceptor(ServerInterceptor):
         ],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> Handler:
-        method = handler_call_details.method or ""
-        if method.startswith(OPEN_PREFIXES):
-            return await continuation(handler_call_details)
-        metadata = dict(handler_call_details.invocation_metadata or ())
-        given = str(metadata.get("authorization", "")).encode()
-        if hmac.compare_digest(given, self._expected):
+        if allowed(handler_call_details, self._expected):
             return await continuation(handler_call_details)
         return _deny_handler()
+
+
+def allowed(handler_call_details: grpc.HandlerCallDetails, expected: bytes) -> bool:
+    """An open method (health, reflection), or one called with the `expected`
+    authorization metadata."""
+    method = handler_call_details.method or ""
+    if method.startswith(OPEN_PREFIXES):
+        return True
+    metadata = dict(handler_call_details.invocation_metadata or ())
+    given = str(metadata.get("authorization", "")).encode()
+    return hmac.compare_digest(given, expected)
 
 
 def _deny_handler() -> Handler:

@@ -260,3 +260,9 @@ class Scripts:
             return await self.call(name, keys, args)
         except ResponseError as error:
             return error
+
+
+def ran_nothing(error: BaseException) -> bool:
+    """An FCALL the server refused without running anything: the library is not
+    loaded there, or the server (or user) cannot call functions."""
+    return _missing_function(error) or _no_functions(error)

@@ -68,6 +68,42 @@ def domain_error(exc: ResponseError) -> Exception:
     return error(message.split(" script:")[0]) if error else exc
 
 
+def create_arguments(tasks: Sequence[NewTask], config: StoreConfig) -> list[Any]:
+    """lua/create.lua's ARGV after the prefix, for `tasks` (checked, each a new id):
+    the idempotency TTL, the batch as one JSON argument, then the payloads.
+    One JSON argument is encoded in C, where ten protocol arguments per task cost
+    redis-py's pure-Python packing."""
+    rows: list[list[str]] = []
+    payloads: list[bytes] = []
+    for task, task_id in zip(tasks, new_task_ids(len(tasks)), strict=True):
+        _check_new(task)
+        row = [
+            task_id,
+            task.task_type,
+            task.content,
+            json.dumps(dict(task.metadata)) if task.metadata else "{}",
+            str(task.max_retries),
+            str(task.priority),
+            task.idempotency_key,
+            "" if task.run_at is None else str(int(task.run_at.timestamp() * 1000)),
+            task.queue,
+            str(task.retention_s),
+        ]
+        if task.payload:
+            row.append("1")
+            payloads.append(task.payload)
+        rows.append(row)
+    return [config.idempotency_ttl_s, json.dumps(rows, ensure_ascii=False), *payloads]
+
+
+def created_from(flat: Sequence[Any]) -> list[Created]:
+    """lua/create.lua's reply: (id, created, state) per task, flat."""
+    return [
+        Created(_text(flat[i]), flat[i + 1] == 1, TaskState(_text(flat[i + 2])))
+        for i in range(0, len(flat), 3)
+    ]
+
+
 def _task_of(task_id: str, raw: Any, now_ms: int) -> Task:
     """The task as read at Redis time `now_ms`: due means PENDING."""
     if not raw:
@@ -125,36 +161,10 @@ class TaskStore:
     async def create_many(self, tasks: Sequence[NewTask]) -> list[Created]:
         """Create tasks in one round trip: each PENDING in the primary queue after it,
         or SCHEDULED when its run time is still ahead by the Redis clock."""
-        rows: list[list[str]] = []
-        payloads: list[bytes] = []
-        for task, task_id in zip(tasks, new_task_ids(len(tasks)), strict=True):
-            _check_new(task)
-            row = [
-                task_id,
-                task.task_type,
-                task.content,
-                json.dumps(dict(task.metadata)) if task.metadata else "{}",
-                str(task.max_retries),
-                str(task.priority),
-                task.idempotency_key,
-                "" if task.run_at is None else str(int(task.run_at.timestamp() * 1000)),
-                task.queue,
-                str(task.retention_s),
-            ]
-            if task.payload:
-                row.append("1")
-                payloads.append(task.payload)
-            rows.append(row)
         if not tasks:
             return []
-        # One JSON argument for the batch (lua/create.lua): encoded in C, where ten
-        # protocol arguments per task cost redis-py's pure-Python packing.
-        args = [self.config.idempotency_ttl_s, json.dumps(rows, ensure_ascii=False), *payloads]
-        flat = await self._run("create", self.keys.primary, *args)
-        return [
-            Created(_text(flat[i]), flat[i + 1] == 1, TaskState(_text(flat[i + 2])))
-            for i in range(0, len(flat), 3)
-        ]
+        args = create_arguments(tasks, self.config)
+        return created_from(await self._run("create", self.keys.primary, *args))
 
     # --- working on tasks (executors) ---------------------------------------------------
 

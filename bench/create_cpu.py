@@ -1,0 +1,137 @@
+"""CPU per sequential unary create, per process: the client, the scheduler, valkey
+(issue 19, the sequential create target).
+
+    uv run --frozen python -m bench.create_cpu [--rounds 2] [--calls 3000] [--batches 40]
+
+One bundled valkey (appendonly, everysec) and one `taskflow scheduler` process at
+default settings; this process is the client, sending CreateTask one call after
+another through a grpc.aio stub and through a sync grpc stub (rounds alternate the
+order), then BatchCreateTasks of 500 through each. Printed per kind: calls/s (wall
+time, moved 2-4x by the machine's load) and CPU (user + system, /proc/<pid>/stat)
+per call of each process and their sum, which the load hardly moves. With the three
+processes taking turns for every call, the sum of CPU per call bounds the sequential
+rate on a quiet machine: 1,300/s needs it under ~770 µs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import grpc
+import redis
+from grpc import aio
+
+from bench.common import bundled_server, host
+from bench.lifecycle import process_cpu_s
+from bench.ours_side import service
+from bench.versus_extras import serving
+from taskflow.redis_server import free_port
+from taskflow.v1 import scheduler_service_pb2 as pb
+from taskflow.v1 import scheduler_service_pb2_grpc as pb_grpc
+
+WARM_UP = 300
+BATCH = 500
+REQUEST = pb.CreateTaskRequest(task_type="noop", content="x")
+
+
+class Cpu:
+    """CPU seconds of the named processes from construction to `per_call`."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self.start = {name: process_cpu_s(pid) for name, pid in pids.items()}
+        self.wall = time.perf_counter()
+
+    def line(self, label: str, calls: int, tasks: int) -> str:
+        seconds = time.perf_counter() - self.wall
+        used = {name: process_cpu_s(pid) - self.start[name] for name, pid in self.pids.items()}
+        parts = "  ".join(f"{name} {s / tasks * 1e6:5.0f}" for name, s in used.items())
+        total = sum(used.values()) / tasks * 1e6
+        return (
+            f"  {label:<26} {tasks / seconds:>8,.0f} tasks/s   µs per task: {parts}"
+            f"  sum {total:5.0f}   ({calls:,} calls)"
+        )
+
+
+def sync_round(address: str, pids: dict[str, int], calls: int, batches: int) -> list[str]:
+    with grpc.insecure_channel(address) as channel:
+        stub = pb_grpc.SchedulerServiceStub(channel)
+        return _round("sync", stub.CreateTask, stub.BatchCreateTasks, pids, calls, batches)
+
+
+async def aio_round(address: str, pids: dict[str, int], calls: int, batches: int) -> list[str]:
+    async with aio.insecure_channel(address) as channel:
+        stub = pb_grpc.SchedulerServiceStub(channel)
+        for _ in range(WARM_UP):
+            await stub.CreateTask(REQUEST)
+        cpu = Cpu(pids)
+        for _ in range(calls):
+            await stub.CreateTask(REQUEST)
+        lines = [cpu.line("aio, CreateTask", calls, calls)]
+        batch = pb.BatchCreateTasksRequest(tasks=[REQUEST] * BATCH)
+        cpu = Cpu(pids)
+        for _ in range(batches):
+            await stub.BatchCreateTasks(batch)
+        lines.append(cpu.line(f"aio, BatchCreateTasks {BATCH}", batches, batches * BATCH))
+        return lines
+
+
+def _round(
+    kind: str,
+    create: Callable[[pb.CreateTaskRequest], object],
+    batch_create: Callable[[pb.BatchCreateTasksRequest], object],
+    pids: dict[str, int],
+    calls: int,
+    batches: int,
+) -> list[str]:
+    for _ in range(WARM_UP):
+        create(REQUEST)
+    cpu = Cpu(pids)
+    for _ in range(calls):
+        create(REQUEST)
+    lines = [cpu.line(f"{kind}, CreateTask", calls, calls)]
+    batch = pb.BatchCreateTasksRequest(tasks=[REQUEST] * BATCH)
+    cpu = Cpu(pids)
+    for _ in range(batches):
+        batch_create(batch)
+    lines.append(cpu.line(f"{kind}, BatchCreateTasks {BATCH}", batches, batches * BATCH))
+    return lines
+
+
+async def main(options: argparse.Namespace) -> None:
+    print(host())
+    address = f"127.0.0.1:{free_port()}"
+    with (
+        bundled_server() as valkey,
+        tempfile.TemporaryDirectory() as logs,
+        service(
+            "scheduler", valkey.url, Path(logs), TASKFLOW_SCHEDULER_ADDRESS=address
+        ) as scheduler,
+    ):
+        await serving(address)
+        valkey_pid = int(redis.Redis.from_url(valkey.url).info("server")["process_id"])
+        pids = {"client": os.getpid(), "scheduler": scheduler.pid, "valkey": valkey_pid}
+        for index in range(options.rounds):
+            print(f"round {index + 1}, load {os.getloadavg()[0]:.2f}", flush=True)
+            kinds = ("aio", "sync") if index % 2 == 0 else ("sync", "aio")
+            for kind in kinds:
+                if kind == "aio":
+                    lines = await aio_round(address, pids, options.calls, options.batches)
+                else:
+                    lines = sync_round(address, pids, options.calls, options.batches)
+                print("\n".join(lines), flush=True)
+    print(f"load average after the run {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--calls", type=int, default=3000)
+    parser.add_argument("--batches", type=int, default=40)
+    asyncio.run(main(parser.parse_args()))
