@@ -117,6 +117,32 @@ async def test_the_installed_client_retries_deletes_reads_logs_and_administers(
     assert "sleeping" in seen["bad_state"]
 
 
+async def test_the_installed_sync_client_creates_reads_and_waits_without_a_loop(
+    sdk_python: Path, stack: GatewayStack, tmp_path: Path
+) -> None:
+    s = stack.settings
+    out = await run_script(
+        sdk_python, "sync_client_check.py", s.scheduler_address, s.monitor_address, cwd=tmp_path
+    )
+    seen = json.loads(out)
+    assert seen["done"] == {
+        "state": "COMPLETED",
+        "result": "hello, blocking",
+        "metadata": {"client": "sync"},
+    }
+    assert seen["idempotent"] == [True, False, True]
+    assert seen["batch_results"] == ["item 0", "item 1", "item 2"]
+    assert seen["ran"] == ["COMPLETED", "run and wait"]
+    assert seen["shared"] == 16
+    assert seen["cancelled"] == ["CANCELLED", "CANCELLED"]
+    assert seen["errors"] == [
+        "InvalidArgument",
+        "NotFound",
+        "LeaseLost",
+        "TaskflowError StatusCode.DEADLINE_EXCEEDED",
+    ]
+
+
 async def test_a_remote_python_worker_runs_tasks_created_from_python(
     sdk_python: Path,
     stack: GatewayStack,

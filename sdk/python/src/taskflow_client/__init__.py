@@ -4,6 +4,11 @@
         created = await tf.create("word_count", "count these words")
         task = await tf.wait(created.task_id)
 
+Without an event loop, `TaskflowSyncClient` makes the same calls, blocking:
+
+    with TaskflowSyncClient("scheduler:50051", monitor_address="monitor:50053") as tf:
+        task = tf.run("word_count", "count these words")
+
 The generated gRPC stubs are in `taskflow_client.v1` for anything else.
 """
 
@@ -31,6 +36,7 @@ from taskflow_client.models import (
     TaskType,
 )
 from taskflow_client.schedules import ScheduleInfo, Schedules, ScheduleSpec
+from taskflow_client.sync_client import TaskflowSyncClient
 from taskflow_client.worker import Worker, WorkerStats
 
 __all__ = [
@@ -56,6 +62,7 @@ __all__ = [
     "TaskType",
     "TaskflowClient",
     "TaskflowError",
+    "TaskflowSyncClient",
     "Unauthenticated",
     "Unavailable",
     "Worker",

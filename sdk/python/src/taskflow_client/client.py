@@ -10,7 +10,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import grpc
-from google.protobuf import struct_pb2
 
 from taskflow_client.admin import Admin
 from taskflow_client.channels import open_channel
@@ -26,6 +25,7 @@ from taskflow_client.models import (
     TaskType,
     state_name,
     state_value,
+    task_request,
 )
 from taskflow_client.schedules import Schedules
 from taskflow_client.v1 import (
@@ -110,7 +110,7 @@ class TaskflowClient:
         )
         try:
             reply = await self._scheduler.CreateTask(
-                _request(task), metadata=self._metadata, timeout=self._timeout
+                task_request(task), metadata=self._metadata, timeout=self._timeout
             )
         except grpc.aio.AioRpcError as error:
             raise from_rpc_error(error) from None
@@ -118,7 +118,7 @@ class TaskflowClient:
 
     async def create_many(self, tasks: Iterable[NewTask]) -> list[Created]:
         """Create tasks in one call, all or none; results in the order given."""
-        request = scheduler_service_pb2.BatchCreateTasksRequest(tasks=[_request(t) for t in tasks])
+        request = scheduler_service_pb2.BatchCreateTasksRequest(tasks=map(task_request, tasks))
         try:
             reply = await self._scheduler.BatchCreateTasks(
                 request, metadata=self._metadata, timeout=self._timeout
@@ -274,21 +274,3 @@ class TaskflowClient:
         """Create a task and wait until it is done (fields as for `create`)."""
         created = await self.create(task_type, content, **fields)
         return await self.wait(created.task_id)
-
-
-def _request(task: NewTask) -> scheduler_service_pb2.CreateTaskRequest:
-    metadata = struct_pb2.Struct()
-    metadata.update(dict(task.metadata))
-    request = scheduler_service_pb2.CreateTaskRequest(
-        task_type=task.task_type,
-        content=task.content,
-        metadata=metadata,
-        priority=task.priority,
-        idempotency_key=task.idempotency_key,
-        payload=task.payload,
-    )
-    if task.max_retries is not None:
-        request.max_retries = task.max_retries
-    if task.delay is not None:
-        request.delay.FromNanoseconds(round(task.delay * 1e9))
-    return request

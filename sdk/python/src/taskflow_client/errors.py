@@ -43,10 +43,12 @@ _KINDS: dict[grpc.StatusCode, type[TaskflowError]] = {
 }
 
 
-def from_rpc_error(error: grpc.aio.AioRpcError) -> TaskflowError:
-    """The SDK error for a failed call."""
-    kind = _KINDS.get(error.code(), TaskflowError)
-    return kind(error.details() or error.code().name, error.code())
+def from_rpc_error(error: grpc.RpcError) -> TaskflowError:
+    """The SDK error for a failed call (grpc.aio's or a blocking channel's: each
+    is also a grpc.Call, with its code and details)."""
+    code: grpc.StatusCode = error.code()
+    details: str | None = error.details()
+    return _KINDS.get(code, TaskflowError)(details or code.name, code)
 
 
 class TaskError(Exception):

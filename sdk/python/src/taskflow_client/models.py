@@ -9,7 +9,7 @@ from typing import Any
 
 from google.protobuf import json_format
 
-from taskflow_client.v1 import enums_pb2, task_pb2
+from taskflow_client.v1 import enums_pb2, scheduler_service_pb2, task_pb2
 
 # States after which a task changes no more unless someone acts on it.
 TERMINAL_STATES = frozenset({"COMPLETED", "DLQ", "CANCELLED"})
@@ -137,3 +137,21 @@ class TaskType:
     queue: str  # the named queue its tasks go to ("" for the default)
     builtin: bool
     default_max_retries: int
+
+
+def task_request(task: NewTask) -> scheduler_service_pb2.CreateTaskRequest:
+    """The CreateTaskRequest for `task` (no metadata field when it has none)."""
+    request = scheduler_service_pb2.CreateTaskRequest(
+        task_type=task.task_type,
+        content=task.content,
+        priority=task.priority,
+        idempotency_key=task.idempotency_key,
+        payload=task.payload,
+    )
+    if task.metadata:
+        request.metadata.update(dict(task.metadata))
+    if task.max_retries is not None:
+        request.max_retries = task.max_retries
+    if task.delay is not None:
+        request.delay.FromNanoseconds(round(task.delay * 1e9))
+    return request
