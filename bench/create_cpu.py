@@ -2,11 +2,15 @@
 (issue 19, the sequential create target).
 
     uv run --frozen python -m bench.create_cpu [--rounds 2] [--calls 3000] [--batches 40]
+        [--against REF]
 
-One bundled valkey (appendonly, everysec) and one `taskflow scheduler` process at
-default settings; this process is the client, sending CreateTask one call after
-another through a grpc.aio stub and through a sync grpc stub (rounds alternate the
-order), then BatchCreateTasks of 500 through each. Printed per kind: calls/s (wall
+One bundled valkey (appendonly, everysec) and a scheduler process (`python -m
+services.scheduler`, default settings); with `--against REF`, rounds alternate
+between a scheduler of REF's tree (bench.transition_cost.archived) and one of this
+checkout, on the same valkey. This process is the client, sending CreateTask one
+call after another through a grpc.aio stub and through a sync grpc stub (rounds
+alternate the order), then BatchCreateTasks of 500 through each, one after another,
+and (sync stub) two at a time from two threads. Printed per kind: calls/s (wall
 time, moved 2-4x by the machine's load) and CPU (user + system, /proc/<pid>/stat)
 per call of each process and their sum, which the load hardly moves. With the three
 processes taking turns for every call, the sum of CPU per call bounds the sequential
@@ -17,10 +21,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
+import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import grpc
@@ -29,13 +37,15 @@ from grpc import aio
 
 from bench.common import bundled_server, host
 from bench.lifecycle import process_cpu_s
-from bench.ours_side import service
+from bench.transition_cost import HERE, archived
 from bench.versus_extras import serving
 from taskflow.redis_server import free_port
 from taskflow.v1 import scheduler_service_pb2 as pb
 from taskflow.v1 import scheduler_service_pb2_grpc as pb_grpc
 
 WARM_UP = 300
+# Batches in flight at once in the last measurement of a sync round (threads).
+LANES = 2
 BATCH = 500
 REQUEST = pb.CreateTaskRequest(task_type="noop", content="x")
 
@@ -101,31 +111,62 @@ def _round(
     for _ in range(batches):
         batch_create(batch)
     lines.append(cpu.line(f"{kind}, BatchCreateTasks {BATCH}", batches, batches * BATCH))
+    cpu = Cpu(pids)
+    with ThreadPoolExecutor(LANES) as lanes:  # each lane's batches one after another
+        list(lanes.map(lambda _: batch_create(batch), range(batches)))
+    label = f"{kind}, BatchCreateTasks {BATCH} x{LANES}"
+    lines.append(cpu.line(label, batches, batches * BATCH))
     return lines
+
+
+@contextlib.contextmanager
+def scheduler_of(tree: Path, url: str, address: str, log: Path) -> Iterator[int]:
+    """`python -m services.scheduler` from `tree`'s code, at default settings."""
+    env = dict(os.environ, REDIS_URL=url, TASKFLOW_SCHEDULER_ADDRESS=address, LOG_LEVEL="WARNING")
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "services.scheduler"],
+            cwd=tree,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield process.pid
+    finally:
+        process.terminate()
+        process.wait(60)
+
+
+async def measure(tree: Path, url: str, valkey_pid: int, options: argparse.Namespace) -> None:
+    address = f"127.0.0.1:{free_port()}"
+    with scheduler_of(tree, url, address, Path(options.logs) / "scheduler.log") as pid:
+        await serving(address)
+        pids = {"client": os.getpid(), "scheduler": pid, "valkey": valkey_pid}
+        for kind in ("aio", "sync") if options.round % 2 else ("sync", "aio"):
+            if kind == "aio":
+                lines = await aio_round(address, pids, options.calls, options.batches)
+            else:
+                lines = sync_round(address, pids, options.calls, options.batches)
+            print("\n".join(lines), flush=True)
 
 
 async def main(options: argparse.Namespace) -> None:
     print(host())
-    address = f"127.0.0.1:{free_port()}"
     with (
         bundled_server() as valkey,
-        tempfile.TemporaryDirectory() as logs,
-        service(
-            "scheduler", valkey.url, Path(logs), TASKFLOW_SCHEDULER_ADDRESS=address
-        ) as scheduler,
+        tempfile.TemporaryDirectory() as tmp,
     ):
-        await serving(address)
+        options.logs = tmp
         valkey_pid = int(redis.Redis.from_url(valkey.url).info("server")["process_id"])
-        pids = {"client": os.getpid(), "scheduler": scheduler.pid, "valkey": valkey_pid}
-        for index in range(options.rounds):
-            print(f"round {index + 1}, load {os.getloadavg()[0]:.2f}", flush=True)
-            kinds = ("aio", "sync") if index % 2 == 0 else ("sync", "aio")
-            for kind in kinds:
-                if kind == "aio":
-                    lines = await aio_round(address, pids, options.calls, options.batches)
-                else:
-                    lines = sync_round(address, pids, options.calls, options.batches)
-                print("\n".join(lines), flush=True)
+        trees = [("this checkout", HERE)]
+        if options.against:
+            trees.insert(0, (options.against, archived(options.against, Path(tmp))))
+        for round_no in range(1, options.rounds + 1):
+            options.round = round_no
+            for label, tree in trees if round_no % 2 else trees[::-1]:
+                print(f"round {round_no}, {label}, load {os.getloadavg()[0]:.2f}", flush=True)
+                await measure(tree, valkey.url, valkey_pid, options)
     print(f"load average after the run {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
 
@@ -134,4 +175,5 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--calls", type=int, default=3000)
     parser.add_argument("--batches", type=int, default=40)
+    parser.add_argument("--against", metavar="REF", help="also a scheduler of git ref REF's tree")
     asyncio.run(main(parser.parse_args()))
