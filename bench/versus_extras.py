@@ -9,6 +9,7 @@ import statistics
 import time
 from pathlib import Path
 
+import grpc
 import httpx
 from grpc import aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -85,11 +86,24 @@ async def ours_creates(scheduler: str) -> None:
         for _ in range(UNARY):
             await stub.CreateTask(request)
         rate("ours, CreateTask sequential, 1 client", UNARY, time.perf_counter() - start)
+        seconds = await asyncio.to_thread(sync_creates, scheduler, request)
+        rate("ours, CreateTask sequential, 1 sync client", UNARY, seconds)
         batch = pb.BatchCreateTasksRequest(tasks=[request] * BATCH)
         start = time.perf_counter()
         for _ in range(BATCHED // BATCH):
             await stub.BatchCreateTasks(batch)
         rate(f"ours, BatchCreateTasks of {BATCH}", BATCHED, time.perf_counter() - start)
+
+
+def sync_creates(scheduler: str, request: pb.CreateTaskRequest) -> float:
+    """UNARY creates one after another through a blocking stub (TaskflowSyncClient's
+    kind of channel), the aio client's figure beside it; seconds taken."""
+    with grpc.insecure_channel(scheduler) as channel:
+        create = scheduler_service_pb2_grpc.SchedulerServiceStub(channel).CreateTask
+        start = time.perf_counter()
+        for _ in range(UNARY):
+            create(request)
+        return time.perf_counter() - start
 
 
 async def ours_side(client: Redis, url: str, log_dir: Path) -> None:
