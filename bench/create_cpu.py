@@ -10,11 +10,12 @@ between a scheduler of REF's tree (bench.transition_cost.archived) and one of th
 checkout, on the same valkey. This process is the client, sending CreateTask one
 call after another through a grpc.aio stub and through a sync grpc stub (rounds
 alternate the order), then BatchCreateTasks of 500 through each, one after another,
-and (sync stub) two at a time from two threads. Printed per kind: calls/s (wall
-time, moved 2-4x by the machine's load) and CPU (user + system, /proc/<pid>/stat)
-per call of each process and their sum, which the load hardly moves. With the three
-processes taking turns for every call, the sum of CPU per call bounds the sequential
-rate on a quiet machine: 1,300/s needs it under ~770 µs.
+and (sync stub) two at a time from two threads; and (aio stub) CreateTask with 32 in
+flight on one channel. Printed per kind: calls/s (wall time, moved 2-4x by the
+machine's load) and CPU (user + system, /proc/<pid>/stat) per call of each process
+and their sum, which the load hardly moves. With the three processes taking turns
+for every call, the sum of CPU per call bounds the sequential rate on a quiet
+machine: 1,300/s needs it under ~770 µs.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import redis
 from grpc import aio
 
 from bench.common import bundled_server, host
+from bench.front import timed
 from bench.lifecycle import process_cpu_s
 from bench.transition_cost import HERE, archived
 from bench.versus_extras import serving
@@ -46,6 +48,8 @@ from taskflow.v1 import scheduler_service_pb2_grpc as pb_grpc
 WARM_UP = 300
 # Batches in flight at once in the last measurement of a sync round (threads).
 LANES = 2
+# Unary creates in flight at once on one aio channel (the concurrent case, as bench.front).
+IN_FLIGHT = 32
 BATCH = 500
 REQUEST = pb.CreateTaskRequest(task_type="noop", content="x")
 
@@ -84,6 +88,9 @@ async def aio_round(address: str, pids: dict[str, int], calls: int, batches: int
         for _ in range(calls):
             await stub.CreateTask(REQUEST)
         lines = [cpu.line("aio, CreateTask", calls, calls)]
+        cpu = Cpu(pids)
+        await timed(calls, IN_FLIGHT, lambda: stub.CreateTask(REQUEST))
+        lines.append(cpu.line(f"aio, CreateTask {IN_FLIGHT} in flight", calls, calls))
         batch = pb.BatchCreateTasksRequest(tasks=[REQUEST] * BATCH)
         cpu = Cpu(pids)
         for _ in range(batches):
