@@ -53,6 +53,8 @@ class ThreadedScheduler:
         add_SchedulerServiceServicer_to_server."""
         methods: dict[str, Callable[[Any, Any], Any]] = {}
         for method in SERVICE.methods:
+            if method.server_streaming:  # a stream out would hold a thread per reader
+                raise TypeError(f"{method.name}: no server-streaming method on threads")
             behaviour = getattr(self.servicer, method.name)
             if method.client_streaming:
                 methods[method.name] = self._bridged_stream(behaviour)
