@@ -2,12 +2,12 @@
 
 CreateTask and BatchCreateTasks of types registered here run in the calling thread
 with a blocking Redis client (taskflow.store.sync_create): a lone create then pays
-no event-loop turn at all (issue 19, the sequential create). Every other method,
-and every create this path does not serve, is the asyncio servicer's own, run on
-the scheduler's event loop while the calling thread waits for its answer:
+no event-loop turn at all (issue 19, the sequential create), and creates arriving
+together share store calls (thread_coalescing.py, coalescing.py's rule). Every
+other method, and every create this path does not serve, is the asyncio
+servicer's own, run on the scheduler's event loop while the calling thread waits
+for its answer:
 
-- a create arriving while another create is on the blocking path goes to the
-  loop, where concurrent creates share store calls (services/scheduler/coalescing.py);
 - a type registered by a remote worker only (its queue is a Redis read away);
 - a deployment without the plain client (`sync_twin` gives none: Cluster,
   Sentinel, TLS, replica acks), and a server that refused the call having run
@@ -19,12 +19,12 @@ The servicer's validation, metrics and replies are the same code on both paths.
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from types import SimpleNamespace
 from typing import Any
 
 from services.scheduler.servicer import SchedulerServicer, create_reply
+from services.scheduler.thread_coalescing import ThreadCoalescer
 from taskflow.store.sync_create import NotLoaded, SyncCreator
 from taskflow.tasks.registry import registered_names
 from taskflow.v1 import scheduler_service_pb2 as pb
@@ -46,7 +46,7 @@ class ThreadedScheduler:
         self.servicer = servicer
         self.creator = creator
         self.loop = loop
-        self._blocking = threading.Lock()  # held by the create on the blocking path
+        self.creates = None if creator is None else ThreadCoalescer(creator)
 
     def methods(self) -> Any:
         """Every SchedulerService method as a sync callable, for the generated
@@ -81,19 +81,13 @@ class ThreadedScheduler:
         return call
 
     def create_task(self, request: pb.CreateTaskRequest, context: Any) -> Any:
-        if (
-            self.creator is None
-            or request.task_type not in registered_names()
-            or not self._blocking.acquire(blocking=False)
-        ):
+        if self.creates is None or request.task_type not in registered_names():
             return self._on_loop(self.servicer.CreateTask(request, context))
+        new = self.servicer.new_task(request, NO_QUEUES)
         try:
-            new = self.servicer.new_task(request, NO_QUEUES)
-            (created,) = self.creator.create_many([new])
+            created = self.creates.create(new)
         except NotLoaded:
             return self._on_loop(self.servicer.CreateTask(request, context))
-        finally:
-            self._blocking.release()
         if created.created:
             self.servicer.metrics.count_created_one(new.task_type)
         return create_reply(created)

@@ -5,6 +5,7 @@ Redis gone away) still gets the asyncio path's answer."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -86,6 +87,17 @@ async def test_a_server_that_lost_the_function_library_still_creates(
     )
     assert (await store.get(one.task_id)).content == "one"
     assert [(await store.get(t.task_id)).content for t in batch.tasks] == ["b0", "b1", "b2"]
+
+
+async def test_concurrent_creates_after_the_library_was_lost_each_get_their_task(
+    scheduler: SchedulerServiceAsyncStub, redis_client: Redis, store: TaskStore
+) -> None:
+    await redis_client.function_flush()
+    contents = [f"c{n}" for n in range(40)]
+    replies = await asyncio.gather(
+        *(scheduler.CreateTask(pb.CreateTaskRequest(task_type="noop", content=c)) for c in contents)
+    )
+    assert [(await store.get(r.task_id)).content for r in replies] == contents
 
 
 async def test_a_remote_workers_type_is_created_in_its_queue(
