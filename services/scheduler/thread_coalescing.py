@@ -45,21 +45,25 @@ class ThreadCoalescer:
         self._waiting: list[_Waiter] = []
 
     def create(self, task: NewTask) -> Created:
-        me = _Waiter(task)
         with self._lock:
-            leads = not self._busy
-            if leads:
+            if not self._busy:
                 self._busy = True
+                me = None
             else:
+                me = _Waiter(task)
                 self._waiting.append(me)
-        if not leads:
-            me.done.wait()
-            if not me.batch:
-                return me.outcome()
-        try:
-            _deliver(self.creator, me.batch or [me])
-        finally:
-            self._hand_over()
+        if me is None:  # nothing under way: this create's own call, at once
+            try:
+                (created,) = self.creator.create_many([task])
+                return created
+            finally:
+                self._hand_over()
+        me.done.wait()
+        if me.batch:  # this thread leads the call of those that waited with it
+            try:
+                _deliver(self.creator, me.batch)
+            finally:
+                self._hand_over()
         return me.outcome()
 
     def _hand_over(self) -> None:
