@@ -140,7 +140,19 @@ test("live: a Node worker runs its task type, retries by error class, and stops 
   assert.deepEqual([abc.state, abc.result, abc.workerId], ["COMPLETED", "cba", "ts-own-tests"]);
   assert.deepEqual([flaky.state, flaky.result, flaky.retryCount, flaky.errorType], ["COMPLETED", "ykalf", 1, "RateLimitError"]);
   assert.deepEqual([hopeless.state, hopeless.errorType], ["DLQ", "PermanentError"]);
+  // The stats count outcomes as the executor acknowledges them, and a client may see
+  // a task's end before its worker reads that acknowledgement: wait for all four.
+  await until(() => worker.stats.completed + worker.stats.failed === 4, "every outcome acknowledged");
   stop.abort();
   await running;
   assert.deepEqual(worker.stats, { completed: 2, failed: 2, refused: 0, cancelled: 0, reconnects: 0 });
 });
+
+/** Wait for `condition`, checking every 20 ms, for up to 60 s (a loaded machine). */
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
