@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable, Sequence
 
 from taskflow.errors import TaskflowError
-from taskflow.store import ClaimedTask, TaskStore
+from taskflow.store import ClaimBatch, ClaimedTask, TaskStore
 
 log = logging.getLogger(__name__)
 # Told how saving one result went: None (saved), LeaseLost/NotFound like the store, or
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 Saved = Callable[[Exception | None], None]
 _Pending = tuple[ClaimedTask, str, Saved]
 # A claim request: how many tasks, from which queues (name, weight), of which types.
-_Claim = tuple[int, Sequence[tuple[str, int]], Sequence[str], "asyncio.Future[list[ClaimedTask]]"]
+_Claim = tuple[int, Sequence[tuple[str, int]], Sequence[str], "asyncio.Future[ClaimBatch]"]
 
 
 class Completer:
@@ -50,11 +50,11 @@ class Completer:
 
     async def claim(
         self, max_tasks: int, queues: Sequence[tuple[str, int]], task_types: Sequence[str]
-    ) -> list[ClaimedTask]:
+    ) -> ClaimBatch:
         """Up to `max_tasks` tasks claimed for this worker (TaskStore.claim's queues and
         task types), sent with the next batch of completions (one caller at a time:
         the worker's fetch loop)."""
-        claimed: asyncio.Future[list[ClaimedTask]] = asyncio.get_running_loop().create_future()
+        claimed: asyncio.Future[ClaimBatch] = asyncio.get_running_loop().create_future()
         self._claim = (max_tasks, queues, task_types, claimed)
         self._ready.set()
         return await claimed
@@ -86,11 +86,11 @@ class Completer:
                 if isinstance(claimed, Exception):
                     claim[3].set_exception(claimed)
                 else:
-                    claim[3].set_result(claimed or [])
+                    claim[3].set_result(ClaimBatch() if claimed is None else claimed)
 
     async def _send(
         self, batch: list[_Pending], claim: _Claim | None
-    ) -> tuple[list[TaskflowError | None] | Exception, list[ClaimedTask] | Exception | None]:
+    ) -> tuple[list[TaskflowError | None] | Exception, ClaimBatch | Exception | None]:
         finished = [(task, result) for task, result, _ in batch]
         if claim is None:
             return await self._store.complete_many(finished), None

@@ -211,21 +211,32 @@ class Worker:
                 asked_at = time.monotonic()
                 claims = await self._lanes[lane].claim(free, self.config.queues, registered())
                 self._gate.claimed(claims, asked_at)
-                if claims:
-                    self.metrics.claim_batch.observe(len(claims))
-                else:
-                    await self.registry.wait_for_work(IDLE_WAIT_S, self._queue_names)
             except Exception as error:
                 self._log_redis_error("claim_failed", error)
                 await sleep_unless(stop, 1.0)
                 continue
-            loop = asyncio.get_running_loop()
-            for claim in claims:
-                run = _Run(claim, lane)
-                run.runner = loop.create_task(self._execute(run))
-                self._runs[claim.task_id] = run
-                self._busy[lane] += 1
-                run.runner.add_done_callback(functools.partial(self._finished, run))
+            if claims:
+                self.metrics.claim_batch.observe(len(claims))
+                self._start(claims, lane)
+            # A claim that ran the lists dry (even one that took tasks) says so, with
+            # the next due time: no second claim to find them empty, and no round trip
+            # to read the due time before blocking on the wake-up list.
+            if claims and not claims.drained:
+                continue
+            try:
+                await self.registry.wait_for_work(IDLE_WAIT_S, self._queue_names, drained=claims)
+            except Exception as error:
+                self._log_redis_error("claim_failed", error)
+                await sleep_unless(stop, 1.0)
+
+    def _start(self, claims: list[ClaimedTask], lane: int) -> None:
+        loop = asyncio.get_running_loop()
+        for claim in claims:
+            run = _Run(claim, lane)
+            run.runner = loop.create_task(self._execute(run))
+            self._runs[claim.task_id] = run
+            self._busy[lane] += 1
+            run.runner.add_done_callback(functools.partial(self._finished, run))
 
     def _handler_done(self, run: _Run) -> None:
         """The task's slot frees once its handler has returned (or it will not run):

@@ -9,6 +9,7 @@ from taskflow.store.keys import Keys
 from taskflow.store.models import (
     CANCELLABLE_STATES,
     TERMINAL_STATES,
+    ClaimBatch,
     ClaimedTask,
     Created,
     ErrorRecord,
@@ -27,6 +28,7 @@ from taskflow.store.tasks import TaskStore
 __all__ = [
     "CANCELLABLE_STATES",
     "TERMINAL_STATES",
+    "ClaimBatch",
     "ClaimedTask",
     "Created",
     "ErrorRecord",

@@ -218,6 +218,16 @@ class ClaimedTask(NamedTuple):
             raise CorruptTask(f"task {self.task_id} has malformed metadata: {exc}") from exc
 
 
+class ClaimBatch(list[ClaimedTask]):
+    """The tasks one claim took, and whether the claimer's lists ran dry doing so:
+    then `drained` is set, and `next_due_in_s` is how long until the next scheduled
+    task falls due (None: none, or due already), so an idle claimer can wait for
+    work without reading that in a round trip of its own."""
+
+    drained = False
+    next_due_in_s: float | None = None
+
+
 @dataclass(frozen=True)
 class QueueDepths:
     primary: int

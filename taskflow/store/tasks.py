@@ -36,6 +36,7 @@ from taskflow.store.keys import DEFAULT_QUEUE, Keys
 from taskflow.store.listing import TaskLister, pending_since
 from taskflow.store.models import (
     PRIORITIES,
+    ClaimBatch,
     ClaimedTask,
     Created,
     NewTask,
@@ -179,7 +180,7 @@ class TaskStore:
         *,
         queues: Sequence[tuple[str, int]] = ((DEFAULT_QUEUE, 1),),
         task_types: Sequence[str] = (),
-    ) -> list[ClaimedTask]:
+    ) -> ClaimBatch:
         """Take up to `max_tasks` PENDING tasks for `worker_id`, each under a lease,
         from `queues` (name, weight: its share of the claims). With `task_types`, only
         tasks of those types: others wait in their queue for a claimer that runs them
@@ -236,7 +237,7 @@ class TaskStore:
         *,
         queues: Sequence[tuple[str, int]] = ((DEFAULT_QUEUE, 1),),
         task_types: Sequence[str] = (),
-    ) -> tuple[list[TaskflowError | None] | Exception, list[ClaimedTask] | Exception]:
+    ) -> tuple[list[TaskflowError | None] | Exception, ClaimBatch | Exception]:
         """complete_many(finished) then claim(...) in one script call
         (complete_and_claim.lua): each task's change atomic as when sent apart, the
         call's fixed cost paid once. Each part's answer, or the exception that part
@@ -543,9 +544,10 @@ class TaskStore:
         return await self._lister.load(await self.queue_heads(QueueName.DLQ, limit))
 
 
-def claimed_tasks(flat: Sequence[bytes]) -> list[ClaimedTask]:
-    """What claim.lua returns (six values a task, one flat list), as ClaimedTask values."""
-    return [
+def claimed_tasks(flat: Sequence[Any]) -> ClaimBatch:
+    """What claim.lua returns (six values a task, one flat list, and when its lists
+    ran dry the ms until the next scheduled task is due), as a ClaimBatch."""
+    batch = ClaimBatch(
         ClaimedTask(
             task_id=flat[i + 1].decode(),
             task_type=flat[i + 2].decode(),
@@ -554,8 +556,13 @@ def claimed_tasks(flat: Sequence[bytes]) -> list[ClaimedTask]:
             metadata_json=flat[i + 5].decode(),
             lease_token=flat[i].decode(),
         )
-        for i in range(0, len(flat), 6)
-    ]
+        for i in range(0, len(flat) - len(flat) % 6, 6)
+    )
+    if len(flat) % 6:
+        batch.drained = True
+        due_in_ms = int(flat[-1])
+        batch.next_due_in_s = due_in_ms / 1000 if due_in_ms > 0 else None
+    return batch
 
 
 def _part_error(part: Any) -> Exception | None:

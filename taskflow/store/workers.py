@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 
 from taskflow.store.due import with_redis_now_ms
 from taskflow.store.keys import Keys
+from taskflow.store.models import ClaimBatch
 
 # A worker whose last heartbeat is older than this many heartbeat intervals is
 # stale; one silent for an hour is forgotten.
@@ -49,11 +50,21 @@ class WorkerRegistry:
             pipe.zrem(self.keys.workers_seen, worker_id)
             await pipe.execute()
 
-    async def wait_for_work(self, timeout_s: float, queues: Sequence[str] = ("default",)) -> bool:
+    async def wait_for_work(
+        self,
+        timeout_s: float,
+        queues: Sequence[str] = ("default",),
+        *,
+        drained: ClaimBatch | None = None,
+    ) -> bool:
         """Block until a task is enqueued in one of `queues`, the next delayed task
         falls due (a claim takes due first runs itself, lua/_claim_due.lua), or the
-        timeout passes."""
-        due_in = await self._next_due_in_s()
+        timeout passes. With `drained`, the claim that found the lists dry (and
+        answered the next due time): no round trip of its own to read that."""
+        if drained is not None and drained.drained:
+            due_in = drained.next_due_in_s
+        else:
+            due_in = await self._next_due_in_s()
         if due_in is not None:
             timeout_s = min(timeout_s, due_in)
         wakeups = [self.keys.queue_keys(name).wakeup for name in queues]

@@ -1,6 +1,7 @@
 -- The claim (claim.lua's ARGV layout in `A`, see there), shared by claim.lua and
 -- complete_and_claim.lua: appends each claimed task's row to `out` and its event
--- to `events`; the caller ends the call with finish(events).
+-- to `events`; the caller ends the call with finish(events). When the lists ran
+-- dry, one more value follows the rows (the next due time, see the end).
 local function claim_tasks(A, out, events)
   local worker, wanted, lease_ms, u = A[2], tonumber(A[3]), tonumber(A[4]), tonumber(A[5])
   local lower_every = tonumber(A[11])
@@ -193,6 +194,17 @@ local function claim_tasks(A, out, events)
   for _, src in ipairs(drawn) do
     push_back_ahead(src)
     if src.turn then redis.call('SET', src.q.level_turn, src.turn) end
+  end
+  -- Short of `wanted` because every list ran dry (not stopped by SET_ASIDE_MAX):
+  -- one more value ends the reply, the ms until the earliest task in tasks:scheduled
+  -- falls due (plus one, so it is due when the next claim runs), or -1 when none is
+  -- scheduled or it is due already (left to promotion). An idle claimer waits that
+  -- long at most, without reading it in a round trip of its own
+  -- (TaskStore.claim's ClaimBatch).
+  if taken < wanted and #sources == 0 then
+    local earliest = redis.call('ZRANGE', SCHEDULED, 0, 0, 'WITHSCORES')
+    local wait_ms = earliest[2] and tonumber(earliest[2]) - NOW_MS or 0
+    out[#out + 1] = wait_ms > 0 and math.ceil(wait_ms) + 1 or -1
   end
   return out
 end

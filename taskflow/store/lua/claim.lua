@@ -27,7 +27,9 @@
 -- Returns  per claimed task lease_token, task_id, task_type, retry_count, content,
 --          metadata, one flat list (six values a task): what a worker needs to run
 --          it, not the whole hash (histories and timestamps stay in Redis; copying
---          them out was a third of the claim)
+--          them out was a third of the claim); when the lists ran dry, one more
+--          value ends it: the ms until the next scheduled task is due, or -1
+--          (_claim.lua's end)
 local out, events = {}, {}
 claim_tasks(ARGV, out, events)
 finish(events)
