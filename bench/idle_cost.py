@@ -2,7 +2,7 @@
 executor CPU for tasks created one at a time, the executor idle between them.
 
     uv run --frozen python -m bench.idle_cost [--tasks 300] [--rounds 2] [--against REF]
-        [--py-spy PATH [--profile docs/profiles/wake-idle]]
+        [--py-spy PATH [--profile docs/profiles/wake-idle]] [--callgrind]
 
 Per round: a bundled valkey and `taskflow executor` at default settings (its own
 process); a few tasks to warm up, then `--tasks` no-op tasks, each created once the
@@ -23,6 +23,7 @@ import asyncio
 import collections
 import os
 import statistics
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -31,8 +32,10 @@ from typing import Any
 from redis.asyncio import Redis
 
 from bench.common import bundled_server, host
+from bench.executor_cpu import SLOW_STARTS, under_callgrind
 from bench.ours_side import service
 from bench.pyspy import Recording, summary
+from bench.transition_callgrind import control, total_ir
 from bench.transition_cost import archived
 from bench.versus_extras import serving
 from taskflow.redis_server import free_port
@@ -44,9 +47,10 @@ WARM_UP = 10
 TICK_S = 1 / os.sysconf("SC_CLK_TCK")
 
 
-def cpu_s(pid: int) -> float:
+def cpu_s(pid: int) -> tuple[float, float]:
+    """The process's user and system CPU seconds (every thread)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) * TICK_S
+    return int(fields[11]) * TICK_S, int(fields[12]) * TICK_S
 
 
 async def one_task(store: TaskStore, client: Redis) -> None:
@@ -84,7 +88,7 @@ async def round_once(
             await serving(address)
             for _ in range(WARM_UP):
                 await one_task(store, client)
-            own = (await client.client_info())["addr"]
+            own = str((await client.client_info())["addr"])
             monitor_client = Redis.from_url(server.url)
             counts: collections.Counter[str] = collections.Counter()
             watcher = asyncio.create_task(watch(monitor_client, own, counts))
@@ -93,7 +97,7 @@ async def round_once(
             counts.clear()
             recording = None
             if profile is not None:
-                recording = Recording(profile[0], executor.pid, profile[1].with_suffix(".raw"))
+                recording = Recording(profile[0], executor.pid, log_dir / f"{profile[1].stem}.raw")
                 await recording.start()
             cpu_before = cpu_s(executor.pid)
             for _ in range(n):
@@ -113,13 +117,85 @@ async def round_once(
     return {
         "round_trips": {verb: count / n for verb, count in counts.items()},
         "commands": total / n,
-        "cpu_us": (cpu_after - cpu_before) * 1e6 / n,
+        "cpu_us": (sum(cpu_after) - sum(cpu_before)) * 1e6 / n,
+        "sys_us": (cpu_after[1] - cpu_before[1]) * 1e6 / n,
         "load": os.getloadavg()[0],
     }
 
 
-async def main(n: int, rounds: int, against: str, py_spy: Path | None, profile: Path) -> None:
+def annotated(dump: Path, into: Path) -> None:
+    """callgrind_annotate's head (functions by inclusive instructions) into `into`."""
+    text = subprocess.run(
+        ["callgrind_annotate", "--inclusive=yes", str(dump)],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    into.write_text("\n".join(text.splitlines()[:60]) + "\n")
+
+
+async def instructions_once(
+    n: int, source: Path | None, log_dir: Path, annotate: Path | None
+) -> float:
+    """The executor under callgrind: its instructions (every thread) per idle task;
+    with `annotate`, callgrind_annotate's top functions written there."""
+    out = log_dir / f"callgrind-{free_port()}.out"
+    with bundled_server() as server:
+        client = Redis.from_url(server.url, single_connection_client=True)
+        store = TaskStore(client, StoreConfig())
+        address = f"127.0.0.1:{free_port()}"
+        env = dict(os.environ, REDIS_URL=server.url, TASKFLOW_EXECUTOR_ADDRESS=address)
+        if source is not None:
+            env["PYTHONPATH"] = str(source)
+        with under_callgrind(env, out, log_dir) as executor:
+            for attempt in range(SLOW_STARTS):
+                try:
+                    await serving(address)
+                    break
+                except TimeoutError:
+                    if attempt == SLOW_STARTS - 1:
+                        raise
+            for _ in range(WARM_UP):
+                await one_task(store, client)
+            await control("-z", str(executor.pid))
+            for _ in range(n):
+                await asyncio.sleep(IDLE_PAUSE_S)
+                await one_task(store, client)
+            await control("-d", str(executor.pid))
+        await client.aclose()
+    (dump,) = [path for path in out.parent.glob(f"{out.name}.*") if path.suffix != ".log"]
+    if annotate is not None:
+        await asyncio.to_thread(annotated, dump, annotate)
+    return total_ir(dump) / n
+
+
+async def count_instructions(n: int, rounds: int, against: str, profile: Path) -> None:
+    """Callgrind's instructions per idle task, each side in turn (the first round of
+    each annotated into PROFILE-callgrind-after.txt / -before.txt)."""
+    with tempfile.TemporaryDirectory(prefix="bench-idle-cost-") as tmp:
+        sides: dict[str, Path | None] = {"this checkout": None}
+        if against:
+            sides[f"--against {against}"] = archived(against, Path(tmp))
+        counts: dict[str, list[float]] = {name: [] for name in sides}
+        for round_ in range(rounds):
+            order = list(sides.items()) if round_ % 2 == 0 else list(sides.items())[::-1]
+            for name, source in order:
+                side = "before" if source is not None else "after"
+                annotate = profile.with_name(f"{profile.name}-callgrind-{side}.txt")
+                ir = await instructions_once(
+                    n, source, Path(tmp), annotate if round_ == 0 else None
+                )
+                counts[name].append(ir)
+                print(f"round {round_ + 1} {name:<28} {ir:12,.0f} Ir/task", flush=True)
+    for name, got in counts.items():
+        print(f"median {name:<28} {statistics.median(got):12,.0f} Ir/task")
+
+
+async def main(
+    n: int, rounds: int, against: str, py_spy: Path | None, profile: Path, callgrind: bool
+) -> None:
     print(host())
+    if callgrind:
+        await count_instructions(n, rounds, against, profile)
+        return
     with tempfile.TemporaryDirectory(prefix="bench-idle-cost-") as tmp:
         sides: dict[str, Path | None] = {"this checkout": None}
         if against:
@@ -134,19 +210,21 @@ async def main(n: int, rounds: int, against: str, py_spy: Path | None, profile: 
                     spied = (py_spy, profile.with_name(f"{profile.name}-{side}.txt"))
                 got = await round_once(n, source, Path(tmp), spied)
                 results[name].append(got)
+                sent = sum(got["round_trips"].values())
                 trips = "  ".join(f"{v} {c:.2f}" for v, c in sorted(got["round_trips"].items()))
                 print(
-                    f"round {round_ + 1} {name:<28} round trips/task {sum(got['round_trips'].values()):.2f}"
+                    f"round {round_ + 1} {name:<28} commands sent/task {sent:.2f}"
                     f" ({trips})  commands/task {got['commands']:.1f}  executor"
-                    f" {got['cpu_us']:,.0f} µs/task (load {got['load']:.2f})",
+                    f" {got['cpu_us']:,.0f} µs/task, of which system {got['sys_us']:,.0f}"
+                    f" (load {got['load']:.2f})",
                     flush=True,
                 )
-    for name, got in results.items():
+    for name, rows in results.items():
         print(
-            f"median {name:<28} round trips/task "
-            f"{statistics.median(sum(g['round_trips'].values()) for g in got):.2f}  commands/task "
-            f"{statistics.median(g['commands'] for g in got):.1f}  executor "
-            f"{statistics.median(g['cpu_us'] for g in got):,.0f} µs/task"
+            f"median {name:<28} commands sent/task "
+            f"{statistics.median(sum(g['round_trips'].values()) for g in rows):.2f}  commands/task "
+            f"{statistics.median(g['commands'] for g in rows):.1f}  executor "
+            f"{statistics.median(g['cpu_us'] for g in rows):,.0f} µs/task"
         )
 
 
@@ -160,5 +238,8 @@ if __name__ == "__main__":
         "--profile", type=Path, default=Path("docs/profiles/wake-idle"),
         help="profiles go to PROFILE-after.txt (this checkout), -before.txt (--against)",
     )  # fmt: skip
+    parser.add_argument("--callgrind", action="store_true", help="instructions per task instead")
     args = parser.parse_args()
-    asyncio.run(main(args.tasks, args.rounds, args.against, args.py_spy, args.profile))
+    asyncio.run(
+        main(args.tasks, args.rounds, args.against, args.py_spy, args.profile, args.callgrind)
+    )
