@@ -106,7 +106,9 @@ async def round_once(
             cpu_after = cpu_s(executor.pid)
             if recording is not None and profile is not None:
                 await recording.stop()
-                profile[1].write_text("\n".join(summary(recording.out, top=25)) + "\n")
+                head = f"py-spy of `taskflow executor` over {n} idle tasks (bench/idle_cost.py)"
+                lines = [head, *summary(recording.out, top=25)]
+                profile[1].write_text("\n".join(lines) + "\n")
             stats = await client.info("commandstats")
             watcher.cancel()
             await monitor_client.aclose()
@@ -124,9 +126,9 @@ async def round_once(
 
 
 def annotated(dump: Path, into: Path) -> None:
-    """callgrind_annotate's head (functions by inclusive instructions) into `into`."""
+    """callgrind_annotate's head (functions by their own instructions) into `into`."""
     text = subprocess.run(
-        ["callgrind_annotate", "--inclusive=yes", str(dump)],
+        ["callgrind_annotate", str(dump)],
         check=True, capture_output=True, text=True,
     ).stdout  # fmt: skip
     into.write_text("\n".join(text.splitlines()[:60]) + "\n")
