@@ -13,7 +13,11 @@ script runs not counted), the commands Redis ran in all (INFO commandstats, scri
 calls included), the executor's user + system CPU µs (/proc: load-dependent, the
 load average is printed beside it). The other lane's BLPOP timing out every second
 counts too (the same on both sides). `--against REF` runs REF's tree (a `git
-archive` with this checkout's bench/ and stubs) in alternate rounds.
+archive` with this checkout's bench/ and stubs) in alternate rounds. `--py-spy
+PATH` samples the executor in the first round of each side (PROFILE-after.txt for
+this checkout, -before.txt for REF). `--callgrind` runs the executor under valgrind
+and counts its instructions per idle task instead (the same whatever the load; use
+about 100 tasks).
 """
 
 from __future__ import annotations
@@ -23,7 +27,6 @@ import asyncio
 import collections
 import os
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -125,20 +128,8 @@ async def round_once(
     }
 
 
-def annotated(dump: Path, into: Path) -> None:
-    """callgrind_annotate's head (functions by their own instructions) into `into`."""
-    text = subprocess.run(
-        ["callgrind_annotate", str(dump)],
-        check=True, capture_output=True, text=True,
-    ).stdout  # fmt: skip
-    into.write_text("\n".join(text.splitlines()[:60]) + "\n")
-
-
-async def instructions_once(
-    n: int, source: Path | None, log_dir: Path, annotate: Path | None
-) -> float:
-    """The executor under callgrind: its instructions (every thread) per idle task;
-    with `annotate`, callgrind_annotate's top functions written there."""
+async def instructions_once(n: int, source: Path | None, log_dir: Path) -> float:
+    """The executor under callgrind: its instructions (every thread) per idle task."""
     out = log_dir / f"callgrind-{free_port()}.out"
     with bundled_server() as server:
         client = Redis.from_url(server.url, single_connection_client=True)
@@ -164,14 +155,11 @@ async def instructions_once(
             await control("-d", str(executor.pid))
         await client.aclose()
     (dump,) = [path for path in out.parent.glob(f"{out.name}.*") if path.suffix != ".log"]
-    if annotate is not None:
-        await asyncio.to_thread(annotated, dump, annotate)
     return total_ir(dump) / n
 
 
-async def count_instructions(n: int, rounds: int, against: str, profile: Path) -> None:
-    """Callgrind's instructions per idle task, each side in turn (the first round of
-    each annotated into PROFILE-callgrind-after.txt / -before.txt)."""
+async def count_instructions(n: int, rounds: int, against: str) -> None:
+    """Callgrind's instructions per idle task, each side in turn."""
     with tempfile.TemporaryDirectory(prefix="bench-idle-cost-") as tmp:
         sides: dict[str, Path | None] = {"this checkout": None}
         if against:
@@ -180,11 +168,7 @@ async def count_instructions(n: int, rounds: int, against: str, profile: Path) -
         for round_ in range(rounds):
             order = list(sides.items()) if round_ % 2 == 0 else list(sides.items())[::-1]
             for name, source in order:
-                side = "before" if source is not None else "after"
-                annotate = profile.with_name(f"{profile.name}-callgrind-{side}.txt")
-                ir = await instructions_once(
-                    n, source, Path(tmp), annotate if round_ == 0 else None
-                )
+                ir = await instructions_once(n, source, Path(tmp))
                 counts[name].append(ir)
                 print(f"round {round_ + 1} {name:<28} {ir:12,.0f} Ir/task", flush=True)
     for name, got in counts.items():
@@ -196,7 +180,7 @@ async def main(
 ) -> None:
     print(host())
     if callgrind:
-        await count_instructions(n, rounds, against, profile)
+        await count_instructions(n, rounds, against)
         return
     with tempfile.TemporaryDirectory(prefix="bench-idle-cost-") as tmp:
         sides: dict[str, Path | None] = {"this checkout": None}
