@@ -95,6 +95,31 @@ class Watcher:
         self.events.put_nowait(None)
 
 
+class _Watch:
+    """WatchHub.watch()'s context: a plain class, not an async generator (one
+    per WatchTask call, which asynccontextmanager made cost twice as much)."""
+
+    __slots__ = ("_hub", "_watcher")
+
+    def __init__(self, hub: WatchHub) -> None:
+        self._hub = hub
+        self._watcher: Watcher | None = None
+
+    async def __aenter__(self) -> Watcher:
+        watcher = self._hub._open()
+        try:
+            await self._hub._ready_for()
+        except BaseException:  # not ready in time, or cancelled while waiting
+            self._hub._close(watcher)
+            raise
+        self._watcher = watcher
+        return watcher
+
+    async def __aexit__(self, *_: object) -> None:
+        if self._watcher is not None:
+            self._hub._close(self._watcher)
+
+
 class WatchHub:
     """Reads the stream once and hands every event to every open watcher."""
 
@@ -120,24 +145,33 @@ class WatchHub:
         """Open watches (a closed one is removed at once)."""
         return len(self._watchers)
 
-    @contextlib.asynccontextmanager
-    async def watch(self) -> AsyncIterator[Watcher]:
-        """A watcher that receives every event published after it opened."""
+    def watch(self) -> _Watch:
+        """A watcher that receives every event published after it opened
+        (`async with hub.watch() as watcher`)."""
+        return _Watch(self)
+
+    def _open(self) -> Watcher:
         if self._reader is None or self._reader.done():
             self._reader = asyncio.create_task(self._read(), name="watch-hub")
         watcher = Watcher(self.backlog, wanted=self._wanted)
         self._watchers.add(watcher)
+        return watcher
+
+    async def _ready_for(self) -> None:
+        """Until the shared subscription reads; the usual case (it does) needs no
+        timer nor await."""
+        if self._ready.is_set():
+            return
         try:
-            try:
-                async with asyncio.timeout(READY_TIMEOUT_S):
-                    await self._ready.wait()
-            except TimeoutError:
-                raise Unavailable("the live event subscription is not ready") from None
-            yield watcher
-        finally:
-            self._watchers.discard(watcher)
-            if not self._watchers:
-                self._wanted.clear()
+            async with asyncio.timeout(READY_TIMEOUT_S):
+                await self._ready.wait()
+        except TimeoutError:
+            raise Unavailable("the live event subscription is not ready") from None
+
+    def _close(self, watcher: Watcher) -> None:
+        self._watchers.discard(watcher)
+        if not self._watchers:
+            self._wanted.clear()
 
     async def close(self) -> None:
         if self._reader is not None:
