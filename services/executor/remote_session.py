@@ -38,7 +38,7 @@ from services.executor.progress import ProgressReporter
 from services.executor.retry_policy import retry_delay
 from taskflow.aio import sleep_unless
 from taskflow.errors import LeaseLost, NotFound, TaskflowError
-from taskflow.store import ClaimedTask, TaskState, TaskStore
+from taskflow.store import ClaimBatch, ClaimedTask, TaskState, TaskStore
 from taskflow.store.remote import RemoteQueues
 from taskflow.store.task_logs import LogLine, TaskLogs
 from taskflow.store.workers import WorkerRegistry
@@ -227,7 +227,7 @@ class RemoteSession:
 
     async def _record_and_claim(
         self, outcomes: Sequence[Outcome], wanted: int
-    ) -> tuple[list[Ack], list[ClaimedTask]]:
+    ) -> tuple[list[Ack], ClaimBatch]:
         """Record `outcomes` and claim up to `wanted` tasks: completions and the claim
         in one round trip, failures and cancellations (rare) on their own after it."""
         completed = [o for o in outcomes if o.failure is None and not o.cancelled]
@@ -363,14 +363,23 @@ class RemoteSession:
                 acks, claims = await self._record_and_claim(outcomes, wanted)
             finally:
                 self._in_flight -= 1
-            if wanted and not claims and self._waiting is None:
-                self._waiting = asyncio.ensure_future(
-                    self.registry.wait_for_work(IDLE_WAIT_S, [self.config.queue])
-                )
+            if wanted and (not claims or claims.drained) and self._waiting is None:
+                self._wait_for_work(claims)
             self._credit += wanted - len(claims)  # what the claim did not find
             for claim in claims:
                 self.held[claim.task_id] = claim
             self._answer(arrived, acks, claims)
+
+    def _wait_for_work(self, claims: ClaimBatch) -> None:
+        """Block on the queue's wake-up list: the claim found nothing, or ran the
+        lists dry with credit left (as the executor's fetch loop, docs/performance.md,
+        "The idle executor's wake-up path"). A claim that ran them dry answered the
+        next due time, so the wait reads none of its own (no ZRANGE + TIME round
+        trip), and no second claim goes out to find them empty; the outcomes that
+        come in meanwhile are recorded without one."""
+        self._waiting = asyncio.ensure_future(
+            self.registry.wait_for_work(IDLE_WAIT_S, [self.config.queue], drained=claims)
+        )
 
     def _claimable(self) -> int:
         """Tasks to claim now: the credit, unless paused or waiting for the queue.

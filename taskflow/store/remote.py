@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from taskflow.errors import TaskflowError
-from taskflow.store.models import ClaimedTask
+from taskflow.store.models import ClaimBatch, ClaimedTask
 from taskflow.store.replies import text as _text
 from taskflow.store.tasks import TaskStore, check_queue_name
 
@@ -41,10 +41,11 @@ class RemoteQueues:
 
     async def claim(
         self, worker_id: str, queues: Sequence[str], task_types: Sequence[str], max_tasks: int
-    ) -> list[ClaimedTask]:
-        """Take up to `max_tasks` PENDING tasks of `task_types` from `queues`."""
+    ) -> ClaimBatch:
+        """Take up to `max_tasks` PENDING tasks of `task_types` from `queues` (with
+        the claim's word on whether it ran the lists dry: TaskStore.claim's ClaimBatch)."""
         if max_tasks <= 0 or not queues or not task_types:
-            return []
+            return ClaimBatch()
         return await self.store.claim(
             worker_id, max_tasks, queues=[(q, 1) for q in queues], task_types=task_types
         )
@@ -56,12 +57,12 @@ class RemoteQueues:
         queues: Sequence[str],
         task_types: Sequence[str],
         max_tasks: int,
-    ) -> tuple[list[TaskflowError | None], list[ClaimedTask]]:
+    ) -> tuple[list[TaskflowError | None], ClaimBatch]:
         """Complete `finished` (per task None, or the error it met) and claim up to
         `max_tasks` as claim() does, in one round trip when there is both to do
         (TaskStore.complete_and_claim). A part that failed as a whole raises."""
         if max_tasks <= 0 or not queues or not task_types:
-            return await self.store.complete_many(finished), []
+            return await self.store.complete_many(finished), ClaimBatch()
         if not finished:
             return [], await self.claim(worker_id, queues, task_types, max_tasks)
         done, claimed = await self.store.complete_and_claim(

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from redis.asyncio import Redis
 
+from services.executor.remote_session import Assigned, Outcome, RemoteSession, SessionConfig
 from services.executor.worker import Worker, WorkerConfig
 from taskflow.store import NewTask, TaskState, TaskStore
 from taskflow.tasks import load_task_modules
@@ -137,4 +138,63 @@ async def test_an_idle_wakeup_claims_once_and_reads_no_due_time_itself(
     # The wake-up's claim, then the lane blocks again (a lane whose BLPOP timed out
     # meanwhile adds a claim and a BLPOP of its own).
     assert claims, sent
+    assert "BLPOP" in verbs, sent
+
+
+async def test_a_remote_workers_idle_wakeup_reads_no_due_time_itself(
+    store: TaskStore, redis_url: str
+) -> None:
+    """The remote session (WorkerService.Work's Redis side) waits on its queue's
+    wake-up list with the due time its claim answered, as the executor's lanes."""
+    mine = Redis.from_url(redis_url, single_connection_client=True)
+    probe = TaskStore(mine, store.config)
+    own = str((await mine.client_info())["addr"])
+    config = SessionConfig(
+        worker_id="remote-idle",
+        queue="remote-idle",
+        executor_id="e-idle",
+        heartbeat_s=30,
+        retry_delay_scale=1.0,
+        concurrency=4,
+        task_types=("remote_echo",),
+    )
+    session = RemoteSession(store, config)
+    session.grant(4)
+    stop = asyncio.Event()
+    runner = asyncio.create_task(session.run(stop))
+    try:
+
+        async def waiting() -> bool:
+            return await blocked_clients(mine) == 1
+
+        await eventually(waiting, within=60, what="the session blocked on BLPOP")
+        async with sent_commands(redis_url, own) as seen:
+            created = await probe.create(NewTask("remote_echo", "wake", queue="remote-idle"))
+            async with asyncio.timeout(60):
+                while not isinstance(message := await session.outbox.get(), Assigned):
+                    pass
+            assert [t.task_id for t in message.tasks] == [created.task_id]
+            (claim,) = message.tasks
+            session.submit([Outcome(claim.task_id, claim.lease_token, result="done")], slots=1)
+            key = probe.keys.task(created.task_id)
+
+            async def completed() -> bool:
+                return await mine.hget(key, "state") == TaskState.COMPLETED.value.encode()
+
+            await eventually(completed, within=60, what="the task completed")
+            await eventually(waiting, within=60, what="the session waiting again")
+    finally:
+        stop.set()
+        await runner
+        await mine.aclose()
+
+    verbs = [command[0].strip("'\"").upper() for command in seen]
+    functions = [c[1].strip("'\"") for c, verb in zip(seen, verbs, strict=True) if verb == "FCALL"]
+    sent = " | ".join(" ".join(c[:3]) for c in seen)
+    # The claim that took the task ran the lists dry and said when the next is due:
+    # no ZRANGE + TIME before blocking again (a claim that finds none, after a
+    # BLPOP that timed out meanwhile, says so too).
+    assert "ZRANGE" not in verbs, sent
+    assert "TIME" not in verbs, sent
+    assert [f for f in functions if f.endswith("claim")], sent
     assert "BLPOP" in verbs, sent
