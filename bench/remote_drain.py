@@ -28,7 +28,7 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
-from bench import bullmq_side, foreign, node_profile, pyspy
+from bench import bullmq_side, foreign, node_profile, pyspy, versus_extras
 from bench.common import host
 from bench.lifecycle import process_cpu_s
 from bench.ours_side import server_pid, service
@@ -41,7 +41,6 @@ from bench.versus import (
     measure,
     ours,
     printed_medians,
-    script_calls,
     side_by_side,
 )
 from taskflow.redis_server import free_port
@@ -53,6 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent
 REMOTE = ROOT / "bench" / "remote"
 NODE_SDK = ROOT / "sdk" / "typescript" / "dist" / "src" / "index.js"
 CONCURRENCY = bullmq_side.CONCURRENCY
+PYTHON = "remote Python worker + executor"
 NODE = "remote Node worker + executor"
 PREFETCHING = "remote Node worker, prefetch + executor"
 PY_PREFETCHING = "remote Python worker, prefetch + executor"
@@ -97,6 +97,7 @@ async def remote(
     log_dir: Path,
     profile_dir: Path | None = None,
     prefetch: int = 0,
+    label: str = "",
 ) -> Drain:
     """One executor process serving WorkerService and one remote worker process
     (holding `prefetch` tasks beyond its concurrency); with `profile_dir`,
@@ -105,17 +106,24 @@ async def remote(
     store = TaskStore(client, StoreConfig())
     control = ExecutorControl(client, store.keys)
     address = f"127.0.0.1:{free_port()}"
-    with (
-        service("executor", url, log_dir, TASKFLOW_EXECUTOR_ADDRESS=address) as executor,
-        worker_process(kind, address, profile_dir, prefetch) as worker,
-    ):
+    with contextlib.ExitStack() as stack:
+        executor = stack.enter_context(
+            service("executor", url, log_dir, TASKFLOW_EXECUTOR_ADDRESS=address)
+        )
+        # The worker connects once the executor answers (gRPC health), so it starts
+        # with a stream, not a refused connection and a retry.
+        await versus_extras.serving(address)
+        worker = stack.enter_context(worker_process(kind, address, profile_dir, prefetch))
         await registered(store, "bench_noop")
         await control.pause()
+        # The pause reaches the executor before the tasks do (it polls every 0.5 s):
+        # else its session claims them as they come, and the drain is over before
+        # it is measured.
+        await asyncio.sleep(1.0)
         for start in range(0, n, 1000):
             await store.create_many(
                 [NewTask("bench_noop", "x", queue="bench")] * min(1000, n - start)
             )
-        await asyncio.sleep(1.0)  # the pause reached the executor (it polls every 0.5 s)
 
         async def completed() -> int:
             return (await store.status()).states[TaskState.COMPLETED]
@@ -131,22 +139,22 @@ async def remote(
             await control.resume()
 
         before = process_cpu_s(executor.pid)
-        await client.config_resetstat()
         began = time.monotonic()
         result = await measure(
-            n, [executor.pid, worker.pid], await server_pid(client), begin, completed
+            n, [executor.pid, worker.pid], await server_pid(client), begin, completed, client
         )
         executor_us = (process_cpu_s(executor.pid) - before) / n * 1e6
         if recording is not None:
             await recording.stop()
         if profile_dir is not None:  # the node profile's samples to read
             (profile_dir / "drain-window").write_text(f"{began} {time.monotonic()}")
-        scripts = await script_calls(client)  # since the reset above
     await client.flushall()
-    per_call = n / max(scripts, 1)
+    per_call = 1 / result.scripts if result.scripts else 0.0
+    # Printed before the drain's own line (the rounds print that): named, so it is
+    # not read as the line above's.
     print(
-        f"    of the worker CPU, the executor serving it: {executor_us:.0f} µs/task; "
-        f"{per_call:.1f} tasks per script call"
+        f"    {label or kind}: of the worker CPU, the executor serving it "
+        f"{executor_us:.0f} µs/task; {per_call:.1f} tasks per script call"
     )
     return result
 
@@ -159,15 +167,25 @@ async def rounds(
     n = options.tasks
     sides: Sides = {
         "ours, 1 executor process": lambda: ours(ours_client, ours_url, n, 1, log_dir),
-        "remote Python worker + executor": lambda: remote(
-            ours_client, ours_url, n, "python", log_dir
-        ),
+        PYTHON: lambda: remote(ours_client, ours_url, n, "python", log_dir, label=PYTHON),
         PY_PREFETCHING: lambda: remote(
-            ours_client, ours_url, n, "python", log_dir, prefetch=options.prefetch
+            ours_client,
+            ours_url,
+            n,
+            "python",
+            log_dir,
+            prefetch=options.prefetch,
+            label=PY_PREFETCHING,
         ),
-        NODE: lambda: remote(ours_client, ours_url, n, "node", log_dir),
+        NODE: lambda: remote(ours_client, ours_url, n, "node", log_dir, label=NODE),
         PREFETCHING: lambda: remote(
-            ours_client, ours_url, n, "node", log_dir, prefetch=options.prefetch
+            ours_client,
+            ours_url,
+            n,
+            "node",
+            log_dir,
+            prefetch=options.prefetch,
+            label=PREFETCHING,
         ),
         BULLMQ: lambda: bullmq(bull_client, bull_url, n),
     }
