@@ -156,6 +156,10 @@ class RemoteSession:
         self._nudged = asyncio.Event()
         # The wait for new work in the queue after a claim found none.
         self._waiting: asyncio.Task[bool] | None = None
+        # The wait just ended (`_woke`), and the one claim that looks first is on its
+        # way (`_probing`): the other lane claims only if that one finds more.
+        self._woke = False
+        self._probing = False
         self._started_at = time.time()
         self._sent_at = time.monotonic()
         self._in_flight = 0  # lanes in a round trip
@@ -358,13 +362,20 @@ class RemoteSession:
             arrived, self._arrived = self._arrived, []
             self._credit -= wanted
             outcomes = [o for batch in arrived for o in batch.outcomes]
+            probe = wanted > 0 and self._woke
+            self._woke = False
+            self._probing |= probe
             self._in_flight += 1
             try:
                 acks, claims = await self._record_and_claim(outcomes, wanted)
             finally:
                 self._in_flight -= 1
+                if probe:
+                    self._probing = False
             if wanted and (not claims or claims.drained) and self._waiting is None:
                 self._wait_for_work(claims)
+            elif probe:
+                self._nudged.set()  # more to take: the other lane joins in
             self._credit += wanted - len(claims)  # what the claim did not find
             for claim in claims:
                 self.held[claim.task_id] = claim
@@ -382,12 +393,14 @@ class RemoteSession:
         )
 
     def _claimable(self) -> int:
-        """Tasks to claim now: the credit, unless paused or waiting for the queue.
+        """Tasks to claim now: the credit, unless paused, waiting for the queue, or
+        the first claim after that wait is on its way (two lanes woken by one wake-up
+        would both claim, the second to find the lists the first ran dry).
         Credit above a lane's share of the tasks the worker holds is shared with the
         lanes not in a round trip, so a worker granting all its slots at once gets
         them in two half batches, one on its way while it runs the other (never
         less than a share: smaller batches cost more round trips per task)."""
-        if self._credit <= 0 or self._waiting is not None or self._is_paused():
+        if self._credit <= 0 or self._waiting is not None or self._probing or self._is_paused():
             return 0
         credit = min(self._credit, MAX_BATCH)
         idle_lanes = LANES - self._in_flight
@@ -411,6 +424,7 @@ class RemoteSession:
             other.cancel()
         if self._waiting is not None and self._waiting.done():
             waiting, self._waiting = self._waiting, None
+            self._woke = True  # one lane looks first (the other lane woke too)
             waiting.result()  # a Redis error ends the session, as any feed error
         self._nudged.clear()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -198,3 +199,12 @@ async def test_a_remote_workers_idle_wakeup_reads_no_due_time_itself(
     assert "TIME" not in verbs, sent
     assert [f for f in functions if f.endswith("claim")], sent
     assert "BLPOP" in verbs, sent
+    # One claim per wake-up: both lanes woke, one looked, found the lists dry, and
+    # the session blocked again; no second claim to find them empty (a BLPOP that
+    # timed out meanwhile adds a claim and a BLPOP of its own).
+    steps = [
+        "claim" if verb == "FCALL" and c[1].strip("'\"").endswith("claim") else verb
+        for c, verb in zip(seen, verbs, strict=True)
+        if verb == "BLPOP" or (verb == "FCALL" and c[1].strip("'\"").endswith("claim"))
+    ]
+    assert all(a != b for a, b in itertools.pairwise(steps)), sent
