@@ -2,7 +2,7 @@
 executor CPU for tasks created one at a time, the executor idle between them.
 
     uv run --frozen python -m bench.idle_cost [--tasks 300] [--rounds 2] [--against REF]
-        [--py-spy PATH [--profile docs/profiles/wake-idle]] [--callgrind]
+        [--py-spy PATH [--profile docs/profiles/wake-idle]] [--callgrind] [--remote]
 
 Per round: a bundled valkey and `taskflow executor` at default settings (its own
 process); a few tasks to warm up, then `--tasks` no-op tasks, each created once the
@@ -17,7 +17,9 @@ archive` with this checkout's bench/ and stubs) in alternate rounds. `--py-spy
 PATH` samples the executor in the first round of each side (PROFILE-after.txt for
 this checkout, -before.txt for REF). `--callgrind` runs the executor under valgrind
 and counts its instructions per idle task instead (the same whatever the load; use
-about 100 tasks).
+about 100 tasks). `--remote`: the tasks go to a remote Python worker (bench/remote,
+the SDK's Worker) through the executor's WorkerService instead, so the counts are
+those of its remote session (plus the executor's own idle lanes, as above).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
 import os
 import statistics
 import tempfile
@@ -38,6 +41,7 @@ from bench.common import bundled_server, host
 from bench.executor_cpu import SLOW_STARTS, under_callgrind
 from bench.ours_side import service
 from bench.pyspy import Recording, summary
+from bench.remote_drain import registered, worker_process
 from bench.transition_callgrind import control, total_ir
 from bench.transition_cost import archived
 from bench.versus_extras import serving
@@ -56,8 +60,9 @@ def cpu_s(pid: int) -> tuple[float, float]:
     return int(fields[11]) * TICK_S, int(fields[12]) * TICK_S
 
 
-async def one_task(store: TaskStore, client: Redis) -> None:
-    (created,) = await store.create_many([NewTask("noop", "x")])
+async def one_task(store: TaskStore, client: Redis, remote: bool = False) -> None:
+    task = NewTask("bench_noop", "x", queue="bench") if remote else NewTask("noop", "x")
+    (created,) = await store.create_many([task])
     key = store.keys.task(created.task_id)
     deadline = time.monotonic() + 30
     while await client.hget(key, "state") != b"COMPLETED":
@@ -78,19 +83,29 @@ async def watch(client: Redis, own: str, counts: collections.Counter[str]) -> No
 
 
 async def round_once(
-    n: int, source: Path | None, log_dir: Path, profile: tuple[Path, Path] | None
+    n: int,
+    source: Path | None,
+    log_dir: Path,
+    profile: tuple[Path, Path] | None,
+    remote: bool = False,
 ) -> dict[str, Any]:
     env = {"PYTHONPATH": str(source)} if source is not None else {}
     with bundled_server() as server:
         client = Redis.from_url(server.url, single_connection_client=True)
         store = TaskStore(client, StoreConfig())
         address = f"127.0.0.1:{free_port()}"
-        with service(
-            "executor", server.url, log_dir, TASKFLOW_EXECUTOR_ADDRESS=address, **env
-        ) as executor:
+        with (
+            service(
+                "executor", server.url, log_dir, TASKFLOW_EXECUTOR_ADDRESS=address, **env
+            ) as executor,
+            contextlib.ExitStack() as stack,
+        ):
             await serving(address)
+            if remote:
+                stack.enter_context(worker_process("python", address))
+                await registered(store, "bench_noop")
             for _ in range(WARM_UP):
-                await one_task(store, client)
+                await one_task(store, client, remote)
             own = str((await client.client_info())["addr"])
             monitor_client = Redis.from_url(server.url)
             counts: collections.Counter[str] = collections.Counter()
@@ -105,7 +120,7 @@ async def round_once(
             cpu_before = cpu_s(executor.pid)
             for _ in range(n):
                 await asyncio.sleep(IDLE_PAUSE_S)
-                await one_task(store, client)
+                await one_task(store, client, remote)
             cpu_after = cpu_s(executor.pid)
             if recording is not None and profile is not None:
                 await recording.stop()
@@ -176,7 +191,13 @@ async def count_instructions(n: int, rounds: int, against: str) -> None:
 
 
 async def main(
-    n: int, rounds: int, against: str, py_spy: Path | None, profile: Path, callgrind: bool
+    n: int,
+    rounds: int,
+    against: str,
+    py_spy: Path | None,
+    profile: Path,
+    callgrind: bool,
+    remote: bool,
 ) -> None:
     print(host())
     if callgrind:
@@ -194,7 +215,7 @@ async def main(
                 if py_spy is not None and round_ == 0:
                     side = "before" if source is not None else "after"
                     spied = (py_spy, profile.with_name(f"{profile.name}-{side}.txt"))
-                got = await round_once(n, source, Path(tmp), spied)
+                got = await round_once(n, source, Path(tmp), spied, remote)
                 results[name].append(got)
                 sent = sum(got["round_trips"].values())
                 trips = "  ".join(f"{v} {c:.2f}" for v, c in sorted(got["round_trips"].items()))
@@ -225,7 +246,20 @@ if __name__ == "__main__":
         help="profiles go to PROFILE-after.txt (this checkout), -before.txt (--against)",
     )  # fmt: skip
     parser.add_argument("--callgrind", action="store_true", help="instructions per task instead")
+    parser.add_argument(
+        "--remote", action="store_true", help="the tasks run on a remote Python worker"
+    )
     args = parser.parse_args()
+    if args.remote and args.callgrind:
+        parser.error("--remote counts commands and CPU, not instructions")
     asyncio.run(
-        main(args.tasks, args.rounds, args.against, args.py_spy, args.profile, args.callgrind)
+        main(
+            args.tasks,
+            args.rounds,
+            args.against,
+            args.py_spy,
+            args.profile,
+            args.callgrind,
+            args.remote,
+        )
     )
