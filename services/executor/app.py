@@ -61,6 +61,7 @@ async def serve(settings: Settings, client: Redis, stop: asyncio.Event) -> None:
         executor_service_pb2_grpc.add_ExecutorServiceServicer_to_server, servicer, SERVICE_NAME
     )
     pause = PauseFollower(ExecutorControl(client, keys))
+    await pause.refresh()  # before a remote worker's first claim
     remote = WorkerServicer(
         TaskStore(client, StoreConfig.from_settings(settings)),
         executor_id,

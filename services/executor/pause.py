@@ -23,15 +23,21 @@ class PauseFollower:
     def __call__(self) -> bool:
         return self.paused
 
+    async def refresh(self) -> None:
+        """Read the flag once. Called before a worker's first claim too: an executor
+        started while the cluster is paused takes nothing, not a batch or two before
+        its first poll answers."""
+        try:
+            paused = await self.control.is_paused()
+        except Exception:
+            log.exception("event=pause_flag_unreadable")
+            return
+        if paused != self.paused:
+            log.info("event=%s", "claiming_paused" if paused else "claiming_resumed")
+        self.paused = paused
+
     async def run(self, stop: asyncio.Event) -> None:
         while True:
-            try:
-                paused = await self.control.is_paused()
-            except Exception:
-                log.exception("event=pause_flag_unreadable")
-            else:
-                if paused != self.paused:
-                    log.info("event=%s", "claiming_paused" if paused else "claiming_resumed")
-                self.paused = paused
+            await self.refresh()
             if await sleep_unless(stop, POLL_S):
                 return

@@ -47,6 +47,7 @@ async def run_worker(
     await limits.declare(declared_limits(), source)
     control = ExecutorControl(client, store.keys)
     pause = PauseFollower(control)
+    await pause.refresh()
     services = await build_task_services(settings, client)
     metrics = ExecutorMetrics()
     worker = Worker(

@@ -10,6 +10,7 @@ from taskflow.provider import PROVIDER_SERVICE
 from taskflow.redis_server import free_port
 from taskflow.store import NewTask, TaskState, TaskStore
 from taskflow.store.breaker import CircuitBreakerStore
+from taskflow.store.control import ExecutorControl
 from taskflow.store.rate_limit import RateLimiter
 from taskflow.v1 import enums_pb2 as enums
 from taskflow.v1 import executor_service_pb2 as pb
@@ -76,3 +77,21 @@ async def test_rate_limit_status_reports_the_shared_bucket(
     assert (status.capacity, status.interval) == (230, "10s")
     assert status.refill_rate == 23.0
     assert status.tokens == 230
+
+
+async def test_an_executor_started_while_paused_claims_nothing(
+    redis_url: str, redis_client: Redis, store: TaskStore
+) -> None:
+    # The pause is the cluster's: an executor that starts while it is on must read it
+    # before its first claim, not half a second later at its first poll.
+    await ExecutorControl(redis_client, store.keys).pause()
+    waiting = (await store.create(NewTask("echo", "not yet"))).task_id
+    settings = settings_for(redis_url, TASKFLOW_EXECUTOR_ID="exec-late", WORKER_CONCURRENCY=3)
+    async with executor(settings, redis_client, free_port()) as stub:
+        await until_every_worker_paused(redis_client)
+        assert (await store.get(waiting)).state is TaskState.PENDING
+        status = await stub.GetExecutorStatus(pb.GetExecutorStatusRequest())
+        assert [w.completed for w in status.workers] == [0]
+
+        assert not (await stub.ResumeExecutor(pb.ResumeExecutorRequest())).paused
+        await wait_for_state(store, waiting, TaskState.COMPLETED)
