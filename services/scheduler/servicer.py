@@ -299,7 +299,8 @@ class SchedulerServicer(ScheduleRpcs, CorruptRpcs, SchedulerServiceServicer):
 
     async def DeleteTask(self, request: pb.DeleteTaskRequest, context: Context) -> Any:
         state = await self.store.delete(request.task_id)
-        message = f"Task {request.task_id} deleted (was {state.value})"
+        was = state.value if state is not None else "malformed, counted in no state"
+        message = f"Task {request.task_id} deleted (was {was})"
         return pb.DeleteTaskResponse(task_id=request.task_id, message=message)
 
     async def RequeueOrphanedTasks(

@@ -195,7 +195,11 @@ def delete(task_id: TaskId) -> None:
 @app.command()
 def corrupt(
     drop: Annotated[
-        bool, typer.Option("--drop", help="Drop the ids listed (what is left of each hash stays).")
+        bool,
+        typer.Option(
+            "--drop",
+            help="Drop the ids listed (each hash stays: `tasks delete ID` removes it).",
+        ),
     ] = False,
     limit: Annotated[int, typer.Option(min=1, max=1000, help="Ids to show, newest first.")] = 100,
     json: JsonOption = False,

@@ -2,7 +2,8 @@
 (`tasks:corrupt`, lua/_claim.lua): how many, what is left of each, dropping them.
 
 A claim pushes such an id on the left, so the list reads newest first. Dropping
-forgets ids only; what is left of their hashes stays for an operator to inspect.
+forgets ids only; what is left of their hashes stays for an operator to inspect,
+then to delete (DeleteTask: lua/_remove_malformed.lua).
 """
 
 from __future__ import annotations

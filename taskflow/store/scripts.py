@@ -72,7 +72,7 @@ SCRIPT_NAMES = (
 INCLUDES = {
     "create": ("_create_task",),
     "schedule_fire": ("_create_task",),
-    "delete": ("_remove_task",),
+    "delete": ("_remove_task", "_remove_malformed"),
     "expire": ("_remove_task",),
     # Per-type limits (lua/_limits.lua): claims admit each candidate through them
     # (before _claim_due, which uses them too).

@@ -447,11 +447,12 @@ class TaskStore:
         if outcome is not None:
             raise outcome
 
-    async def delete(self, task_id: str) -> TaskState:
-        """Delete a task in any state; returns the state it was in."""
-        return TaskState(
-            _text(await self._run("delete", self.keys.primary, check_task_id(task_id)))
-        )
+    async def delete(self, task_id: str) -> TaskState | None:
+        """Delete a task in any state; returns the state it was in. A malformed hash
+        (what a claim sets aside in tasks:corrupt) goes too, with every entry that may
+        name it (lua/_remove_malformed.lua): None when its state field is no state."""
+        old = _text(await self._run("delete", self.keys.primary, check_task_id(task_id)))
+        return TaskState(old) if old else None
 
     async def delete_where(
         self, states: Iterable[TaskState], created_before: datetime | None

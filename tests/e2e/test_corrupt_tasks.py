@@ -5,6 +5,7 @@ over gRPC, REST through the transcoder and the CLI, and drops it."""
 from __future__ import annotations
 
 import json
+import uuid
 
 import grpc
 import httpx
@@ -12,11 +13,13 @@ import pytest
 from grpc import aio
 from redis.asyncio import Redis
 
+from taskflow.store import StoreConfig, TaskStore
 from taskflow.v1 import monitor_service_pb2, monitor_service_pb2_grpc, scheduler_service_pb2_grpc
 from taskflow.v1 import scheduler_service_pb2 as pb
 from tests.e2e.conftest import MODULE_LOOP
 from tests.support.cli import clean_env, taskflow
 from tests.support.gateway_stack import GatewayStack, create_task, paused_executors, wait_for_state
+from tests.support.truth import assert_counters_match_hashes
 from tests.support.waiting import eventually
 
 pytestmark = MODULE_LOOP
@@ -103,3 +106,45 @@ async def test_a_malformed_task_is_set_aside_seen_everywhere_and_dropped(
 
 async def _answers(http: httpx.AsyncClient, count: int) -> bool:
     return await _set_aside(http) == count
+
+
+async def test_what_is_left_of_a_malformed_task_is_deleted_through_the_api(
+    stack: GatewayStack, http: httpx.AsyncClient, redis_url: str
+) -> None:
+    """A claim sets two malformed tasks aside; one is dropped from the list first
+    (what an operator did before: its hash stayed), then both hashes go, one over
+    gRPC DeleteTask, one over REST DELETE, and the counters equal a SCAN again."""
+    redis = Redis.from_url(redis_url)
+    store = TaskStore(redis, StoreConfig())
+    try:
+        uncounted = str(uuid.uuid4())
+        async with paused_executors(http, redis_url):
+            counted, good = [await create_task(http, "echo", n) for n in "ab"]
+            await redis.hset(f"task:{counted}", "retry_count", "many")
+            # Written by hand: counted in no state, so deleting it decrements nothing.
+            await redis.hset(f"task:{uncounted}", mapping={"state": "LIMBO", "content": "?"})
+            await redis.lpush("tasks:pending:primary", uncounted)
+        await wait_for_state(http, good, "COMPLETED")
+        await eventually(lambda: _answers(http, 2), within=60, what="two ids set aside")
+        reply = await http.post("/api/v1/queues/corrupt/drop", json={"task_ids": [counted]})
+        assert reply.json() == {"dropped": "1"}
+        assert await redis.exists(f"task:{counted}") == 1
+
+        async with aio.insecure_channel(stack.settings.scheduler_address) as channel:
+            scheduler = scheduler_service_pb2_grpc.SchedulerServiceStub(channel)
+            done = await scheduler.DeleteTask(pb.DeleteTaskRequest(task_id=counted))
+            assert "was PENDING" in done.message
+            with pytest.raises(grpc.aio.AioRpcError) as again:
+                await scheduler.DeleteTask(pb.DeleteTaskRequest(task_id=counted))
+            assert again.value.code() is grpc.StatusCode.NOT_FOUND
+        rest = await http.delete(f"/api/v1/tasks/{uncounted}")
+        assert rest.status_code == 200, rest.text
+        assert (await http.delete(f"/api/v1/tasks/{uncounted}")).status_code == 404
+
+        assert await _set_aside(http) == 0
+        for task_id in (counted, uncounted):
+            assert await redis.exists(f"task:{task_id}", f"task:{task_id}:payload") == 0
+            assert (await http.get(f"/api/v1/tasks/{task_id}")).status_code == 404
+        await assert_counters_match_hashes(redis, store)
+    finally:
+        await redis.aclose()

@@ -7,6 +7,7 @@ from redis.asyncio import Redis
 
 from taskflow.errors import Conflict, CorruptTask, InvalidInput, LeaseLost, NotFound
 from taskflow.store import NewTask, TaskQuery, TaskState, TaskStore
+from tests.support.truth import assert_counters_match_hashes
 
 
 async def snapshot(client: Redis) -> dict[bytes, object]:
@@ -82,8 +83,51 @@ async def test_malformed_stored_task_is_corrupt_and_left_alone(
     await redis_client.hset(store.keys.task(created.task_id), field, value)
     before = await snapshot(redis_client)
     with pytest.raises(CorruptTask):
-        await store.delete(created.task_id)
+        await store.cancel(created.task_id)
     assert await snapshot(redis_client) == before
+
+
+async def _malformed(store: TaskStore, redis_client: Redis, kind: str) -> str:
+    """A task whose hash a claim cannot read, as a real claim left it."""
+    if kind == "uncounted":  # written by hand, counted in no state
+        task_id = str(uuid.uuid4())
+        await redis_client.hset(store.keys.task(task_id), mapping={"state": "LIMBO"})
+        await redis_client.lpush(store.keys.primary, task_id)
+        assert await store.claim("w", 5) == []  # set aside in tasks:corrupt
+        return task_id
+    created = await store.create(NewTask("summarize", "x", idempotency_key=f"k-{kind}"))
+    if kind == "pending":
+        await redis_client.hset(store.keys.task(created.task_id), "retry_count", "many")
+        assert await store.claim("w", 5) == []  # set aside in tasks:corrupt
+    else:  # active: claimed, leased and indexed, then spoilt
+        (claim,) = await store.claim("w", 5)
+        await redis_client.hset(store.keys.task(claim.task_id), "created_us", "")
+    return created.task_id
+
+
+@pytest.mark.parametrize("kind", ["pending", "active", "uncounted"])
+async def test_deleting_a_malformed_task_removes_every_trace_and_keeps_counters(
+    store: TaskStore, redis_client: Redis, kind: str
+) -> None:
+    task_id = await _malformed(store, redis_client, kind)
+    if kind != "active":
+        assert await redis_client.lrange(store.keys.corrupt, 0, -1) == [task_id.encode()]
+    kept = await store.create(NewTask("summarize", "stays"))
+    old = await store.delete(task_id)
+    assert old == {"pending": TaskState.PENDING, "active": TaskState.ACTIVE}.get(kind)
+    # No key names it, no list, set or sorted set holds it (the events stream keeps
+    # its history: that is what history is).
+    mark = task_id.encode()
+    held = {
+        key: value
+        for key, value in (await snapshot(redis_client)).items()
+        if key != store.keys.events.encode() and (mark in key or mark in repr(value).encode())
+    }
+    assert held == {}
+    await assert_counters_match_hashes(redis_client, store)
+    assert (await store.get(kept.task_id)).state is TaskState.PENDING
+    with pytest.raises(NotFound):
+        await store.delete(task_id)
 
 
 async def test_a_claim_carries_the_handlers_input_and_one_bad_task_spoils_nothing(
