@@ -89,13 +89,20 @@ async def test_the_installed_client_creates_reads_and_waits(
     }
 
 
+@pytest.mark.parametrize("flavour", ["async", "sync"])
 async def test_the_installed_client_retries_deletes_reads_logs_and_administers(
-    sdk_python: Path, stack: GatewayStack, redis_url: str, tmp_path: Path
+    sdk_python: Path, stack: GatewayStack, redis_url: str, tmp_path: Path, flavour: str
 ) -> None:
-    """`redis_url` empties Redis first: the DLQ and cleanup counts are this test's."""
+    """`redis_url` empties Redis first: the DLQ and cleanup counts are this test's.
+    TaskflowSyncClient goes through the same checks as TaskflowClient (parity)."""
     s = stack.settings
     out = await run_script(
-        sdk_python, "admin_check.py", s.scheduler_address, s.monitor_address, cwd=tmp_path
+        sdk_python,
+        "admin_check.py",
+        s.scheduler_address,
+        s.monitor_address,
+        flavour,
+        cwd=tmp_path,
     )
     seen = json.loads(out)
     assert seen["dlq"] is True

@@ -1,8 +1,10 @@
 """Run by tests/sdk/test_python_sdk.py with the interpreter of a fresh venv holding
 only the SDK wheel: the task actions beside create/wait (retry, delete, logs,
-cancel_many) and `.admin` (DLQ, corrupt ids, cleanup, orphans, queue ids).
+cancel_many) and `.admin` (DLQ, corrupt ids, cleanup, orphans, queue ids), of
+TaskflowClient, or with `sync` of TaskflowSyncClient (each blocking call made in a
+thread, so both clients go through the very same checks).
 
-    python admin_check.py <scheduler address> <monitor address>
+    python admin_check.py <scheduler address> <monitor address> [sync]
 
 Prints one JSON object: what the client saw.
 """
@@ -13,13 +15,48 @@ import asyncio
 import json
 import sys
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from taskflow_client import InvalidArgument, LeaseLost, NotFound, TaskflowClient
+from taskflow_client import (
+    InvalidArgument,
+    LeaseLost,
+    NotFound,
+    TaskflowClient,
+    TaskflowSyncClient,
+)
 
 
-async def main(scheduler: str, monitor: str) -> None:
+class Blocking:
+    """A blocking client (or its `.admin`) behind the async client's interface."""
+
+    def __init__(self, target: Any) -> None:
+        self._target = target
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._target, name)
+        if name == "admin":
+            return Blocking(value)
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            return await asyncio.to_thread(value, *args, **kwargs)
+
+        return call
+
+    async def __aenter__(self) -> Blocking:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._target.close()
+
+
+async def main(scheduler: str, monitor: str, sync: bool) -> None:
     seen: dict[str, object] = {}
-    async with TaskflowClient(scheduler, monitor_address=monitor) as tf, asyncio.timeout(90):
+    client: Any = (
+        Blocking(TaskflowSyncClient(scheduler, monitor_address=monitor))
+        if sync
+        else TaskflowClient(scheduler, monitor_address=monitor)
+    )
+    async with client as tf, asyncio.timeout(90):
         doomed = [(await tf.create("doomed", f"d{i}")).task_id for i in range(2)]
         for task_id in doomed:
             await tf.wait(task_id)
@@ -92,4 +129,4 @@ async def main(scheduler: str, monitor: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2]))
+    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3:] == ["sync"]))

@@ -12,7 +12,7 @@ Without an event loop, `TaskflowSyncClient` makes the same calls, blocking:
 The generated gRPC stubs are in `taskflow_client.v1` for anything else.
 """
 
-from taskflow_client.admin import Admin, CorruptTask, CorruptTasks
+from taskflow_client.admin import Admin, CorruptTask, CorruptTasks, SyncAdmin
 from taskflow_client.client import TaskflowClient
 from taskflow_client.context import TaskContext
 from taskflow_client.errors import (
@@ -55,6 +55,7 @@ __all__ = [
     "ScheduleInfo",
     "ScheduleSpec",
     "Schedules",
+    "SyncAdmin",
     "TaskContext",
     "TaskError",
     "TaskInfo",

@@ -1,98 +1,111 @@
-"""`TaskflowClient.admin`: the operator's actions on many tasks at once (SchedulerService):
-the dead letter queue, ids set aside as corrupt, cleanup by state and age, orphaned
-tasks, and the ids waiting in one of the four original queues."""
+"""`TaskflowClient.admin` (Admin) and `TaskflowSyncClient.admin` (SyncAdmin): the
+operator's actions on many tasks at once (SchedulerService): the dead letter queue,
+ids set aside as corrupt, cleanup by state and age, orphaned tasks, and the ids
+waiting in one of the four original queues. Requests and replies: calls.py."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-import grpc
+from taskflow_client import calls
+from taskflow_client.calls import Call, CorruptTask, CorruptTasks
+from taskflow_client.models import TaskInfo
 
-from taskflow_client.errors import from_rpc_error
-from taskflow_client.models import TaskInfo, state_value
-from taskflow_client.v1 import scheduler_service_pb2 as spb
+__all__ = ["Admin", "CorruptTask", "CorruptTasks", "SyncAdmin"]
 
-if TYPE_CHECKING:
-    from taskflow_client.v1.scheduler_service_pb2_grpc import SchedulerServiceAsyncStub
-
-Reply = TypeVar("Reply")
-
-
-@dataclass(frozen=True)
-class CorruptTask:
-    """An id a claim set aside because its stored task could not be read."""
-
-    task_id: str
-    fields: dict[str, str]  # what is left of its hash
-
-
-@dataclass(frozen=True)
-class CorruptTasks:
-    total: int  # ids set aside now (more than listed when over the limit)
-    tasks: list[CorruptTask]
+Result = TypeVar("Result")
+# The client's way of making one call (its stub, token and timeout).
+AsyncRunner = Callable[[Call[Any]], Awaitable[Any]]
+SyncRunner = Callable[[Call[Any]], Any]
 
 
 class Admin:
     """Bulk and repair actions; each returns how many tasks it touched."""
 
-    def __init__(
-        self, stub: SchedulerServiceAsyncStub, metadata: tuple[tuple[str, str], ...], timeout: float
-    ) -> None:
-        self._stub = stub
-        self._metadata = metadata
-        self._timeout = timeout
+    def __init__(self, run: AsyncRunner) -> None:
+        self._run = run
+
+    async def _do(self, call: Call[Result]) -> Result:
+        result: Result = await self._run(call)
+        return result
 
     async def list_dlq(self, limit: int = 0) -> list[TaskInfo]:
         """Tasks in the dead letter queue (`limit` 0: the service's default)."""
-        reply = await self._call(self._stub.ListDlqTasks, spb.ListDlqTasksRequest(limit=limit))
-        return [TaskInfo.from_proto(t) for t in reply.tasks]
+        return await self._do(calls.list_dlq(limit))
 
     async def retry_all_dlq(self, *, reset_retry_count: bool = False) -> int:
         """Put every DLQ task back in its queue; how many."""
-        request = spb.RetryAllDlqTasksRequest(reset_retry_count=reset_retry_count)
-        return (await self._call(self._stub.RetryAllDlqTasks, request)).retried
+        return await self._do(calls.retry_all_dlq(reset_retry_count))
 
     async def purge_dlq(self) -> int:
         """Delete every DLQ task; how many."""
-        return (await self._call(self._stub.PurgeDlq, spb.PurgeDlqRequest())).purged
+        return await self._do(calls.purge_dlq())
 
     async def list_corrupt(self, limit: int = 0) -> CorruptTasks:
-        reply = await self._call(
-            self._stub.ListCorruptTasks, spb.ListCorruptTasksRequest(limit=limit)
-        )
-        entries = [CorruptTask(e.task_id, dict(e.fields)) for e in reply.tasks]
-        return CorruptTasks(reply.total, entries)
+        """Ids set aside as corrupt, newest first, with what is left of each hash."""
+        return await self._do(calls.list_corrupt(limit))
 
     async def drop_corrupt(self, task_ids: Iterable[str]) -> int:
-        """Drop these ids from the corrupt set (what is left of each hash stays)."""
-        request = spb.DropCorruptTasksRequest(task_ids=list(task_ids))
-        return (await self._call(self._stub.DropCorruptTasks, request)).dropped
+        """Drop these ids from the corrupt set (what is left of each hash stays:
+        `delete(task_id)` removes it)."""
+        return await self._do(calls.drop_corrupt(task_ids))
 
     async def cleanup(
         self, states: Iterable[str] = (), *, created_before: datetime | None = None
     ) -> int:
         """Delete tasks in `states` ("COMPLETED", "DLQ"...) and/or created before a
         time (at least one of the two); how many."""
-        request = spb.CleanupTasksRequest(states=[state_value(s) for s in states])
-        if created_before is not None:
-            request.created_before.FromDatetime(created_before)
-        return (await self._call(self._stub.CleanupTasks, request)).deleted
+        return await self._do(calls.cleanup(states, created_before))
 
     async def requeue_orphaned(self) -> int:
         """Put PENDING tasks that sit in no queue back in one; how many."""
-        reply = await self._call(self._stub.RequeueOrphanedTasks, spb.RequeueOrphanedTasksRequest())
-        return reply.requeued
+        return await self._do(calls.requeue_orphaned())
 
     async def queue_ids(self, queue: str, limit: int = 0) -> list[str]:
         """Ids in "primary", "retry", "scheduled" or "dlq", next to be read first."""
-        request = spb.ListQueueTasksRequest(queue_name=queue, limit=limit)
-        return list((await self._call(self._stub.ListQueueTasks, request)).task_ids)
+        return await self._do(calls.queue_ids(queue, limit))
 
-    async def _call(self, rpc: Callable[..., Awaitable[Reply]], request: Any) -> Reply:
-        try:
-            return await rpc(request, metadata=self._metadata, timeout=self._timeout)
-        except grpc.aio.AioRpcError as error:
-            raise from_rpc_error(error) from None
+
+class SyncAdmin:
+    """Admin's actions, blocking (TaskflowSyncClient.admin)."""
+
+    def __init__(self, run: SyncRunner) -> None:
+        self._run = run
+
+    def _do(self, call: Call[Result]) -> Result:
+        result: Result = self._run(call)
+        return result
+
+    def list_dlq(self, limit: int = 0) -> list[TaskInfo]:
+        """As Admin.list_dlq."""
+        return self._do(calls.list_dlq(limit))
+
+    def retry_all_dlq(self, *, reset_retry_count: bool = False) -> int:
+        """As Admin.retry_all_dlq."""
+        return self._do(calls.retry_all_dlq(reset_retry_count))
+
+    def purge_dlq(self) -> int:
+        """As Admin.purge_dlq."""
+        return self._do(calls.purge_dlq())
+
+    def list_corrupt(self, limit: int = 0) -> CorruptTasks:
+        """As Admin.list_corrupt."""
+        return self._do(calls.list_corrupt(limit))
+
+    def drop_corrupt(self, task_ids: Iterable[str]) -> int:
+        """As Admin.drop_corrupt."""
+        return self._do(calls.drop_corrupt(task_ids))
+
+    def cleanup(self, states: Iterable[str] = (), *, created_before: datetime | None = None) -> int:
+        """As Admin.cleanup."""
+        return self._do(calls.cleanup(states, created_before))
+
+    def requeue_orphaned(self) -> int:
+        """As Admin.requeue_orphaned."""
+        return self._do(calls.requeue_orphaned())
+
+    def queue_ids(self, queue: str, limit: int = 0) -> list[str]:
+        """As Admin.queue_ids."""
+        return self._do(calls.queue_ids(queue, limit))

@@ -7,34 +7,35 @@ from __future__ import annotations
 import builtins
 from collections.abc import Iterable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import grpc
 
+from taskflow_client import calls
 from taskflow_client.admin import Admin
+from taskflow_client.calls import Call
 from taskflow_client.channels import open_channel
 from taskflow_client.errors import TaskflowError, from_rpc_error
 from taskflow_client.models import (
     CancelCount,
     Created,
-    LogLine,
     LogPage,
     NewTask,
     TaskInfo,
     TaskPage,
     TaskType,
     state_name,
-    state_value,
     task_request,
 )
 from taskflow_client.schedules import Schedules
 from taskflow_client.v1 import (
-    enums_pb2,
     monitor_service_pb2,
     monitor_service_pb2_grpc,
     scheduler_service_pb2,
     scheduler_service_pb2_grpc,
 )
+
+Result = TypeVar("Result")
 
 if TYPE_CHECKING:  # the async stub types exist in the .pyi files only
     from taskflow_client.v1.monitor_service_pb2_grpc import MonitorServiceAsyncStub
@@ -66,7 +67,7 @@ class TaskflowClient:
         self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
         self._timeout = timeout
         self.schedules = Schedules(scheduler, self._metadata, timeout)
-        self.admin = Admin(scheduler, self._metadata, timeout)
+        self.admin = Admin(self._do)
 
     async def __aenter__(self) -> TaskflowClient:
         return self
@@ -149,36 +150,11 @@ class TaskflowClient:
         oldest_first: bool = False,
     ) -> TaskPage:
         """A page of tasks, newest first, filtered by state ("DLQ"...) and type."""
-        request = scheduler_service_pb2.ListTasksRequest(
-            status=state_value(state) if state else enums_pb2.TASK_STATE_UNSPECIFIED,
-            task_type=task_type,
-            page=page,
-            page_size=page_size,
-            sort_order=enums_pb2.SORT_ORDER_ASC if oldest_first else enums_pb2.SORT_ORDER_DESC,
-        )
-        try:
-            reply = await self._scheduler.ListTasks(
-                request, metadata=self._metadata, timeout=self._timeout
-            )
-        except grpc.aio.AioRpcError as error:
-            raise from_rpc_error(error) from None
-        tasks = [TaskInfo.from_proto(t) for t in reply.tasks]
-        return TaskPage(tasks, reply.page, reply.total_pages, reply.total_items)
+        return await self._do(calls.list_tasks(state, task_type, page, page_size, oldest_first))
 
     async def task_types(self) -> builtins.list[TaskType]:
         """Every registered task type (built-in, the services' modules, remote workers')."""
-        try:
-            reply = await self._scheduler.ListTaskTypes(
-                scheduler_service_pb2.ListTaskTypesRequest(),
-                metadata=self._metadata,
-                timeout=self._timeout,
-            )
-        except grpc.aio.AioRpcError as error:
-            raise from_rpc_error(error) from None
-        return [
-            TaskType(t.name, t.description, t.queue, t.builtin, t.default_max_retries)
-            for t in reply.task_types
-        ]
+        return await self._do(calls.task_types())
 
     async def wait(self, task_id: str) -> TaskInfo:
         """The task once it is done (COMPLETED or in the DLQ), followed live over
@@ -219,56 +195,32 @@ class TaskflowClient:
     ) -> CancelCount:
         """Cancel every task matching the filters (at least one): `states` such as
         "PENDING", "SCHEDULED"; `queue` a named queue."""
-        request = scheduler_service_pb2.CancelTasksRequest(
-            states=[state_value(s) for s in states], task_type=task_type, queue=queue
-        )
-        try:
-            reply = await self._scheduler.CancelTasks(
-                request, metadata=self._metadata, timeout=self._timeout
-            )
-        except grpc.aio.AioRpcError as error:
-            raise from_rpc_error(error) from None
-        return CancelCount(reply.cancelled, reply.cancel_requested)
+        return await self._do(calls.cancel_many(states, task_type, queue))
 
     async def retry(self, task_id: str, *, reset_retry_count: bool = False) -> str:
         """Put a FAILED or DLQ task back in its queue; its state afterwards (PENDING).
         Any other state is LeaseLost (FAILED_PRECONDITION)."""
-        request = scheduler_service_pb2.RetryTaskRequest(
-            task_id=task_id, reset_retry_count=reset_retry_count
-        )
-        try:
-            reply = await self._scheduler.RetryTask(
-                request, metadata=self._metadata, timeout=self._timeout
-            )
-        except grpc.aio.AioRpcError as error:
-            raise from_rpc_error(error) from None
-        return state_name(reply.state)
+        return await self._do(calls.retry(task_id, reset_retry_count))
 
     async def delete(self, task_id: str) -> None:
-        """Delete a task, its result and its payload; NotFound if there is none."""
-        try:
-            await self._scheduler.DeleteTask(
-                scheduler_service_pb2.DeleteTaskRequest(task_id=task_id),
-                metadata=self._metadata,
-                timeout=self._timeout,
-            )
-        except grpc.aio.AioRpcError as error:
-            raise from_rpc_error(error) from None
+        """Delete a task, its result and its payload (what is left of a malformed one
+        too); NotFound if there is none."""
+        await self._do(calls.delete(task_id))
 
     async def logs(self, task_id: str, *, after_seq: int = 0, limit: int = 0) -> LogPage:
         """A page of the lines the task's handler logged, after line `after_seq`
         (`limit` 0: the service's default page)."""
-        request = scheduler_service_pb2.GetTaskLogsRequest(
-            task_id=task_id, after_seq=after_seq, limit=limit
-        )
+        return await self._do(calls.logs(task_id, after_seq, limit))
+
+    async def _do(self, call: Call[Result]) -> Result:
+        """Make one SchedulerService call (calls.py builds it and reads its reply)."""
         try:
-            reply = await self._scheduler.GetTaskLogs(
-                request, metadata=self._metadata, timeout=self._timeout
+            reply = await getattr(self._scheduler, call.method)(
+                call.request, metadata=self._metadata, timeout=self._timeout
             )
         except grpc.aio.AioRpcError as error:
             raise from_rpc_error(error) from None
-        lines = [LogLine.from_proto(line) for line in reply.lines]
-        return LogPage(lines, reply.next_after_seq, reply.more, reply.truncated)
+        return call.result(reply)
 
     async def run(self, task_type: str, content: str = "", **fields: Any) -> TaskInfo:
         """Create a task and wait until it is done (fields as for `create`)."""

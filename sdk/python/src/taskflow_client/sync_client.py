@@ -1,18 +1,33 @@
-"""TaskflowSyncClient: TaskflowClient's create, read, wait and cancel calls for code
-without an event loop (a web view, a script, a Celery-style `.delay()`), over grpc's
+"""TaskflowSyncClient: TaskflowClient's calls (create, read, list, wait, cancel,
+retry, delete, logs, task types, `.admin`; schedules are the async client's only) for
+code without an event loop (a web view, a script, a Celery-style `.delay()`), over grpc's
 blocking channels, which cost a caller less CPU per call than grpc.aio's."""
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 
+from taskflow_client import calls
+from taskflow_client.admin import SyncAdmin
+from taskflow_client.calls import Call
 from taskflow_client.channels import open_sync_channel
 from taskflow_client.errors import TaskflowError, from_rpc_error
-from taskflow_client.models import Created, NewTask, TaskInfo, state_name, task_request
+from taskflow_client.models import (
+    CancelCount,
+    Created,
+    LogPage,
+    NewTask,
+    TaskInfo,
+    TaskPage,
+    TaskType,
+    state_name,
+    task_request,
+)
 from taskflow_client.v1 import (
     monitor_service_pb2,
     monitor_service_pb2_grpc,
@@ -20,11 +35,14 @@ from taskflow_client.v1 import (
     scheduler_service_pb2_grpc,
 )
 
+Result = TypeVar("Result")
+
 
 class TaskflowSyncClient:
     """A blocking client of SchedulerService and MonitorService, safe to share
     between threads. Use it in `with`, or call `close()`. Arguments as for
-    TaskflowClient; schedules are TaskflowClient's only."""
+    TaskflowClient; schedules are TaskflowClient's only. Requests and replies are
+    built as the async client's (calls.py)."""
 
     def __init__(
         self,
@@ -41,6 +59,7 @@ class TaskflowSyncClient:
         self._monitor = monitor_service_pb2_grpc.MonitorServiceStub(self._monitor_channel)
         self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
         self._timeout = timeout
+        self.admin = SyncAdmin(self._do)
 
     def __enter__(self) -> TaskflowSyncClient:
         return self
@@ -144,6 +163,50 @@ class TaskflowSyncClient:
         except grpc.RpcError as error:
             raise from_rpc_error(error) from None
         return state_name(reply.state)
+
+    def list(
+        self,
+        state: str | None = None,
+        *,
+        task_type: str = "",
+        page: int = 1,
+        page_size: int = 20,
+        oldest_first: bool = False,
+    ) -> TaskPage:
+        """As TaskflowClient.list."""
+        return self._do(calls.list_tasks(state, task_type, page, page_size, oldest_first))
+
+    def task_types(self) -> builtins.list[TaskType]:
+        """As TaskflowClient.task_types."""
+        return self._do(calls.task_types())
+
+    def cancel_many(
+        self, states: Iterable[str] = (), *, task_type: str = "", queue: str = ""
+    ) -> CancelCount:
+        """As TaskflowClient.cancel_many."""
+        return self._do(calls.cancel_many(states, task_type, queue))
+
+    def retry(self, task_id: str, *, reset_retry_count: bool = False) -> str:
+        """As TaskflowClient.retry; the state afterwards."""
+        return self._do(calls.retry(task_id, reset_retry_count))
+
+    def delete(self, task_id: str) -> None:
+        """As TaskflowClient.delete."""
+        self._do(calls.delete(task_id))
+
+    def logs(self, task_id: str, *, after_seq: int = 0, limit: int = 0) -> LogPage:
+        """As TaskflowClient.logs."""
+        return self._do(calls.logs(task_id, after_seq, limit))
+
+    def _do(self, call: Call[Result]) -> Result:
+        """Make one SchedulerService call (calls.py builds it and reads its reply)."""
+        try:
+            reply = getattr(self._scheduler, call.method)(
+                call.request, metadata=self._metadata, timeout=self._timeout
+            )
+        except grpc.RpcError as error:
+            raise from_rpc_error(error) from None
+        return call.result(reply)
 
     def run(self, task_type: str, content: str = "", **fields: Any) -> TaskInfo:
         """Create a task and wait until it is done (fields as for `create`)."""
