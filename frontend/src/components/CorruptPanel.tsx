@@ -1,6 +1,8 @@
 // The ids a claim set aside because their stored task could not be read
 // (tasks:corrupt, newest first) with what is left of each hash, and a button that
-// drops the ids listed (after a confirmation; the hashes stay for inspection).
+// drops the ids listed (after a confirmation; the hashes stay for inspection), and
+// per id a button that deletes the task (DeleteTask: what is left of its hash and
+// every entry naming it, the corrupt list's included).
 import { useServices } from '../services';
 import { usePolling } from '../usePolling';
 import { ConfirmButton } from './ConfirmButton';
@@ -42,7 +44,21 @@ export function CorruptPanel({ onChange }: { onChange: () => void }) {
       <ul className="divide-y divide-slate-100 text-sm" aria-labelledby="corrupt-heading">
         {tasks.map((entry) => (
           <li key={entry.task_id} className="py-2" aria-label={`Corrupt ${entry.task_id}`}>
-            <div className="font-mono font-semibold text-slate-900">{entry.task_id}</div>
+            <div className="flex items-center justify-between gap-2">
+              <div className="font-mono font-semibold text-slate-900">{entry.task_id}</div>
+              <ConfirmButton
+                label="Delete"
+                ariaLabel={`Delete corrupt task ${entry.task_id}`}
+                title="Delete this task?"
+                message="What is left of its hash goes, with every queue, index and lease entry naming it; it leaves the corrupt list."
+                variant="danger"
+                action={async () => (await client.deleteTask(entry.task_id)).message}
+                onDone={() => {
+                  polled.reload();
+                  onChange();
+                }}
+              />
+            </div>
             <div className="break-all font-mono text-xs text-slate-600">
               {Object.keys(entry.fields).length === 0
                 ? 'no hash left'

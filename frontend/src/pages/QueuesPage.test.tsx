@@ -97,6 +97,29 @@ describe('QueuesPage', () => {
     await waitFor(() => expect(screen.queryByRole('heading', { name: /Set aside as corrupt/ })).not.toBeInTheDocument());
   });
 
+  it('deletes one corrupt task after confirmation', async () => {
+    const user = userEvent.setup();
+    let listed = [
+      { task_id: 'b1', fields: { state: 'LIMBO' } },
+      { task_id: 'b2', fields: { retry_count: 'many' } },
+    ];
+    const { services, calls } = testServices({
+      'GET /api/v1/queues/status': () => ({ ...status(false), corrupt_tasks: String(listed.length) }),
+      'GET /api/v1/queues/corrupt': () => ({ tasks: listed, total: String(listed.length) }),
+      'DELETE /api/v1/tasks/b1': () => {
+        listed = listed.filter((entry) => entry.task_id !== 'b1');
+        return { task_id: 'b1', message: 'Task b1 deleted (was malformed, counted in no state)' };
+      },
+    });
+    renderWith(services, <QueuesPage />);
+    await user.click(await screen.findByRole('button', { name: 'Delete corrupt task b1' }));
+    const dialog = await screen.findByRole('dialog', { name: 'Delete this task?' });
+    await user.click(within(dialog).getByRole('button', { name: 'Delete' }));
+    await waitFor(() => expect(screen.queryByRole('listitem', { name: 'Corrupt b1' })).not.toBeInTheDocument());
+    expect(screen.getByRole('listitem', { name: 'Corrupt b2' })).toBeInTheDocument();
+    expect(calls.filter((c) => c.method === 'DELETE').map((c) => c.path)).toEqual(['/api/v1/tasks/b1']);
+  });
+
   it('shows no corrupt panel while nothing is set aside', async () => {
     const { services, calls } = testServices({ 'GET /api/v1/queues/status': () => status(false) });
     renderWith(services, <QueuesPage />);
