@@ -46,8 +46,9 @@ OpenWatch = Callable[[Metadata, str], aio.UnaryStreamCall[Any, monitor_pb.WatchQ
 # Events a client may fall behind by before its backlog is replaced by a snapshot.
 CLIENT_BACKLOG = 1000
 # Events carry these absolute figures; the view takes them from each one (the
-# named queues' depths come with snapshots only: as of the last one).
-CARRIED = ("queue_depths", "state_counts", "retry_ratio", "named_queues")
+# named queues' depths and the corrupt count come with snapshots only: as of the
+# last one).
+CARRIED = ("queue_depths", "state_counts", "retry_ratio", "named_queues", "corrupt_tasks")
 
 
 @dataclass

@@ -59,6 +59,7 @@ def queue_event(message: monitor_pb.WatchQueuesResponse) -> Json | None:
             "retry_ratio": initial.retry_ratio,
             "timestamp": stamp,
             "named_queues": shapes.named_queues(initial.named_queues),  # ours, an addition
+            "corrupt_tasks": initial.corrupt_tasks,  # ours, an addition (seed-compat)
         }
         if initial.missed_events:  # resumed too late: this snapshot replaces them
             event["missed_events"] = True

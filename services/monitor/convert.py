@@ -40,6 +40,7 @@ def initial(
             retry_ratio=status.retry_ratio,
             missed_events=missed_events,
             named_queues=named_queues(queues),
+            corrupt_tasks=status.corrupt,
         ),
         event_id=event_id,
     )

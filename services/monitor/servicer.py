@@ -22,6 +22,7 @@ from taskflow.rpc import convert
 from taskflow.store import TERMINAL_STATES, TaskStore
 from taskflow.store.breaker import CircuitBreakerStore
 from taskflow.store.connection import ping, pool_stats
+from taskflow.store.corrupt import CorruptTasks
 from taskflow.store.event_stream import parse_id
 from taskflow.store.events import EventKind, QueueEvent
 from taskflow.store.limits import LimitStore
@@ -61,6 +62,7 @@ class MonitorServicer(MonitorServiceServicer):
         self.workers = WorkerRegistry(store.client, store.keys)
         self.logs = TaskLogs(store)
         self.queues = QueueAdmin(store.client, store.keys)
+        self._corrupt = CorruptTasks(store.client, store.keys)
         self.breakers = breakers
         self.provider = provider
         self.stale_after_s = stale_after_s
@@ -86,6 +88,8 @@ class MonitorServicer(MonitorServiceServicer):
         resume = request.resume_after
         async with self.hub.watch() as watcher:
             last = resume
+            # The corrupt count the client last got (InitialStatus.corrupt_tasks).
+            snapshot_corrupt = await self._corrupt.count()
             if resume and await self._resumable(resume):
                 yield messages.heartbeat(resume)  # resumed: nothing missed
                 async for event in self.hub.replay(watcher, resume):
@@ -95,15 +99,24 @@ class MonitorServicer(MonitorServiceServicer):
             else:
                 snapshot = await self._snapshot(missed_events=bool(resume))
                 last = _holds_up_to(watcher, snapshot)
+                snapshot_corrupt = snapshot.initial_status.corrupt_tasks
                 yield snapshot
             while True:
                 live = await watcher.next(quiet_s)
                 if watcher.take_lag():  # events were dropped: resynchronise
                     snapshot = await self._snapshot()
                     last = _holds_up_to(watcher, snapshot)
+                    snapshot_corrupt = snapshot.initial_status.corrupt_tasks
                     yield snapshot
                 elif live is None:
-                    yield messages.heartbeat(last)
+                    # Quiet: the corrupt count changes with no event, so look now.
+                    if await self._corrupt.count() != snapshot_corrupt:
+                        snapshot = await self._snapshot()
+                        last = _holds_up_to(watcher, snapshot)
+                        snapshot_corrupt = snapshot.initial_status.corrupt_tasks
+                        yield snapshot
+                    else:
+                        yield messages.heartbeat(last)
                 else:
                     last = live.event_id or last
                     if live.kind not in TASK_WATCH_ONLY:

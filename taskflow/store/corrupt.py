@@ -42,6 +42,10 @@ class CorruptTasks:
         self.client = client
         self.keys = keys
 
+    async def count(self) -> int:
+        """How many ids are set aside now (one LLEN)."""
+        return int(await self.client.llen(self.keys.corrupt))
+
     async def entries(self, limit: int) -> tuple[list[CorruptEntry], int]:
         """The newest `limit` ids with their hashes, and how many are set aside."""
         if not 1 <= limit <= MAX_IDS:

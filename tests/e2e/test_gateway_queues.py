@@ -117,6 +117,7 @@ async def test_stream_sends_status_then_changes_then_heartbeats(http: httpx.Asyn
         assert set(initial["state_counts"]) == STATES
         assert initial["retry_ratio"] == pytest.approx(0.3)
         assert initial["timestamp"]
+        assert initial["corrupt_tasks"] == 0  # ours, beside the contract's fields
 
         task_id = await create_task(http, "echo", "live")
         created = await stream.next_of("task_created")

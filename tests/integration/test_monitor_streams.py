@@ -183,3 +183,36 @@ async def test_watch_task_refuses_unknown_and_bad_ids(
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await read(api.stub.WatchTask(pb.WatchTaskRequest(task_id=task_id)))
     assert caught.value.code() == code
+
+
+async def past_heartbeats(stream: Any) -> Any:
+    """The next message that is not a heartbeat (within 30 of them)."""
+    for _ in range(30):
+        message = await read(stream)
+        if message.WhichOneof("event") != "heartbeat":
+            return message
+    raise AssertionError("only heartbeats")
+
+
+async def test_watch_snapshot_carries_the_corrupt_count_and_sends_it_again_when_it_changes(
+    api: MonitorClient, store: TaskStore, redis_client: Redis
+) -> None:
+    """A claim sets an id aside with no event: the watch finds the changed count at
+    its next quiet moment and sends a fresh InitialStatus instead of a heartbeat."""
+    bad = await store.create(NewTask("echo", "x"))
+    await redis_client.hset(store.keys.task(bad.task_id), "retry_count", "many")
+    stream = api.stub.WatchQueues(pb.WatchQueuesRequest(heartbeat_seconds=1))
+    first = await read(stream)
+    assert first.initial_status.corrupt_tasks == 0
+    assert (await read(stream)).WhichOneof("event") == "heartbeat"  # unchanged: a heartbeat
+    assert await store.claim("w", 1) == []  # set aside in tasks:corrupt, no event
+    fresh = await past_heartbeats(stream)  # one may already be on its way
+    assert fresh.WhichOneof("event") == "initial_status"
+    assert fresh.initial_status.corrupt_tasks == 1
+    assert fresh.initial_status.state_counts.pending == 1
+    await store.delete(bad.task_id)
+    deleted = await read(stream)
+    assert deleted.WhichOneof("event") == "task_deleted"
+    again = await past_heartbeats(stream)
+    assert (again.WhichOneof("event"), again.initial_status.corrupt_tasks) == ("initial_status", 0)
+    stream.cancel()
