@@ -7,6 +7,7 @@ before it reads its first snapshot, so no change falls between the two.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from time import monotonic
 from typing import Any
 
 from grpc import aio
@@ -36,6 +37,11 @@ from taskflow.v1.monitor_service_pb2_grpc import MonitorServiceServicer
 
 Context = aio.ServicerContext[Any, Any]
 DEFAULT_HEARTBEAT_S = 30
+# How often a queue watch looks at the corrupt count (one LLEN), which no event
+# reports; a change is sent as a fresh InitialStatus.
+CORRUPT_CHECK_S = 5.0
+# A wait that ends this close to the heartbeat time counts as reaching it.
+HEARTBEAT_SLACK_S = 0.05
 DEFAULT_METRICS_DAYS = 7
 MAX_METRICS_DAYS = 90  # what the provider metrics keep
 DEFAULT_SERIES_MINUTES = 60
@@ -101,26 +107,37 @@ class MonitorServicer(MonitorServiceServicer):
                 last = _holds_up_to(watcher, snapshot)
                 snapshot_corrupt = snapshot.initial_status.corrupt_tasks
                 yield snapshot
+            # The corrupt count changes with no event (a claim sets ids aside
+            # silently): looked at every CORRUPT_CHECK_S, a change sends a snapshot.
+            said = checked = monotonic()  # the last message sent, the last look
             while True:
-                live = await watcher.next(quiet_s)
+                wait = min(said + quiet_s, checked + CORRUPT_CHECK_S) - monotonic()
+                live = await watcher.next(max(0.0, wait))
                 if watcher.take_lag():  # events were dropped: resynchronise
                     snapshot = await self._snapshot()
                     last = _holds_up_to(watcher, snapshot)
                     snapshot_corrupt = snapshot.initial_status.corrupt_tasks
+                    said = monotonic()
                     yield snapshot
-                elif live is None:
-                    # Quiet: the corrupt count changes with no event, so look now.
+                    continue
+                if live is not None:
+                    last = live.event_id or last
+                    if live.kind not in TASK_WATCH_ONLY:
+                        said = monotonic()
+                        yield self._queue_event(live)
+                now = monotonic()
+                if now >= checked + CORRUPT_CHECK_S:
+                    checked = now
                     if await self._corrupt.count() != snapshot_corrupt:
                         snapshot = await self._snapshot()
                         last = _holds_up_to(watcher, snapshot)
                         snapshot_corrupt = snapshot.initial_status.corrupt_tasks
+                        said = monotonic()
                         yield snapshot
-                    else:
-                        yield messages.heartbeat(last)
-                else:
-                    last = live.event_id or last
-                    if live.kind not in TASK_WATCH_ONLY:
-                        yield self._queue_event(live)
+                        continue
+                if live is None and now >= said + quiet_s - HEARTBEAT_SLACK_S:
+                    said = now
+                    yield messages.heartbeat(last)
 
     async def _resumable(self, resume: str) -> bool:
         """Whether every event after `resume` is still kept. An id that is not one

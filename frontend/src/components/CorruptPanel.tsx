@@ -11,7 +11,15 @@ import { Card, ErrorMessage } from './ui';
 const POLL_MS = 5000;
 
 export function CorruptPanel({ onChange }: { onChange: () => void }) {
-  const { client } = useServices();
+  const { client, store } = useServices();
+  // After a drop or delete: the panel's list, the page's figures, and the live
+  // store's snapshot (the badge's count) read again at once.
+  const refresh = (): void => {
+    polled.reload();
+    onChange();
+    const token = store.snapshotToken();
+    void client.queueStatus().then((status) => store.snapshot(status, token), () => undefined);
+  };
   const polled = usePolling((signal) => client.corruptTasks(signal), POLL_MS);
   const tasks = polled.data?.tasks ?? [];
   const total = polled.data?.total ?? 0;
@@ -29,10 +37,7 @@ export function CorruptPanel({ onChange }: { onChange: () => void }) {
           variant="danger"
           disabled={ids.length === 0}
           action={async () => `Dropped ${await client.dropCorruptTasks(ids)}.`}
-          onDone={() => {
-            polled.reload();
-            onChange();
-          }}
+          onDone={refresh}
         />
       }
     >
@@ -53,10 +58,7 @@ export function CorruptPanel({ onChange }: { onChange: () => void }) {
                 message="What is left of its hash goes, with every queue, index and lease entry naming it; it leaves the corrupt list."
                 variant="danger"
                 action={async () => (await client.deleteTask(entry.task_id)).message}
-                onDone={() => {
-                  polled.reload();
-                  onChange();
-                }}
+                onDone={refresh}
               />
             </div>
             <div className="break-all font-mono text-xs text-slate-600">

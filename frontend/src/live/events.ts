@@ -17,7 +17,7 @@ interface Counts {
 }
 
 export type LiveEvent =
-  | ({ type: 'initial_status'; retryRatio: number | null } & Counts)
+  | ({ type: 'initial_status'; retryRatio: number | null; corruptTasks: number | null } & Counts)
   | ({ type: 'task_created'; taskId: string; taskType: string } & Counts)
   | ({ type: 'task_state_changed'; taskId: string; oldState: TaskState | null; newState: TaskState | null } & Counts)
   | ({ type: 'task_deleted'; taskId: string; oldState: TaskState | null } & Counts)
@@ -63,6 +63,9 @@ export function parseEvent(data: string, sseName = 'message'): LiveEvent | null 
         type,
         ...counts,
         retryRatio: fields.retry_ratio === undefined ? null : num(fields.retry_ratio),
+        // Ours, beside the contract's fields: ids set aside as corrupt (absent from
+        // an original gateway's stream: null, the badge then knows nothing).
+        corruptTasks: fields.corrupt_tasks === undefined ? null : num(fields.corrupt_tasks),
       };
     case 'task_created':
       return taskId ? { type, taskId, taskType: str(fields.task_type), ...counts } : null;

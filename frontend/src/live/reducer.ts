@@ -14,6 +14,8 @@ export interface LiveState {
   queues: QueueDepths;
   states: StateCounts;
   retryRatio: number;
+  /** Ids set aside as corrupt, as of the last snapshot (stream or GET); null: unknown. */
+  corruptTasks: number | null;
   /** True once a snapshot (initial_status or GET status) has been applied. */
   hasSnapshot: boolean;
   /** When the stream last told us anything (ms since epoch). */
@@ -37,6 +39,7 @@ export function initialLiveState(now = 0): LiveState {
     queues: emptyDepths(),
     states: emptyCounts(),
     retryRatio: 0,
+    corruptTasks: null,
     hasSnapshot: false,
     lastUpdated: null,
     throughput: emptyThroughput(Math.floor(now / 1000)),
@@ -56,6 +59,7 @@ export function liveReducer(state: LiveState, action: LiveAction): LiveState {
         queues: { ...action.status.queues },
         states: { ...action.status.states },
         retryRatio: action.status.retry_ratio,
+        corruptTasks: action.status.corrupt_tasks ?? state.corruptTasks,
         hasSnapshot: true,
         lastUpdated: action.now,
       };
@@ -88,7 +92,7 @@ function applyEvents(state: LiveState, events: LiveEvent[], now: number): LiveSt
   const queues = { ...state.queues };
   const states = { ...state.states };
   const edgeActivity = { ...state.edgeActivity };
-  let { retryRatio, hasSnapshot, streamError, throughput } = state;
+  let { retryRatio, corruptTasks, hasSnapshot, streamError, throughput } = state;
   const tally: Bucket = { created: 0, completed: 0, failed: 0 };
   let applied = 0;
 
@@ -104,6 +108,7 @@ function applyEvents(state: LiveState, events: LiveEvent[], now: number): LiveSt
       case 'initial_status':
         setCounts(event.queues, event.states);
         if (event.retryRatio !== null) retryRatio = event.retryRatio;
+        if (event.corruptTasks !== null) corruptTasks = event.corruptTasks;
         hasSnapshot = hasSnapshot || event.queues !== null || event.states !== null;
         break;
       case 'task_created':
@@ -146,6 +151,7 @@ function applyEvents(state: LiveState, events: LiveEvent[], now: number): LiveSt
     queues,
     states,
     retryRatio,
+    corruptTasks,
     hasSnapshot,
     streamError,
     throughput,
