@@ -10,7 +10,7 @@ import pytest
 from google.protobuf.duration_pb2 import Duration
 from redis.asyncio import Redis
 
-from taskflow.store import TaskState, TaskStore
+from taskflow.store import NewTask, TaskState, TaskStore
 from taskflow.v1 import scheduler_service_pb2 as pb
 from tests.support.stack import scheduler, settings_for
 from tests.support.truth import assert_counters_match_hashes, states_by_scan
@@ -83,3 +83,24 @@ async def test_the_global_retention_applies_when_neither_task_nor_type_sets_one(
     assert (await store.get(plain.task_id)).retention_s == 3600
     assert (await store.get(typed.task_id)).retention_s == 1
     await assert_counters_match_hashes(redis_client, store)
+
+
+async def test_a_malformed_expiring_task_is_set_aside_and_the_others_still_expire(
+    redis_client: Redis, store: TaskStore
+) -> None:
+    created = await store.create_many([NewTask("echo", "x", retention_s=1) for _ in range(3)])
+    claims = await store.claim("w1", 3)
+    for claim in claims:
+        await store.complete(claim, "done")
+    broken, *healthy = [c.task_id for c in created]
+    await redis_client.hset(store.keys.task(broken), "retry_count", "many")
+
+    async def expired() -> bool:
+        await store.expire_due()
+        return await redis_client.zcard(store.keys.expiry) == 0
+
+    # Before, the malformed one failed every call, so none of the batch expired, ever.
+    await eventually(expired, within=30, what="the expiry set emptied")
+    assert await redis_client.lrange(store.keys.corrupt, 0, -1) == [broken.encode()]
+    for task_id in healthy:
+        assert not await redis_client.exists(store.keys.task(task_id))

@@ -8,8 +8,14 @@
 local ids = redis.call('ZRANGE', EXPIRY, '-inf', NOW_MS, 'BYSCORE', 'LIMIT', 0, tonumber(ARGV[2]))
 local events = {}
 for _, id in ipairs(ids) do
-  local t = load_task(id)
-  if t and TERMINAL[t.state] then
+  local readable, t = pcall(load_task, id)
+  if not readable then
+    -- Malformed stored fields: set aside in tasks:corrupt for an operator (DeleteTask
+    -- removes what is left), as a claim does. Failing the call would stop retention
+    -- at this id for good, since it stays due.
+    redis.call('ZREM', EXPIRY, id)
+    redis.call('LPUSH', CORRUPT, id)
+  elseif t and TERMINAL[t.state] then
     events[#events + 1] = remove_task(t)
   else
     redis.call('ZREM', EXPIRY, id)  -- gone or no longer terminal: nothing to expire
