@@ -6,8 +6,9 @@ import pytest
 from redis.asyncio import Redis
 
 from taskflow.errors import Conflict, CorruptTask, InvalidInput, LeaseLost, NotFound
-from taskflow.store import NewTask, TaskQuery, TaskState, TaskStore
+from taskflow.store import NewTask, StoreConfig, TaskQuery, TaskState, TaskStore
 from tests.support.truth import assert_counters_match_hashes
+from tests.support.waiting import eventually
 
 
 async def snapshot(client: Redis) -> dict[bytes, object]:
@@ -188,3 +189,25 @@ async def test_idempotency_key_returns_the_same_task(store: TaskStore) -> None:
     assert not again.created
     assert again.task_id == first.task_id
     assert (await store.status()).states[TaskState.PENDING] == 1
+
+
+async def test_a_malformed_task_whose_lease_expired_is_set_aside_and_the_rest_reaped(
+    store: TaskStore, redis_client: Redis
+) -> None:
+    short_lease = TaskStore(redis_client, StoreConfig(lease_ms=1))
+    await store.create_many([NewTask("echo", str(i)) for i in range(3)])
+    claims = await short_lease.claim("w1", 3)
+    broken, *healthy = [c.task_id for c in claims]
+    await redis_client.hset(store.keys.task(broken), "retry_count", "many")
+
+    async def reaped() -> bool:
+        await store.reap_expired()
+        return await redis_client.zcard(store.keys.leases) == 0
+
+    # Before, the malformed one failed the call after the healthy ones had moved,
+    # and their counters and events were lost with it.
+    await eventually(reaped, within=30, what="every expired lease reaped")
+    assert await redis_client.lrange(store.keys.corrupt, 0, -1) == [broken.encode()]
+    for task_id in healthy:
+        assert (await store.get(task_id)).state is TaskState.PENDING
+    await assert_counters_match_hashes(redis_client, store)

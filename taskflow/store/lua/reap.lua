@@ -12,8 +12,12 @@ local expired = redis.call('ZRANGE', LEASES, '-inf', NOW_MS, 'BYSCORE', 'LIMIT',
 local events, requeued, dead, cancelled = {}, 0, 0, 0
 for _, id in ipairs(expired) do
   redis.call('ZREM', LEASES, id)
-  local t = load_task(id)
-  if t and t.state == 'ACTIVE' then
+  local readable, t = pcall(load_task, id)
+  if not readable then
+    -- Malformed stored fields: set aside for an operator, as a claim does. Failing
+    -- here would keep the moves above this id but lose their counters and events.
+    redis.call('LPUSH', CORRUPT, id)
+  elseif t and t.state == 'ACTIVE' then
     local message = 'worker ' .. t.worker_id .. ' stopped renewing its lease'
     release_hold(t)
     local new_state = t.retry_count >= t.max_retries and 'DLQ' or 'PENDING'
