@@ -67,6 +67,7 @@ SCRIPT_NAMES = (
     "breaker_read",
     "rate_limit_acquire",
     "rate_limit_send",
+    "watch_snapshot",
 )
 # Shared Lua a script needs besides the prelude, put between the two.
 INCLUDES = {
@@ -90,7 +91,7 @@ INCLUDES = {
 }
 # Scripts that never write: registered `no-writes` and called with FCALL_RO (a
 # replica may serve them).
-READ_ONLY = frozenset({"log_read", "breaker_read"})
+READ_ONLY = frozenset({"log_read", "breaker_read", "watch_snapshot"})
 # A script call: its name, keys and arguments.
 Call = tuple[str, Sequence[Any], Sequence[Any]]
 # How the prelude's per-call setup is called (lua/_prelude.lua, begin_call).

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ResponseError
 
 from taskflow.errors import (
@@ -110,6 +111,16 @@ def _task_of(task_id: str, raw: Any, now_ms: int) -> Task:
     if not raw:
         raise NotFound(f"task {task_id} does not exist")
     return Task.from_hash(as_read({_text(k): _text(v) for k, v in raw.items()}, now_ms))
+
+
+def _snapshot_in_one_call(client: Redis, prefix: str) -> bool:
+    """Whether one script may read both the event stream and a task's hash: always
+    on one server; on a Redis Cluster only under a prefix with a hash tag (every
+    key in its slot), else the two may live on different nodes."""
+    if not isinstance(client, RedisCluster):
+        return True
+    start = prefix.find("{")
+    return start >= 0 and prefix.find("}", start + 1) > start + 1
 
 
 def new_task_ids(count: int) -> list[str]:
@@ -360,10 +371,26 @@ class TaskStore:
     async def get_after_latest_event(self, task_id: str) -> tuple[str, Task]:
         """The id of the newest event kept, then the task, in one round trip (a
         watch's snapshot). Read in that order, a change landing between the two is
-        in the task and also after the id: sent again on resume, never lost."""
+        in the task and also after the id: sent again on resume, never lost.
+        One read-only call (lua/watch_snapshot.lua) where the stream and the hash
+        share a slot; a pipeline where they may not (a cluster, a prefix without a
+        hash tag)."""
+        task_key = self.keys.task(check_task_id(task_id))
+        if not _snapshot_in_one_call(self.client, self.config.prefix):
+            return await self._snapshot_pipelined(task_id, task_key)
+        newest, now, *flat = await self._scripts["watch_snapshot"](
+            keys=[self.keys.events, task_key], args=[self.config.prefix]
+        )
+        if not flat:
+            raise NotFound(f"task {task_id} does not exist")
+        it = iter(flat)
+        raw = {_text(k): _text(v) for k, v in zip(it, it, strict=True)}
+        return (_text(newest) or ORIGIN), Task.from_hash(as_read(raw, int(now)))
+
+    async def _snapshot_pipelined(self, task_id: str, task_key: str) -> tuple[str, Task]:
         async with self.client.pipeline(transaction=False) as pipe:
             pipe.xrevrange(self.keys.events, count=1)
-            pipe.hgetall(self.keys.task(check_task_id(task_id)))
+            pipe.hgetall(task_key)
             (entries, raw), now = await with_redis_now_ms(self.client, pipe)
         return (_text(entries[0][0]) if entries else ORIGIN), _task_of(task_id, raw, now)
 

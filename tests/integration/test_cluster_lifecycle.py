@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
@@ -17,6 +18,8 @@ from taskflow.redis_runtime import redis_client as make_client
 from taskflow.redis_server import BundledRedis
 from taskflow.settings import Settings
 from taskflow.store import NewTask, StoreConfig, TaskStore
+from taskflow.store.event_stream import latest_id
+from taskflow.store.replies import text as _text
 from tests.integration.test_lifecycle_grpc import (
     api,  # noqa: F401  (fixture used by the tests below)
     test_batch_and_idempotent_creation,
@@ -81,3 +84,23 @@ async def test_every_key_of_a_deployment_shares_one_slot(
     keys = [key async for key in redis_client.scan_iter(match=store.keys.pattern("*"))]
     assert len(keys) > 10
     assert {key_slot(key) for key in keys} == {key_slot(store.keys.primary.encode())}
+
+
+async def test_a_watch_snapshot_reads_in_one_call_or_a_pipeline_across_slots(
+    store: TaskStore, redis_client: Redis
+) -> None:
+    """Under the hash tag the snapshot is one FCALL_RO on the slot's node; under a
+    prefix without one, the stream and the hash may sit on different nodes, so
+    the store reads them by pipeline (issue 19)."""
+    task_id = (await store.create(NewTask("echo", "w"))).task_id
+    newest, task = await store.get_after_latest_event(task_id)
+    assert newest == await latest_id(redis_client, store.keys)
+    assert task == await store.get(task_id)
+
+    untagged = TaskStore(redis_client, StoreConfig(prefix="tf:"))
+    stream, hash_key = untagged.keys.events, untagged.keys.task(task_id)
+    assert key_slot(stream.encode()) != key_slot(hash_key.encode())
+    copied: Any = await redis_client.hgetall(store.keys.task(task_id))
+    await redis_client.hset(hash_key, mapping=copied)
+    added = _text(await redis_client.xadd(stream, {"event": "{}"}))
+    assert await untagged.get_after_latest_event(task_id) == (added, task)
