@@ -11,7 +11,8 @@ same machine's clock as the client's time.time()), so each sample splits into:
 
   send -> create script      client sends CreateTask .. valkey runs `create`
   create script -> reply     .. the client has the CreateTask reply
-  reply -> watch snapshot    .. valkey runs the watch's snapshot read (XREVRANGE)
+  reply -> watch snapshot    .. valkey runs the watch's snapshot read (FCALL_RO of
+                                watch_snapshot; XREVRANGE where it is a pipeline)
   create -> claim            .. the executor's claim script (its BLPOP wake-up)
   claim -> complete          .. the executor's completion script (the no-op)
   complete -> watch read     .. the monitor reads the task again (XREAD returned)
@@ -105,7 +106,8 @@ def hops(sample: Sample) -> dict[str, float] | None:
     """The sample's hops in ms (None when a mark is missing from the trace)."""
     mine = sample.commands
     create = _first(mine, sample.sent, "fcall create")
-    snapshot = _first(mine, sample.replied, "xrevrange")
+    # One FCALL_RO (verb "fcall watch_snapshot"), or a pipeline led by XREVRANGE.
+    snapshot = _first(mine, sample.replied, "fcall watch_snapshot", "xrevrange")
     claim = _first(mine, create or sample.sent, "fcall claim", "fcall complete_and_claim")
     complete = _first(mine, claim or sample.sent, "fcall complete", "fcall complete_and_claim")
     reread = _first(mine, complete or sample.sent, "hgetall")
