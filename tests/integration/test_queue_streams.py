@@ -112,9 +112,10 @@ async def test_a_joining_client_starts_from_the_current_figures(
     assert initial["type"] == "initial_status"
     assert initial["state_counts"]["PENDING"] == 3
     assert initial["queue_depths"]["primary"] == 3
-    # named_queues: ours, an addition to the original's snapshot.
+    # named_queues and corrupt_tasks: ours, additions to the original's snapshot.
     assert set(initial) == {
         "type", "queue_depths", "state_counts", "retry_ratio", "timestamp", "named_queues",
+        "corrupt_tasks",
     }  # fmt: skip
     await first.aclose()
     await late.aclose()
