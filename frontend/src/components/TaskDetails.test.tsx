@@ -93,7 +93,8 @@ describe('TaskDetails progress', () => {
     const { services } = testServices({ [`GET /api/v1/tasks/${ID}`]: () => task('ACTIVE', { progress: 0.1 }) });
     renderWith(services, <TaskDetails taskId={ID} />);
     await waitFor(() => expect(screen.getByRole('progressbar')).toHaveAttribute('aria-valuenow', '10'));
-    const source = FakeEventSource.last();
+    // The follower opens its stream in an effect after that render: wait for it too.
+    const source = await waitFor(() => FakeEventSource.last());
     expect(source.url).toBe(`/api/v1/tasks/${ID}/events`);
     act(() => source.send({ type: 'task', task: task('ACTIVE', { progress: 0.75, progress_message: 'page 9 of 12' }) }, 'task'));
     expect(screen.getByRole('progressbar')).toHaveAttribute('aria-valuenow', '75');
