@@ -142,7 +142,7 @@ class DomainErrorInterceptor(ServerInterceptor):
     out the same handler for it (grpc asks the interceptor on every call)."""
 
     def __init__(self) -> None:
-        self._wrapped: dict[str, tuple[Handler, Handler]] = {}
+        self._wrapped = WrappedHandlers(_wrapped)
 
     async def intercept_service(
         self,
@@ -154,12 +154,24 @@ class DomainErrorInterceptor(ServerInterceptor):
         handler = await continuation(handler_call_details)
         if handler is None:
             return handler
-        method = handler_call_details.method
-        known = self._wrapped.get(method)
+        return self._wrapped.of(handler_call_details.method, handler)
+
+
+class WrappedHandlers:
+    """Each method's handler as `wrap` makes it, built once and reused while the
+    server hands out the same handler for the method (grpc asks an interceptor on
+    every call). The error interceptors of both kinds of server keep one."""
+
+    def __init__(self, wrap: Callable[[Handler], Handler]) -> None:
+        self._wrap = wrap
+        self._by_method: dict[str, tuple[Handler, Handler]] = {}
+
+    def of(self, method: str, handler: Handler) -> Handler:
+        known = self._by_method.get(method)
         if known is not None and known[0] is handler:
             return known[1]
-        wrapped = _wrapped(handler)
-        self._wrapped[method] = (handler, wrapped)
+        wrapped = self._wrap(handler)
+        self._by_method[method] = (handler, wrapped)
         return wrapped
 
 

@@ -17,6 +17,7 @@ from taskflow.rpc.interceptors import (
     ERROR_KIND_KEY,
     UNDECODABLE,
     Undecodable,
+    WrappedHandlers,
     allowed,
     bounded,
     tolerant,
@@ -97,7 +98,7 @@ class ThreadedErrorInterceptor(ServerInterceptor):
     (a server-streaming method is handed on as it is: the scheduler has none)."""
 
     def __init__(self) -> None:
-        self._wrapped: dict[str, tuple[Handler, Handler]] = {}
+        self._wrapped = WrappedHandlers(_wrapped)
 
     def intercept_service(
         self,
@@ -107,13 +108,7 @@ class ThreadedErrorInterceptor(ServerInterceptor):
         handler = continuation(handler_call_details)
         if handler is None:
             return None
-        method = handler_call_details.method
-        known = self._wrapped.get(method)
-        if known is not None and known[0] is handler:
-            return known[1]
-        wrapped = _wrapped(handler)
-        self._wrapped[method] = (handler, wrapped)
-        return wrapped
+        return self._wrapped.of(handler_call_details.method, handler)
 
 
 def _wrapped(handler: Handler) -> Handler:
